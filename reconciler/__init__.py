@@ -1,0 +1,3 @@
+"""Declarative reconciler for the Azure Virtual Desktop image lifecycle."""
+
+__version__ = "0.1.0"

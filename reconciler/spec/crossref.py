@@ -1,0 +1,217 @@
+"""Checks that need more than one document (or the resolved graph): regions, pins, retention, rings, names.
+
+All functions are pure: `(DesiredState) -> list[SpecError]`.
+"""
+
+from __future__ import annotations
+
+from reconciler.spec.desired import DesiredState, retained_versions
+from reconciler.spec.errors import SpecError
+
+WINDOWS_COMPUTER_NAME_MAX = 15
+OTHER_COMPUTER_NAME_MAX = 64
+TRUSTED_LAUNCH_FEATURES = {
+    "trustedlaunch",
+    "trustedlaunchsupported",
+    "trustedlaunchandconfidentialvmsupported",
+}
+CONFIDENTIAL_FEATURES = {
+    "confidentialvm",
+    "confidentialvmsupported",
+    "trustedlaunchandconfidentialvmsupported",
+}
+
+
+def check_target_regions(state: DesiredState) -> list[SpecError]:
+    errors = []
+    for version in state.image_versions:
+        first: dict[str, int] = {}
+        for i, region in enumerate(version.spec.target_regions):
+            if region.name in first:
+                errors.append(
+                    version.raw.error(
+                        ("spec", "targetRegions", i, "name"),
+                        f"region {region.name!r} is listed twice (also targetRegions[{first[region.name]}])",
+                    )
+                )
+            first.setdefault(region.name, i)
+        home = version.definition.location
+        if home not in first:
+            errors.append(
+                version.raw.error(
+                    ("spec", "targetRegions"),
+                    f"targetRegions must include the gallery's location {home!r} (Azure requires the source region)",
+                )
+            )
+    return errors
+
+
+def max_name_prefix(count: int, os_type: str) -> int:
+    """Longest name prefix that still fits `<prefix>-<n>` for indexes up to 2×count (surge headroom)."""
+    limit = WINDOWS_COMPUTER_NAME_MAX if os_type == "Windows" else OTHER_COMPUTER_NAME_MAX
+    return limit - 1 - len(str(max(2 * count - 1, 9)))
+
+
+def check_host_pools(state: DesiredState) -> list[SpecError]:
+    errors = []
+    for pool in state.host_pools:
+        errors += _check_pool_type(pool)
+        hosts, definition = pool.spec.session_hosts, pool.definition
+        longest = max_name_prefix(hosts.count, definition.spec.os_type)
+        if len(hosts.name_prefix) > longest:
+            errors.append(
+                pool.raw.error(
+                    ("spec", "sessionHosts", "namePrefix"),
+                    f"prefix {hosts.name_prefix!r} is too long: with count {hosts.count}, host names "
+                    f"'<prefix>-<n>' must fit in {longest + 1 + len(str(max(2 * hosts.count - 1, 9)))} "
+                    f"characters, so at most {longest} for the prefix",
+                )
+            )
+        security = hosts.security_type
+        wanted = {"TrustedLaunch": TRUSTED_LAUNCH_FEATURES, "ConfidentialVM": CONFIDENTIAL_FEATURES}.get(
+            security
+        )
+        if wanted:
+            feature = (definition.spec.feature("SecurityType") or "").lower()
+            if definition.spec.hyper_v_generation != "V2" or feature not in wanted:
+                errors.append(
+                    pool.raw.error(
+                        ("spec", "sessionHosts", "securityType"),
+                        f"securityType {security} needs ImageDefinition {definition.key} to be hyperVGeneration V2 "
+                        f"with feature SecurityType in ({', '.join(sorted(wanted))})",
+                    )
+                )
+        errors += _check_pin(state, pool)
+    return errors
+
+
+def _check_pool_type(pool) -> list[SpecError]:
+    spec = pool.spec
+    if spec.host_pool_type == "Personal" and spec.load_balancer_type not in (None, "Persistent"):
+        return [
+            pool.raw.error(
+                ("spec", "loadBalancerType"), "a Personal host pool uses loadBalancerType Persistent"
+            )
+        ]
+    if spec.host_pool_type == "Pooled" and spec.load_balancer_type == "Persistent":
+        msg = "a Pooled host pool uses BreadthFirst or DepthFirst load balancing"
+        return [pool.raw.error(("spec", "loadBalancerType"), msg)]
+    if spec.host_pool_type == "Pooled" and spec.personal_desktop_assignment_type is not None:
+        msg = "personalDesktopAssignmentType applies to Personal host pools only"
+        return [pool.raw.error(("spec", "personalDesktopAssignmentType"), msg)]
+    return []
+
+
+def _check_pin(state: DesiredState, pool) -> list[SpecError]:
+    path = ("spec", "image", "version")
+    versions = state.versions_of(pool.definition)
+    if pool.pinned == "latest":
+        if state.latest_version(pool.definition, pool.location) is None:
+            return [pool.raw.error(path, f"'latest' has nothing to resolve to: {pool.definition.key} declares no "
+                                         f"ImageVersion that is not excluded from latest in {pool.location}")]  # fmt: skip
+        return []
+    pinned = next((v for v in versions if v.name == pool.pinned), None)
+    if pinned is None:
+        declared = ", ".join(v.name for v in versions) or "none"
+        return [pool.raw.error(path, f"ImageVersion {pool.pinned} of {pool.definition.key} is not declared "
+                                     f"(declared: {declared})")]  # fmt: skip
+    errors = []
+    if pool.location not in {t.name for t in pinned.target_regions}:
+        errors.append(pool.raw.error(path, f"version {pinned.name} is not replicated to the pool's region "
+                                           f"{pool.location!r}; add it to that version's targetRegions"))  # fmt: skip
+    retention = pool.definition.spec.retention
+    if retention.delete_after_end_of_life:
+        kept = retained_versions(versions, retention.keep_newest)
+        if pinned not in kept:
+            newest = ", ".join(v.name for v in kept)
+            errors.append(pool.raw.error(path, f"retention of {pool.definition.key} keeps only the newest "
+                                               f"{retention.keep_newest} ({newest}) and deletes older versions after "
+                                               f"end-of-life; {pinned.name} would be deleted under this pin"))  # fmt: skip
+    return errors
+
+
+def check_rings(state: DesiredState, broken: set[str] = frozenset()) -> list[SpecError]:
+    errors = []
+    names = {p.name for p in state.host_pools}
+    for pool in state.host_pools:
+        after = pool.gate_after
+        if after is None:
+            continue
+        path = ("spec", "rollout", "gate", "after")
+        if after == pool.name:
+            errors.append(pool.raw.error(path, "a host pool cannot be gated on itself"))
+        elif after in broken:
+            continue  # that pool's own errors already explain it
+        elif after not in names:
+            errors.append(pool.raw.error(path, f"unknown HostPool {after!r}"))
+        else:
+            cycle = _cycle_from(state, pool.name)
+            if cycle:
+                errors.append(pool.raw.error(path, "ring gates form a cycle: " + " -> ".join(cycle)))
+            other = state.host_pool(after)
+            if other and other.definition is not pool.definition:
+                errors.append(pool.raw.error(path, f"gated on {after!r}, which runs a different image "
+                                                   f"({other.definition.key}, not {pool.definition.key})"))  # fmt: skip
+    return errors
+
+
+def _cycle_from(state: DesiredState, start: str) -> list[str]:
+    seen = [start]
+    current = state.host_pool(start)
+    while current and current.gate_after:
+        nxt = current.gate_after
+        if nxt == start:
+            return [*seen, nxt]
+        if nxt in seen:
+            return []  # a cycle that does not pass through `start` is reported at its own members
+        seen.append(nxt)
+        current = state.host_pool(nxt)
+    return []
+
+
+def check_builds(state: DesiredState) -> list[SpecError]:
+    errors = []
+    for build in state.image_builds:
+        source = build.spec.source.image_version
+        if source is None:
+            continue
+        found = state.find_definitions(source.definition)
+        path = ("spec", "source", "imageVersion")
+        if len(found) != 1:
+            what = "ambiguous" if found else "unknown"
+            errors.append(
+                build.raw.error((*path, "definition"), f"{what} ImageDefinition {source.definition!r}")
+            )
+        elif source.version != "latest" and source.version not in {
+            v.name for v in state.versions_of(found[0])
+        }:
+            errors.append(
+                build.raw.error(
+                    (*path, "version"), f"ImageVersion {source.version} of {found[0].key} is not declared"
+                )
+            )
+    for version in state.image_versions:
+        if version.build and version.definition.spec.os_type == "Linux":
+            steps = [
+                s.type
+                for s in version.build.spec.customize
+                if s.type.startswith("Windows") or s.type == "PowerShell"
+            ]
+            if steps:
+                errors.append(
+                    version.raw.error(
+                        ("spec", "source", "build"),
+                        f"build {version.build.name!r} has Windows steps ({steps[0]}) but {version.definition.key} is Linux",
+                    )
+                )
+    return errors
+
+
+def cross_check(state: DesiredState, broken_pools: set[str] = frozenset()) -> list[SpecError]:
+    """Every cross-document check. `broken_pools`: host pools that failed validation (not re-reported)."""
+    return [
+        *check_target_regions(state),
+        *check_host_pools(state),
+        *check_rings(state, broken_pools),
+        *check_builds(state),
+    ]

@@ -1,0 +1,134 @@
+"""`DesiredState`: the whole resolved estate plus the lookups the planner needs (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from reconciler.spec.state import Gallery, HostPool, ImageBuild, ImageDefinition, ImageVersion, Settings
+
+
+def newest_first(versions: list[ImageVersion]) -> list[ImageVersion]:
+    return sorted(versions, key=lambda v: v.sort_key, reverse=True)
+
+
+def retained_versions(versions: list[ImageVersion], keep_newest: int) -> list[ImageVersion]:
+    """The `keep_newest` highest versions (semver order) — the ones retention leaves untouched.
+
+    Only what validation needs to reject a pin that retention would delete; the planner owns retention
+    decisions (end-of-life stamps, deletions, in-use protection).
+    """
+    return newest_first(versions)[:keep_newest]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    settings: Settings
+    galleries: tuple[Gallery, ...]
+    image_definitions: tuple[ImageDefinition, ...]
+    image_versions: tuple[ImageVersion, ...]
+    image_builds: tuple[ImageBuild, ...]
+    host_pools: tuple[HostPool, ...]
+    files: tuple[str, ...] = ()
+
+    # --- lookups -----------------------------------------------------------------------------------------
+    def gallery(self, name: str) -> Gallery | None:
+        return next((g for g in self.galleries if g.name == name), None)
+
+    def image_build(self, name: str) -> ImageBuild | None:
+        return next((b for b in self.image_builds if b.name == name), None)
+
+    def host_pool(self, name: str) -> HostPool | None:
+        return next((p for p in self.host_pools if p.name == name), None)
+
+    def find_definitions(self, ref: str) -> list[ImageDefinition]:
+        """Definitions matching `ref`: `gallery/definition` (exact) or a bare definition name (maybe many)."""
+        if "/" in ref:
+            return [d for d in self.image_definitions if d.key == ref]
+        return [d for d in self.image_definitions if d.name == ref]
+
+    def image_definition(self, ref: str) -> ImageDefinition | None:
+        found = self.find_definitions(ref)
+        return found[0] if len(found) == 1 else None
+
+    # --- versions ----------------------------------------------------------------------------------------
+    def versions_of(self, definition: ImageDefinition) -> list[ImageVersion]:
+        """Declared versions of `definition`, lowest first by semantic version."""
+        mine = [v for v in self.image_versions if v.definition is definition]
+        return sorted(mine, key=lambda v: v.sort_key)
+
+    def latest_version(self, definition: ImageDefinition, region: str | None = None) -> ImageVersion | None:
+        """What `latest` means: the highest declared version not excluded from latest.
+
+        With `region`, only versions replicated to that region and not excluded there count (what a VM
+        created in that region from the definition id would get)."""
+        for version in newest_first(self.versions_of(definition)):
+            if version.spec.exclude_from_latest:
+                continue
+            if region and not any(
+                t.name == region and not t.exclude_from_latest for t in version.target_regions
+            ):
+                continue
+            return version
+        return None
+
+    def resolve_pin(self, pool: HostPool) -> ImageVersion | None:
+        """The version new hosts of `pool` are built from (`latest` resolved in the pool's region)."""
+        if pool.pinned == "latest":
+            return self.latest_version(pool.definition, pool.location)
+        return next((v for v in self.versions_of(pool.definition) if v.name == pool.pinned), None)
+
+    def retained_versions(self, definition: ImageDefinition) -> list[ImageVersion]:
+        return retained_versions(self.versions_of(definition), definition.spec.retention.keep_newest)
+
+    def versions_built_by(self, build: ImageBuild) -> list[ImageVersion]:
+        return [v for v in self.image_versions if v.build is build]
+
+    # --- rings -------------------------------------------------------------------------------------------
+    def ring_order(self) -> list[HostPool]:
+        """Host pools in rollout order: a pool comes after the pool its `rollout.gate.after` names.
+
+        Stable (by name within a ring); validation guarantees there is no cycle."""
+        placed: list[HostPool] = []
+        done: set[str] = set()
+        remaining = sorted(self.host_pools, key=lambda p: p.name)
+        while remaining:
+            ready = [p for p in remaining if p.gate_after is None or p.gate_after in done]
+            if not ready:  # only reachable with a cycle; keep going rather than loop forever
+                ready = remaining[:1]
+            for pool in ready:
+                placed.append(pool)
+                done.add(pool.name)
+            remaining = [p for p in remaining if p.name not in done]
+        return placed
+
+    def rings(self) -> list[list[HostPool]]:
+        """Pools grouped by depth in the gate graph: ring 0 has no gate, ring 1 waits for ring 0, …"""
+        depth: dict[str, int] = {}
+        for pool in self.ring_order():
+            depth[pool.name] = depth[pool.gate_after] + 1 if pool.gate_after in depth else 0
+        out: list[list[HostPool]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for pool in self.ring_order():
+            out[depth[pool.name]].append(pool)
+        return out
+
+    def gated_by(self, pool: HostPool) -> list[HostPool]:
+        """Pools whose gate names `pool`."""
+        return [p for p in self.host_pools if p.gate_after == pool.name]
+
+    # --- reporting ---------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        kinds = Counter(
+            {
+                "Gallery": len(self.galleries),
+                "ImageDefinition": len(self.image_definitions),
+                "ImageVersion": len(self.image_versions),
+                "ImageBuild": len(self.image_builds),
+                "HostPool": len(self.host_pools),
+            }
+        )
+        return {"Settings": 1 if self.settings.raw else 0, **kinds}
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{n} {k}" for k, n in self.counts().items())
+        return f"desired state OK: {len(self.files)} file(s): {parts}"

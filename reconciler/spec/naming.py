@@ -1,0 +1,166 @@
+"""Azure naming rules, one `NameRule` per resource type, and resource-id shapes.
+
+Each rule gives a message a person can act on (not a raw regex) and a JSON Schema fragment so editors flag
+the same mistakes. Sources: Azure naming-rules documentation and the REST specs (see
+/work/shared/reference/azure-surface.md §3–§7, §11).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, WithJsonSchema
+
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+INT32_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class NameRule:
+    what: str
+    pattern: str
+    explain: str
+
+    def check(self, value: str) -> str:
+        if not re.fullmatch(self.pattern, value):
+            raise ValueError(f"invalid {self.what} {value!r}: {self.explain}")
+        return value
+
+    def type(self):
+        return Annotated[
+            str,
+            AfterValidator(self.check),
+            WithJsonSchema({"type": "string", "pattern": self.pattern, "description": self.explain}),
+        ]
+
+
+GALLERY = NameRule(
+    "gallery name",
+    r"^[A-Za-z0-9]([A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$",
+    "1-80 letters, digits, underscores and periods, starting and ending with a letter or digit (no hyphens)",
+)
+IMAGE_DEFINITION = NameRule(
+    "image definition name",
+    r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?$",
+    "1-80 letters, digits, underscores, hyphens and periods, starting and ending with a letter or digit",
+)
+IMAGE_VERSION = NameRule(
+    "image version", r"^[0-9]{1,10}\.[0-9]{1,10}\.[0-9]{1,10}$", "Major.Minor.Patch, each a 32-bit integer"
+)
+HOST_POOL = NameRule(
+    "host pool name", r"^[A-Za-z0-9_.-]{3,64}$", "3-64 letters, digits, hyphens, underscores, periods"
+)
+IMAGE_TEMPLATE = NameRule(
+    "image build name",
+    r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$",
+    "1-64 letters, digits, hyphens, underscores and periods, starting with a letter or digit and not ending "
+    "in a hyphen or period (it becomes the Image Builder template name)",
+)
+RESOURCE_GROUP = NameRule(
+    "resource group name",
+    r"^[-\w.()]{0,89}[-\w()]$",
+    "1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period",
+)
+VM_NAME_PREFIX = NameRule(
+    "VM name prefix",
+    r"^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$|^[A-Za-z]$",
+    "letters, digits and hyphens, starting with a letter and not ending in a hyphen",
+)
+SUBSCRIPTION_ALIAS = NameRule(
+    "subscription alias", r"^[A-Za-z][A-Za-z0-9_-]{0,62}$", "1-63 letters, digits, hyphens, underscores"
+)
+KEY_VAULT = NameRule(
+    "Key Vault name",
+    r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{1,22}[A-Za-z0-9]$",
+    "3-24 letters, digits and hyphens, starting with a letter, no consecutive hyphens",
+)
+SECRET = NameRule("Key Vault secret name", r"^[A-Za-z0-9-]{1,127}$", "1-127 letters, digits and hyphens")
+SHA256 = NameRule("sha256Checksum", r"^[0-9a-fA-F]{64}$", "64 hexadecimal characters (a SHA-256 digest)")
+HTTPS_URI = NameRule("URI", r"^https://[^\s/?#]+[^\s]*$", "an https:// URL")
+GUID = NameRule("subscription id", GUID_PATTERN, "a GUID like 11111111-1111-4111-8111-111111111111")
+
+
+def check_version_parts(value: str) -> str:
+    IMAGE_VERSION.check(value)
+    if any(int(part) > INT32_MAX for part in value.split(".")):
+        raise ValueError(f"invalid image version {value!r}: each part must be at most {INT32_MAX}")
+    return value
+
+
+VersionName = Annotated[
+    str,
+    AfterValidator(check_version_parts),
+    WithJsonSchema(
+        {"type": "string", "pattern": IMAGE_VERSION.pattern, "description": IMAGE_VERSION.explain}
+    ),
+]
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """Semantic ordering of `Major.Minor.Patch` (so 1.10.0 sorts after 1.9.0)."""
+    major, minor, patch = (int(p) for p in version.split("."))
+    return major, minor, patch
+
+
+# --- resource ids ---------------------------------------------------------------------------------------
+_RG_ID = r"/subscriptions/[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}/resourceGroups/[-\w.()]{1,90}"
+
+
+@dataclass(frozen=True)
+class IdShape:
+    what: str
+    suffix: str
+    example: str
+
+    def check(self, value: str) -> str:
+        if not re.fullmatch(_RG_ID + self.suffix, value, flags=re.IGNORECASE):
+            raise ValueError(f"not a {self.what} resource id; expected {self.example}")
+        return value
+
+    def type(self):
+        return Annotated[
+            str,
+            AfterValidator(self.check),
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "pattern": "^/subscriptions/",
+                    "description": f"{self.what}: {self.example}",
+                }
+            ),
+        ]
+
+
+_EX = "/subscriptions/<guid>/resourceGroups/<rg>/providers/"
+RESOURCE_GROUP_ID = IdShape("resource group", "", "/subscriptions/<guid>/resourceGroups/<rg>")
+SUBNET_ID = IdShape(
+    "subnet",
+    r"/providers/Microsoft\.Network/virtualNetworks/[^/]+/subnets/[^/]+",
+    _EX + "Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>",
+)
+IDENTITY_ID = IdShape(
+    "user-assigned identity",
+    r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+",
+    _EX + "Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
+)
+MANAGED_IMAGE_ID = IdShape(
+    "managed image", r"/providers/Microsoft\.Compute/images/[^/]+", _EX + "Microsoft.Compute/images/<name>"
+)
+VM_ID = IdShape(
+    "virtual machine",
+    r"/providers/Microsoft\.Compute/virtualMachines/[^/]+",
+    _EX + "Microsoft.Compute/virtualMachines/<name>",
+)
+SNAPSHOT_ID = IdShape(
+    "snapshot", r"/providers/Microsoft\.Compute/snapshots/[^/]+", _EX + "Microsoft.Compute/snapshots/<name>"
+)
+GALLERY_VERSION_ID = IdShape(
+    "gallery image version",
+    r"/providers/Microsoft\.Compute/galleries/[^/]+/images/[^/]+/versions/([0-9]+\.[0-9]+\.[0-9]+|latest)",
+    _EX + "Microsoft.Compute/galleries/<g>/images/<def>/versions/<x.y.z|latest>",
+)
+KEY_VAULT_ID = IdShape(
+    "Key Vault", r"/providers/Microsoft\.KeyVault/vaults/[^/]+", _EX + "Microsoft.KeyVault/vaults/<name>"
+)

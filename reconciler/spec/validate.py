@@ -1,0 +1,168 @@
+"""Turn raw YAML documents into typed models, mapping every pydantic error back to file:line:col.
+
+Pydantic reports a `loc` tuple of aliases and list indexes, sometimes with union tags mixed in (the `type`
+of a customize step). We walk the loc through the document's data to find the deepest part that exists in
+the file; what is left over is a field that is missing. Missing fields are reported at the parent's key
+(the line a person would add them under), unknown fields at their own key, everything else at the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reconciler.spec.defaults import API_VERSION
+from reconciler.spec.errors import SpecError
+from reconciler.spec.loader import RawDocument, format_path
+from reconciler.spec.models import MODELS
+from reconciler.spec.positions import Path
+
+
+@dataclass
+class TypedDocument:
+    raw: RawDocument
+    model: Any  # one of the *Doc models
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+
+@dataclass
+class Validated:
+    documents: list[TypedDocument] = field(default_factory=list)
+    errors: list[SpecError] = field(default_factory=list)
+    # Names of documents that failed validation, per kind, so references to them are not also reported as
+    # dangling (one mistake, one message).
+    broken_names: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _walk(data: Any, loc: tuple) -> tuple[Path, tuple]:
+    """Split `loc` into the part present in `data` and the rest (union tags dropped)."""
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part == node.get("type"):
+            continue  # discriminated-union tag
+        else:
+            rest = tuple(
+                p for p in loc[i:] if not (isinstance(p, str) and ("[" in p or p == node_type(node)))
+            )
+            return tuple(path), rest
+    return tuple(path), ()
+
+
+def node_type(node: Any) -> Any:
+    return node.get("type") if isinstance(node, dict) else None
+
+
+def _message(err: dict) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "union_tag_not_found":
+        return f"required field {err['ctx']['discriminator'].strip(chr(39))} is missing"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg[:1].lower() + msg[1:]
+
+
+def _suggest(model: type[BaseModel], path: Path, bad: str) -> str:
+    """For an unknown field, name the closest allowed one (typos are the usual cause)."""
+    target: Any = model
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in getattr(target, "model_fields", {}).items()}
+        ann = fields.get(part)
+        target = getattr(ann, "annotation", None) if ann else None
+        args = getattr(target, "__args__", ()) or ()
+        target = next((a for a in (target, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if target is None:
+            return ""
+    names = [f.alias or n for n, f in getattr(target, "model_fields", {}).items()]
+    close = difflib.get_close_matches(bad, names, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def pydantic_errors(raw: RawDocument, model: type[BaseModel], exc: ValidationError) -> list[SpecError]:
+    out = []
+    for err in exc.errors(include_url=False):
+        found, rest = _walk(raw.data, tuple(err["loc"]))
+        message = _message(err)
+        if err["type"] == "union_tag_not_found" and not rest:
+            rest = ("type",)
+        if err["type"] == "union_tag_invalid" and not rest:
+            found = (*found, "type") if (*found, "type") in raw.positions.values else found
+        if err["type"] == "extra_forbidden":
+            message += _suggest(model, found, str(found[-1]))
+            out.append(raw.error(found, message, at_key=True))
+        elif err["type"] == "missing" or rest:
+            line, col = raw.positions.key(found) or raw.positions.nearest(found)[1]
+            out.append(SpecError(raw.file, line, col, format_path(found + rest), message))
+        else:
+            out.append(raw.error(found, message))
+    return out
+
+
+def _header_errors(raw: RawDocument) -> list[SpecError]:
+    data = raw.data
+    if not isinstance(data, dict):
+        return [raw.error((), "a document must be a mapping with apiVersion, kind, metadata and spec")]
+    errors = []
+    if "apiVersion" not in data:
+        errors.append(raw.error((), f"required field apiVersion is missing (use {API_VERSION})"))
+        errors[-1] = SpecError(raw.file, errors[-1].line, errors[-1].col, "apiVersion", errors[-1].message)
+    elif data["apiVersion"] != API_VERSION:
+        errors.append(
+            raw.error(("apiVersion",), f"unsupported apiVersion {data['apiVersion']!r}; use {API_VERSION}")
+        )
+    kind = data.get("kind")
+    if kind not in MODELS:
+        known = ", ".join(MODELS)
+        what = "required field kind is missing" if kind is None else f"unknown kind {kind!r}"
+        err = raw.error(("kind",), f"{what}; expected one of {known}")
+        errors.append(SpecError(err.file, err.line, err.col, "kind", err.message))
+    return errors
+
+
+def validate_documents(raws: list[RawDocument]) -> Validated:
+    result = Validated()
+    for raw in raws:
+        header = _header_errors(raw)
+        if header:
+            result.errors += header
+            continue
+        model = MODELS[raw.data["kind"]]
+        try:
+            typed = model.model_validate(raw.data)
+        except ValidationError as exc:
+            result.errors += pydantic_errors(raw, model, exc)
+            name = (
+                (raw.data.get("metadata") or {}).get("name")
+                if isinstance(raw.data.get("metadata"), dict)
+                else None
+            )
+            result.broken_names.setdefault(raw.data["kind"], set()).add(str(name))
+            continue
+        result.documents.append(TypedDocument(raw, typed))
+    return result

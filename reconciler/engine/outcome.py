@@ -1,0 +1,136 @@
+"""The closed set of ways an action can end.
+
+Every action the engine runs returns exactly one of four frozen values (the idea of kopf's ``Outcome`` and
+controller-runtime's four results: success, requeue-after, error with backoff, terminal error):
+
+- :class:`Done` -- the action converged; ``changed`` says whether it wrote anything (Ansible's ``changed``).
+- :class:`WaitUntil` -- the action started something long (a build, a replication) or must let time pass (a
+  drain grace period). The executor calls it again at ``at`` and meanwhile runs independent work.
+  **Waiting is not failing**: a wait never counts as an attempt and never turns into a failure by itself.
+- :class:`Retry` -- a transient business-level problem (a parent not yet visible, a quota freed soon). The
+  executor backs off and calls again, up to a bounded number of attempts, then gives up with :class:`Failed`.
+  HTTP 429/5xx never get here: azure-core's pipeline already retried them.
+- :class:`Failed` -- terminal for this run; needs a person or a new desired state. Only the action's
+  dependents stop; independent branches go on.
+
+Outcomes are data, not exceptions, so a table of cases can assert on them and a report can carry them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeAlias
+
+
+def _require_aware(at: datetime) -> None:
+    # Naive datetimes compare wrongly against the aware UTC clock; refuse them at the boundary.
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"WaitUntil needs a timezone-aware datetime, got naive {at.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The action converged. ``changed`` is False when the resource already matched (an ``ok``)."""
+
+    changed: bool = True
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitUntil:
+    """Call the action again at ``at``; ``why`` is shown to the user (e.g. "replicating to westeurope")."""
+
+    at: datetime
+    why: str
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A transient problem: call again no earlier than ``after``.
+
+    ``attempt`` is the attempt that produced this outcome. Actions may leave it 0; the executor counts
+    attempts itself and stamps the number into the outcome it records.
+    """
+
+    after: timedelta
+    why: str
+    attempt: int = 0
+
+    def __post_init__(self) -> None:
+        if self.after < timedelta(0):
+            raise ValueError(f"Retry.after must not be negative, got {self.after}")
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Terminal for this run. ``error_code`` is machine-readable (an ARM error code, ``retries_exhausted``…)."""
+
+    why: str
+    error_code: str | None = None
+
+
+Outcome: TypeAlias = Done | WaitUntil | Retry | Failed
+
+OUTCOME_TYPES: tuple[type, ...] = (Done, WaitUntil, Retry, Failed)
+
+
+def is_outcome(value: object) -> bool:
+    """True for one of the four outcome values (the executor refuses anything else)."""
+    return isinstance(value, OUTCOME_TYPES)
+
+
+def is_terminal(outcome: Outcome) -> bool:
+    """Done and Failed end a node's life in this run; WaitUntil and Retry ask to be called again."""
+    return isinstance(outcome, Done | Failed)
+
+
+def ok(detail: str = "") -> Done:
+    """Nothing to do: the resource already matched."""
+    return Done(changed=False, detail=detail)
+
+
+def changed(detail: str = "") -> Done:
+    """The action wrote and converged."""
+    return Done(changed=True, detail=detail)
+
+
+def wait_for(now: datetime, delay: timedelta, why: str) -> WaitUntil:
+    """A WaitUntil ``delay`` after ``now`` -- for actions that think in durations (poll every 30 s)."""
+    return WaitUntil(at=now + delay, why=why)
+
+
+def retry_in(seconds: float, why: str) -> Retry:
+    """A Retry whose minimum delay is given in seconds."""
+    return Retry(after=timedelta(seconds=seconds), why=why)
+
+
+def failed_from_exception(exc: BaseException) -> Failed:
+    """An action that raised instead of returning an outcome.
+
+    We do not guess that an unknown exception is transient: a retry of a bug is a bug repeated. The next
+    reconcile cycle re-observes and tries again from scratch anyway (level-triggered).
+    """
+    message = str(exc) or type(exc).__name__
+    return Failed(why=f"{type(exc).__name__}: {message}", error_code="unhandled_exception")
+
+
+def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
+    """A JSON-able form for reports and the apply history."""
+    if isinstance(outcome, Done):
+        return {"outcome": "changed" if outcome.changed else "ok", "detail": outcome.detail}
+    if isinstance(outcome, WaitUntil):
+        return {"outcome": "wait_until", "at": outcome.at.astimezone(UTC).isoformat(), "why": outcome.why}
+    if isinstance(outcome, Retry):
+        return {
+            "outcome": "retry",
+            "after_seconds": outcome.after.total_seconds(),
+            "why": outcome.why,
+            "attempt": outcome.attempt,
+        }
+    if isinstance(outcome, Failed):
+        return {"outcome": "failed", "why": outcome.why, "error_code": outcome.error_code}
+    raise TypeError(f"not an outcome: {outcome!r}")

@@ -1,0 +1,144 @@
+"""What an execution produced: one result per node, and the events emitted while it ran.
+
+Every node ends a run in exactly one :class:`NodeStatus`:
+
+- ``ok`` / ``changed`` -- the action returned Done (without / with a write);
+- ``failed`` -- the action returned Failed, raised, or gave up after its retries;
+- ``skipped`` -- a dependency failed (``why`` names it); the node was never called;
+- ``waiting`` -- the node was called and asked to be called again (WaitUntil or Retry) after the run's
+  deadline; ``resume_at`` says when. The next reconcile cycle picks it up;
+- ``pending`` -- the node was never called because a dependency is still waiting, or the deadline came
+  before its turn. Also resumed next cycle.
+
+Only ``failed`` is a failure. ``waiting`` and ``pending`` mean "not finished yet", never "broken".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from reconciler.engine.outcome import Outcome, outcome_to_dict
+
+
+class NodeStatus(StrEnum):
+    OK = "ok"
+    CHANGED = "changed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WAITING = "waiting"
+    PENDING = "pending"
+
+
+UNFINISHED = frozenset({NodeStatus.WAITING, NodeStatus.PENDING})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    """The final state of one node in one run.
+
+    ``attempts`` is the retry attempt number the node reached; ``calls`` counts every call of the action,
+    including the re-calls after a WaitUntil.
+    """
+
+    id: str
+    kind: str
+    status: NodeStatus
+    why: str = ""
+    outcome: Outcome | None = None
+    attempts: int = 0
+    calls: int = 0
+    first_started_at: datetime | None = None
+    finished_at: datetime | None = None
+    resume_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status.value,
+            "why": self.why,
+            "outcome": outcome_to_dict(self.outcome) if self.outcome is not None else None,
+            "attempts": self.attempts,
+            "calls": self.calls,
+            "first_started_at": _iso(self.first_started_at),
+            "finished_at": _iso(self.finished_at),
+            "resume_at": _iso(self.resume_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """All node results (keyed and ordered by node id) plus the run's own timing."""
+
+    results: Mapping[str, NodeResult]
+    started_at: datetime
+    finished_at: datetime
+    deadline: datetime | None = None
+    stopped: bool = False  # the run's stop event was set (SIGTERM, lost lease) before it finished
+
+    def with_status(self, *statuses: NodeStatus) -> list[NodeResult]:
+        return [r for r in self.results.values() if r.status in statuses]
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return self.with_status(NodeStatus.FAILED)
+
+    @property
+    def unfinished(self) -> list[NodeResult]:
+        """Waiting and pending nodes: the work the next cycle resumes."""
+        return [r for r in self.results.values() if r.status in UNFINISHED]
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing is left for a later cycle (failures included: they are final for this run)."""
+        return not self.unfinished
+
+    @property
+    def succeeded(self) -> bool:
+        """True when no node failed or was skipped because of a failure."""
+        return not self.with_status(NodeStatus.FAILED, NodeStatus.SKIPPED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "deadline": _iso(self.deadline),
+            "stopped": self.stopped,
+            "complete": self.complete,
+            "succeeded": self.succeeded,
+            "results": [r.to_dict() for r in self.results.values()],
+        }
+
+
+class EventKind(StrEnum):
+    STARTED = "started"
+    DONE = "done"
+    WAITING = "waiting"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecEvent:
+    """A progress event, emitted on the executor's own thread (never concurrently).
+
+    ``at`` is the clock's time; for WAITING and RETRYING, ``resume_at`` is when the node runs again.
+    """
+
+    kind: EventKind
+    node_id: str
+    node_kind: str
+    at: datetime
+    why: str = ""
+    outcome: Outcome | None = None
+    attempt: int = 0
+    resume_at: datetime | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None

@@ -1,0 +1,32 @@
+"""Resource providers of the sandbox. ``install(app)`` registers every resource type and its hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def install(app: Any) -> None:
+    from . import (
+        avd,
+        avd_hosts,
+        compute_extensions,
+        compute_gallery,
+        compute_other,
+        compute_versions,
+        compute_vm,
+        imagebuilder,
+        resources,
+    )
+
+    for module in (
+        resources,
+        compute_gallery,
+        compute_versions,
+        compute_other,
+        compute_vm,
+        compute_extensions,
+        imagebuilder,
+        avd,
+        avd_hosts,
+    ):
+        module.install(app)

@@ -1,0 +1,305 @@
+"""Microsoft.Compute gallery image versions.
+
+Versions replicate per target region on the sandbox clock (config.replication_seconds, per-region overrides);
+the create/update LRO ends only when every region has finished, and fails with CrpPirReplicationJobsNotCompleted
+when a region failed. `$expand=ReplicationStatus` shows per-region state and progress. The storage source and
+storage types are immutable (409 PropertyChangeNotAllowed).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..clock import iso, parse_iso
+from ..errors import bad_request, conflict
+from ..routing import Request, norm_region
+from ..store import PRIVATE, private, public
+from .base import ResourceType, deep_merge, norm_value
+
+VERSION_RE = re.compile(r"^\d{1,10}\.\d{1,10}\.\d{1,10}$")
+
+
+def version_key(name: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in name.split("."))
+    except ValueError:
+        return (0,)
+
+
+class Versions(ResourceType):
+    type_name = "Microsoft.Compute/galleries/images/versions"
+    segment = "capsOperations"
+    name_re = VERSION_RE
+
+    # ---- replication model
+    def region_seconds(self, region: str) -> float:
+        cfg = self.app.config
+        return float(cfg.replication_seconds_by_region.get(region, cfg.replication_seconds))
+
+    def replicate(self, res: dict[str, Any], now: float, fail_allowed: bool = True) -> float:
+        """Start replication to newly targeted regions, drop removed ones; return when all are done."""
+        pp = res["properties"].setdefault("publishingProfile", {})
+        rep = private(res).setdefault("replication", {})
+        wanted = {}
+        for tr in pp.get("targetRegions") or []:
+            wanted[norm_region(tr.get("name"))] = tr.get("name")
+        for region in list(rep):
+            if region not in wanted:
+                del rep[region]
+        for region, display in wanted.items():
+            if region not in rep:
+                share = self.app.config.replication_failure_share
+                fail = bool(fail_allowed and share and self.app.rng.random() < share)
+                rep[region] = {
+                    "start": now,
+                    "seconds": self.region_seconds(region),
+                    "fail": fail,
+                    "name": display,
+                }
+        return max([r["start"] + r["seconds"] for r in rep.values()] + [now])
+
+    def region_state(self, res: dict[str, Any], region: str, now: float) -> tuple[str, int]:
+        rep = res.get(PRIVATE, {}).get("replication")
+        if rep is None:
+            return ("Completed", 100) if region in self.regions(res) else ("Unknown", 0)
+        r = rep.get(region)
+        if r is None:
+            return "Unknown", 0
+        if now >= r["start"] + r["seconds"]:
+            return ("Failed", 100) if r["fail"] else ("Completed", 100)
+        progress = int(100 * (now - r["start"]) / r["seconds"]) if r["seconds"] > 0 else 100
+        return "Replicating", progress
+
+    def regions(self, res: dict[str, Any]) -> list[str]:
+        trs = res.get("properties", {}).get("publishingProfile", {}).get("targetRegions") or []
+        regions = [norm_region(t.get("name")) for t in trs]
+        return regions or [norm_region(res.get("location"))]
+
+    def completed_in(self, res: dict[str, Any], region: str) -> bool:
+        state, _ = self.region_state(res, norm_region(region), self.app.clock.now_ts())
+        return state == "Completed" and res.get("properties", {}).get("provisioningState") != "Deleting"
+
+    def excluded_in(self, res: dict[str, Any], region: str) -> bool:
+        pp = res.get("properties", {}).get("publishingProfile", {})
+        if pp.get("excludeFromLatest"):
+            return True
+        for tr in pp.get("targetRegions") or []:
+            if norm_region(tr.get("name")) == norm_region(region) and tr.get("excludeFromLatest"):
+                return True
+        return False
+
+    # ---- verbs
+    def build(self, req, rid, body, existing):
+        props = body.get("properties") or {}
+        if existing is None and not props.get("storageProfile"):
+            raise bad_request(
+                "Required parameter 'storageProfile' is missing (null).", "InvalidParameter", "storageProfile"
+            )
+        if existing is not None:
+            self.check_immutable(existing, props)
+            self.check_region_removal(existing, props)
+        res = super().build(req, rid, body, existing)
+        if existing is not None:
+            merged = dict(existing.get("properties", {}))
+            merged.update(res["properties"])
+            res["properties"] = merged
+        self.normalize(res)
+        return res
+
+    def check_immutable(self, existing: dict[str, Any], props: dict[str, Any]) -> None:
+        old_sp = existing.get("properties", {}).get("storageProfile") or {}
+        new_sp = props.get("storageProfile")
+        if new_sp is not None:
+            for key in ("source", "osDiskImage"):
+                old_src = (
+                    (old_sp.get(key) or {}).get("id")
+                    if key == "source"
+                    else (old_sp.get(key) or {}).get("source")
+                )
+                new_src = (
+                    (new_sp.get(key) or {}).get("id")
+                    if key == "source"
+                    else (new_sp.get(key) or {}).get("source")
+                )
+                if new_src and old_src and norm_value(new_src) != norm_value(old_src):
+                    raise conflict(
+                        "PropertyChangeNotAllowed",
+                        f"Changing property 'galleryImageVersion.properties.storageProfile.{key}' is not allowed.",
+                        f"galleryImageVersion.properties.storageProfile.{key}",
+                    )
+        old_pp = existing.get("properties", {}).get("publishingProfile") or {}
+        new_pp = props.get("publishingProfile") or {}
+        if (
+            new_pp.get("storageAccountType")
+            and old_pp.get("storageAccountType")
+            and (new_pp["storageAccountType"].lower() != old_pp["storageAccountType"].lower())
+        ):
+            raise conflict(
+                "PropertyChangeNotAllowed",
+                "Changing property 'galleryImageVersion.properties."
+                "publishingProfile.storageAccountType' is not allowed.",
+            )
+
+    def check_region_removal(self, existing: dict[str, Any], props: dict[str, Any]) -> None:
+        safety = existing.get("properties", {}).get("safetyProfile") or {}
+        new_trs = (props.get("publishingProfile") or {}).get("targetRegions")
+        if new_trs is None or safety.get("allowDeletionOfReplicatedLocations", True):
+            return
+        removed = set(self.regions(existing)) - {norm_region(t.get("name")) for t in new_trs}
+        if removed:
+            raise conflict(
+                "OperationNotAllowed",
+                f"Removing replicated regions {sorted(removed)} is not allowed "
+                "because safetyProfile.allowDeletionOfReplicatedLocations is false.",
+            )
+
+    def normalize(self, res: dict[str, Any]) -> None:
+        pp = res["properties"].setdefault("publishingProfile", {})
+        default_count = pp.get("replicaCount") or 1
+        default_sku = pp.get("storageAccountType") or "Standard_LRS"
+        trs = pp.get("targetRegions") or [{"name": res.get("location")}]
+        pp["targetRegions"] = [
+            {
+                **t,
+                "regionalReplicaCount": t.get("regionalReplicaCount") or default_count,
+                "storageAccountType": t.get("storageAccountType") or default_sku,
+            }
+            for t in trs
+        ]
+        pp.setdefault("replicaCount", default_count)
+        if "storageAccountStrategy" not in pp:
+            pp.setdefault("storageAccountType", default_sku)
+        sp = res["properties"].setdefault("storageProfile", {})
+        sp.setdefault("osDiskImage", {"hostCaching": "ReadOnly", "sizeInGB": 127})
+        pp.setdefault("excludeFromLatest", False)
+        pp.setdefault("publishedDate", iso(self.app.clock.now_ts()))
+        res["properties"].setdefault(
+            "safetyProfile", {"allowDeletionOfReplicatedLocations": True, "reportedForPolicyViolation": False}
+        )
+        res["properties"].pop("replicationStatus", None)
+
+    def patch(self, req, res, body):
+        props = body.get("properties") or {}
+        self.check_immutable(res, props)
+        self.check_region_removal(res, props)
+        if "tags" in body:
+            res["tags"] = body["tags"]
+        trs = (props.get("publishingProfile") or {}).get("targetRegions")
+        deep_merge(res["properties"], {k: v for k, v in props.items()})
+        if trs is not None:
+            res["properties"]["publishingProfile"]["targetRegions"] = trs
+        self.normalize(res)
+
+    def put_seconds(self, res, existing):
+        now = self.app.clock.now_ts()
+        return max(1.0, self.replicate(res, now) - now)
+
+    def on_put_done(self, res, op, at):
+        failed = [r for r in self.regions(res) if self.region_state(res, r, at)[0] == "Failed"]
+        if failed and not op.get("fail"):
+            regions = ", ".join(f"{{region:{r}, detail:Failed with internal server error.}}" for r in failed)
+            op["fail"] = {
+                "code": "CrpPirReplicationJobsNotCompleted",
+                "message": "Gallery replication jobs failed in one or more regions. The failing regions' details "
+                f"are as follows: '{regions}'. If retry does not work, then please do an update by removing the "
+                "failed regions and update again by adding them back.",
+            }
+        return None
+
+    def delete_seconds(self, res):
+        return self.app.config.version_delete_seconds
+
+    def vms_using(self, version_id: str, provisioning_only: bool = False) -> list[str]:
+        out = []
+        lid = version_id.lower()
+        for vm in self.app.store.list_type(version_id.split("/")[2], "Microsoft.Compute/virtualMachines"):
+            if vm.get(PRIVATE, {}).get("version", "").lower() != lid:
+                continue
+            if provisioning_only and vm["properties"].get("provisioningState") != "Creating":
+                continue
+            out.append(vm["id"])
+        return out
+
+    def check_delete(self, req, res):
+        props = res.get("properties", {})
+        eol = props.get("publishingProfile", {}).get("endOfLifeDate")
+        blocked = (props.get("safetyProfile") or {}).get("blockDeletionBeforeEndOfLife")
+        if blocked and eol and parse_iso(eol) > self.app.clock.now_ts():
+            raise conflict(
+                "OperationNotAllowed",
+                f"The gallery image version cannot be deleted before its "
+                f"end of life date {eol} (safetyProfile.blockDeletionBeforeEndOfLife is true).",
+            )
+        if self.vms_using(res["id"], provisioning_only=True):
+            raise conflict(
+                "OperationNotAllowed",
+                f"Operation 'Delete' is not allowed on Image '{res['id']}' "
+                "since Virtual Machines are being provisioned using the Image.",
+            )
+        if self.app.config.strict_version_delete and self.vms_using(res["id"]):
+            raise conflict(
+                "OperationNotAllowed", "Strict mode: virtual machines still reference this version."
+            )
+
+    def on_delete(self, res, at):
+        definition = self.app.store.get(res["id"].rsplit("/", 2)[0])
+        if definition is not None and self.app.config.ghost_child_seconds > 0:
+            private(definition)["ghost_until"] = at + self.app.config.ghost_child_seconds
+        users = self.vms_using(res["id"])
+        if users:
+            self.app.audit.version_deleted_in_use(at, res["id"], users)
+
+    def render(self, req: Request, res: dict[str, Any]) -> dict[str, Any]:
+        out = public(res)
+        if "replicationstatus" in req.query.get("$expand", "").lower():
+            now = self.app.clock.now_ts()
+            summary = []
+            for tr in out["properties"].get("publishingProfile", {}).get("targetRegions", []):
+                state, progress = self.region_state(res, norm_region(tr.get("name")), now)
+                summary.append(
+                    {
+                        "region": tr.get("name"),
+                        "state": state,
+                        "progress": progress,
+                        "details": "" if state != "Failed" else "Replication failed.",
+                    }
+                )
+            states = {s["state"] for s in summary}
+            agg = "Failed" if "Failed" in states else "InProgress" if states - {"Completed"} else "Completed"
+            out["properties"]["replicationStatus"] = {"aggregatedState": agg, "summary": summary}
+        return out
+
+    def seed(self, res: dict[str, Any], now: float) -> None:
+        """Seeded versions: honour a given replicationStatus, otherwise treat every region as replicated."""
+        status = res.get("properties", {}).pop("replicationStatus", None)
+        self.normalize(res)
+        if status and PRIVATE not in res:
+            rep = {}
+            for s in status.get("summary") or []:
+                region = norm_region(s.get("region"))
+                secs = self.region_seconds(region)
+                done = s.get("state") in ("Completed", "Failed")
+                start = now - secs if done else now - secs * (s.get("progress") or 0) / 100
+                rep[region] = {
+                    "start": start,
+                    "seconds": secs,
+                    "fail": s.get("state") == "Failed",
+                    "name": s.get("region"),
+                }
+            private(res)["replication"] = rep
+
+
+def find_latest(app: Any, definition_id: str, region: str) -> dict[str, Any] | None:
+    spec: Versions = app.types["microsoft.compute/galleries/images/versions"]
+    best = None
+    for v in app.store.list_children(definition_id + "/versions"):
+        if spec.excluded_in(v, region) or not spec.completed_in(v, region):
+            continue
+        if best is None or version_key(v["name"]) > version_key(best["name"]):
+            best = v
+    return best
+
+
+def install(app: Any) -> None:
+    app.register(Versions(app))

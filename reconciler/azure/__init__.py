@@ -1,0 +1,1 @@
+"""The only package that talks to Azure (imports azure.*): connection, observation, call metering."""

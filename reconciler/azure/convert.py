@@ -1,0 +1,262 @@
+"""REST-shaped JSON (what an ARM GET returns) -> Observed* objects. Pure functions, no SDK types.
+
+The readers turn SDK models back into REST dicts first (`rest_dict`), so this file is the only place that
+knows property names, and observe() and observe_naive() cannot disagree about them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.model.observed import (
+    EMPTY,
+    ImageIdentifier,
+    ObservedGallery,
+    ObservedHostPool,
+    ObservedImageDefinition,
+    ObservedImageTemplate,
+    ObservedImageVersion,
+    ObservedRegionReplication,
+    ObservedSessionHost,
+    ObservedTargetRegion,
+    ObservedUserSession,
+    ObservedVM,
+    leaf_name,
+    norm_id,
+    normalize_region,
+    parent_id,
+)
+
+
+def rest_dict(model: Any) -> dict[str, Any]:
+    """The REST JSON of an SDK model: hybrid (compute, imagebuilder) models are mappings over it already;
+    msrest (desktopvirtualization) models are serialised with read-only fields kept."""
+    if isinstance(model, dict):
+        return model
+    serialize = getattr(model, "serialize", None)
+    if serialize is not None and not hasattr(model, "keys"):
+        return serialize(keep_readonly=True)
+    return model.as_dict()
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def without_secrets(raw: dict[str, Any]) -> MappingProxyType:
+    """A read-only copy with registration tokens removed (GET should not return them; never trust that)."""
+    props = raw.get("properties")
+    if isinstance(props, dict) and isinstance(props.get("registrationInfo"), dict):
+        info = {k: v for k, v in props["registrationInfo"].items() if k.lower() != "token"}
+        raw = {**raw, "properties": {**props, "registrationInfo": info}}
+    return MappingProxyType(raw)
+
+
+def _base(raw: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": raw.get("id", ""),
+        "name": leaf_name(raw.get("name") or raw.get("id")),
+        "tags": MappingProxyType(raw["tags"]) if raw.get("tags") else EMPTY,
+        "raw": without_secrets(raw),
+    }
+
+
+def gallery(raw: dict[str, Any]) -> ObservedGallery:
+    p = raw.get("properties") or {}
+    return ObservedGallery(
+        **_base(raw),
+        location=normalize_region(raw.get("location")),
+        description=p.get("description"),
+        provisioning_state=p.get("provisioningState"),
+    )
+
+
+def image_definition(raw: dict[str, Any]) -> ObservedImageDefinition:
+    p = raw.get("properties") or {}
+    ident = p.get("identifier") or {}
+    return ObservedImageDefinition(
+        **_base(raw),
+        gallery_id=parent_id(raw["id"]),
+        location=normalize_region(raw.get("location")),
+        os_type=p.get("osType"),
+        os_state=p.get("osState"),
+        hyper_v_generation=p.get("hyperVGeneration"),
+        architecture=p.get("architecture"),
+        identifier=ImageIdentifier(ident.get("publisher", ""), ident.get("offer", ""), ident.get("sku", ""))
+        if ident
+        else None,
+        features=MappingProxyType({f.get("name", ""): str(f.get("value")) for f in p.get("features") or []}),
+        description=p.get("description"),
+        end_of_life_date=parse_time(p.get("endOfLifeDate")),
+        provisioning_state=p.get("provisioningState"),
+    )
+
+
+def image_version(raw: dict[str, Any]) -> ObservedImageVersion:
+    p = raw.get("properties") or {}
+    pub = p.get("publishingProfile") or {}
+    source = ((p.get("storageProfile") or {}).get("source")) or {}
+    status = p.get("replicationStatus")
+    replication = None
+    if status:
+        replication = tuple(
+            ObservedRegionReplication(
+                region=normalize_region(s.get("region")),
+                state=s.get("state") or "Unknown",
+                progress=s.get("progress"),
+                details=s.get("details") or None,
+            )
+            for s in status.get("summary") or []
+        )
+    return ObservedImageVersion(
+        **_base(raw),
+        definition_id=parent_id(raw["id"]),
+        location=normalize_region(raw.get("location")),
+        target_regions=tuple(
+            ObservedTargetRegion(
+                name=normalize_region(t.get("name")),
+                regional_replica_count=t.get("regionalReplicaCount"),
+                storage_account_type=t.get("storageAccountType"),
+                exclude_from_latest=t.get("excludeFromLatest"),
+            )
+            for t in pub.get("targetRegions") or []
+        ),
+        replica_count=pub.get("replicaCount"),
+        storage_account_type=pub.get("storageAccountType"),
+        exclude_from_latest=bool(pub.get("excludeFromLatest")),
+        end_of_life_date=parse_time(pub.get("endOfLifeDate")),
+        published_date=parse_time(pub.get("publishedDate")),
+        provisioning_state=p.get("provisioningState"),
+        source_id=source.get("id") or source.get("virtualMachineId"),
+        replication=replication,
+        replication_state=(status or {}).get("aggregatedState"),
+    )
+
+
+def image_template(raw: dict[str, Any]) -> ObservedImageTemplate:
+    p = raw.get("properties") or {}
+    run = p.get("lastRunStatus") or {}
+    error = p.get("provisioningError") or {}
+    return ObservedImageTemplate(
+        **_base(raw),
+        location=normalize_region(raw.get("location")),
+        provisioning_state=p.get("provisioningState"),
+        provisioning_error=(
+            f"{error.get('provisioningErrorCode')}: {error.get('message')}" if error else None
+        ),
+        last_run_state=run.get("runState"),
+        last_run_sub_state=run.get("runSubState"),
+        last_run_message=run.get("message"),
+        last_run_start=parse_time(run.get("startTime")),
+        last_run_end=parse_time(run.get("endTime")),
+        source=MappingProxyType(dict(p.get("source") or {})),
+        distribute_image_ids=tuple(
+            d["galleryImageId"] for d in p.get("distribute") or [] if d.get("galleryImageId")
+        ),
+    )
+
+
+def host_pool(raw: dict[str, Any]) -> ObservedHostPool:
+    p = raw.get("properties") or {}
+    reg = p.get("registrationInfo") or {}
+    return ObservedHostPool(
+        **_base(raw),
+        location=normalize_region(raw.get("location")),
+        host_pool_type=p.get("hostPoolType"),
+        load_balancer_type=p.get("loadBalancerType"),
+        preferred_app_group_type=p.get("preferredAppGroupType"),
+        max_session_limit=p.get("maxSessionLimit"),
+        friendly_name=p.get("friendlyName"),
+        description=p.get("description"),
+        start_vm_on_connect=p.get("startVMOnConnect"),
+        validation_environment=p.get("validationEnvironment"),
+        registration_expires=parse_time(reg.get("expirationTime")),
+    )
+
+
+def vm_essentials(raw: dict[str, Any]) -> dict[str, Any]:
+    """The part of a VM's JSON the reconciler reads, kept as its `raw` (and fingerprint).
+
+    A VM is the biggest item of the estate (~7 KB as Python objects, 15,000 of them in the reference estate)
+    and reconcile never diffs it field by field: it replaces hosts from the desired template. Keeping only
+    identity, placement, image, size, state and tags cuts the snapshot by ~80 MB without losing anything a
+    plan depends on; plan and apply both fingerprint this same subset."""
+    p = raw.get("properties") or {}
+    storage = p.get("storageProfile") or {}
+    keep = {k: raw[k] for k in ("id", "name", "type", "location", "tags", "zones") if k in raw}
+    keep["properties"] = {
+        "vmId": p.get("vmId"),
+        "provisioningState": p.get("provisioningState"),
+        "timeCreated": p.get("timeCreated"),
+        "hardwareProfile": p.get("hardwareProfile"),
+        "storageProfile": {"imageReference": storage.get("imageReference")},
+        "osProfile": {"computerName": (p.get("osProfile") or {}).get("computerName")},
+        "licenseType": p.get("licenseType"),
+    }
+    return keep
+
+
+def vm(raw: dict[str, Any]) -> ObservedVM:
+    raw = vm_essentials(raw)
+    p = raw["properties"]
+    image = p["storageProfile"].get("imageReference") or {}
+    image_id = image.get("id")
+    return ObservedVM(
+        **_base(raw),
+        location=normalize_region(raw.get("location")),
+        vm_uuid=p.get("vmId"),
+        computer_name=(p.get("osProfile") or {}).get("computerName"),
+        vm_size=(p.get("hardwareProfile") or {}).get("vmSize"),
+        provisioning_state=p.get("provisioningState"),
+        image_reference_id=image_id,
+        image_version_id=_exact_version_id(image_id, image.get("exactVersion")),
+    )
+
+
+def _exact_version_id(image_id: str | None, exact_version: str | None) -> str | None:
+    """A version id names itself; a definition id ("latest") plus exactVersion names the version used."""
+    key = norm_id(image_id)
+    if not key or "/providers/microsoft.compute/galleries/" not in key:
+        return None
+    if "/versions/" in key:
+        return key
+    return f"{key}/versions/{exact_version.lower()}" if exact_version else None
+
+
+def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> ObservedSessionHost:
+    p = raw.get("properties") or {}
+    vm_id = norm_id(p.get("resourceId")) or None
+    machine = vms_by_id.get(vm_id or "")
+    return ObservedSessionHost(
+        **_base(raw),
+        host_pool_id=parent_id(raw["id"]),
+        status=p.get("status"),
+        allow_new_session=p.get("allowNewSession", True) is not False,
+        sessions=int(p.get("sessions") or 0),
+        vm_id=vm_id,
+        vm_uuid=p.get("virtualMachineId"),
+        image_version_id=machine.image_version_id if machine else None,
+        update_state=p.get("updateState"),
+        last_heartbeat=parse_time(p.get("lastHeartBeat")),
+        assigned_user=p.get("assignedUser"),
+    )
+
+
+def user_session(raw: dict[str, Any]) -> ObservedUserSession:
+    p = raw.get("properties") or {}
+    return ObservedUserSession(
+        **_base(raw),
+        host_pool_id=parent_id(raw["id"], levels=2),
+        session_host_name=raw["id"].rstrip("/").split("/")[-3],
+        user_principal_name=p.get("userPrincipalName"),
+        session_state=p.get("sessionState"),
+        application_type=p.get("applicationType"),
+        create_time=parse_time(p.get("createTime")),
+    )

@@ -1,0 +1,258 @@
+"""Count every ARM call, read the remaining-budget headers, and slow down before a bucket runs dry.
+
+`CallMeter` is shared by every client of one `Connection`; `MeteringPolicy` sits in each client's pipeline
+right after azure-core's `RetryPolicy` (a per-retry policy), so it sees every attempt on the wire, retries
+included. It is not a retry layer: it never resends anything. It only
+- counts calls by operation ("list Microsoft.Compute/galleries/images"), by status, list pages, single GETs,
+  and throttled (429) answers;
+- remembers the lowest `x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` seen per subscription
+  and, while the last value is under `low_water`, spaces that subscription's calls of that kind so they do
+  not outrun the bucket's refill (the pause grows as the budget shrinks and is capped by `max_pace`);
+- keeps the server's clock (`x-ms-sandbox-time`, else `Date`) so "now" can come from ARM, not this machine.
+ARM's buckets are per subscription and per operation kind (limits.md A1), hence the keys.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from azure.core.pipeline.policies import HTTPPolicy
+
+from reconciler.model.observed import CallStats
+
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+_KINDS = ("reads", "writes", "deletes")
+
+
+@dataclass(frozen=True)
+class PacingSettings:
+    """`refill_per_second` per kind follows the ARM token bucket (limits.md A1: 25 reads/s, 10 writes/s and
+    10 deletes/s per subscription). Below `low_water` remaining, calls of that kind are spaced
+    (1 - remaining/low_water) / refill seconds apart, so at an empty bucket we send exactly at the refill rate."""
+
+    low_water: int = 50
+    reads_per_second: float = 25.0
+    writes_per_second: float = 10.0
+    deletes_per_second: float = 10.0
+    max_pace: float = 5.0
+
+    def refill(self, kind: str) -> float:
+        return {"reads": self.reads_per_second, "writes": self.writes_per_second}.get(
+            kind, self.deletes_per_second
+        )
+
+
+def operation_of(method: str, path: str) -> tuple[str, str]:
+    """("list" | "get" | "put" | "poll" | ..., "<Namespace>/<type>/<childtype>") for an ARM request path.
+
+    A path whose part after the last provider namespace has an odd number of segments is a collection (GET)
+    or an action (POST); an even number names one resource."""
+    parts = [p for p in path.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered:
+        return method.lower(), "/".join(lowered[2:4:2]) or "subscription"
+    at = len(lowered) - 1 - lowered[::-1].index("providers")
+    namespace, rest = parts[at + 1] if at + 1 < len(parts) else "", parts[at + 2 :]
+    types = rest[0::2]
+    if (
+        len(types) >= 2
+        and types[0].lower() == "locations"
+        and types[1].lower() in ("operations", "capsoperations", "operationresults")
+    ):
+        return "poll", f"{namespace}/{types[1]}"
+    method = method.upper()
+    if len(rest) % 2 == 1:
+        verb = "list" if method == "GET" else "post"
+        if method == "POST":
+            return "post", f"{namespace}/{'/'.join(types[:-1])}/{rest[-1]}"
+        return verb, f"{namespace}/{'/'.join(types)}"
+    return {"GET": "get", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower()), (
+        f"{namespace}/{'/'.join(types)}"
+    )
+
+
+def kind_of(method: str) -> str:
+    method = method.upper()
+    return "reads" if method in ("GET", "HEAD") else "deletes" if method == "DELETE" else "writes"
+
+
+def server_time(headers) -> datetime | None:
+    """The server's clock from a response: the sandbox's simulated time, else the HTTP `Date`."""
+    stamp = headers.get("x-ms-sandbox-time")
+    if stamp:
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    date = headers.get("Date")
+    if date:
+        try:
+            return parsedate_to_datetime(date).astimezone(UTC)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+class CallMeter:
+    """Thread-safe counters and pacing state for one connection (all subscriptions, all clients)."""
+
+    def __init__(self, pacing: PacingSettings | None = None, *, sleep=time.sleep, clock=time.monotonic):
+        self.pacing = pacing or PacingSettings()
+        self._sleep, self._clock = sleep, clock
+        self._lock = threading.Lock()
+        self._by_operation: Counter[str] = Counter()
+        self._by_status: Counter[str] = Counter()
+        self._totals: Counter[str] = Counter()
+        self._paced_seconds = 0.0
+        self._remaining: dict[tuple[str, str], int] = {}
+        self._lowest: dict[str, int] = {}
+        self._next_slot: dict[tuple[str, str], float] = {}
+        self.last_server_time: datetime | None = None
+
+    # -- pacing ------------------------------------------------------------------------------------------
+    def pace(self, subscription: str, kind: str) -> float:
+        """Wait (bounded) if this subscription's budget for `kind` is low; returns the seconds waited."""
+        with self._lock:
+            remaining = self._remaining.get((subscription, kind))
+            if remaining is None or remaining >= self.pacing.low_water:
+                return 0.0
+            spacing = (1 - max(remaining, 0) / self.pacing.low_water) / self.pacing.refill(kind)
+            now = self._clock()
+            slot = max(now, self._next_slot.get((subscription, kind), now)) + spacing
+            self._next_slot[(subscription, kind)] = slot
+            wait = min(slot - now, self.pacing.max_pace)
+            self._paced_seconds += wait
+            self._totals["paced_calls"] += 1
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    # -- recording ---------------------------------------------------------------------------------------
+    def record(self, method: str, path: str, status: int, headers) -> None:
+        verb, target = operation_of(method, path)
+        subscription = _subscription_of(path)
+        stamp = server_time(headers)
+        with self._lock:
+            self._totals["total"] += 1
+            self._by_operation[f"{verb} {target}"] += 1
+            self._by_status[str(status)] += 1
+            if verb == "list":
+                self._totals["pages"] += 1
+            elif verb == "get":
+                self._totals["gets"] += 1
+            if status == 429:
+                self._totals["throttled"] += 1
+            for kind in _KINDS:
+                value = headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}")
+                if value is None or not subscription:
+                    continue
+                try:
+                    remaining = int(value)
+                except ValueError:
+                    continue
+                self._remaining[(subscription, kind)] = remaining
+                key = f"{subscription}/{kind}"
+                self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
+            # Compute's own per-policy buckets (limits.md A2): recorded so --stats shows them; not paced on,
+            # because their refill rates are not published per policy.
+            for policy, remaining in _crp_budgets(headers.get("x-ms-ratelimit-remaining-resource")):
+                key = f"{subscription}/{policy}"
+                self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
+            if stamp and (self.last_server_time is None or stamp > self.last_server_time):
+                self.last_server_time = stamp
+
+    def stats(self) -> CallStats:
+        with self._lock:
+            return CallStats(
+                total=self._totals["total"],
+                pages=self._totals["pages"],
+                gets=self._totals["gets"],
+                throttled=self._totals["throttled"],
+                paced_calls=self._totals["paced_calls"],
+                paced_seconds=self._paced_seconds,
+                by_operation=dict(self._by_operation),
+                by_status=dict(self._by_status),
+                lowest_remaining=dict(self._lowest),
+            )
+
+
+def stats_since(before: CallStats, after: CallStats) -> CallStats:
+    """The calls made between two `CallMeter.stats()` snapshots (lowest_remaining: as of `after`)."""
+
+    def minus(a, b):
+        return {k: a[k] - b.get(k, 0) for k in a if a[k] - b.get(k, 0)}
+
+    return CallStats(
+        total=after.total - before.total,
+        pages=after.pages - before.pages,
+        gets=after.gets - before.gets,
+        throttled=after.throttled - before.throttled,
+        paced_calls=after.paced_calls - before.paced_calls,
+        paced_seconds=after.paced_seconds - before.paced_seconds,
+        by_operation=minus(after.by_operation, before.by_operation),
+        by_status=minus(after.by_status, before.by_status),
+        lowest_remaining=dict(after.lowest_remaining),
+    )
+
+
+def add_stats(a: CallStats, b: CallStats) -> CallStats:
+    """Two windows of calls together (lowest_remaining: the lower of each)."""
+
+    def plus(x, y):
+        return {k: x.get(k, 0) + y.get(k, 0) for k in {*x, *y}}
+
+    lowest = dict(a.lowest_remaining)
+    for k, v in b.lowest_remaining.items():
+        lowest[k] = min(v, lowest.get(k, v))
+    return CallStats(
+        total=a.total + b.total,
+        pages=a.pages + b.pages,
+        gets=a.gets + b.gets,
+        throttled=a.throttled + b.throttled,
+        paced_calls=a.paced_calls + b.paced_calls,
+        paced_seconds=a.paced_seconds + b.paced_seconds,
+        by_operation=plus(a.by_operation, b.by_operation),
+        by_status=plus(a.by_status, b.by_status),
+        lowest_remaining=lowest,
+    )
+
+
+def _crp_budgets(header: str | None) -> list[tuple[str, int]]:
+    """ "Microsoft.Compute/HighCostGet3Min;107,Microsoft.Compute/HighCostGet30Min;827" -> [(policy, n), ...]."""
+    out = []
+    for part in (header or "").split(","):
+        name, _, count = part.strip().rpartition(";")
+        if name and count.strip().isdigit():
+            out.append((name.split("/")[-1], int(count)))
+    return out
+
+
+def _subscription_of(path: str) -> str:
+    match = _SUBSCRIPTION.match(path)
+    return match.group(1).lower() if match else ""
+
+
+class MeteringPolicy(HTTPPolicy):
+    """Per-retry pipeline policy: pace, send, record. One instance per client, all sharing one meter."""
+
+    def __init__(self, meter: CallMeter):
+        super().__init__()
+        self.meter = meter
+
+    def send(self, request):
+        http_request = request.http_request
+        path = urlsplit(http_request.url).path
+        subscription = _subscription_of(path)
+        if subscription:
+            self.meter.pace(subscription, kind_of(http_request.method))
+        response = self.next.send(request)
+        http_response = response.http_response
+        self.meter.record(http_request.method, path, http_response.status_code, http_response.headers)
+        return response

@@ -1,0 +1,230 @@
+"""observe(): read every subscription in scope into an Observed snapshot with list calls only.
+
+One paged list per collection, never one GET per item (limits.md A8: ~1,500 list calls instead of ~41,000
+GETs for the reference estate):
+  per subscription: galleries, imageTemplates, hostPools, virtualMachines (list_all)
+  per gallery: images; per image definition: versions
+  per host pool: sessionHosts; per host pool in `scope.roll_pools`: userSessions
+The one exception is deliberate and small: a version that is not `Succeeded` is still replicating (or failed),
+and per-region state is only returned by a GET with `$expand=ReplicationStatus`, so those versions, and only
+those, get one targeted GET each. Collections are fetched concurrently (bounded), children as soon as their
+parent's list arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+
+from reconciler.azure import convert, paging
+from reconciler.azure.connection import Connection
+from reconciler.azure.metering import add_stats, stats_since
+from reconciler.azure.tasks import TaskTree
+from reconciler.model.observed import Observed, ObserveScope, norm_id
+
+
+class ObserveError(RuntimeError):
+    """A read failed after azure-core's retries; names the collection so the message is actionable."""
+
+
+def id_parts(resource_id: str) -> dict[str, str]:
+    """{"subscriptions": s, "resourcegroups": rg, "galleries": g, ...} from an ARM id (keys lower-cased)."""
+    parts = resource_id.strip("/").split("/")
+    out: dict[str, str] = {}
+    for i in range(0, len(parts) - 1, 2):
+        if parts[i].lower() != "providers":
+            out[parts[i].lower()] = parts[i + 1]
+        else:
+            out.setdefault("namespace", parts[i + 1])
+    return out
+
+
+def _listed(what: str, client, path: str, api_version: str) -> list[dict[str, Any]]:
+    try:
+        return paging.list_all(client, path, api_version)
+    except HttpResponseError as exc:
+        raise ObserveError(f"listing {what} failed: {exc.status_code} {exc.reason}: {exc.message}") from exc
+
+
+class _Collector:
+    """Holds the raw results; only the calling thread touches it (TaskTree runs callbacks there)."""
+
+    def __init__(self, scope: ObserveScope, connection: Connection, tree: TaskTree):
+        self.scope, self.conn, self.tree = scope, connection, tree
+        # Converted as each page arrives, so the full JSON of 15,000 VMs is never held all at once; session
+        # hosts stay JSON until the end because they are joined to their VMs.
+        self.raw: dict[str, list] = {k: _Converting(CONVERTERS[k]) for k in CONVERTERS}
+        self.raw["session_hosts"] = []
+
+    # -- per subscription ----------------------------------------------------------------------------------
+    def start(self, sub: str) -> None:
+        compute, aib, avd = self.conn.compute(sub), self.conn.image_builder(sub), self.conn.desktop(sub)
+        at = paging.subscription_collection
+        self.list(f"galleries in {sub}", compute, at(sub, GALLERIES), paging.GALLERY_API, self.on_galleries)
+        self.list(
+            f"image templates in {sub}", aib, at(sub, TEMPLATES), paging.IMAGE_BUILDER_API, self.on_templates
+        )
+        self.list(f"host pools in {sub}", avd, at(sub, POOLS), paging.DESKTOP_API, self.on_pools)
+        self.list(f"virtual machines in {sub}", compute, at(sub, VMS), paging.VM_API, self.raw["vms"].extend)
+
+    def list(self, what: str, client, path: str, api_version: str, then) -> None:
+        self.tree.submit(_listed, what, client, path, api_version, then=then)
+
+    def on_galleries(self, galleries: list[dict]) -> None:
+        for g in galleries:
+            if self.scope.wants_gallery(g["id"]):
+                self.raw["galleries"].append(g)
+                compute = self.conn.compute(id_parts(g["id"])["subscriptions"])
+                self.list(
+                    f"images of {g['id']}",
+                    compute,
+                    f"{g['id']}/images",
+                    paging.GALLERY_API,
+                    self.on_definitions,
+                )
+
+    def on_definitions(self, definitions: list[dict]) -> None:
+        for d in definitions:
+            self.raw["image_definitions"].append(d)
+            compute = self.conn.compute(id_parts(d["id"])["subscriptions"])
+            self.list(
+                f"versions of {d['id']}", compute, f"{d['id']}/versions", paging.GALLERY_API, self.on_versions
+            )
+
+    def on_versions(self, versions: list[dict]) -> None:
+        for v in versions:
+            if (v.get("properties") or {}).get("provisioningState") == "Succeeded":
+                self.raw["image_versions"].append(v)
+            else:
+                self.tree.submit(self.replication_of, v, then=self.raw["image_versions"].append)
+
+    def replication_of(self, version: dict) -> dict:
+        """The targeted GET with $expand=ReplicationStatus for one version that is not Succeeded."""
+        p = id_parts(version["id"])
+        try:
+            got = self.conn.compute(p["subscriptions"]).gallery_image_versions.get(
+                p["resourcegroups"], p["galleries"], p["images"], p["versions"], expand="ReplicationStatus"
+            )
+        except HttpResponseError as exc:
+            if exc.status_code == 404:  # deleted since the list: keep what the list said
+                return version
+            raise ObserveError(f"reading replication of {version['id']} failed: {exc.message}") from exc
+        return convert.rest_dict(got)
+
+    def on_templates(self, templates: list[dict]) -> None:
+        self.raw["image_templates"].extend(t for t in templates if self.scope.wants_group(t["id"]))
+
+    def on_pools(self, pools: list[dict]) -> None:
+        for pool in pools:
+            if not self.scope.wants_pool(pool["id"]):
+                continue
+            self.raw["host_pools"].append(pool)
+            avd = self.conn.desktop(id_parts(pool["id"])["subscriptions"])
+            hosts, sessions = f"{pool['id']}/sessionHosts", f"{pool['id']}/userSessions"
+            self.list(
+                f"session hosts of {pool['id']}",
+                avd,
+                hosts,
+                paging.DESKTOP_API,
+                self.raw["session_hosts"].extend,
+            )
+            if norm_id(pool["id"]) in self.scope.roll_pools:
+                self.list(
+                    f"user sessions of {pool['id']}",
+                    avd,
+                    sessions,
+                    paging.DESKTOP_API,
+                    self.raw["user_sessions"].extend,
+                )
+
+
+GALLERIES = "Microsoft.Compute/galleries"
+TEMPLATES = "Microsoft.VirtualMachineImages/imageTemplates"
+POOLS = "Microsoft.DesktopVirtualization/hostPools"
+VMS = "Microsoft.Compute/virtualMachines"
+CONVERTERS = {
+    "galleries": convert.gallery,
+    "image_definitions": convert.image_definition,
+    "image_versions": convert.image_version,
+    "image_templates": convert.image_template,
+    "host_pools": convert.host_pool,
+    "vms": convert.vm,
+    "user_sessions": convert.user_session,
+}
+_KINDS = (*CONVERTERS, "session_hosts")
+
+
+class _Converting(list):
+    """A list that converts REST dicts to Observed objects as they are added."""
+
+    def __init__(self, conversion):
+        super().__init__()
+        self.conversion = conversion
+
+    def append(self, item) -> None:
+        super().append(self.conversion(item))
+
+    def extend(self, items) -> None:
+        super().extend(map(self.conversion, items))
+
+
+def _snapshot(scope: ObserveScope, items: dict[str, list], hosts: list[dict], observed_at: datetime, calls):
+    vms_by_id = {v.key: v for v in items["vms"]}
+    return Observed.build(
+        scope,
+        observed_at,
+        calls,
+        session_hosts=[convert.session_host(r, vms_by_id) for r in hosts],
+        **{k: v for k, v in items.items() if k != "session_hosts"},
+    )
+
+
+def assemble(scope: ObserveScope, raw: dict[str, list[dict]], observed_at: datetime, calls=None) -> Observed:
+    """Convert raw REST dicts into an Observed snapshot (session hosts joined to their VMs)."""
+    items = {k: [conversion(r) for r in raw[k]] for k, conversion in CONVERTERS.items()}
+    return _snapshot(scope, items, raw["session_hosts"], observed_at, calls)
+
+
+def observe(scope: ObserveScope, connection: Connection, *, max_workers: int = 8) -> Observed:
+    """Read every subscription in `scope`; `observed.calls` counts the HTTP calls this observation made."""
+    before = connection.meter.stats()
+    tree = TaskTree(max_workers)
+    collector = _Collector(scope, connection, tree)
+    for sub in scope.subscription_ids:
+        collector.start(sub)
+    tree.run()
+    observed_at = connection.meter.last_server_time or datetime.now(UTC)
+    calls = stats_since(before, connection.meter.stats())
+    return _snapshot(scope, collector.raw, collector.raw["session_hosts"], observed_at, calls)
+
+
+def observe_user_sessions(
+    observed: Observed, pool_ids, connection: Connection, *, max_workers: int = 8
+) -> Observed:
+    """`observed` plus the user sessions of `pool_ids` (one paged list per pool).
+
+    For callers that learn which pools roll only after a first plan: observe, plan, then read the sessions of
+    the pools whose pin moved, instead of listing sessions everywhere up front. Calls are added to `calls`."""
+    wanted = tuple(pid for pid in dict.fromkeys(norm_id(p) for p in pool_ids) if pid in observed.host_pools)
+    before = connection.meter.stats()
+    tree = TaskTree(max_workers)
+    sessions = _Converting(convert.user_session)
+    for pid in wanted:
+        pool = observed.host_pools[pid]
+        avd = connection.desktop(pool.subscription_id)
+        tree.submit(_listed, f"user sessions of {pool.id}", avd, f"{pool.id}/userSessions", paging.DESKTOP_API,
+                    then=sessions.extend)  # fmt: skip
+    tree.run()
+    added = stats_since(before, connection.meter.stats())
+    kept = [s for s in observed.user_sessions.values() if s.host_pool_id not in frozenset(wanted)]
+    scope = replace(observed.scope, roll_pools=observed.scope.roll_pools | frozenset(wanted))
+    return replace(
+        observed,
+        scope=scope,
+        user_sessions=MappingProxyType({s.key: s for s in (*kept, *sessions)}),
+        calls=add_stats(observed.calls, added),
+    )

@@ -1,0 +1,62 @@
+"""Read one ARM collection, every page, as REST JSON, through an SDK client's own pipeline.
+
+Why not the typed pagers (`client.virtual_machines.list_all()`)? They turn every item into an SDK model
+that observe() would only turn back into JSON: measured on the large estate that was ~10x the CPU of the
+HTTP itself (0.37 s vs 0.035 s per 750 VMs). `client.send_request` is the SDK's raw-request entry
+point (`_send_request` on the older AVD client): the same pipeline (bearer token, azure-core RetryPolicy
+with Retry-After, our MeteringPolicy), only without model (de)serialisation. Paths and api-versions are the SDK's own defaults for those operations
+(reference/azure-surface.md §1.1); tests/azure/test_paging.py holds them to the typed pagers' results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
+from azure.mgmt.core.exceptions import ARMErrorFormat
+
+# api-version per resource provider, as the installed SDKs send them.
+GALLERY_API = "2026-03-03"  # azure-mgmt-compute 39: galleries, gallery_images, gallery_image_versions
+VM_API = "2026-04-01"  # azure-mgmt-compute 39: virtual_machines
+IMAGE_BUILDER_API = "2025-10-01"  # azure-mgmt-imagebuilder 2.0
+DESKTOP_API = "2024-04-03"  # azure-mgmt-desktopvirtualization 2.0
+
+
+def _send(client: Any, request: HttpRequest):
+    # TypeSpec clients (compute, imagebuilder) name it send_request; the older autorest AVD client
+    # _send_request. Both run the request through that client's pipeline.
+    send = getattr(client, "send_request", None) or client._send_request
+    return send(request)
+
+
+def subscription_collection(subscription_id: str, provider_type: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/{provider_type}"
+
+
+def list_all(client: Any, path: str, api_version: str) -> list[dict[str, Any]]:
+    """Every item of the collection at `path` (a path or an absolute URL), following nextLink."""
+    items: list[dict[str, Any]] = []
+    url: str | None = path
+    params: dict[str, str] | None = {"api-version": api_version}
+    while url:
+        if params is None and "api-version" not in parse_qs(urlsplit(url).query):
+            params = {"api-version": api_version}  # AVD's nextLink may omit it; its own pager re-adds it too
+        response = _send(client, HttpRequest("GET", url, params=params))
+        if response.status_code != 200:
+            error = ResourceNotFoundError if response.status_code == 404 else HttpResponseError
+            raise error(response=response, error_format=ARMErrorFormat)
+        body = response.json()
+        items.extend(body.get("value") or [])
+        url, params = body.get("nextLink"), None
+    return items
+
+
+def get_one(client: Any, resource_id: str, api_version: str, **params: str) -> dict[str, Any]:
+    """One resource as REST JSON (used by the naive baseline reader and targeted reads)."""
+    response = _send(client, HttpRequest("GET", resource_id, params={"api-version": api_version, **params}))
+    if response.status_code != 200:
+        error = ResourceNotFoundError if response.status_code == 404 else HttpResponseError
+        raise error(response=response, error_format=ARMErrorFormat)
+    return response.json()

@@ -1,0 +1,118 @@
+"""`reconcile plan`: observe Azure, compare with desired/, print the plan (text, JSON or Markdown).
+
+Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error (invalid desired state, Azure
+unreachable, planning errors such as an immutable field that cannot change), 2 changes pending
+(--detailed-exitcode only). Errors reaching Azure print one clean line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from reconciler.model.observed import ObserveScope
+from reconciler.planner import plan as make_plan
+from reconciler.planner.limit import LimitError, limit_plan
+from reconciler.render import FORMATS, render, render_json
+from reconciler.spec import DesiredStateError, load_desired
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="show what reconcile would change in Azure (changes nothing)",
+        description="Observe every subscription the desired state names (list calls only), compare, and print "
+        "an ordered, explained plan with rollout previews. Nothing is changed in Azure.",
+    )
+    parser.add_argument(
+        "--desired", default="desired", metavar="DIR", help="desired-state directory (default: ./desired)"
+    )
+    parser.add_argument(
+        "-o", "--output", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    parser.add_argument(
+        "--out", metavar="PLANFILE", help="also save the plan as JSON, for `reconcile apply PLANFILE`"
+    )
+    parser.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 0 = no changes, 1 = error, 2 = changes"
+    )
+    parser.add_argument("--limit", action="append", default=[], metavar="KIND/NAME",
+                        help="only these resources and what they depend on (repeatable), e.g. host-pool/hp-prod")  # fmt: skip
+    parser.add_argument("--stats", action="store_true", help="print ARM call counts and timings to stderr")
+    parser.add_argument(
+        "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
+    )
+    parser.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    parser.set_defaults(func=run)
+
+
+def _subscriptions(desired) -> list[str]:
+    subs = [r.subscription_id for r in (*desired.galleries, *desired.image_builds, *desired.host_pools)]
+    return sorted({s.lower() for s in subs})
+
+
+def _observe(desired, args):
+    # The SDK logs each failed token attempt as a WARNING with a multi-line text; the one-line error below
+    # says the same once. Imported here so `reconcile validate` and `--help` never load the Azure SDK.
+    logging.getLogger("azure").setLevel(logging.ERROR)
+    from reconciler.azure.connection import Connection, ConnectionSettings
+    from reconciler.azure.observe import observe
+
+    settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
+    with Connection(settings) as connection:
+        return observe(ObserveScope.of(_subscriptions(desired)), connection)
+
+
+def _azure_error_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"error: cannot read Azure: {type(exc).__name__}: {text[:400]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        desired = load_desired(args.desired)
+    except DesiredStateError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s) in desired state {args.desired}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        observed = _observe(desired, args)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # any failure reaching Azure: one clean line, no traceback
+        print(_azure_error_message(exc), file=sys.stderr)
+        return EXIT_ERROR
+    cpu = time.process_time()
+    result = make_plan(desired, observed, observed.observed_at)
+    cpu = time.process_time() - cpu
+    if args.limit:
+        try:
+            result = limit_plan(result, args.limit)
+        except LimitError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    colour = args.output == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    sys.stdout.write(render(result, args.output, colour=colour))
+    if args.out:
+        Path(args.out).write_text(render_json(result), encoding="utf-8")
+        print(f"plan saved to {args.out}", file=sys.stderr)
+    if args.stats:
+        stats = {
+            "observed": observed.counts(),
+            "calls": observed.calls.to_dict(),
+            "planner_cpu_seconds": round(cpu, 3),
+        }
+        print("stats: " + json.dumps(stats, sort_keys=True), file=sys.stderr)
+    if result.has_errors:
+        return EXIT_ERROR
+    if args.detailed_exitcode and result.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK

@@ -1,0 +1,202 @@
+"""A plan is data: a closed set of actions, each change explained, ordered and fingerprinted.
+
+Nothing here decides anything. The planner builds a `Plan`; renderers print it; apply executes it and, before
+doing so, recomputes the fingerprints of the observed resources each change depends on and refuses the plan
+if any differ (a stale plan). The JSON form is versioned (`format_version`) and documented in docs/plan.md;
+`Plan.from_dict(plan.to_dict()) == plan` holds for every plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.model.rollout import RolloutPreview
+
+FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    """What a change does. `adopt` adds our ownership tag to a matching resource we did not create."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    REPLICATE = "replicate"
+    BUILD = "build"
+    PIN = "pin"
+    ROLL = "roll"
+    DEPRECATE = "deprecate"
+    ADOPT = "adopt"
+    NO_OP = "no-op"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned action on one resource.
+
+    `key` is unique within a plan ("<action> <resource id, lower-cased>") and is what `depends_on` refers to.
+    `patch` is an RFC 6902 JSON patch from `before` to `after` (updates only); `before`/`after` hold only the
+    REST fields the reconciler manages. `reason` explains, it never decides. `fingerprint` is the hash of the
+    observed resource JSON this change was computed from ("" when the resource does not exist yet).
+    """
+
+    action: Action
+    kind: str
+    resource_id: str
+    reason: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    patch: list[dict[str, Any]] = field(default_factory=list)
+    depends_on: tuple[str, ...] = ()
+    fingerprint: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return change_key(self.action, self.resource_id)
+
+    @property
+    def name(self) -> str:
+        return self.resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "action": self.action.value,
+            "kind": self.kind,
+            "resource_id": self.resource_id,
+            "name": self.name,
+            "reason": self.reason,
+            "before": self.before,
+            "after": self.after,
+            "patch": list(self.patch),
+            "depends_on": list(self.depends_on),
+            "fingerprint": self.fingerprint,
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        return cls(
+            action=Action(data["action"]),
+            kind=data["kind"],
+            resource_id=data["resource_id"],
+            reason=data["reason"],
+            before=data.get("before"),
+            after=data.get("after"),
+            patch=list(data.get("patch") or []),
+            depends_on=tuple(data.get("depends_on") or ()),
+            fingerprint=data.get("fingerprint", ""),
+            details=dict(data.get("details") or {}),
+        )
+
+
+def change_key(action: Action, resource_id: str) -> str:
+    return f"{action.value} {resource_id.lower()}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A warning or error found while planning (e.g. an immutable field that cannot be replaced safely)."""
+
+    severity: Severity
+    resource_id: str
+    message: str
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity.value,
+            "resource_id": self.resource_id,
+            "message": self.message,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
+        return cls(Severity(data["severity"]), data["resource_id"], data["message"], data.get("reason", ""))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Changes in dependency order plus what a reviewer needs to judge them.
+
+    `levels` groups change keys into waves: every change in a wave depends only on changes in earlier waves,
+    so apply may run a wave's changes in parallel. `fingerprints` maps every observed resource id a change
+    depends on (lower-cased) to its hash; apply recomputes them and refuses a stale plan.
+    """
+
+    changes: tuple[Change, ...]
+    generated_at: str
+    levels: tuple[tuple[str, ...], ...] = ()
+    rollouts: tuple[RolloutPreview, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is not Action.NO_OP)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    def summary(self) -> dict[str, int]:
+        """Counts per action, every action present (zeros included) so consumers need no defaults."""
+        counts = {a.value: 0 for a in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        return counts
+
+    def edges(self) -> list[tuple[str, str]]:
+        """(dependency, dependent) pairs, sorted."""
+        return sorted((dep, c.key) for c in self.changes for dep in c.depends_on)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "generated_at": self.generated_at,
+            "summary": self.summary(),
+            "changes": [c.to_dict() for c in self.changes],
+            "graph": {
+                "levels": [list(level) for level in self.levels],
+                "edges": [list(e) for e in self.edges()],
+            },
+            "rollouts": [r.to_dict() for r in self.rollouts],
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise PlanFormatError(
+                f"unsupported plan format_version {version!r}; this reconciler reads {FORMAT_VERSION}"
+            )
+        return cls(
+            changes=tuple(Change.from_dict(c) for c in data["changes"]),
+            generated_at=data["generated_at"],
+            levels=tuple(tuple(level) for level in data.get("graph", {}).get("levels", [])),
+            rollouts=tuple(RolloutPreview.from_dict(r) for r in data.get("rollouts", [])),
+            diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
+            fingerprints=dict(data.get("fingerprints") or {}),
+            format_version=version,
+        )
+
+
+class PlanFormatError(ValueError):
+    """A saved plan this version cannot read."""

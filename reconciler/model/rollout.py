@@ -1,0 +1,190 @@
+"""Rollout preview data: which session hosts are replaced in which batch, and what waits before it starts.
+
+Pure data, serialised inside a Plan (see docs/plan.md). Built by reconciler.planner.rollout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HostRef:
+    """A session host as the preview shows it: name, current image version, sessions, status."""
+
+    name: str
+    version: str | None
+    sessions: int
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "sessions": self.sessions, "status": self.status}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HostRef:
+        return cls(d["name"], d.get("version"), int(d.get("sessions", 0)), d.get("status", ""))
+
+
+@dataclass(frozen=True)
+class BatchPreview:
+    """One batch. `available_before` counts Available hosts when the batch starts; `available_min` is the
+    lowest Available count while it runs (the drained/deleted hosts are out, replacements not yet in);
+    `peak_total` is the most VMs that exist at once (surge adds replacements before removing originals)."""
+
+    index: int
+    hosts: tuple[HostRef, ...]
+    sessions_affected: int
+    available_before: int
+    available_min: int
+    peak_total: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "hosts": [h.to_dict() for h in self.hosts],
+            "sessions_affected": self.sessions_affected,
+            "available_before": self.available_before,
+            "available_min": self.available_min,
+            "peak_total": self.peak_total,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BatchPreview:
+        return cls(
+            index=int(d["index"]),
+            hosts=tuple(HostRef.from_dict(h) for h in d.get("hosts", [])),
+            sessions_affected=int(d["sessions_affected"]),
+            available_before=int(d["available_before"]),
+            available_min=int(d["available_min"]),
+            peak_total=int(d["peak_total"]),
+        )
+
+
+@dataclass(frozen=True)
+class RolloutPreview:
+    """The whole rollout of one host pool to a new image version.
+
+    `window_start`/`window_end` (ISO 8601, UTC) name the maintenance window the rollout will wait for, or are
+    None when the pool has no windows or one is open now. `gate` describes a ring gate (`after`, `soak`,
+    `satisfied`, `waits_until`) or is empty. `blocked` lists reasons the rollout cannot start at all (e.g. the
+    version is not replicated to the pool's region yet) — informational, the plan still contains the roll.
+    """
+
+    pool_id: str
+    pool: str
+    from_versions: tuple[str, ...]
+    to_version: str
+    strategy: str
+    batch_size: int
+    surge: int
+    floor_percent: int
+    floor_hosts: int
+    target_count: int
+    batches: tuple[BatchPreview, ...]
+    window_start: str | None = None
+    window_end: str | None = None
+    gate: dict[str, Any] = field(default_factory=dict)
+    blocked: tuple[str, ...] = ()
+
+    @property
+    def sessions_affected(self) -> int:
+        return sum(b.sessions_affected for b in self.batches)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pool_id": self.pool_id,
+            "pool": self.pool,
+            "from_versions": list(self.from_versions),
+            "to_version": self.to_version,
+            "strategy": self.strategy,
+            "batch_size": self.batch_size,
+            "surge": self.surge,
+            "floor_percent": self.floor_percent,
+            "floor_hosts": self.floor_hosts,
+            "target_count": self.target_count,
+            "batches": [b.to_dict() for b in self.batches],
+            "sessions_affected": self.sessions_affected,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+            "gate": dict(self.gate),
+            "blocked": list(self.blocked),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RolloutPreview:
+        return cls(
+            pool_id=d["pool_id"],
+            pool=d["pool"],
+            from_versions=tuple(d.get("from_versions", [])),
+            to_version=d["to_version"],
+            strategy=d["strategy"],
+            batch_size=int(d["batch_size"]),
+            surge=int(d.get("surge", 0)),
+            floor_percent=int(d["floor_percent"]),
+            floor_hosts=int(d["floor_hosts"]),
+            target_count=int(d["target_count"]),
+            batches=tuple(BatchPreview.from_dict(b) for b in d.get("batches", [])),
+            window_start=d.get("window_start"),
+            window_end=d.get("window_end"),
+            gate=dict(d.get("gate") or {}),
+            blocked=tuple(d.get("blocked", [])),
+        )
+
+
+# --- Tags that carry session-host rollout progress (DESIGN.md: progress lives on the Azure resources) --------
+# Session hosts are ARM proxy resources without tags, so per-host progress sits on the host's VM; pool-wide
+# progress (failures, quarantine, "rolled out") sits on the host pool. Names are flat (no `/` allowed).
+HOST_POOL_TAG = "avd-reconciler-pool"  # on a VM: the lower-cased id of the host pool it serves
+HOST_CREATED_TAG = "avd-reconciler-created-at"  # on a VM: ISO time it was created (health timeout base)
+HOST_ROLLOUT_TAG = "avd-reconciler-rollout"  # on a VM: the rollout id (short hash of the version id)
+HOST_REPLACES_TAG = "avd-reconciler-replaces"  # on a VM: the VM name this host replaces
+HOST_ASSIGN_TAG = "avd-reconciler-assign"  # on a VM: personal pools, the user the replaced host had
+HOST_STAGE_TAG = "avd-reconciler-stage"  # on a VM: vm | join | agent (which extension was last started)
+HOST_DRAIN_TAG = "avd-reconciler-drain-at"  # on a VM: ISO time it was put in drain to be retired
+HOST_RETIRE_TAG = "avd-reconciler-retire"  # on a VM: why it is retired (replaced | count | rollback)
+HOST_MESSAGED_TAG = "avd-reconciler-messaged-at"  # on a VM: ISO time its users were last messaged
+HOST_FAILED_TAG = "avd-reconciler-failed"  # on a VM: why it failed (it is being removed, counted once)
+POOL_FAILURES_TAG = "avd-reconciler-failures"  # on a pool: "<n>|<version id>|<last failed VM name>"
+POOL_QUARANTINE_TAG = "avd-reconciler-quarantine"  # on a pool: "<version id>|<ISO time>" (failed version)
+ROLLOUT_TAGS = (
+    HOST_POOL_TAG,
+    HOST_CREATED_TAG,
+    HOST_ROLLOUT_TAG,
+    HOST_REPLACES_TAG,
+    HOST_ASSIGN_TAG,
+    HOST_STAGE_TAG,
+    HOST_DRAIN_TAG,
+    HOST_RETIRE_TAG,
+    HOST_MESSAGED_TAG,
+    HOST_FAILED_TAG,
+)
+
+
+def rollout_id(version_id: str | None) -> str:
+    """A short, stable id for "the rollout of this pool to this version" (tag values are limited to 256)."""
+    import hashlib
+
+    if not version_id:
+        return ""
+    leaf = version_id.rstrip("/").rsplit("/", 1)[-1]
+    return f"{leaf}-{hashlib.sha256(version_id.lower().encode()).hexdigest()[:8]}"
+
+
+def parse_failures(value: str | None) -> tuple[int, str, str]:
+    """(count, version id lower-cased, last failed VM name) from POOL_FAILURES_TAG; (0, "", "") if absent."""
+    if not value:
+        return 0, "", ""
+    parts = value.split("|")
+    try:
+        return int(parts[0]), (parts[1] if len(parts) > 1 else "").lower(), parts[2] if len(parts) > 2 else ""
+    except ValueError:
+        return 0, "", ""
+
+
+def parse_quarantine(value: str | None) -> tuple[str, str] | None:
+    """(version id lower-cased, ISO time) from POOL_QUARANTINE_TAG, or None."""
+    if not value:
+        return None
+    version_id, _, when = value.partition("|")
+    return version_id.lower(), when

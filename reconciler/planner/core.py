@@ -1,0 +1,60 @@
+"""`plan(desired, observed, now) -> Plan`: the pure decision function of the reconciler.
+
+No I/O, no clock (`now` is the server's time from the observation), no randomness; every output is sorted,
+so the same inputs always give the same plan, byte for byte. The work is split by concern:
+resources (galleries, definitions, host pools) → versions (builds, replication, retention) → pools (pins,
+rollouts) → ownership (deletions) → graph (order, waves) → fingerprints.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reconciler.model.observed import Observed, norm_id
+from reconciler.model.plan import Action, Change, Plan
+from reconciler.planner.context import Context
+from reconciler.planner.diff import Outcome
+from reconciler.planner.fingerprint import collect_fingerprints
+from reconciler.planner.graph import order
+from reconciler.planner.ownership import plan_deletions
+from reconciler.planner.pools import plan_pools
+from reconciler.planner.resources import plan_definitions, plan_galleries, plan_host_pools
+from reconciler.planner.versions import plan_versions
+from reconciler.spec.desired import DesiredState
+
+
+def plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
+    ctx = Context(desired, observed, now)
+    parts: list[Outcome] = [
+        plan_galleries(ctx),
+        plan_definitions(ctx),
+        plan_host_pools(ctx),
+        plan_versions(ctx),
+    ]
+    pools, previews = plan_pools(ctx)
+    parts.append(pools)
+    wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
+    parts.append(plan_deletions(ctx, wanted_templates))
+    changes: list[Change] = [c for p in parts for c in p.changes]
+    _check_unique(changes)
+    ordered, levels = order(changes)
+    diagnostics = sorted(
+        (d for p in parts for d in p.diagnostics),
+        key=lambda d: (d.severity.value, d.resource_id.lower(), d.message),
+    )
+    return Plan(
+        changes=ordered,
+        generated_at=now.isoformat(),
+        levels=levels,
+        rollouts=tuple(sorted(previews, key=lambda r: r.pool_id.lower())),
+        diagnostics=tuple(diagnostics),
+        fingerprints=collect_fingerprints(ordered, observed),
+    )
+
+
+def _check_unique(changes: list[Change]) -> None:
+    seen: set[str] = set()
+    for change in changes:
+        if change.key in seen and change.action is not Action.NO_OP:
+            raise AssertionError(f"planner bug: two changes with key {change.key!r}")
+        seen.add(change.key)

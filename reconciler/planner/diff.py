@@ -1,0 +1,220 @@
+"""Compare one desired REST body with the observed resource and decide create / update / replace / adopt.
+
+Only the fields the desired body sets are compared (the observed JSON is projected onto them), so fields Azure
+adds never read as drift, and tags someone added by hand are left alone. Immutable fields are checked first:
+a change to one becomes a replacement (when that is safe) or an error diagnostic — never an update Azure
+would refuse with `PropertyChangeNotAllowed`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonpatch
+
+from reconciler.model.observed import normalize_region
+from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+
+_DATE_KEYS = ("endOfLifeDate",)
+_REGION_KEYS = ("location",)
+
+
+def _norm_date(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat()
+
+
+def normalise(value: Any, key: str = "") -> Any:
+    """Canonical form for comparison: short region names, UTC dates, target regions sorted by name."""
+    if isinstance(value, Mapping):
+        return {k: normalise(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [normalise(v) for v in value]
+        if key == "targetRegions":
+            for item in items:
+                if isinstance(item, dict) and "name" in item:
+                    item["name"] = normalize_region(item["name"])
+            items.sort(key=lambda r: r.get("name", "") if isinstance(r, dict) else "")
+        return items
+    if key in _REGION_KEYS and isinstance(value, str):
+        return normalize_region(value)
+    if key in _DATE_KEYS:
+        return _norm_date(value)
+    return value
+
+
+def project(observed: Any, template: Any) -> Any:
+    """`observed` restricted to the keys `template` has (recursively through mappings; lists compare whole,
+    except lists of mappings which are projected item by item onto the template's first item's keys)."""
+    if isinstance(template, Mapping):
+        if not isinstance(observed, Mapping):
+            return observed
+        return {k: project(observed[k], v) for k, v in template.items() if k in observed}
+    if (
+        isinstance(template, list)
+        and isinstance(observed, list)
+        and template
+        and isinstance(template[0], Mapping)
+    ):
+        keys: dict[str, Any] = {}
+        for item in template:
+            keys.update(item)
+        return [project(item, keys) for item in observed]
+    return observed
+
+
+def without(body: Mapping[str, Any], pointers: Iterable[str]) -> dict[str, Any]:
+    """A deep copy of `body` minus the JSON pointers given (missing ones are ignored)."""
+    out = copy.deepcopy(dict(body))
+    for pointer in pointers:
+        parts = pointer.strip("/").split("/")
+        node: Any = out
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    before: dict[str, Any]
+    after: dict[str, Any]
+    patch: list[dict[str, Any]]
+
+    @property
+    def changed_paths(self) -> list[str]:
+        return sorted({op["path"] for op in self.patch})
+
+    def touches(self, pointers: Iterable[str]) -> list[str]:
+        return sorted({p for p in pointers for op in self.patch if op["path"].startswith(p)})
+
+
+def compare(
+    observed_raw: Mapping[str, Any], desired_body: Mapping[str, Any], ignore: Iterable[str] = ()
+) -> Comparison:
+    after = normalise(without(desired_body, ignore))
+    before = project(normalise(dict(observed_raw)), after)
+    if before == after:  # the common case on a converged estate; make_patch is the expensive part
+        return Comparison(before, after, [])
+    patch = jsonpatch.make_patch(before, after).patch
+    return Comparison(before, after, sorted(patch, key=lambda op: (op["path"], op["op"])))
+
+
+@dataclass
+class Outcome:
+    """What one resource's diff contributed."""
+
+    changes: list[Change] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def diff_resource(
+    *,
+    kind: str,
+    resource_id: str,
+    body: Mapping[str, Any],
+    observed: Any | None,
+    owner_tag: tuple[str, str],
+    origin: str,
+    label: str,
+    parents: Iterable[str] = (),
+    immutable: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    replace_blocked: str | None = None,
+) -> Outcome:
+    """Create, adopt, update or replace one resource.
+
+    `parents` are resource ids whose create/replace must come first. `immutable` are JSON pointers that
+    cannot change in place; `replace_blocked` (a reason) turns an immutable change into an error instead of a
+    replacement (e.g. the definition still has versions in use).
+    """
+    out = Outcome()
+    deps = tuple(change_key(a, p) for p in parents for a in (Action.CREATE, Action.REPLACE))
+    if observed is None:
+        out.changes.append(
+            Change(
+                Action.CREATE,
+                kind,
+                resource_id,
+                f"{origin}: {label} is declared but does not exist",
+                after=normalise(dict(body)),
+                depends_on=deps,
+            )  # fmt: skip
+        )
+        return out
+    comparison = compare(observed.raw, body, ignore)
+    fp = observed.fingerprint
+    frozen = comparison.touches(immutable)
+    if frozen:
+        fields = ", ".join(p.rsplit("/", 1)[-1] for p in frozen)
+        if replace_blocked:
+            out.diagnostics.append(
+                Diagnostic(
+                    Severity.ERROR,
+                    resource_id,
+                    f"{label}: {fields} cannot change in place and it cannot be replaced: {replace_blocked}",
+                    origin,
+                )  # fmt: skip
+            )
+            return out
+        out.changes.append(
+            Change(
+                Action.REPLACE,
+                kind,
+                resource_id,
+                f"{origin}: {label}: {fields} cannot change in place, so it is deleted and created again",
+                before=comparison.before,
+                after=comparison.after,
+                patch=comparison.patch,
+                depends_on=deps,
+                fingerprint=fp,
+                details={"immutable": [p.rsplit("/", 1)[-1] for p in frozen]},
+            )  # fmt: skip
+        )
+        return out
+    tag_name, tag_value = owner_tag
+    if (observed.tags or {}).get(tag_name) != tag_value:
+        out.changes.append(
+            Change(
+                Action.ADOPT,
+                kind,
+                resource_id,
+                f"{origin}: {label} exists without the ownership tag {tag_name}={tag_value}; adopt it"
+                + (f" and update {', '.join(comparison.changed_paths)}" if comparison.patch else ""),
+                before=comparison.before,
+                after=comparison.after,
+                patch=comparison.patch,
+                depends_on=deps,
+                fingerprint=fp,
+            )  # fmt: skip
+        )
+        return out
+    if comparison.patch:
+        out.changes.append(
+            Change(
+                Action.UPDATE,
+                kind,
+                resource_id,
+                f"{origin}: {label}: {', '.join(comparison.changed_paths)} differ from desired",
+                before=comparison.before,
+                after=comparison.after,
+                patch=comparison.patch,
+                depends_on=deps,
+                fingerprint=fp,
+            )  # fmt: skip
+        )
+    return out

@@ -1,0 +1,215 @@
+"""Image versions of each desired definition: create or build, update, replicate, deprecate, delete.
+
+Per definition: collect the declared and the existing versions, let retention decide which are kept,
+deprecated or deleted (never one in use), then diff each kept desired version against Azure. A version
+produced by an ImageBuild is not PUT directly: a `build` change creates an Image Builder template named by a
+hash of its content (templates are immutable) and runs it; the template distributes exactly that version.
+"""
+
+from __future__ import annotations
+
+from reconciler.model.observed import norm_id
+from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.planner.bodies import content_hash, template_body, version_body
+from reconciler.planner.context import Context, leaf
+from reconciler.planner.diff import Outcome, compare
+from reconciler.planner.replication import plan_replication
+from reconciler.planner.retention import Decision, RetentionPolicy, VersionFacts, decide_retention
+from reconciler.planner.usage import versions_in_use
+
+# Fields Azure never lets change on a version: a new source means a new version number.
+VERSION_IMMUTABLE = (
+    "/properties/storageProfile",
+    "/properties/publishingProfile/replicationMode",
+    "/properties/publishingProfile/storageAccountType",
+)
+# Managed by retention once a version is superseded, so the declared defaults must not flip them back.
+RETENTION_FIELDS = (
+    "/properties/publishingProfile/excludeFromLatest",
+    "/properties/publishingProfile/endOfLifeDate",
+)
+
+
+def template_for(version) -> tuple[str, dict]:
+    """(template ARM id, body) of the Image Builder template that builds `version`."""
+    build = version.build
+    body = template_body(build, version, build_source(build, version))
+    rg = f"/subscriptions/{build.subscription_id}/resourceGroups/{build.resource_group}"
+    name = f"{build.name}-{content_hash(body)}"
+    return f"{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}", body
+
+
+def build_source(build, version) -> dict:
+    src = build.spec.source
+    if src.platform_image is not None:
+        p = src.platform_image
+        return {
+            "type": "PlatformImage",
+            "publisher": p.publisher,
+            "offer": p.offer,
+            "sku": p.sku,
+            "version": p.version,
+        }
+    if src.image_version_id is not None:
+        return {"type": "SharedImageVersion", "imageVersionId": src.image_version_id}
+    ref = src.image_version
+    # Same gallery first, as the loader resolves references; the id is built, never looked up.
+    gallery = version.definition.gallery
+    name = ref.definition.split("/")[-1]
+    return {
+        "type": "SharedImageVersion",
+        "imageVersionId": f"{gallery.arm_id}/images/{name}/versions/{ref.version}",
+    }
+
+
+def source_id(version) -> str | None:
+    s = version.spec.source
+    return s.managed_image_id or s.virtual_machine_id or s.snapshot_id or s.image_version_id
+
+
+def plan_versions(ctx: Context) -> Outcome:
+    out = Outcome()
+    in_use = versions_in_use(ctx)
+    for definition in sorted(ctx.desired.image_definitions, key=lambda d: d.arm_id.lower()):
+        _plan_definition(ctx, definition, in_use, out)
+    return out
+
+
+def _plan_definition(ctx: Context, definition, in_use: dict[str, str], out: Outcome) -> None:
+    desired = {v.name: v for v in ctx.desired.versions_of(definition)}
+    observed = {leaf(v.id): v for v in ctx.observed.versions_of(definition.arm_id)}
+    r = definition.spec.retention
+    policy = RetentionPolicy(
+        keep=r.keep_newest,
+        exclude_from_latest=r.exclude_older_from_latest,
+        eol_after_days=int(r.end_of_life_after.total_seconds() // 86400),
+        delete_after_eol=r.delete_after_end_of_life,
+    )
+    facts = []
+    for name in sorted(set(desired) | set(observed)):
+        o = observed.get(name)
+        published = None
+        if o is not None and o.provisioning_state == "Succeeded":
+            published = o.published_date or ctx.now
+        facts.append(
+            VersionFacts(
+                name,
+                o is not None,
+                published,
+                bool(o and o.exclude_from_latest),
+                o.end_of_life_date if o else None,
+                bool(o and ctx.owned(o)),
+            )  # fmt: skip
+        )
+    usage = {
+        leaf(vid): why
+        for vid, why in in_use.items()
+        if norm_id(vid).startswith(norm_id(definition.arm_id) + "/")
+    }
+    origin = definition.origin("spec.retention")
+    for decision in decide_retention(facts, policy, usage, ctx.now):
+        version_id = f"{definition.arm_id}/versions/{decision.name}"
+        o = observed.get(decision.name)
+        reason = f"{origin}: retention of {definition.key}: {decision.reason}"
+        if decision.decision is Decision.DELETE:
+            out.changes.append(Change(Action.DELETE, "image-version", version_id, reason, before=_brief(o),
+                                      fingerprint=o.fingerprint))  # fmt: skip
+        elif decision.decision is Decision.DEPRECATE:
+            after = {}
+            if decision.exclude_from_latest is not None:
+                after["excludeFromLatest"] = decision.exclude_from_latest
+            if decision.end_of_life is not None:
+                after["endOfLifeDate"] = decision.end_of_life.isoformat()
+            before = {"excludeFromLatest": o.exclude_from_latest, "endOfLifeDate": None}
+            patch = [
+                {"op": "add", "path": f"/properties/publishingProfile/{k}", "value": v}
+                for k, v in after.items()
+            ]
+            out.changes.append(Change(Action.DEPRECATE, "image-version", version_id, reason, before=before,
+                                      after=after, patch=patch, fingerprint=o.fingerprint))  # fmt: skip
+        elif decision.decision in (Decision.PROTECT, Decision.SKIP_CREATE):
+            out.changes.append(Change(Action.NO_OP, "image-version", version_id, reason))
+        if decision.name in desired and decision.decision is not Decision.SKIP_CREATE:
+            _plan_declared(ctx, desired[decision.name], o, decision.superseded, out)
+
+
+def _brief(o) -> dict:
+    return {
+        "excludeFromLatest": o.exclude_from_latest,
+        "endOfLifeDate": o.end_of_life_date and o.end_of_life_date.isoformat(),
+    }
+
+
+def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outcome) -> None:
+    label = f"ImageVersion {version.key}"
+    body = version_body(version, source_id(version))
+    parents = (version.definition.arm_id, version.definition.gallery.arm_id)
+    deps = tuple(change_key(a, p) for p in parents for a in (Action.CREATE, Action.REPLACE))
+    if observed is None:
+        if version.build is None:
+            out.changes.append(Change(Action.CREATE, "image-version", version.arm_id,
+                                      f"{version.origin('spec')}: {label} is declared but does not exist",
+                                      after=body, depends_on=deps))  # fmt: skip
+        else:
+            _plan_build(ctx, version, deps, out)
+        return
+    ignore = ["/properties/publishingProfile/targetRegions"]
+    if superseded:
+        ignore += RETENTION_FIELDS
+    if version.build is not None:
+        ignore.append("/properties/storageProfile")
+    comparison = compare(observed.raw, body, ignore)
+    frozen = comparison.touches(VERSION_IMMUTABLE)
+    if frozen:
+        fields = ", ".join(p.rsplit("/", 1)[-1] for p in frozen)
+        out.diagnostics.append(Diagnostic(Severity.ERROR, version.arm_id,
+                                          f"{label}: {fields} cannot change on an existing version; "
+                                          "publish a new version number instead", version.origin("spec.source")))  # fmt: skip
+    else:
+        action = Action.UPDATE if ctx.owned(observed) else Action.ADOPT
+        if comparison.patch or action is Action.ADOPT:
+            what = ", ".join(comparison.changed_paths) or "ownership tag"
+            out.changes.append(Change(action, "image-version", version.arm_id,
+                                      f"{version.origin('spec')}: {label}: {what} differ from desired",
+                                      before=comparison.before, after=comparison.after, patch=comparison.patch,
+                                      fingerprint=observed.fingerprint))  # fmt: skip
+    replication = plan_replication(version, observed)
+    out.changes.extend(replication.changes)
+    out.diagnostics.extend(replication.diagnostics)
+
+
+def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> None:
+    template_id, body = template_for(version)
+    template = ctx.find("image_templates", template_id)
+    label = f"ImageVersion {version.key}"
+    details = {"produces": version.arm_id, "template": leaf(template_id), "build": version.build.name}
+    # Any running template that distributes this version (even one from an older recipe) is its build.
+    running = [t for t in ctx.observed.templates_building(version.definition.arm_id)
+               if t.is_running and t.target_version_id == norm_id(version.arm_id)]  # fmt: skip
+    if running:
+        template_id, template = running[0].id, running[0]
+        details = {**details, "template": leaf(template_id)}
+    if template is not None and template.is_running:
+        out.changes.append(Change(Action.NO_OP, "image-build", template_id,
+                                  f"{version.origin('spec.source.build')}: {label} is being built "
+                                  f"({template.last_run_sub_state or 'running'})", details=details))  # fmt: skip
+        return
+    why = "is declared but does not exist"
+    if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
+        why += (
+            f"; the last build {template.last_run_state.lower()}: {template.last_run_message or ''}".rstrip(
+                ": "
+            )
+        )
+    out.changes.append(
+        Change(
+            Action.BUILD,
+            "image-build",
+            template_id,
+            f"{version.origin('spec.source.build')}: {label} {why}; build it with ImageBuild {version.build.name}",
+            after=body,
+            depends_on=deps,
+            details=details,
+            fingerprint=template.fingerprint if template is not None else "",
+        )  # fmt: skip
+    )

@@ -1,0 +1,121 @@
+"""The plan as Markdown for a pull-request comment: summary table first, details collapsed.
+
+GitHub renders `<details>` blocks collapsed, so a reviewer sees the counts and the rollout impact at a glance
+and expands the field-level diff only when needed. Table cells are escaped (`|`, newlines).
+"""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.model.plan import Action, Plan, Severity
+from reconciler.model.rollout import RolloutPreview
+from reconciler.render.common import SUMMARY_WORDS, SYMBOLS, redact, redact_patch, summary_line
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _summary_table(plan: Plan) -> list[str]:
+    counts = plan.summary()
+    lines = ["| Action | Count |", "| --- | ---: |"]
+    for action, words in SUMMARY_WORDS:
+        if counts[action.value]:
+            lines.append(f"| `{SYMBOLS[action]}` {words.removeprefix('to ')} | {counts[action.value]} |")
+    return lines
+
+
+def _changes_table(plan: Plan) -> list[str]:
+    lines = ["| | Action | Kind | Name | Reason |", "| --- | --- | --- | --- | --- |"]
+    for c in plan.actionable:
+        lines.append(
+            f"| `{SYMBOLS[c.action]}` | {c.action.value} | {c.kind} | `{_cell(c.name)}` | {_cell(c.reason)} |"
+        )
+    return lines
+
+
+def _details(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    for c in plan.actionable:
+        if not (c.patch or c.after or c.details):
+            continue
+        body = {"id": c.resource_id}
+        if c.patch:
+            body["patch"] = redact_patch(c.patch)
+        elif c.after:
+            body["after"] = redact(c.after)
+        if c.details:
+            body["details"] = redact(c.details)
+        lines += [
+            f"<details><summary><code>{SYMBOLS[c.action]}</code> {c.action.value} {c.kind} "
+            f"<code>{_cell(c.name)}</code></summary>",
+            "",
+            "```json",
+            json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True),
+            "```",
+            "",
+            "</details>",
+        ]
+    return lines
+
+
+def _rollout(preview: RolloutPreview) -> list[str]:
+    lines = [
+        f"#### Pool `{_cell(preview.pool)}`: {', '.join(preview.from_versions) or '-'} → {preview.to_version}",
+        "",
+        f"Strategy **{preview.strategy}**, batch {preview.batch_size}"
+        + (f", surge {preview.surge}" if preview.strategy == "surge" else "")
+        + f", capacity floor {preview.floor_percent}% ({preview.floor_hosts} of {preview.target_count} hosts);"
+        f" {preview.sessions_affected} user sessions affected.",
+        "",
+    ]
+    if preview.window_start:
+        lines += [f"Waits for the maintenance window {preview.window_start} → {preview.window_end}.", ""]
+    if preview.gate:
+        lines += [f"Ring gate: {_cell(preview.gate.get('reason'))}.", ""]
+    for reason in preview.blocked:
+        lines += [f"> **Blocked:** {_cell(reason)}", ""]
+    if preview.batches:
+        lines += [
+            "| Batch | Hosts | Sessions affected | Available before → min | Floor | Peak VMs |",
+            "| ---: | --- | ---: | --- | ---: | ---: |",
+        ]
+        for b in preview.batches:
+            hosts = ", ".join(f"`{_cell(h.name)}` ({h.sessions})" for h in b.hosts)
+            lines.append(
+                f"| {b.index} | {hosts} | {b.sessions_affected} | {b.available_before} → {b.available_min} "
+                f"| {preview.floor_hosts} | {b.peak_total} |"
+            )
+        lines.append("")
+    return lines
+
+
+def render_markdown(plan: Plan) -> str:
+    lines = [f"### Reconcile plan — {summary_line(plan)}", ""]
+    errors = [d for d in plan.diagnostics if d.severity is Severity.ERROR]
+    warnings = [d for d in plan.diagnostics if d.severity is Severity.WARNING]
+    for d in errors:
+        lines.append(f"> :x: **Error:** {_cell(d.message)} (`{_cell(d.resource_id)}`)")
+    for d in warnings:
+        lines.append(f"> :warning: **Warning:** {_cell(d.message)} (`{_cell(d.resource_id)}`)")
+    if errors or warnings:
+        lines.append("")
+    if plan.has_changes:
+        lines += _summary_table(plan) + [""]
+        lines += [f"<details><summary>Changes ({len(plan.actionable)})</summary>", ""]
+        lines += _changes_table(plan) + ["", "</details>", ""]
+        details = _details(plan)
+        if details:
+            lines += ["<details><summary>Field-level diff</summary>", ""] + details + ["", "</details>", ""]
+    notes = [c for c in plan.changes if c.action is Action.NO_OP]
+    if notes:
+        lines += [f"<details><summary>Notes ({len(notes)})</summary>", ""]
+        lines += [f"- `{_cell(c.name)}` ({c.kind}): {_cell(c.reason)}" for c in notes]
+        lines += ["", "</details>", ""]
+    if plan.rollouts:
+        lines += ["### Rollout preview", ""]
+        for preview in plan.rollouts:
+            lines += _rollout(preview)
+    lines.append(f"<sub>plan format {plan.format_version}, generated {plan.generated_at}</sub>")
+    return "\n".join(lines) + "\n"

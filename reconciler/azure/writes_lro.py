@@ -1,0 +1,116 @@
+"""Long-running operations without blocking: start one, keep its continuation token, check it later once.
+
+azure-core's `LROPoller` polls on a thread until the operation ends; a build runs for an hour, so apply must
+not hold a worker that long. Two polling methods plug into the SDK's own `begin_*` calls (`polling=`):
+- `StartOnly`: sends the initial request and stops; `poller.continuation_token()` is an `ARMPolling` token,
+  so it can be resumed anywhere (this run, the next cycle, another replica after a crash);
+- `CheckOnce`: resumes from a token, asks the status URL once and, if the operation finished, does the final
+  GET the SDK would have done. A failed operation raises `HttpResponseError` built from the status body, as
+  the SDK does.
+Nothing here retries: HTTP retries stay in the azure-core pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+from azure.core.polling.base_polling import _failed, _raise_if_bad_http_status_and_method
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+
+class StartOnly(ARMPolling):
+    """Initial request only; the operation goes on in Azure while we do other work."""
+
+    def _poll(self) -> None:  # called by ARMPolling.run() on the poller's thread
+        return None
+
+
+class CheckOnce(ARMPolling):
+    """One status request; when finished, the final GET (PUT/PATCH) the SDK would do."""
+
+    def _poll(self) -> None:
+        if not self.finished():
+            self.update_status()
+        if not self.finished():
+            return
+        if _failed(self.status()):
+            from azure.core.polling.base_polling import OperationFailed
+
+            raise OperationFailed("Operation failed or canceled")
+        final = self._operation.get_final_get_url(self._pipeline_response)
+        if final:
+            self._pipeline_response = self.request_status(final)
+            _raise_if_bad_http_status_and_method(self._pipeline_response.http_response)
+
+
+@dataclass(frozen=True)
+class LroStatus:
+    """Where an operation stands. `state`: InProgress | Succeeded | Failed. `error_code`/`message` from ARM
+    when Failed; `result` is the final resource (REST dict) when the SDK returns one."""
+
+    state: str
+    error_code: str | None = None
+    message: str = ""
+    result: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state != "InProgress"
+
+
+def _rest(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if hasattr(value, "as_dict"):
+        try:
+            return value.as_dict()
+        except TypeError:
+            pass
+    if isinstance(value, dict):
+        return dict(value)
+    return None
+
+
+def error_of(exc: HttpResponseError) -> tuple[str, str]:
+    """(ARM error code, one-line message) of an SDK error."""
+    err = getattr(exc, "error", None)
+    code = getattr(err, "code", None) or (str(exc.status_code) if exc.status_code else "HttpResponseError")
+    message = getattr(err, "message", None) or exc.message or str(exc)
+    return str(code), " ".join(str(message).split())
+
+
+def start(begin, *args: Any, **kwargs: Any) -> tuple[str | None, LroStatus]:
+    """Send the initial request of `begin(*args)`. Returns (continuation token, status); the token is None
+    when the operation already finished in the initial response."""
+    poller = begin(*args, polling=StartOnly(timeout=0), **kwargs)
+    poller.wait()  # the no-op poll thread; raises only if the initial answer was a failure
+    method = poller.polling_method()
+    status = method.status()
+    if method.finished():
+        if _failed(status):
+            return None, LroStatus("Failed", "OperationFailed", "the operation failed at once")
+        return None, LroStatus("Succeeded", result=_safe_result(method))
+    return poller.continuation_token(), LroStatus("InProgress")
+
+
+def check(begin, token: str, *args: Any, **kwargs: Any) -> LroStatus:
+    """One look at the operation `token` was taken from (args as for the original call)."""
+    poller = begin(*args, continuation_token=token, polling=CheckOnce(timeout=0), **kwargs)
+    try:
+        poller.wait()
+    except HttpResponseError as exc:
+        code, message = error_of(exc)
+        return LroStatus("Failed", code, message)
+    method = poller.polling_method()
+    if not method.finished():
+        return LroStatus("InProgress")
+    return LroStatus("Succeeded", result=_safe_result(method))
+
+
+def _safe_result(method) -> dict[str, Any] | None:
+    try:
+        return _rest(method.resource())
+    except Exception:  # noqa: BLE001 -- a delete has no body; the result is informational only
+        return None

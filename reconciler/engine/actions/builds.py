@@ -1,0 +1,128 @@
+"""`build`: an Image Builder template named by its content hash, run once, its output version checked.
+
+Each call looks at Azure and takes the next step:
+- the version exists and Succeeded → check the run output names it → done;
+- the version exists half-made (Failed) → delete it (a failed build leaves nothing behind), then report;
+- no template → create it; template Failed to provision → delete it and fail with Image Builder's error;
+- template ready, not run in this apply (or its last run failed in an earlier one) → run it;
+- running → wait; the run failed in this apply → clean up, then fail with Image Builder's message.
+The run ends only after the version replicated to every target region (Azure's behaviour), so the pins and
+rollouts that depend on this change start from a complete version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+from reconciler.azure.writes import HttpResponseError
+from reconciler.engine.actions import register
+from reconciler.engine.actions.env import ActionEnv
+from reconciler.engine.actions.steps import http_failure, is_wait, lro_step
+from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
+
+
+def _run_output_name(change) -> str:
+    distribute = ((change.after or {}).get("properties") or {}).get("distribute") or [{}]
+    return distribute[0].get("runOutputName") or "output"
+
+
+@register("image-build", "build")
+def build(change, env: ActionEnv, ctx) -> Outcome:
+    mem = env.memory(change.key)
+    version_id = str(change.details.get("produces", ""))
+    template_id = change.resource_id
+    what = f"build {change.details.get('template', change.name)} → {version_id.rsplit('/', 1)[-1]}"
+    try:
+        # 1. A run we started: check its operation (its failure carries Image Builder's error).
+        if mem.get("running"):
+            status = lro_step(env, change.key, "run", template_id, None, "building")
+            if is_wait(status):
+                template = env.reader.template(template_id)
+                phase = (template.last_run_sub_state if template else None) or "running"
+                return WaitUntil(status.at, f"building ({phase})")
+            mem["running"] = False
+            if status.state != "Succeeded":
+                template = env.reader.template(template_id)
+                detail = (template.last_run_message if template else "") or status.message
+                mem["failure"] = (f"{what}: Image Builder: {status.error_code}: {detail}", status.error_code)
+        version = env.reader.version(version_id)
+        env.record_replication(version)
+        # 2. A half-made version (failed distribution or replication) is removed before anything else.
+        if version is not None and version.provisioning_state == "Failed":
+            status = lro_step(env, change.key, "delete", version_id, None, "removing the half-made version")
+            if is_wait(status):
+                return status
+            mem.setdefault("failure", (f"{what}: the build left a failed version; removed it", "BuildFailed"))
+            version = None
+        if "failure" in mem:
+            why, code = mem["failure"]
+            return Failed(why, error_code=code or "BuildFailed")
+        if version is not None and version.provisioning_state == "Succeeded":
+            return _finish_built(change, env, mem, what, version_id)
+        if version is not None:  # Creating / Updating: Image Builder is distributing it
+            return env.wait(mem.get("since"), f"distributing ({_regions(version)})")
+        # 3. The template.
+        template = env.reader.template(template_id)
+        if template is None or mem.get("creating"):
+            body = copy.deepcopy(change.after or {})
+            body["tags"] = env.tags_for_write(body.get("tags"))
+            mem["creating"] = True
+            status = lro_step(env, change.key, "put", template_id, body, "creating the image template")
+            if is_wait(status):
+                return status
+            mem["creating"] = False
+            template = env.reader.template(template_id)
+            if status.state != "Succeeded" or template is None or template.provisioning_state == "Failed":
+                return _template_failed(env, change, what, template, status.message)
+        if template.provisioning_state == "Failed":
+            return _template_failed(env, change, what, template, "")
+        if template.provisioning_state != "Succeeded":
+            return env.wait(mem.get("since"), f"image template {template.provisioning_state}")
+        if template.is_running:
+            return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
+        # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build).
+        mem["running"], mem["since"] = True, env.clock()
+        status = lro_step(env, change.key, "run", template_id, None, "building")
+        return status if is_wait(status) else env.wait(None, "building")
+    except HttpResponseError as exc:
+        return http_failure(what, exc)
+
+
+def _finish_built(change, env: ActionEnv, mem: dict, what: str, version_id: str) -> Outcome:
+    """The version exists: check the run output names it, set the version-level fields Image Builder cannot
+    (tags, safety profile, end of life), and delete the template we own (templates are single-use here: a
+    new version is a new template, named by its content)."""
+    template_id = change.resource_id
+    if "checked" not in mem:
+        output = env.reader.run_output(template_id, _run_output_name(change))
+        if output is not None and output.lower() != version_id.lower():
+            return Failed(f"{what}: the run output names {output}, not {version_id}", "RunOutputMismatch")
+        mem["checked"] = True
+    patch = copy.deepcopy(change.details.get("version_patch") or {})
+    if patch:
+        if "patch_body" not in mem:
+            current = env.reader.raw(version_id) or {}
+            patch["tags"] = env.tags_for_write(patch.get("tags"), current.get("tags"))
+            mem["patch_body"] = patch
+        status = lro_step(env, change.key, "patch", version_id, mem["patch_body"], "setting version fields")
+        if is_wait(status):
+            return status
+    if env.reader.raw(template_id) is not None or env.ledger.lookup(template_id, "delete"):
+        status = lro_step(env, change.key, "delete", template_id, None, "removing the finished template")
+        if is_wait(status):
+            return status
+    return Done(bool(mem["wrote"]), f"built {version_id.rsplit('/', 1)[-1]}")
+
+
+def _regions(version) -> str:
+    return ", ".join(f"{r}={version.replication_state_in(r)}" for r in sorted(version.region_names))
+
+
+def _template_failed(env: ActionEnv, change, what: str, template, message: str) -> Outcome:
+    """Image Builder rejected the template. Azure wants a failed template deleted before it is resubmitted:
+    start that delete (the next apply creates it again), and report the provisioning error."""
+    error = (template.provisioning_error if template else None) or message or "provisioning failed"
+    with contextlib.suppress(HttpResponseError):  # best effort: the next plan sees it and cleans up
+        env.writer.start("delete", change.resource_id)
+    return Failed(f"{what}: Image Builder rejected the template: {error}", error_code="TemplateFailed")

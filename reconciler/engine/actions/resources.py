@@ -1,0 +1,137 @@
+"""Galleries, image definitions and host pools: create, update, adopt, replace, delete; host-pool pins.
+
+Creates PUT the desired body (plus our tags). Updates and adoptions read the resource first and PUT the
+desired body with the tags merged (tags someone added by hand stay; ours win). Host pools are synchronous in
+the AVD API. A pin moves the host pool's pin tag only once the version is replicated to the pool's region.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from reconciler.azure.writes import HttpResponseError
+from reconciler.engine.actions import register
+from reconciler.engine.actions.env import ActionEnv
+from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, outcome_of_failure
+from reconciler.engine.outcome import Done, Failed, Outcome
+from reconciler.model.plan import Action, Change
+from reconciler.model.tags import PIN_TAG
+
+
+def _body(change: Change, env: ActionEnv, current: dict | None) -> dict[str, Any]:
+    body = copy.deepcopy(change.after or {})
+    body["tags"] = env.tags_for_write(body.get("tags"), (current or {}).get("tags"))
+    return body
+
+
+@register("gallery", Action.CREATE, Action.UPDATE, Action.ADOPT)
+@register("image-definition", Action.CREATE, Action.UPDATE, Action.ADOPT)
+def put_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
+    mem = env.memory(change.key)
+    try:
+        if "body" not in mem:
+            current = env.reader.raw(change.resource_id) if change.action is not Action.CREATE else None
+            mem["body"] = _body(change, env, current)
+        status = lro_step(
+            env, change.key, "put", change.resource_id, mem["body"], f"{change.kind} provisioning"
+        )
+    except HttpResponseError as exc:
+        return http_failure(f"{change.action.value} {change.kind} {change.name}", exc)
+    if is_wait(status):
+        return status
+    if status.state != "Succeeded":
+        return outcome_of_failure(f"{change.action.value} {change.kind} {change.name}", status.error_code,
+                                  status.message)  # fmt: skip
+    return Done(True, f"{change.kind} {change.name} {change.action.value}d")
+
+
+@register("gallery", Action.REPLACE)
+@register("image-definition", Action.REPLACE)
+def replace_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
+    what = f"replace {change.kind} {change.name}"
+    try:
+        status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting for replacement")
+        if is_wait(status):
+            return status
+        if status.state != "Succeeded":
+            return outcome_of_failure(what, status.error_code, status.message)
+        status = lro_step(env, change.key, "put", change.resource_id, _body(change, env, None), "re-creating")
+    except HttpResponseError as exc:
+        return http_failure(what, exc)
+    if is_wait(status):
+        return status
+    if status.state != "Succeeded":
+        return outcome_of_failure(what, status.error_code, status.message)
+    return Done(True, f"{change.kind} {change.name} replaced")
+
+
+@register("gallery", Action.DELETE)
+@register("image-definition", Action.DELETE)
+@register("image-build", Action.DELETE)
+def delete_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
+    what = f"delete {change.kind} {change.name}"
+    try:
+        if env.reader.raw(change.resource_id) is None and not env.ledger.lookup(change.resource_id, "delete"):
+            return Done(False, f"{change.kind} {change.name} already gone")
+        status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting")
+    except HttpResponseError as exc:
+        return http_failure(what, exc)
+    if is_wait(status):
+        return status
+    if status.state != "Succeeded":
+        return outcome_of_failure(what, status.error_code, status.message)
+    return Done(True, f"{change.kind} {change.name} deleted")
+
+
+# -- host pools (synchronous) --------------------------------------------------------------------------------
+
+
+@register("host-pool", Action.CREATE, Action.UPDATE, Action.ADOPT, Action.REPLACE)
+def put_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
+    what = f"{change.action.value} host pool {change.name}"
+    try:
+        current = env.reader.raw(change.resource_id)
+        if change.action is Action.REPLACE and current is not None:
+            env.writer.delete_host_pool(change.resource_id)
+            current = None
+        env.writer.put_host_pool(change.resource_id, _body(change, env, current))
+    except HttpResponseError as exc:
+        return http_failure(what, exc)
+    return Done(True, f"host pool {change.name} {change.action.value}d")
+
+
+@register("host-pool", Action.DELETE)
+def delete_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
+    try:
+        if env.reader.raw(change.resource_id) is None:
+            return Done(False, f"host pool {change.name} already gone")
+        env.writer.delete_host_pool(change.resource_id)
+    except HttpResponseError as exc:
+        return http_failure(f"delete host pool {change.name}", exc)
+    return Done(True, f"host pool {change.name} deleted")
+
+
+@register("host-pool", Action.PIN)
+def pin_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
+    """Move the pin tag once the version is replicated to the pool's region (the plan may have been made
+    while it still replicated; a failed region is the replicate change's business, not ours)."""
+    version_id = str(change.after["tags"][PIN_TAG])
+    region = str(change.details.get("region", ""))
+    what = f"pin host pool {change.name} to {change.details.get('version', version_id)}"
+    try:
+        version = env.reader.version(version_id)
+        env.record_replication(version)
+        state = version.replication_state_in(region) if version is not None else "Absent"
+        if state in ("Replicating", "Unknown"):
+            return env.wait(env.memory(change.key).setdefault("since", env.clock()), f"waiting for {region}")
+        if state != "Completed":
+            return Failed(f"{what}: the version is {state.lower()} in {region}", error_code="VersionNotReady")
+        pool = env.reader.raw(change.resource_id)
+        if pool is None:
+            return Failed(f"{what}: the host pool does not exist", error_code="ResourceNotFound")
+        tags = {**(pool.get("tags") or {}), PIN_TAG: version_id}
+        env.writer.patch_host_pool_tags(change.resource_id, tags)
+    except HttpResponseError as exc:
+        return http_failure(what, exc)
+    return Done(True, f"host pool {change.name} pinned to {change.details.get('version', '')}")

@@ -1,0 +1,77 @@
+"""One long-running step of an action: start it once, record its token, check it on later calls.
+
+`lro_step` answers a WaitUntil while the operation runs and its final LroStatus once it ended. An operation
+found in the ledger that this run did not start (a previous run crashed or timed out) is waited for first,
+then ours is sent: never two writes in flight on one resource. A successful step is remembered for the run, so
+a multi-step action (delete then create) does not repeat it; a failed one is forgotten so a Retry resends it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from reconciler.azure.writes_lro import error_of
+from reconciler.engine.actions.env import ActionEnv
+from reconciler.engine.outcome import Failed, Outcome, Retry, WaitUntil
+
+RETRY_AFTER = timedelta(seconds=10)  # server time; the executor backs off further
+
+# ARM codes that no retry can fix within this run.
+TERMINAL_CODES = frozenset({
+    "PropertyChangeNotAllowed", "InvalidParameter", "BadRequest", "LinkedAuthorizationFailed",
+    "AuthorizationFailed", "ParentResourceNotFound", "ResourceGroupNotFound", "OperationNotAllowed",
+    "CrpPirReplicationJobsNotCompleted", "ImageBuildFailed", "Conflict",
+})  # fmt: skip
+
+
+def lro_step(env: ActionEnv, key: str, operation: str, resource_id: str, body: dict[str, Any] | None = None,
+             why: str = ""):  # fmt: skip
+    """WaitUntil while running, else the operation's LroStatus (state Succeeded or Failed)."""
+    mem = env.memory(key)
+    tag = f"{operation}:{resource_id.lower()}"
+    if tag in mem["done"]:
+        return mem["done"][tag]
+    pending = env.ledger.lookup(resource_id, operation)
+    if pending is not None:
+        status = env.writer.check(operation, resource_id, pending.token, body)
+        if not status.done:
+            return env.wait(pending.started_at, why or f"{operation} in progress")
+        env.ledger.forget(resource_id, operation)
+        if tag in mem["started"]:
+            return _finish(mem, tag, status)
+    token, status = env.writer.start(operation, resource_id, body)
+    mem["started"].add(tag)
+    mem["wrote"] = True
+    if token is None:
+        return _finish(mem, tag, status)
+    started = env.ledger.record(resource_id, operation, token, detail={"why": why})
+    return env.wait(started.started_at, why or f"{operation} in progress")
+
+
+def _finish(mem: dict, tag: str, status):
+    mem["started"].discard(tag)
+    if status.state == "Succeeded":
+        mem["done"][tag] = status
+    return status
+
+
+def is_wait(value: object) -> bool:
+    return isinstance(value, WaitUntil)
+
+
+def outcome_of_failure(what: str, code: str | None, message: str) -> Outcome:
+    """A failed write: terminal codes fail the node; anything else (a transient LRO failure) is retried with
+    the executor's bounded backoff."""
+    why = f"{what}: {code}: {message}" if code else f"{what}: {message}"
+    if code in TERMINAL_CODES:
+        return Failed(why, error_code=code)
+    return Retry(after=RETRY_AFTER, why=why)
+
+
+def http_failure(what: str, exc: Exception) -> Outcome:
+    """An HttpResponseError from a write (after azure-core's own retries) as an outcome."""
+    code, message = error_of(exc)  # type: ignore[arg-type]
+    if code in ("CannotDeleteResource",):  # Azure's eventual consistency after a child delete
+        return Retry(after=RETRY_AFTER, why=f"{what}: {code}: {message}")
+    return outcome_of_failure(what, code, message)

@@ -1,0 +1,89 @@
+"""Desired-state trees and helpers for the `reconcile apply` end-to-end tests (real CLI, real SDK, sandbox)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUB = "11111111-1111-4111-8111-111111111111"
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-img"
+GALLERY_ID = f"{RG}/providers/Microsoft.Compute/galleries/gal1"
+DEF_ID = f"{GALLERY_ID}/images/win11"
+POOL_ID = f"{RG}/providers/Microsoft.DesktopVirtualization/hostPools/pool-a"
+SOURCE = f"{RG}/providers/Microsoft.Compute/images/src-"
+IDENTITY = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aib"
+
+SETTINGS = f"""
+apiVersion: avd.reconciler.io/v1alpha1
+kind: Settings
+metadata: {{name: test}}
+spec:
+  subscriptions: {{main: {SUB}}}
+  defaults: {{subscription: main, resourceGroup: rg-img, location: westeurope}}
+  ownershipTag: {{name: owner, value: us}}
+"""
+GALLERY = """
+apiVersion: avd.reconciler.io/v1alpha1
+kind: Gallery
+metadata: {name: gal1}
+spec: {description: test gallery}
+"""
+DEFINITION = """
+apiVersion: avd.reconciler.io/v1alpha1
+kind: ImageDefinition
+metadata: {name: win11}
+spec:
+  gallery: gal1
+  identifier: {publisher: P, offer: O, sku: S}
+  features: [{name: SecurityType, value: TrustedLaunchSupported}]
+  retention: {keepNewest: KEEP, endOfLifeAfter: 0s, deleteAfterEndOfLife: true}
+"""
+BUILD = f"""
+apiVersion: avd.reconciler.io/v1alpha1
+kind: ImageBuild
+metadata: {{name: monthly}}
+spec:
+  identity: {IDENTITY}
+  source: {{platformImage: {{publisher: MicrosoftWindowsDesktop, offer: office-365, sku: win11-24h2-avd-m365}}}}
+  customize:
+    - {{type: PowerShell, name: hello, inline: ["Write-Output STEP"]}}
+"""
+
+
+def version(name: str, regions=("westeurope",), build: bool = False) -> str:
+    source = "{build: monthly}" if build else f"{{managedImageId: {SOURCE}{name.replace('.', '-')}}}"
+    region_list = ", ".join(f"{{name: {r}}}" for r in regions)
+    return f"""
+apiVersion: avd.reconciler.io/v1alpha1
+kind: ImageVersion
+metadata: {{name: "{name}"}}
+spec:
+  definition: win11
+  source: {source}
+  targetRegions: [{region_list}]
+"""
+
+
+def pool(pin: str) -> str:
+    return f"""
+apiVersion: avd.reconciler.io/v1alpha1
+kind: HostPool
+metadata: {{name: pool-a}}
+spec:
+  friendlyName: Pool A
+  image: {{definition: win11, version: "{pin}"}}
+  sessionHosts:
+    count: 0
+    vmSize: Standard_D4s_v5
+    namePrefix: ha
+    subnetId: /subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s
+    localAdmin: {{password: {{keyVaultSecret: {{vaultName: kv1, secretName: admin}}}}}}
+    join: {{type: entra}}
+"""
+
+
+def write_desired(root: Path, versions: list[str], *, pin: str, keep: int = 3, step: str = "one") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    docs = [SETTINGS, GALLERY, DEFINITION.replace("KEEP", str(keep)), BUILD.replace("STEP", step), *versions,
+            pool(pin)]  # fmt: skip
+    (root / "estate.yaml").write_text("\n---\n".join(docs))
+    return root

@@ -37,7 +37,16 @@ _CHANGE = {
     "properties": {
         "key": {"type": "string", "description": "'<action> <lower-cased resource id>', unique in the plan"},
         "action": {"enum": [a.value for a in Action]},
-        "kind": {"enum": ["gallery", "image-definition", "image-version", "image-build", "host-pool"]},
+        "kind": {
+            "enum": [
+                "gallery",
+                "image-definition",
+                "image-version",
+                "image-build",
+                "host-pool",
+                "session-hosts",
+            ]
+        },
         "resource_id": {"type": "string"},
         "name": {"type": "string"},
         "reason": {"type": "string"},

@@ -8,6 +8,7 @@ rollouts) → ownership (deletions) → graph (order, waves) → fingerprints.
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 
 from reconciler.model.observed import Observed, norm_id
@@ -24,6 +25,19 @@ from reconciler.spec.desired import DesiredState
 
 
 def plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
+    # Planning allocates ~1M short-lived, acyclic objects. With the cyclic collector on, that triggers full
+    # collections over the whole heap (a large estate's 40,000 observed resources): ~0.5 s that find nothing.
+    # Reference counting still frees everything; the collector runs again as soon as planning ends.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan(desired, observed, now)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     ctx = Context(desired, observed, now)
     parts: list[Outcome] = [
         plan_galleries(ctx),

@@ -12,6 +12,7 @@ import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import jsonpatch
@@ -35,23 +36,59 @@ def _norm_date(value: Any) -> Any:
     return parsed.astimezone(dt.UTC).isoformat()
 
 
+_MAPPINGS = (dict, MappingProxyType, Mapping)  # exact types first: isinstance stops at the first match
+# Values of these exact types under any other key are their own normal form (no call needed).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_SPECIAL_KEYS = frozenset(_REGION_KEYS + _DATE_KEYS)
+
+
 def normalise(value: Any, key: str = "") -> Any:
     """Canonical form for comparison: short region names, UTC dates, target regions sorted by name."""
-    if isinstance(value, Mapping):
-        return {k: normalise(v, k) for k, v in value.items()}
+    if isinstance(value, _MAPPINGS):
+        return {
+            k: v if type(v) in _PLAIN and k not in _SPECIAL_KEYS else normalise(v, k)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        items = [normalise(v) for v in value]
+        items = [v if type(v) in _PLAIN else normalise(v) for v in value]
         if key == "targetRegions":
             for item in items:
                 if isinstance(item, dict) and "name" in item:
                     item["name"] = normalize_region(item["name"])
             items.sort(key=lambda r: r.get("name", "") if isinstance(r, dict) else "")
         return items
+    return _normalise_scalar(value, key)
+
+
+def _normalise_scalar(value: Any, key: str) -> Any:
     if key in _REGION_KEYS and isinstance(value, str):
         return normalize_region(value)
     if key in _DATE_KEYS:
         return _norm_date(value)
     return value
+
+
+def normalised_projection(observed: Any, template: Any, key: str = "") -> Any:
+    """`project(normalise(observed, key), template)`, normalising only the parts the projection keeps (an
+    observed resource carries much more than the desired body sets: status, replication, timestamps)."""
+    if isinstance(template, _MAPPINGS):
+        if not isinstance(observed, _MAPPINGS):
+            return normalise(observed, key)
+        return {
+            k: normalised_projection(observed[k], v, k)
+            if type(v) not in _PLAIN
+            else project_leaf(observed[k], k)
+            for k, v in template.items()
+            if k in observed
+        }
+    return project(normalise(observed, key), template)
+
+
+def project_leaf(observed: Any, key: str) -> Any:
+    """`normalised_projection` onto a template value that is a plain scalar (the usual case)."""
+    if type(observed) in _PLAIN and key not in _SPECIAL_KEYS:
+        return observed
+    return normalise(observed, key)
 
 
 def project(observed: Any, template: Any) -> Any:
@@ -89,6 +126,20 @@ def without(body: Mapping[str, Any], pointers: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def _drop(body: dict[str, Any], pointers: Iterable[str]) -> dict[str, Any]:
+    """`body` minus the JSON pointers given (missing ones are ignored), in place."""
+    for pointer in pointers:
+        parts = pointer.strip("/").split("/")
+        node: Any = body
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return body
+
+
 @dataclass(frozen=True)
 class Comparison:
     before: dict[str, Any]
@@ -100,14 +151,18 @@ class Comparison:
         return sorted({op["path"] for op in self.patch})
 
     def touches(self, pointers: Iterable[str]) -> list[str]:
+        if not self.patch:  # the common case: nothing changed, so nothing immutable did
+            return []
         return sorted({p for p in pointers for op in self.patch if op["path"].startswith(p)})
 
 
 def compare(
     observed_raw: Mapping[str, Any], desired_body: Mapping[str, Any], ignore: Iterable[str] = ()
 ) -> Comparison:
-    after = normalise(without(desired_body, ignore))
-    before = project(normalise(dict(observed_raw)), after)
+    # normalise() builds new containers, so the ignored fields can be dropped from its result in place:
+    # the same as normalise(without(...)) without a deep copy of every body.
+    after = _drop(normalise(desired_body), ignore)
+    before = normalised_projection(observed_raw, after)
     if before == after:  # the common case on a converged estate; make_patch is the expensive part
         return Comparison(before, after, [])
     patch = jsonpatch.make_patch(before, after).patch
@@ -157,7 +212,6 @@ def diff_resource(
         )
         return out
     comparison = compare(observed.raw, body, ignore)
-    fp = observed.fingerprint
     frozen = comparison.touches(immutable)
     if frozen:
         fields = ", ".join(p.rsplit("/", 1)[-1] for p in frozen)
@@ -181,7 +235,7 @@ def diff_resource(
                 after=comparison.after,
                 patch=comparison.patch,
                 depends_on=deps,
-                fingerprint=fp,
+                fingerprint=observed.fingerprint,  # only hashed when a change needs it
                 details={"immutable": [p.rsplit("/", 1)[-1] for p in frozen]},
             )  # fmt: skip
         )
@@ -199,7 +253,7 @@ def diff_resource(
                 after=comparison.after,
                 patch=comparison.patch,
                 depends_on=deps,
-                fingerprint=fp,
+                fingerprint=observed.fingerprint,  # only hashed when a change needs it
             )  # fmt: skip
         )
         return out
@@ -214,7 +268,7 @@ def diff_resource(
                 after=comparison.after,
                 patch=comparison.patch,
                 depends_on=deps,
-                fingerprint=fp,
+                fingerprint=observed.fingerprint,  # only hashed when a change needs it
             )  # fmt: skip
         )
     return out

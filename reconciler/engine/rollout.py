@@ -1,0 +1,217 @@
+"""One rollout cycle for one host pool: observe it fresh, decide (pure), perform the steps, answer an outcome.
+
+Level-triggered: nothing is remembered between cycles except what the steps wrote on Azure (tags on VMs and
+the pool, drain flags, the VMs themselves). Call `converge_pool` again — in the same apply (the executor
+calls back on WaitUntil), in the next apply, or after a crash — and it continues from what it observes.
+
+Outcomes: Done when the pool runs the pinned version on `count` Available hosts (changed = wrote something
+this cycle); WaitUntil(next check, why) while anything is in flight or waits for time (grace, window, gate,
+replication); Failed(error_code="RolloutHalted") when the failure budget halted the pool (a person or a new pin
+is needed; `reconcile clear-quarantine POOL`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler.azure.connection import Connection
+from reconciler.azure.hosts_body import agent_extension, join_extension, vm_body
+from reconciler.azure.hosts_read import PoolSnapshot, read_pool
+from reconciler.azure.hosts_write import PoolWriter
+from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
+from reconciler.engine.rollout_inputs import pool_inputs
+from reconciler.model.rollout import (
+    HOST_ASSIGN_TAG,
+    HOST_CREATED_TAG,
+    HOST_DRAIN_TAG,
+    HOST_FAILED_TAG,
+    HOST_MESSAGED_TAG,
+    HOST_POOL_TAG,
+    HOST_REPLACES_TAG,
+    HOST_RETIRE_TAG,
+    HOST_ROLLOUT_TAG,
+    HOST_STAGE_TAG,
+    POOL_FAILURES_TAG,
+    POOL_QUARANTINE_TAG,
+    rollout_id,
+)
+from reconciler.model.tags import ROLLED_OUT_TAG
+from reconciler.planner.hosts import Decision, Step, decide
+from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, READY, PoolInputs, PoolTarget
+from reconciler.spec.desired import DesiredState
+from reconciler.spec.state import HostPool
+
+POOL_STEPS = ("count-failure", "quarantine", "stamp-rolled-out")
+STEP_WORKERS = 8  # concurrent writes per pool; ARM's write bucket (limits.md A1) is per subscription
+
+
+@dataclass
+class PoolCycle:
+    pool: str
+    inputs: PoolInputs | None
+    decision: Decision | None
+    outcome: Outcome
+    writes: int = 0
+
+
+def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
+    """One cycle for one pool (see the module docstring)."""
+    pool = target.pool
+    snap = read_pool(conn, pool.arm_id, version_id=target.version_id, gate_pool_id=target.gate_pool_id)
+    if snap.pool is None:
+        return PoolCycle(
+            pool.name, None, None, WaitUntil(snap.now, f"host pool {pool.name} does not exist yet")
+        )
+    inputs = pool_inputs(target, snap)
+    decision = decide(inputs)
+    writes = _perform(decision, inputs, pool, snap, PoolWriter(conn, pool.arm_id))
+    return PoolCycle(pool.name, inputs, decision, _outcome(decision, inputs, writes), writes)
+
+
+def converge_pools(desired: DesiredState, pools: Iterable[HostPool], conn: Connection, workers: int = 8):
+    """One cycle for several pools in parallel (each pool's steps stay in order on one thread)."""
+    targets = [PoolTarget.of(desired, p) for p in pools]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as ex:
+        return list(ex.map(lambda t: converge_pool(t, conn), targets))
+
+
+def _outcome(d: Decision, p: PoolInputs, writes: int) -> Outcome:
+    if d.state == "converged":
+        return Done(changed=writes > 0, detail=f"{p.pool}: {p.policy.count} host(s) on the pinned version")
+    if d.state == "halted":
+        return Failed(f"{p.pool}: " + "; ".join(d.notes), error_code="RolloutHalted")
+    at, why = d.next_check or (p.now, "progressing")
+    return WaitUntil(max(at, p.now), f"{p.pool}: {why}")
+
+
+def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolSnapshot, w: PoolWriter) -> int:
+    """Run the steps in order; pool-tag steps first, so a failure is counted before its VM is marked."""
+    now = p.now
+    hosts = {h.name: h for h in p.hosts}
+    writes = 0
+    pool_tags = dict((snap.pool or {}).get("tags") or {})
+    pool_changed = False
+    for step in (s for s in d.steps if s.op in POOL_STEPS):
+        if step.op == "count-failure":
+            pool_tags[POOL_FAILURES_TAG] = (
+                f"{step.data['count']}|{step.data['version']}|{step.data['marker']}"
+            )
+        elif step.op == "quarantine":
+            pool_tags[POOL_QUARANTINE_TAG] = f"{step.data['version']}|{now.isoformat()}"
+        elif step.op == "stamp-rolled-out":
+            pool_tags[ROLLED_OUT_TAG] = f"{step.data['version']}|{now.isoformat()}"
+        pool_changed = True
+    if pool_changed:
+        w.tag_pool(pool_tags)
+        writes += 1
+    vm_tags: dict[str, dict[str, str]] = {}
+    removed: set[str] = set()
+    lock = threading.Lock()
+
+    def tag(vm: str, **values: str) -> None:  # only the thread running `vm`'s steps touches its entry
+        with lock:
+            entry = vm_tags.setdefault(vm, dict(hosts[vm].tags))
+        entry.update(values)
+
+    # Steps of different VMs are independent: run each VM's steps in order, VMs in parallel (a 40-host
+    # batch is 40 creates; one after the other they would take minutes of wall time on Azure).
+    groups: dict[str, list[Step]] = {}
+    for step in d.steps:
+        if step.op not in POOL_STEPS:
+            groups.setdefault(step.host or "", []).append(step)
+
+    def run(steps: list[Step]) -> int:
+        return sum(_one(step, p, pool, w, now, hosts, tag, removed) for step in steps)
+
+    with ThreadPoolExecutor(max_workers=STEP_WORKERS) as ex:
+        writes += sum(ex.map(run, groups.values()))
+    tagged = [(vm, tags) for vm, tags in vm_tags.items() if vm not in removed]
+    with ThreadPoolExecutor(max_workers=STEP_WORKERS) as ex:
+        list(ex.map(lambda item: w.tag_vm(*item), tagged))
+    writes += len(tagged)
+    return writes
+
+
+def _one(step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime, hosts, tag, removed) -> int:
+    op, vm, data = step.op, step.host, step.data
+    if op == "delete-ghost":
+        w.delete_session_host(vm)
+        return 1
+    if op == "mark-failed":
+        tag(vm, **{HOST_FAILED_TAG: data["why"][:250]})
+        return 0
+    if op == "remove":
+        n = 0
+        if not hosts[vm].managed:
+            # Adopt it first, so it still counts toward count + surge until its delete has finished.
+            w.tag_vm(vm, {**hosts[vm].tags, HOST_POOL_TAG: p.pool_id.lower()})
+            n = 1
+        if data.get("session_host"):
+            w.delete_session_host(data["session_host"])
+        w.delete_vm(vm)
+        removed.add(vm)
+        return n + (2 if data.get("session_host") else 1)
+    if op == "create":
+        w.create_vm(
+            vm, vm_body(pool, vm, data["version"], _zone(pool, vm), _new_tags(p, pool, vm, data, now))
+        )
+        return 1
+    if op == "join":
+        w.put_extension(vm, JOIN_EXTENSION, join_extension(pool, pool.location))
+        return 1
+    if op == "register":
+        token = w.registration_token(now)
+        w.put_extension(vm, AGENT_EXTENSION, agent_extension(pool, pool.location, token))
+        return 1
+    if op == "ready":
+        n = 0
+        if data.get("assign") and hosts[vm].assigned_user != data["assign"]:
+            w.assign(data["session_host"], data["assign"])
+            n += 1
+        tag(vm, **{HOST_STAGE_TAG: READY})
+        return n
+    if op == "retire":
+        when = w.drain(data["session_host"]) if data.get("session_host") else None
+        tag(vm, **{HOST_DRAIN_TAG: (when or now).isoformat(), HOST_RETIRE_TAG: data["reason"]})
+        return 1 if data.get("session_host") else 0
+    if op == "drain":
+        w.drain(data["session_host"])
+        return 1
+    if op == "message":
+        for sid in data["sessions"]:
+            w.message(data["session_host"], sid.rsplit("/", 1)[-1], data["title"], data["body"])
+        tag(vm, **{HOST_MESSAGED_TAG: now.isoformat()})
+        return len(data["sessions"])
+    if op == "logoff":
+        for sid in data["sessions"]:
+            w.logoff(data["session_host"], sid.rsplit("/", 1)[-1])
+        return len(data["sessions"])
+    raise ValueError(f"unknown rollout step {op!r}")
+
+
+def _zone(pool: HostPool, name: str) -> str | None:
+    zones = pool.spec.session_hosts.zones
+    if not zones:
+        return None
+    index = name.rsplit("-", 1)[-1]
+    return zones[int(index) % len(zones)] if index.isdigit() else zones[0]
+
+
+def _new_tags(p: PoolInputs, pool: HostPool, name: str, data: dict, now: datetime) -> dict[str, str]:
+    tags = dict(pool.tags)
+    tags.update(
+        {
+            HOST_POOL_TAG: p.pool_id.lower(),
+            HOST_CREATED_TAG: now.isoformat(),
+            HOST_ROLLOUT_TAG: rollout_id(data["version"]),
+        }
+    )
+    if data.get("replaces"):
+        tags[HOST_REPLACES_TAG] = data["replaces"]
+    if data.get("assign"):
+        tags[HOST_ASSIGN_TAG] = data["assign"]
+    return tags

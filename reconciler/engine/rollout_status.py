@@ -1,0 +1,111 @@
+"""`reconcile status` data: per host pool, what its session hosts run and what the rollout waits for.
+
+Read-only: observes each pool fresh (the same reads a rollout cycle makes) and runs the pure decision
+without performing it, so status shows exactly what the next apply cycle would do next.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from reconciler.azure.connection import Connection
+from reconciler.azure.hosts_read import read_pool
+from reconciler.azure.hosts_write import PoolWriter
+from reconciler.engine.rollout_inputs import pool_inputs
+from reconciler.model.rollout import POOL_FAILURES_TAG, POOL_QUARANTINE_TAG
+from reconciler.planner.hosts import decide, failure_of
+from reconciler.planner.hosts_state import HostView, PoolInputs, PoolTarget
+
+
+def _leaf(version_id: str | None) -> str | None:
+    return version_id.rstrip("/").rsplit("/", 1)[-1] if version_id else None
+
+
+def host_state(h: HostView, p: PoolInputs) -> str:
+    if h.failed or failure_of(h, p):
+        return "failed"
+    if h.deleting:
+        return "deleting"
+    if h.retiring:
+        return "draining" if h.sessions else "retiring"
+    if not h.established:
+        return "provisioning"
+    if h.accepting_available:
+        return "available"
+    return (h.status or "unregistered").lower() if h.accepting else "drained"
+
+
+def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
+    pool = target.pool
+    snap = read_pool(conn, pool.arm_id, version_id=target.version_id, gate_pool_id=target.gate_pool_id)
+    if snap.pool is None:
+        return {"pool": pool.name, "id": pool.arm_id, "exists": False}
+    p = pool_inputs(target, snap)
+    d = decide(p)
+    pol = p.policy
+    by_state: dict[str, Counter] = {}
+    for h in p.hosts:
+        by_state.setdefault(_leaf(h.version) or "unknown", Counter())[host_state(h, p)] += 1
+    waiting = []
+    for h in p.hosts:
+        if h.retiring and h.sessions:
+            deadline = (h.drain_at or p.now) + pol.drain_grace
+            waiting.append({
+                "host": h.name, "users": [s.user for s in h.sessions], "deadline": deadline.isoformat(),
+                "logoff": "at deadline" if pol.force_logoff else "never (forceLogoff: false): waits for users",
+            })  # fmt: skip
+    count, version, _ = p.failures
+    check = d.next_check
+    return {
+        "pool": pool.name,
+        "id": pool.arm_id,
+        "exists": True,
+        "pinned": _leaf(p.target),
+        "target_ready": p.target_ready,
+        "target_why": p.target_why or None,
+        "effective_target": _leaf(d.effective_target),
+        "running": dict(sorted(Counter(_leaf(h.version) or "unknown" for h in p.hosts).items())),
+        "hosts": {v: dict(sorted(c.items())) for v, c in sorted(by_state.items())},
+        "count": pol.count,
+        "strategy": pol.strategy,
+        "batch_size": pol.batch,
+        "floor_hosts": pol.floor_hosts,
+        "available": sum(1 for h in p.hosts if h.accepting_available),
+        "batch_in_progress": sorted(h.name for h in p.hosts if h.retiring or not h.established),
+        "users_waiting": waiting,
+        "window_open": p.window_open,
+        "next_window": p.next_window.isoformat() if p.next_window else None,
+        "gate": {
+            "satisfied": p.gate_ok,
+            "until": p.gate_until.isoformat() if p.gate_until else None,
+            "why": p.gate_why or None,
+        },  # fmt: skip
+        "failures": {
+            "count": count if version == (p.target or "") else 0,
+            "budget": pol.failure_budget,
+            "on_failure": pol.on_failure,
+        },  # fmt: skip
+        "quarantined": _leaf(p.quarantined),
+        "mode": d.mode,
+        "state": d.state,
+        "next_step": [f"{s.op} {s.host or ''}".strip() for s in d.steps],
+        "next_check": {"at": check[0].isoformat(), "why": check[1]} if check else None,
+        "notes": d.notes,
+        "observed_at": p.now.isoformat(),
+    }
+
+
+def clear_quarantine(target: PoolTarget, conn: Connection) -> bool:
+    """Remove the quarantine mark and the failure count from the pool; True when there was a mark."""
+    pool = target.pool
+    snap = read_pool(conn, pool.arm_id)
+    if snap.pool is None:
+        raise LookupError(f"host pool {pool.name} does not exist in Azure")
+    tags = dict(snap.pool.get("tags") or {})
+    had = POOL_QUARANTINE_TAG in tags
+    if had or POOL_FAILURES_TAG in tags:
+        tags.pop(POOL_QUARANTINE_TAG, None)
+        tags.pop(POOL_FAILURES_TAG, None)
+        PoolWriter(conn, pool.arm_id).tag_pool(tags)
+    return had

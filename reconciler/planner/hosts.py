@@ -1,0 +1,361 @@
+"""The next steps for one host pool's session hosts: provision, replace, retire, clean up — pure.
+
+`decide(inputs) -> Decision` is called once per apply cycle per pool with a fresh observation; everything it
+needs to resume (which host replaces which, when drain started, when users were messaged, failures counted)
+comes from tags on the VMs and the pool, so a crashed or restarted apply continues where it stopped. Steps are
+idempotent: re-running a cycle whose writes half-happened decides the same or the next steps.
+
+Safety rules held here (tests: tests/planner/test_hosts*.py and the sandbox e2e tests):
+- never more than `count + surge` VMs (creations are bounded by `room`); surge = batch for `surge`, 0 for
+  `delete-first` (personal pools always surge: the replacement must exist to take the assignment);
+- a retirement never takes Available, accepting capacity below the floor (`ceil(count * floor%)`);
+- new hosts are judged by the health gate: Available within `health_timeout` of creation, else failed;
+  failed hosts are counted once (pool tag first, then the VM's mark), removed, and past the failure budget the
+  version is quarantined (halt, or roll back to the last version the pool ran fully);
+- drains and logoffs only while a maintenance window is open; logoff only after `drain_grace` and only with
+  `force_logoff`; an empty retiring host is removed at once; messages repeat as the deadline nears.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
+
+POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
+REMINDERS = (timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=2))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write. `op` is one of: delete-ghost, count-failure, mark-failed, quarantine, remove, retire,
+    drain, message, logoff, create, join, register, ready, stamp-rolled-out."""
+
+    op: str
+    host: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Decision:
+    steps: list[Step] = field(default_factory=list)
+    waits: list[tuple[datetime, str]] = field(default_factory=list)
+    state: str = "converged"  # converged | progressing | waiting | halted
+    mode: str = "steady"  # steady | provisioning | rollout | rollback | halted | waiting-replication | gated
+    effective_target: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def wait(self, at: datetime, why: str) -> None:
+        self.waits.append((at, why))
+
+    @property
+    def next_check(self) -> tuple[datetime, str] | None:
+        return min(self.waits, key=lambda w: w[0]) if self.waits else None
+
+
+def _order(host: HostView) -> tuple[int, int, str]:
+    """Replace broken hosts first (free), then the fewest sessions (fewest people disturbed), then by name."""
+    return (1 if host.accepting_available else 0, len(host.sessions), host.name)
+
+
+def failure_of(host: HostView, p: PoolInputs) -> str | None:
+    """Why a new host counts as failed, or None. Only hosts we created and never saw Available are judged."""
+    if not host.managed or host.established or host.retiring or host.deleting:
+        return None
+    if host.provisioning == "Failed":
+        return "VM provisioning failed"
+    for name, state in sorted(host.extensions.items()):
+        if state == "Failed":
+            return f"extension {name} failed"
+    created = host.created_at
+    if created is not None and p.now - created > p.policy.health_timeout and not host.available:
+        return f"not Available within the health timeout ({p.policy.health_timeout})"
+    return None
+
+
+def failure_marker(host: HostView) -> str:
+    """Identifies one failed VM across cycles even if its name is later reused: name@creation second."""
+    created = host.created_at
+    return f"{host.name}@{int(created.timestamp())}" if created else host.name
+
+
+def next_name(prefix: str, used: set[str]) -> str:
+    """`<prefix>-<n>` with the smallest n whose name is not in use (names in use are never reused)."""
+    n = 0
+    while f"{prefix}-{n}".lower() in used:
+        n += 1
+    return f"{prefix}-{n}"
+
+
+def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datetime) -> datetime | None:
+    """When the next user message is due: at drain, then as each reminder threshold before the deadline
+    passes. Returns a time <= now when one is due now, a future time for the next one, or None."""
+    points = [deadline - grace] + [deadline - r for r in REMINDERS if r < grace]
+    last = host.messaged_at
+    for point in sorted(points):
+        if last is None or point > last:
+            return point
+    return None
+
+
+def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the order the rules apply
+    d = Decision()
+    pol, now = p.policy, p.now
+    for ghost in p.ghosts:
+        d.steps.append(Step("delete-ghost", ghost))
+    hosts = list(p.hosts)
+
+    # 1. Failures: count one new failure per cycle (pool tag, then the VM mark: idempotent across crashes).
+    count, failed_version, last = p.failures
+    quarantined = p.quarantined
+    newly = [(h, why) for h in hosts if not h.failed for why in [failure_of(h, p)] if why]
+    if newly:
+        host, why = sorted(newly, key=lambda x: x[0].name)[0]
+        marker = failure_marker(host)
+        if not (failed_version == (host.version or "") and last == marker):
+            count = count + 1 if failed_version == (host.version or "") else 1
+            failed_version, last = host.version or "", marker
+            d.steps.append(
+                Step(
+                    "count-failure", host.name, {"count": count, "version": failed_version, "marker": marker}
+                )
+            )
+        d.steps.append(Step("mark-failed", host.name, {"why": why}))
+        d.notes.append(f"{host.name} failed: {why}")
+        hosts = [h if h is not host else _with_tag(h, "failed") for h in hosts]
+        if len(newly) > 1:
+            d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
+    if p.target and failed_version == p.target and count > pol.failure_budget and quarantined != p.target:
+        quarantined = p.target
+        d.steps.append(Step("quarantine", None, {"version": p.target, "failures": count}))
+    for h in hosts:
+        if h.failed:
+            d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "failed"}))
+
+    live = [h for h in hosts if not h.failed and not h.deleting]  # deleting VMs only count toward room
+    retiring = [h for h in live if h.retiring]
+    active = [h for h in live if not h.retiring]
+
+    # 2. Which version: the pin, unless quarantined (halt / roll back), not replicated, or gated.
+    established = [h for h in active if h.established and h.version]
+    fallback = p.last_good or (Counter(h.version for h in established).most_common(1) or [(None, 0)])[0][0]
+    target: str | None = p.target
+    if p.target and quarantined == p.target:
+        if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
+            target, d.mode = p.last_good, "rollback"
+            d.notes.append(f"rolling back to the last good version after {count} failure(s)")
+        else:
+            target, d.mode = None, "halted"
+            d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}")
+    elif p.target and not p.target_ready:
+        target, d.mode = None, "waiting-replication"
+        d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
+    elif p.target and not p.gate_ok and any(h.version != p.target for h in established):
+        # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
+        target, d.mode = None, "gated"
+        d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
+    create_version = target or (fallback if d.mode in ("halted", "gated", "waiting-replication") else None)
+    d.effective_target = target
+
+    # 3. New hosts coming up: extensions in order (join, then the AVD agent), then the ready mark.
+    pending = [h for h in active if not h.established]
+    for h in pending:
+        if h.deleting or h.provisioning != "Succeeded":
+            continue
+        if h.available:
+            d.steps.append(Step("ready", h.name, {"assign": h.assign, "session_host": h.session_host}))
+        elif h.session_host:
+            continue  # registered, not Available yet: the health gate decides
+        elif JOIN_EXTENSION not in h.extensions:
+            d.steps.append(Step("join", h.name))
+        elif h.extensions.get(JOIN_EXTENSION) == "Succeeded" and AGENT_EXTENSION not in h.extensions:
+            d.steps.append(Step("register", h.name))
+    for h in hosts:
+        if h.deleting:
+            d.wait(now + POLL, f"{h.name} being deleted")
+    for h in pending:
+        if not h.available:
+            deadline = (h.created_at or now) + pol.health_timeout
+            d.wait(min(now + POLL, deadline) if deadline > now else now + POLL, f"{h.name} coming up")
+    in_flight = [h for h in pending if not h.available]
+
+    # 4. Hosts being retired: drain, message, wait, log off (policy), remove.
+    for h in retiring:
+        _progress_retirement(h, p, d)
+
+    # 5. New retirements (only inside a window).
+    available = sum(1 for h in active if h.accepting_available)
+    budget = available - pol.floor_hosts
+    outdated = [h for h in active if target and h.version != target and h.established]
+    replacement_of = {h.replaces.lower(): h for h in active if h.replaces and h.version == target}
+    to_retire: list[tuple[HostView, str]] = []
+
+    def take(host: HostView, reason: str) -> bool:
+        nonlocal budget
+        if host.accepting_available:
+            if budget <= 0:
+                return False
+            budget -= 1
+        to_retire.append((host, reason))
+        return True
+
+    if p.window_open:
+        if pol.surge:
+            for h in sorted(outdated, key=_order):
+                repl = replacement_of.get(h.name.lower())
+                if repl is not None and repl.established and repl.available:
+                    take(h, "replaced")
+        elif outdated:
+            slots = pol.batch - len(retiring) - len(in_flight)
+            for h in sorted(outdated, key=_order):
+                if slots <= 0:
+                    break
+                if take(h, "replaced"):
+                    slots -= 1
+        chosen = {h.name for h, _ in to_retire}
+        remaining = [h for h in active if h.name not in chosen]
+        paired = sum(1 for h in remaining if h in outdated and h.name.lower() in replacement_of)
+        surplus = len(remaining) - paired - pol.count
+        if surplus > 0:
+            spare = [h for h in remaining if h.established and h.name.lower() not in replacement_of]
+            spare.sort(key=lambda h: (0 if h in outdated else 1, *_order(h)))
+            for h in spare:
+                if surplus <= 0:
+                    break
+                if take(h, "count"):
+                    surplus -= 1
+    elif outdated or len(active) > pol.count:
+        if p.next_window:
+            d.wait(p.next_window, f"next maintenance window opens {p.next_window.isoformat()}")
+        d.notes.append("outside the maintenance window: no drains or logoffs")
+    for h, reason in to_retire:
+        d.steps.append(Step("retire", h.name, {"reason": reason, "session_host": h.session_host}))
+        if not h.sessions:
+            d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
+        else:
+            deadline = now + pol.drain_grace
+            d.steps.append(Step("message", h.name, _message(h, pol.user_message, deadline, now)))
+            d.wait(deadline if pol.drain_grace < REMINDERS[0] else deadline - REMINDERS[0], "drain grace")
+    retired_now = {h.name for h, _ in to_retire}
+
+    # 6. Creations, bounded by room (count + surge) and, for replacements, by the batch and the health gate.
+    total = len(p.hosts)
+    room = pol.count + pol.surge - total
+    still_active = [h for h in active if h.name not in retired_now]
+    paired = sum(1 for h in still_active if h in outdated and h.name.lower() in replacement_of)
+    missing = pol.count - (len(still_active) - paired)
+    used = set(p.used_names) | {h.name.lower() for h in p.hosts}
+    creations: list[Step] = []
+    if missing > 0 and create_version:
+        for _ in range(min(missing, room)):
+            name = next_name(pol.prefix, used)
+            used.add(name.lower())
+            creations.append(Step("create", name, {"version": create_version}))
+    elif missing > 0:
+        d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
+    room -= len(creations)
+    if pol.surge and target and p.window_open:
+        slots = min(pol.batch - len(in_flight), room)
+        for h in sorted((h for h in outdated if h.name.lower() not in replacement_of), key=_order):
+            if slots <= 0:
+                break
+            name = next_name(pol.prefix, used)
+            used.add(name.lower())
+            data = {"version": target, "replaces": h.name}
+            if pol.personal and h.assigned_user:
+                data["assign"] = h.assigned_user
+            creations.append(Step("create", name, data))
+            slots -= 1
+    d.steps.extend(creations)
+    if creations or in_flight:
+        d.wait(now + POLL, "new hosts coming up")
+
+    # 7. Converged? Then stamp the pool (ring gates read it) and say so.
+    blocked_names = retired_now | {h.name for h in hosts if h.failed}
+    steady = [h for h in active if h.name not in blocked_names]
+    done = (
+        target is not None
+        and not d.steps
+        and not retiring
+        and not any(h.deleting for h in hosts)
+        and len(steady) == pol.count
+        and all(h.version == target and h.available and h.established for h in steady)
+    )
+    if done and p.rolled_out != target:
+        d.steps.append(Step("stamp-rolled-out", None, {"version": target}))
+    if d.mode == "steady":
+        d.mode = "provisioning" if not established else ("rollout" if outdated else "steady")
+    settled = not d.steps and not retiring and not in_flight and not any(h.deleting for h in hosts)
+    if d.mode == "halted" and settled:
+        d.state = "halted"
+    elif done and not d.steps:
+        d.state = "converged"
+    elif d.steps:
+        d.state = "progressing"
+    else:
+        d.state = "waiting"
+    if d.state in ("progressing", "waiting") and not d.waits:
+        d.wait(now + POLL, "progressing")
+    return d
+
+
+def _with_tag(host: HostView, _mark: str) -> HostView:
+    from dataclasses import replace
+
+    from reconciler.model.rollout import HOST_FAILED_TAG
+
+    return replace(host, tags={**host.tags, HOST_FAILED_TAG: "failed"})
+
+
+def _message(host: HostView, text: str, deadline: datetime, now: datetime) -> dict[str, Any]:
+    minutes = max(0, int((deadline - now).total_seconds() // 60))
+    return {
+        "sessions": [s.id for s in host.sessions],
+        "title": "Session host maintenance",
+        "body": f"{text} (time left: {minutes} min)",
+        "session_host": host.session_host,
+    }
+
+
+def _progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
+    pol, now = p.policy, p.now
+    if h.deleting:
+        d.wait(now + POLL, f"{h.name} being deleted")
+        return
+    if not h.session_host or not h.sessions:
+        d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
+        return
+    if h.accepting and p.window_open:
+        d.steps.append(Step("drain", h.name, {"session_host": h.session_host}))
+    drain_at = h.drain_at or now
+    deadline = drain_at + pol.drain_grace
+    if now >= deadline:
+        if pol.force_logoff and p.window_open:
+            sessions = [s.id for s in h.sessions]
+            d.steps.append(Step("logoff", h.name, {"sessions": sessions, "session_host": h.session_host}))
+            d.wait(now + POLL, f"{h.name} users being signed out")
+        elif pol.force_logoff:
+            d.wait(p.next_window or now + timedelta(hours=1), f"{h.name}: logoff waits for the next window")
+        else:
+            d.wait(now + timedelta(minutes=5), f"{h.name}: {len(h.sessions)} user(s) still signed in")
+            d.notes.append(f"{h.name}: grace ended, forceLogoff is false: waiting for users to sign out")
+        return
+    due = message_due(h, deadline, pol.drain_grace, now)
+    if due is not None and due <= now:
+        d.steps.append(Step("message", h.name, _message(h, pol.user_message, deadline, now)))
+        nxt = message_due(_messaged(h, now), deadline, pol.drain_grace, now)
+    else:
+        nxt = due
+    d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
+    d.wait(now + timedelta(minutes=5), f"{h.name}: waiting for users to sign out")
+
+
+def _messaged(h: HostView, now: datetime) -> HostView:
+    from dataclasses import replace
+
+    from reconciler.model.rollout import HOST_MESSAGED_TAG
+
+    return replace(h, tags={**h.tags, HOST_MESSAGED_TAG: now.isoformat()})

@@ -1,0 +1,73 @@
+"""The plan's view of session hosts that need work other than a version rollout: provisioning, count up or
+down, ghosts, failed or half-retired hosts, and the "rolled out" stamp ring gates read.
+
+Pure: reads the Observed snapshot (VM tags included). A converged pool gives no change, so `plan
+--detailed-exitcode` exits 0 once apply has finished; what apply then does is decided cycle by cycle by
+reconciler.planner.hosts from a fresh observation.
+"""
+
+from __future__ import annotations
+
+from reconciler.model.observed import norm_id
+from reconciler.model.plan import Action, Change, change_key
+from reconciler.model.rollout import HOST_FAILED_TAG, HOST_POOL_TAG, HOST_RETIRE_TAG
+from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
+from reconciler.planner.context import Context
+from reconciler.planner.hosts_state import PoolTarget
+
+KIND = "session-hosts"
+
+
+def hosts_resource_id(pool_id: str) -> str:
+    return f"{pool_id}/sessionHosts"
+
+
+def plan_session_hosts(ctx: Context, pool, target_id: str | None, deps: tuple[str, ...]) -> Change | None:
+    """A create/delete/update change for `pool`'s session hosts, or None when they need nothing."""
+    observed_pool = ctx.find("host_pools", pool.arm_id)
+    count = pool.spec.session_hosts.count
+    hosts = ctx.observed.hosts_of(pool.arm_id) if observed_pool else ()
+    key = norm_id(pool.arm_id)
+    vms = [v for v in ctx.observed.vms.values() if norm_id((v.tags or {}).get(HOST_POOL_TAG)) == key]
+    ghosts = [h.name for h in hosts if h.vm_id and h.vm_id not in ctx.observed.vms]
+    busy = [v.name for v in vms if HOST_RETIRE_TAG in (v.tags or {}) or HOST_FAILED_TAG in (v.tags or {})]
+    registered = {h.vm_id for h in hosts}
+    unregistered = [v.name for v in vms if v.key not in registered]
+    live = len(hosts) - len(ghosts)
+    reasons: list[str] = []
+    action = Action.UPDATE
+    if live < count:
+        action = Action.CREATE
+        reasons.append(f"{live} of {count} session host(s) exist; add {count - live}")
+    elif live > count:
+        action = Action.DELETE
+        reasons.append(f"{live} session host(s), {count} wanted; drain and remove {live - count}")
+    if ghosts:
+        reasons.append(
+            f"remove {len(ghosts)} ghost session host(s) whose VM is gone: {', '.join(sorted(ghosts))}"
+        )
+    if busy:
+        reasons.append(f"finish retiring {', '.join(sorted(busy))}")
+    if unregistered and live >= count:
+        reasons.append(f"finish registering {', '.join(sorted(unregistered))}")
+    stamp = parse_rolled_out((observed_pool.tags or {}).get(ROLLED_OUT_TAG)) if observed_pool else None
+    gated = bool(ctx.desired.gated_by(pool))
+    if not reasons and gated and target_id and hosts and (stamp is None or stamp[0] != target_id):
+        reasons.append("record that every host runs the pinned version (ring gates read it)")
+    if not reasons:
+        return None
+    return Change(
+        action,
+        KIND,
+        hosts_resource_id(pool.arm_id),
+        f"{pool.origin('spec.sessionHosts')}: HostPool {pool.name}: " + "; ".join(reasons),
+        depends_on=deps,
+        fingerprint=observed_pool.fingerprint if observed_pool else "",
+        details={"count": count, "target": PoolTarget.of(ctx.desired, pool).to_details()},
+    )
+
+
+def session_host_dep(pool_id: str) -> tuple[str, ...]:
+    """Keys a pool's roll may wait on (its session-host change, whichever action it has)."""
+    rid = hosts_resource_id(pool_id)
+    return tuple(change_key(a, rid) for a in (Action.CREATE, Action.UPDATE, Action.DELETE))

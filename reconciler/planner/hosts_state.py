@@ -1,0 +1,234 @@
+"""What the session-host decision reads: one pool's hosts as observed, its policy, and the facts around it.
+
+Pure data. `reconciler.azure.hosts` builds it from one pool's VMs (tagged with the pool), session hosts, user
+sessions and extensions; `reconciler.planner.hosts.decide` turns it into the next steps. Every time here is the
+server's clock (the sandbox runs a simulated one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from reconciler.model.rollout import (
+    HOST_ASSIGN_TAG,
+    HOST_CREATED_TAG,
+    HOST_DRAIN_TAG,
+    HOST_FAILED_TAG,
+    HOST_MESSAGED_TAG,
+    HOST_REPLACES_TAG,
+    HOST_RETIRE_TAG,
+    HOST_STAGE_TAG,
+)
+
+JOIN_EXTENSION = "join"
+AGENT_EXTENSION = "avd-agent"
+READY = "ready"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+@dataclass(frozen=True)
+class UserSessionView:
+    id: str  # the user session's ARM id
+    user: str | None
+
+
+@dataclass(frozen=True)
+class HostView:
+    """One VM of the pool and the session host registered from it (if any)."""
+
+    name: str  # VM name
+    vm_id: str
+    version: str | None  # lower-cased gallery image version id
+    provisioning: str  # VM provisioningState
+    tags: Mapping[str, str] = field(default_factory=dict)
+    session_host: str | None = None  # session host name (the FQDN)
+    status: str | None = None
+    accepting: bool = True
+    sessions: tuple[UserSessionView, ...] = ()
+    assigned_user: str | None = None
+    extensions: Mapping[str, str] = field(default_factory=dict)  # extension name -> provisioningState
+    managed: bool = True  # carries our pool tag (False: a host someone else created, adopted as-is)
+
+    def tag_time(self, tag: str) -> datetime | None:
+        return parse_time(self.tags.get(tag))
+
+    @property
+    def created_at(self) -> datetime | None:
+        return self.tag_time(HOST_CREATED_TAG)
+
+    @property
+    def drain_at(self) -> datetime | None:
+        return self.tag_time(HOST_DRAIN_TAG)
+
+    @property
+    def messaged_at(self) -> datetime | None:
+        return self.tag_time(HOST_MESSAGED_TAG)
+
+    @property
+    def retiring(self) -> bool:
+        return HOST_RETIRE_TAG in self.tags
+
+    @property
+    def failed(self) -> bool:
+        return HOST_FAILED_TAG in self.tags
+
+    @property
+    def replaces(self) -> str | None:
+        return self.tags.get(HOST_REPLACES_TAG) or None
+
+    @property
+    def assign(self) -> str | None:
+        return self.tags.get(HOST_ASSIGN_TAG) or None
+
+    @property
+    def available(self) -> bool:
+        return self.status == "Available"
+
+    @property
+    def accepting_available(self) -> bool:
+        return self.available and self.accepting
+
+    @property
+    def established(self) -> bool:
+        """Has been Available once (or is a host we did not create): no longer judged by the health gate."""
+        return (
+            not self.managed
+            or self.tags.get(HOST_STAGE_TAG) == READY
+            or (self.available and self.created_at is None)
+        )
+
+    @property
+    def deleting(self) -> bool:
+        return self.provisioning == "Deleting"
+
+
+@dataclass(frozen=True)
+class PoolPolicy:
+    count: int
+    strategy: str  # surge | delete-first
+    batch: int
+    floor_percent: int
+    drain_grace: timedelta
+    force_logoff: bool
+    user_message: str
+    health_timeout: timedelta
+    failure_budget: int
+    on_failure: str = "halt"  # halt | rollback
+    personal: bool = False
+    prefix: str = "avd"
+
+    @property
+    def surge(self) -> int:
+        # Personal pools always build the replacement first: it must exist to take over the assignment.
+        return self.batch if self.strategy == "surge" or self.personal else 0
+
+    @property
+    def floor_hosts(self) -> int:
+        return math.ceil(self.count * self.floor_percent / 100)
+
+
+@dataclass(frozen=True)
+class PoolInputs:
+    """Everything one decision for one pool reads.
+
+    `target`: the desired version id (None: unresolvable). `target_ready`: replicated to the pool's region.
+    `last_good`: the version the pool last ran fully (ROLLED_OUT_TAG), the rollback target.
+    `failures`: (count, version id, last failed VM) from the pool tag; `quarantined`: the quarantined version.
+    `window`: (open now, next opening or None). `gate`: (satisfied, waits until or None, why).
+    `used_names`: lower-cased computer/VM names in use, so a name is never reused while it exists.
+    """
+
+    pool_id: str
+    pool: str
+    now: datetime
+    policy: PoolPolicy
+    hosts: tuple[HostView, ...]
+    ghosts: tuple[str, ...] = ()
+    target: str | None = None
+    target_ready: bool = True
+    target_why: str = ""
+    last_good: str | None = None
+    rolled_out: str | None = None  # the version id in ROLLED_OUT_TAG (== last_good)
+    failures: tuple[int, str, str] = (0, "", "")
+    quarantined: str | None = None
+    window_open: bool = True
+    next_window: datetime | None = None
+    gate_ok: bool = True
+    gate_until: datetime | None = None
+    gate_why: str = ""
+    used_names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PoolTarget:
+    """What apply needs to converge one pool's session hosts, self-contained so a saved plan carries it:
+    the pool (identity, location, tags, spec), the version id its pin resolves to, and its gate pool's id."""
+
+    pool: object  # reconciler.spec.state.HostPool (rebuilt from details: no source position)
+    version_id: str | None
+    gate_pool_id: str | None
+
+    def to_details(self) -> dict:
+        p = self.pool
+        details = {
+            "pool": {
+                "name": p.name,
+                "subscription_id": p.subscription_id,
+                "resource_group": p.resource_group,
+                "location": p.location,
+                "tags": dict(p.tags),
+                "spec": p.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            },
+            "version_id": self.version_id,
+            "gate_pool_id": self.gate_pool_id,
+        }
+        # JSON-native, so a saved plan round-trips exactly. Renderers redact any key named "password", so
+        # the Key Vault *references* (never secrets) travel under another name.
+        return _rename_keys(json.loads(json.dumps(details)), TO_PLAN)
+
+    @classmethod
+    def from_details(cls, details: dict) -> PoolTarget:
+        from reconciler.spec.models.host_pool import HostPoolSpec
+        from reconciler.spec.state import HostPool
+
+        d = _rename_keys(details, {v: k for k, v in TO_PLAN.items()})["pool"]
+        pool = HostPool(
+            raw=None,
+            name=d["name"],
+            subscription_id=d["subscription_id"],
+            resource_group=d["resource_group"],
+            location=d["location"],
+            tags=dict(d.get("tags") or {}),
+            spec=HostPoolSpec.model_validate(d["spec"]),
+        )
+        return cls(pool, details.get("version_id"), details.get("gate_pool_id"))
+
+    @classmethod
+    def of(cls, desired, pool) -> PoolTarget:
+        target = desired.resolve_pin(pool)
+        after = desired.host_pool(pool.gate_after) if pool.gate_after else None
+        return cls(pool, target.arm_id if target else None, after.arm_id if after else None)
+
+
+TO_PLAN = {"password": "passwordRef", "keyVaultSecret": "keyVaultSecretRef"}
+
+
+def _rename_keys(data, names: dict[str, str]):
+    if isinstance(data, dict):
+        return {names.get(k, k): _rename_keys(v, names) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_rename_keys(v, names) for v in data]
+    return data

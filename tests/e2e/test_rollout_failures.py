@@ -1,0 +1,113 @@
+"""New hosts that fail: counted against the failure budget, removed with their VMs, then the pool halts
+(default) or rolls back; the failed version is marked on the pool and not tried again until cleared."""
+
+from __future__ import annotations
+
+from e2e.rollout_support import (
+    VERSION_PREFIX,
+    drive,
+    hosts_of,
+    pool_doc,
+    pool_id,
+    seed_estate,
+    stored,
+    versions_running,
+    write_desired,
+)
+from reconciler.engine.outcome import Done, Failed
+from reconciler.engine.rollout import converge_pools
+from reconciler.model.rollout import POOL_FAILURES_TAG, POOL_QUARANTINE_TAG, parse_failures
+from reconciler.spec import load_desired
+
+VERSIONS = {"1.0.0": ["westeurope"], "2.0.0": ["westeurope"]}
+
+
+def _pool_tags(sb, name):
+    return sb.get(pool_id(name)).get("tags") or {}
+
+
+def _failing_rollout(sb, conn, root, name, rollout):
+    seed_estate(sb, load_desired(root))
+    drive(sb, root, conn)
+    assert versions_running(sb, name) == {"1.0.0": 3}
+    sb.configure(registration_failure_share=1.0)  # every new host registers Unavailable, forever
+    write_desired(root, VERSIONS, [pool_doc(name, count=3, version="2.0.0", rollout=rollout)])
+    return drive(sb, root, conn, max_hosts={pool_id(name): 4})
+
+
+def test_failures_past_budget_halt_and_quarantine(frozen, conn, tmp_path):
+    rollout = {"batchSize": 1, "capacityFloor": 60, "failureBudget": 1, "healthTimeout": "20m"}
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-f", count=3, rollout=rollout)])
+    _, results = _failing_rollout(frozen, conn, root, "hp-f", rollout)
+    outcome = results[0].outcome
+    assert isinstance(outcome, Failed) and outcome.error_code == "RolloutHalted"
+    tags = _pool_tags(frozen, "hp-f")
+    assert tags[POOL_QUARANTINE_TAG].startswith((VERSION_PREFIX + "2.0.0").lower())
+    assert parse_failures(tags[POOL_FAILURES_TAG])[0] == 2  # budget 1: the second failure halts
+    # Failed hosts are gone with their VMs; the pool still serves from the old version.
+    assert versions_running(frozen, "hp-f") == {"1.0.0": 3}
+    assert len(hosts_of(frozen, "hp-f")) == 3
+    created = [e for e in frozen.audit()["entries"] if e["method"] == "PUT" and "/virtualmachines/" in
+               e["id"].lower() and "/extensions/" not in e["id"].lower()]  # fmt: skip
+    assert len(created) == 3 + 2  # provisioning + exactly two tries: no unbounded loop of creations
+    # Further cycles do not try the quarantined version again.
+    desired = load_desired(root)
+    for _ in range(5):
+        frozen.advance(3600)
+        again = converge_pools(desired, desired.host_pools, conn)[0]
+        assert isinstance(again.outcome, Failed)
+    assert versions_running(frozen, "hp-f") == {"1.0.0": 3}
+
+
+def test_failures_past_budget_roll_back_when_asked(frozen, conn, tmp_path):
+    rollout = {"batchSize": 1, "capacityFloor": 60, "failureBudget": 0, "healthTimeout": "20m",
+               "onFailure": "rollback"}  # fmt: skip
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-r", count=3, rollout=rollout)])
+    _, results = _failing_rollout(frozen, conn, root, "hp-r", rollout)
+    assert isinstance(results[0].outcome, Done)  # rolled back: converged on the last good version
+    assert versions_running(frozen, "hp-r") == {"1.0.0": 3}
+    assert POOL_QUARANTINE_TAG in _pool_tags(frozen, "hp-r")
+    assert results[0].decision.mode == "rollback"
+
+
+def test_failed_vm_create_counts_and_cleans_up(frozen, conn, tmp_path):
+    rollout = {"batchSize": 1, "capacityFloor": 60, "failureBudget": 0}
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-v", count=3, rollout=rollout)])
+    seed_estate(frozen, load_desired(root))
+    drive(frozen, root, conn)
+    frozen.configure(vm_create_failure_share=1.0)
+    write_desired(root, VERSIONS, [pool_doc("hp-v", count=3, version="2.0.0", rollout=rollout)])
+    _, results = drive(frozen, root, conn, max_hosts={pool_id("hp-v"): 4})
+    assert isinstance(results[0].outcome, Failed)
+    assert versions_running(frozen, "hp-v") == {"1.0.0": 3}
+    # The failed VM went with its disk and NIC (drive checked for orphans after every cycle).
+    assert len(stored(frozen, "Microsoft.Compute/disks")) == 3
+    assert len(stored(frozen, "Microsoft.Network/networkInterfaces")) == 3
+
+
+def test_status_shows_quarantine_and_clear_quarantine_lifts_it(frozen, conn, tmp_path, monkeypatch, capsys):
+    import json
+
+    from reconciler.cli import main
+
+    rollout = {"batchSize": 1, "capacityFloor": 60, "failureBudget": 0, "healthTimeout": "20m"}
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-q", count=3, rollout=rollout)])
+    _failing_rollout(frozen, conn, root, "hp-q", rollout)
+    for name, value in frozen.env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["status", "hp-q", "-o", "json", "--desired", str(root)]) == 0
+    [status] = json.loads(capsys.readouterr().out)["pools"]
+    assert status["quarantined"] == "2.0.0" and status["state"] == "halted"
+    assert status["pinned"] == "2.0.0" and status["running"] == {"1.0.0": 3}
+    assert status["failures"] == {"count": 1, "budget": 0, "on_failure": "halt"}
+    assert main(["status", "--desired", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert "QUARANTINED: 2.0.0 (reconcile clear-quarantine hp-q)" in text
+    assert main(["clear-quarantine", "hp-q", "--desired", str(root)]) == 0
+    assert "quarantine cleared" in capsys.readouterr().out
+    assert POOL_QUARANTINE_TAG not in _pool_tags(frozen, "hp-q")
+    assert main(["status", "hp-q", "-o", "json", "--desired", str(root)]) == 0
+    [status] = json.loads(capsys.readouterr().out)["pools"]
+    assert status["quarantined"] is None and status["state"] == "progressing"  # it tries again
+    assert main(["clear-quarantine", "hp-nope", "--desired", str(root)]) == 1
+    assert "no HostPool named 'hp-nope'" in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""Users on retiring hosts: messaged (with time left, repeated), logged off only after the grace period and
+only when the policy says so; draining and logoffs wait for the maintenance window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from e2e.rollout_support import (
+    check_invariants,
+    drive,
+    hosts_of,
+    pool_doc,
+    pool_id,
+    seed_estate,
+    seed_sessions,
+    versions_running,
+    write_desired,
+)
+from reconciler.engine.outcome import Done, WaitUntil
+from reconciler.engine.rollout import converge_pools
+from reconciler.spec import load_desired
+
+VERSIONS = {"1.0.0": ["westeurope"], "2.0.0": ["westeurope"]}
+
+
+def _provisioned(sb, conn, root, pool):
+    sb.configure(session_mean_seconds=0)  # users stay until logged off (or the test signs them out)
+    seed_estate(sb, load_desired(root))
+    drive(sb, root, conn)
+
+
+def test_users_messaged_and_logged_off_only_after_grace(frozen, conn, tmp_path):
+    rollout = {"batchSize": 1, "capacityFloor": 50, "drainGrace": "45m", "forceLogoff": "true",
+               "userMessage": "Updating tonight"}  # fmt: skip
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-u", count=2, rollout=rollout)])
+    _provisioned(frozen, conn, root, "hp-u")
+    sessions = seed_sessions(frozen, "hp-u", 2)
+    write_desired(root, VERSIONS, [pool_doc("hp-u", count=2, version="2.0.0", rollout=rollout)])
+    drive(frozen, root, conn, max_hosts={pool_id("hp-u"): 3})
+    assert versions_running(frozen, "hp-u") == {"2.0.0": 2}
+    audit = frozen.audit()
+    ends = [e for e in audit["forced_session_ends"] if e["id"] in sessions]
+    assert len(ends) == len(sessions)
+    assert all(e["seconds_after_drain"] >= 45 * 60 for e in ends), ends
+    messages = [m for m in audit["messages"] if m["id"] in sessions]
+    # Each user hears at drain, then at 30, 10 and 2 minutes left.
+    assert len(messages) == 4 * len(sessions)
+    assert all("Updating tonight" in m["body"] and "time left" in m["body"] for m in messages)
+    check_invariants(frozen, grace={"hp-u": 45 * 60})
+
+
+def test_no_forced_logoff_waits_for_users(frozen, conn, tmp_path):
+    rollout = {"batchSize": 1, "capacityFloor": 50, "drainGrace": "15m", "forceLogoff": "false"}
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-w", count=2, rollout=rollout)])
+    _provisioned(frozen, conn, root, "hp-w")
+    sessions = seed_sessions(frozen, "hp-w", 1)
+    write_desired(root, VERSIONS, [pool_doc("hp-w", count=2, version="2.0.0", rollout=rollout)])
+    desired = load_desired(root)
+    for _ in range(40):  # well past the grace period
+        result = converge_pools(desired, desired.host_pools, conn)[0]
+        assert isinstance(result.outcome, WaitUntil)
+        frozen.advance(300)
+    assert frozen.audit()["forced_session_ends"] == []
+    assert "still signed in" in result.outcome.why or "sign out" in result.outcome.why
+    # The users sign out on their own: the rollout finishes.
+    app = frozen._app()
+    with app.lock:
+        for sid in sessions:
+            app.store.delete(sid)
+    _, results = drive(frozen, root, conn)
+    assert isinstance(results[0].outcome, Done)
+    assert versions_running(frozen, "hp-w") == {"2.0.0": 2}
+
+
+def test_maintenance_window_defers_draining(frozen, conn, tmp_path):
+    now = frozen.now()
+    opens = (now + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    window = [{"cron": f"0 {opens.hour} * * *", "duration": "2h", "timeZone": "UTC"}]
+    rollout = {"batchSize": 1, "capacityFloor": 50, "maintenanceWindows": window}
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-m", count=2, rollout=rollout)])
+    _provisioned(frozen, conn, root, "hp-m")
+    seed_sessions(frozen, "hp-m", 1)
+    write_desired(root, VERSIONS, [pool_doc("hp-m", count=2, version="2.0.0", rollout=rollout)])
+    desired = load_desired(root)
+    result = converge_pools(desired, desired.host_pools, conn)[0]
+    assert isinstance(result.outcome, WaitUntil)
+    assert result.outcome.at <= opens and "maintenance window" in result.outcome.why
+    assert result.inputs.next_window == opens
+    while frozen.now() < opens - timedelta(minutes=1):
+        converge_pools(desired, desired.host_pools, conn)
+        assert all(h["properties"]["allowNewSession"] for h in hosts_of(frozen, "hp-m"))
+        frozen.advance(600)
+    frozen.advance((opens - frozen.now()).total_seconds() + 1)
+    drive(frozen, root, conn)
+    assert versions_running(frozen, "hp-m") == {"2.0.0": 2}
+    drains = [e for e in frozen.audit()["forced_session_ends"]]
+    assert all(e["drained_at"] >= opens.isoformat().replace("+00:00", "") for e in drains)

@@ -1,0 +1,146 @@
+"""The session-host decision (reconciler.planner.hosts.decide) as tables of cases and properties: pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.model.rollout import (
+    HOST_CREATED_TAG,
+    HOST_DRAIN_TAG,
+    HOST_MESSAGED_TAG,
+    HOST_REPLACES_TAG,
+    HOST_RETIRE_TAG,
+    HOST_STAGE_TAG,
+)
+from reconciler.planner.hosts import decide, message_due, next_name
+from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+
+NOW = datetime(2026, 11, 3, 22, 0, tzinfo=UTC)
+V1, V2 = "/x/versions/1.0.0", "/x/versions/2.0.0"
+
+
+def policy(**kw) -> PoolPolicy:
+    base = dict(count=4, strategy="surge", batch=2, floor_percent=75, drain_grace=timedelta(minutes=30),
+                force_logoff=True, user_message="bye", health_timeout=timedelta(minutes=45), failure_budget=0,
+                prefix="avd")  # fmt: skip
+    return PoolPolicy(**{**base, **kw})
+
+
+def host(name, version=V1, status="Available", sessions=0, managed=False, **tags) -> HostView:
+    return HostView(name=name, vm_id=f"/vms/{name}", version=version, provisioning="Succeeded",
+                    tags={k.replace("_", "-"): v for k, v in tags.items()}, session_host=f"{name}.corp",
+                    status=status, sessions=tuple(UserSessionView(f"/s/{name}/{i}", f"u{i}") for i in
+                    range(sessions)), managed=managed)  # fmt: skip
+
+
+def inputs(hosts, pol=None, **kw) -> PoolInputs:
+    return PoolInputs(pool_id="/pools/p", pool="p", now=NOW, policy=pol or policy(), hosts=tuple(hosts),
+                      target=V2, **kw)  # fmt: skip
+
+
+def ops(decision) -> list[tuple[str, str | None]]:
+    return [(s.op, s.host) for s in decision.steps]
+
+
+def test_provisioning_from_nothing_creates_count_hosts_named_by_index():
+    d = decide(inputs([], policy(count=3)))
+    assert ops(d) == [("create", "avd-0"), ("create", "avd-1"), ("create", "avd-2")]
+    assert all(s.data["version"] == V2 for s in d.steps)
+    assert d.mode == "provisioning" and d.state == "progressing"
+
+
+def test_surge_creates_one_batch_of_replacements_first():
+    hosts = [host(f"avd-{i}", sessions=i) for i in range(4)]
+    d = decide(inputs(hosts))
+    assert ops(d) == [("create", "avd-4"), ("create", "avd-5")]
+    assert [s.data["replaces"] for s in d.steps] == ["avd-0", "avd-1"]  # fewest sessions first
+
+
+def test_surge_retires_an_original_once_its_replacement_is_available():
+    ready = {HOST_STAGE_TAG: "ready", HOST_REPLACES_TAG: "avd-0", HOST_CREATED_TAG: NOW.isoformat()}
+    hosts = [host(f"avd-{i}") for i in range(4)] + [
+        HostView("avd-4", "/vms/avd-4", V2, "Succeeded", ready, "avd-4.corp", "Available", managed=True)
+    ]
+    d = decide(inputs(hosts))
+    assert ("retire", "avd-0") in ops(d) and ("remove", "avd-0") in ops(d)  # empty: removed at once
+    creates = [s.data["replaces"] for s in d.steps if s.op == "create"]
+    assert creates == ["avd-1"]  # avd-0 still exists until deleted: 5 VMs + 1 = count + surge, no more
+
+
+def test_delete_first_takes_out_no_more_than_the_floor_allows():
+    hosts = [host(f"avd-{i}", sessions=3 - i) for i in range(4)]
+    d = decide(inputs(hosts, policy(strategy="delete-first", batch=2, floor_percent=75)))
+    assert [h for op, h in ops(d) if op == "retire"] == ["avd-3"]  # 4 Available, floor 3: one at a time
+    assert not [s for s in d.steps if s.op == "create"]  # no room until it is gone
+
+
+def test_outside_the_window_nothing_is_drained():
+    opens = NOW + timedelta(hours=3)
+    d = decide(inputs([host(f"avd-{i}") for i in range(4)], window_open=False, next_window=opens))
+    assert not [s for s in d.steps if s.op in ("retire", "drain", "logoff", "create")]
+    assert (opens, f"next maintenance window opens {opens.isoformat()}") in d.waits
+
+
+def test_logoff_only_after_grace_and_only_with_force_logoff():
+    drained = (NOW - timedelta(minutes=29)).isoformat()
+    h = host("avd-0", sessions=2, **{HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced",
+                                     HOST_MESSAGED_TAG: drained})  # fmt: skip
+    h = HostView(**{**h.__dict__, "tags": {HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced",
+                                            HOST_MESSAGED_TAG: drained}, "accepting": False})  # fmt: skip
+    others = [host(f"avd-{i}", version=V2) for i in range(1, 5)]
+    assert "logoff" not in [op for op, _ in ops(decide(inputs([h, *others])))]
+    later = PoolInputs(**{**inputs([h, *others]).__dict__, "now": NOW + timedelta(minutes=1)})
+    assert ("logoff", "avd-0") in ops(decide(later))
+    polite = PoolInputs(**{**later.__dict__, "policy": policy(force_logoff=False)})
+    assert "logoff" not in [op for op, _ in ops(decide(polite))]
+
+
+def test_messages_repeat_as_the_deadline_nears():
+    deadline = NOW + timedelta(minutes=60)
+    h = host("avd-0")
+    assert message_due(h, deadline, timedelta(minutes=60), NOW) == NOW  # at drain
+    sent = HostView(**{**h.__dict__, "tags": {HOST_MESSAGED_TAG: NOW.isoformat()}})
+    assert message_due(sent, deadline, timedelta(minutes=60), NOW) == deadline - timedelta(minutes=30)
+
+
+def test_a_new_host_past_the_health_timeout_is_counted_removed_and_quarantines_past_budget():
+    old = (NOW - timedelta(minutes=50)).isoformat()
+    new = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", {HOST_CREATED_TAG: old, HOST_REPLACES_TAG: "avd-0"},
+                   "avd-4.corp", "Unavailable", managed=True)  # fmt: skip
+    d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [new]))
+    assert ops(d)[:4] == [("count-failure", "avd-4"), ("mark-failed", "avd-4"), ("quarantine", None),
+                          ("remove", "avd-4")]  # fmt: skip
+    assert not [s for s in d.steps if s.op == "create"]  # halted: no new tries
+    again = decide(inputs([host(f"avd-{i}") for i in range(4)], quarantined=V2, failures=(1, V2, "x")))
+    assert again.state == "halted" and not again.steps
+
+
+def test_a_name_in_use_is_never_reused():
+    assert next_name("avd", {"avd-0", "avd-1", "avd-3"}) == "avd-2"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n_old=st.integers(0, 8),
+    n_new=st.integers(0, 4),
+    count=st.integers(1, 8),
+    batch=st.integers(1, 4),
+    floor=st.integers(0, 100),
+    strategy=st.sampled_from(["surge", "delete-first"]),
+    sessions=st.lists(st.integers(0, 3), min_size=12, max_size=12),
+)
+def test_never_above_count_plus_surge_and_never_below_floor(n_old, n_new, count, batch, floor, strategy,
+                                                             sessions):  # fmt: skip
+    pol = policy(count=count, batch=batch, floor_percent=floor, strategy=strategy)
+    hosts = [host(f"avd-{i}", sessions=sessions[i]) for i in range(n_old)]
+    hosts += [host(f"avd-{n_old + i}", version=V2, sessions=sessions[n_old + i]) for i in range(n_new)]
+    d = decide(inputs(hosts, pol))
+    creates = sum(1 for s in d.steps if s.op == "create")
+    assert len(hosts) + creates <= max(len(hosts), count + pol.surge)
+    retired = {s.host for s in d.steps if s.op == "retire"}
+    available = sum(1 for h in hosts if h.accepting_available)
+    if retired:
+        assert available - len(retired) >= pol.floor_hosts

@@ -1,0 +1,219 @@
+"""The production cycle: observe → plan → (drop suspended pools) → apply through `reconcile apply`'s path.
+
+Execution is :func:`reconciler.engine.apply.apply_plan` with the same ActionEnv that `reconcile apply`
+builds, so the controller and the CLI can never disagree on what a change does. The cycle adds only:
+- the commit tag (``avd-reconciler-commit``) on what it writes, and the commit in the store's history;
+- a time budget (``timeout``, real time): long waits (replication, drain grace) end the cycle as ``waiting``; the next
+  cycle resumes from what Azure shows (level-triggered);
+- ``stop`` (SIGTERM, lost lease): the executor starts nothing new;
+- dry run / suspend: observe and plan only, zero writes;
+- numbers for the metrics: ARM requests by method and status, reads/writes, drift by kind, hosts by pool
+  and version, quarantined versions, remaining rollout batches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from reconciler.azure.connection import Connection, ConnectionSettings
+from reconciler.azure.metering import CallMeter
+from reconciler.azure.observe import observe
+from reconciler.azure.writes import Writer
+from reconciler.azure.writes_clock import ServerClock
+from reconciler.azure.writes_reads import Reader
+from reconciler.controller.cycle import CycleInput, CycleResult
+from reconciler.engine.actions import ActionEnv
+from reconciler.engine.actions.env import COMMIT_TAG
+from reconciler.engine.apply import apply_plan, record
+from reconciler.engine.operations import OperationLedger
+from reconciler.model.observed import ObserveScope
+from reconciler.model.plan import Action, Plan
+from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
+from reconciler.planner import plan as make_plan
+
+_WRITES = ("PUT", "PATCH", "DELETE", "POST")
+
+
+class MethodStatusMeter(CallMeter):
+    """The connection's meter, also counting attempts by (HTTP method, status) for /metrics."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.by_method_status: Counter[tuple[str, str]] = Counter()
+        self._joint_lock = threading.Lock()
+
+    def record(self, method: str, path: str, status: int, headers) -> None:
+        with self._joint_lock:
+            self.by_method_status[(method.upper(), str(status))] += 1
+        super().record(method, path, status, headers)
+
+    def take(self) -> Counter[tuple[str, str]]:
+        with self._joint_lock:
+            taken, self.by_method_status = self.by_method_status, Counter()
+        return taken
+
+
+class IdentifiedConnection(Connection):
+    """A Connection whose clients put this replica's name first in the User-Agent (azure-core prepends the
+    ``user_agent`` option), so the activity log (and the sandbox audit, which keeps 120 characters) shows
+    which replica wrote."""
+
+    def __init__(self, settings: ConnectionSettings, user_agent: str | None) -> None:
+        super().__init__(settings)
+        self.user_agent = user_agent
+
+    def client_kwargs(self) -> dict[str, Any]:
+        kwargs = super().client_kwargs()
+        if self.user_agent:
+            kwargs["user_agent"] = self.user_agent
+        return kwargs
+
+
+def subscriptions(desired) -> list[str]:
+    subs = [r.subscription_id for r in (*desired.galleries, *desired.image_builds, *desired.host_pools)]
+    return sorted({s.lower() for s in subs})
+
+
+def without_suspended(plan: Plan, pool_ids: set[str]) -> Plan:
+    """The plan minus changes to suspended host pools and everything that depends on them (transitively):
+    a dependency missing from the graph would otherwise count as already satisfied."""
+    if not pool_ids:
+        return plan
+    dropped = {c.key for c in plan.changes if c.kind == "host-pool" and c.resource_id.lower() in pool_ids}
+    grew = True
+    while grew:
+        more = {c.key for c in plan.changes if c.key not in dropped and dropped.intersection(c.depends_on)}
+        dropped |= more
+        grew = bool(more)
+    return replace(plan, changes=tuple(c for c in plan.changes if c.key not in dropped))
+
+
+def _short(name: str | None) -> str:
+    return (name or "unknown").rstrip("/").rsplit("/", 1)[-1]
+
+
+def estate_numbers(desired, observed, plan: Plan) -> dict[str, Any]:
+    pools = {p.arm_id.lower(): p.name for p in desired.host_pools}
+    hosts: Counter[tuple[str, str]] = Counter()
+    for host in observed.session_hosts.values():
+        pool = pools.get(host.host_pool_id.lower(), _short(host.host_pool_id))
+        hosts[(pool, _short(host.image_version_id))] += 1
+    quarantined = sorted(
+        q[0]
+        for p in observed.host_pools.values()
+        if (q := parse_quarantine((p.tags or {}).get(POOL_QUARANTINE_TAG)))
+    )
+    batches = {
+        pools.get(c.resource_id.lower(), _short(c.resource_id)): int(c.details.get("batches", 0))
+        for c in plan.changes
+        if c.action == Action.ROLL
+    }
+    return {"hosts": dict(hosts), "quarantined": tuple(quarantined), "rollout_batches": batches,
+            "drift": dict(Counter(c.kind for c in plan.actionable))}  # fmt: skip
+
+
+class EngineCycle:
+    """Holds one Connection for the controller's life (clients and tokens are reused across cycles)."""
+
+    def __init__(self, store, *, arm_endpoint: str | None = None, ca_bundle: str | None = None,
+                 parallelism: int = 4, timeout: timedelta = timedelta(minutes=10), user_agent: str | None = None,
+                 connection: Connection | None = None) -> None:  # fmt: skip
+        self.store, self.parallelism, self.timeout = store, parallelism, timeout
+        self._settings = ConnectionSettings.from_env(arm_endpoint=arm_endpoint, ca_bundle=ca_bundle)
+        self._conn = connection
+        self.user_agent = user_agent
+        self._clock: ServerClock | None = None
+
+    def connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = IdentifiedConnection(self._settings, self.user_agent)
+            self._conn.meter = MethodStatusMeter(self._settings.pacing)  # before any client is built
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __call__(self, inp: CycleInput) -> CycleResult:
+        conn = self.connection()
+        meter = conn.meter if isinstance(conn.meter, MethodStatusMeter) else None
+        if meter:
+            meter.take()
+        subs = subscriptions(inp.desired)
+        observed = observe(ObserveScope.of(subs), conn)
+        plan = make_plan(inp.desired, observed, observed.observed_at)
+        numbers = estate_numbers(inp.desired, observed, plan)
+        report: dict[str, Any] = {"plan": plan.summary(), "observed_at": observed.observed_at.isoformat()}
+        error = None
+        if plan.has_errors:
+            first = next(d for d in plan.diagnostics if d.severity.value == "error")
+            error = f"plan has errors: {first.message}"
+        executed: list[dict[str, Any]] = []
+        actions: Counter[tuple[str, str]] = Counter()
+        stopped = False
+        if not (inp.dry_run or inp.stop.is_set() or error):
+            suspended = {p.arm_id.lower() for p in inp.desired.host_pools if p.name in inp.suspended_pools}
+            todo = without_suspended(plan, suspended)
+            if todo.actionable:
+                result = self._apply(todo, inp, conn, subs)
+                record(self.store, todo, result, source="reconcile run", commit=inp.commit)
+                by_key = {c.key: c for c in todo.actionable}
+                for r in result.report.results.values():
+                    actions[(r.kind, r.status.value)] += 1
+                    change = by_key.get(r.id)
+                    executed.append({"kind": r.kind, "resource": change.resource_id if change else r.id,
+                                     "action": change.action.value if change else "", "outcome": r.status.value,
+                                     "why": r.why or None})  # fmt: skip
+                recap = result.recap()
+                report["apply"] = recap
+                stopped = inp.stop.is_set()  # the budget also stops a run; that is not "stopped"
+                if not recap["succeeded"]:
+                    failures = recap["failures"] or recap.get("skipped") or [{}]
+                    error = f"{len(recap['failures'])} action(s) failed: {failures[0].get('why', '')}"[:400]
+        joint = meter.take() if meter else Counter()
+        halted = tuple(
+            _short(e["resource"])
+            for e in executed
+            if e["outcome"] == "failed" and "halt" in (e["why"] or "").lower()
+        )
+        return CycleResult(
+            ok=error is None, error=error, wrote=any(m in _WRITES for m, _ in joint), stopped=stopped,
+            drift=numbers["drift"], actions=dict(actions), arm_requests=dict(joint),
+            arm_reads=sum(n for (m, _), n in joint.items() if m == "GET"),
+            arm_writes=sum(n for (m, _), n in joint.items() if m in _WRITES),
+            throttled=sum(n for (_, s), n in joint.items() if s == "429"),
+            hosts=numbers["hosts"], rollout_batches=numbers["rollout_batches"],
+            quarantined=numbers["quarantined"], halted_rollouts=halted, changes=tuple(executed), report=report,
+        )  # fmt: skip
+
+    def _apply(self, plan: Plan, inp: CycleInput, conn: Connection, subs: list[str]):
+        if self._clock is None:
+            self._clock = ServerClock(conn, subs[0])
+        clock = self._clock
+        env = ActionEnv(writer=Writer(conn), reader=Reader(conn), ledger=OperationLedger(self.store, clock.now),
+                        clock=clock.now, extra_tags={COMMIT_TAG: inp.commit[:64]}, subscriptions=tuple(subs))  # fmt: skip
+        # The budget is real time, enforced here (a stop event the executor honours) rather than through the
+        # server clock's rate estimate; ``inp.stop`` (SIGTERM, lost lease) still ends the cycle at once.
+        cycle_stop, done = threading.Event(), threading.Event()
+        threading.Thread(target=_relay, args=(inp.stop, done, cycle_stop, self.timeout.total_seconds()),
+                         name="cycle-budget", daemon=True).start()  # fmt: skip
+        try:
+            return apply_plan(plan, env, parallelism=self.parallelism, clock=clock.now, sleeper=clock.sleep,
+                              stop=cycle_stop)  # fmt: skip
+        finally:
+            done.set()
+
+
+def _relay(stop: threading.Event, done: threading.Event, cycle_stop: threading.Event, budget: float) -> None:
+    """Set ``cycle_stop`` when ``stop`` is set or ``budget`` seconds pass, whichever is first; end early on ``done``."""
+    deadline = time.monotonic() + budget
+    while not (stop.is_set() or done.is_set()) and time.monotonic() < deadline:
+        stop.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+    if not done.is_set():
+        cycle_stop.set()

@@ -6,7 +6,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY reconciler ./reconciler
-RUN pip install --no-cache-dir --prefix=/install . prometheus-client azure-storage-blob
+RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
 # git and ssh: the controller clones desired state itself (HTTPS token or SSH key from a mounted secret).

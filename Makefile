@@ -19,7 +19,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check reconciler tests bench scripts
 	$(VENV)/bin/lint-imports
 
-unit: $(STAMP)
+# Azurite (Blob Storage emulator) for the controller's lease tests; those tests skip when npm is absent.
+node_modules/.bin/azurite-blob:
+	@if command -v npm >/dev/null 2>&1; then bash scripts/azurite.sh install; else echo "npm not found: Blob-lease tests will skip"; fi
+
+unit: $(STAMP) node_modules/.bin/azurite-blob
 	$(VENV)/bin/pytest -q -m "not azcli"
 
 test: lint unit

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import shutil
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +15,7 @@ from reconciler.controller.cycle import CycleResult
 from reconciler.controller.leader import AlwaysLeader
 from reconciler.controller.loop import Controller, LoopSettings, suspension
 from reconciler.controller.source import GitSource
+from reconciler.spec import load_desired
 
 from .fakes import FakeClock, RecordingCycle
 from .gitrepo import GitRepo
@@ -147,8 +150,18 @@ def test_losing_leadership_sets_the_halt_event_the_executor_watches(repo, tmp_pa
     assert controller.halt.is_set()
 
 
-def test_suspension_reads_settings_and_pools():
-    pool = lambda name, s: SimpleNamespace(name=name, spec=SimpleNamespace(suspend=s))  # noqa: E731
-    desired = SimpleNamespace(settings=SimpleNamespace(spec=SimpleNamespace(controller=SimpleNamespace(suspend=True))),
-                              host_pools=[pool("a", True), pool("b", False)])  # fmt: skip
-    assert suspension(desired) == (True, frozenset({"a"}))
+def test_suspension_reads_settings_and_pools(tmp_path):
+    """`suspend: true` as written in YAML: Settings.spec.controller.suspend and HostPool.spec.suspend."""
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "desired", tmp_path / "d")
+    assert suspension(load_desired(tmp_path / "d")) == (False, frozenset())
+    settings = tmp_path / "d" / "settings.yaml"
+    settings.write_text(
+        settings.read_text().replace("    interval: 15m", "    interval: 15m\n    suspend: true")
+    )
+    pools = tmp_path / "d" / "pools" / "clinical.yaml"
+    text = pools.read_text()
+    pools.write_text(text.replace("  hostPoolType: Pooled", "  hostPoolType: Pooled\n  suspend: true", 1))
+    everything, suspended = suspension(load_desired(tmp_path / "d"))
+    assert everything is True
+    assert suspended == frozenset({"hp-clinical-validation"})

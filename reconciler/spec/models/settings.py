@@ -39,6 +39,9 @@ class Controller(StrictModel):
     interval: duration_between("1m", "24h") = Field(  # type: ignore[valid-type]
         d.CONTROLLER_INTERVAL, description="Time between reconcile cycles of `reconcile run`."
     )
+    suspend: bool = Field(
+        False, description="Pause every write of `reconcile run`: it keeps observing, planning and reporting drift."
+    )
 
 
 class SettingsSpec(StrictModel):

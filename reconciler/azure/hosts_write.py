@@ -3,8 +3,11 @@
 Long-running operations are started and not waited for (`polling=False`): the next rollout cycle observes
 the result (provisioningState, extension state, the session host appearing), so no worker blocks for the
 minutes a VM create takes, and a crash loses nothing. 404 on logoff/message/delete means "already gone".
-Registration tokens are minted with the shortest expiry Azure allows (1 h) plus a margin, used only inside
-an extension's protectedSettings, and never logged, printed or stored.
+Registration tokens are short-lived (hours, not Azure's 30-day maximum), used only inside an extension's
+protectedSettings, and never logged, printed or stored. Their expiry is computed from the server's clock as
+read by the request right before the mint, not from the cycle's observation time: by the time the PATCH
+lands that time can be far behind (slow cycles, or a simulated clock running 100,000x), and Azure rejects an
+expiry less than 1 h ahead of its own clock.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from azure.mgmt.desktopvirtualization.models import (
 )
 
 from reconciler.azure.connection import Connection
+from reconciler.azure.metering import CallMeter, server_time
 from reconciler.azure.observe import id_parts
 
-TOKEN_LIFETIME = timedelta(hours=1, minutes=20)  # Azure's minimum is 1 h; the margin covers clock skew
-TOKEN_MIN_LEFT = timedelta(minutes=40)  # reuse a token only while an agent still has time to use it
+# Azure accepts 1 h to 30 days ahead of its clock. 4 h sits well inside that window: our estimate of the server
+# time may be up to 3 h stale (or the PATCH that slow) and the expiry is still valid, and it is still short.
+TOKEN_LIFETIME = timedelta(hours=4)
+TOKEN_MIN_LEFT = timedelta(hours=2)  # reuse a token only while an agent still has ample time to register
 
 
 class PoolWriter:
@@ -38,6 +44,7 @@ class PoolWriter:
         self.sub, self.rg, self.pool = p["subscriptions"], p["resourcegroups"], p["hostpools"]
         self.compute = conn.compute(self.sub)
         self.avd = conn.desktop(self.sub)
+        self.meter: CallMeter = conn.meter
         self._token: str | None = None
         self._token_lock = threading.Lock()
 
@@ -62,14 +69,23 @@ class PoolWriter:
         self.avd.host_pools.update(self.rg, self.pool, host_pool=HostPoolPatch(tags=tags))
 
     def registration_token(self, now: datetime) -> str:
-        """A valid token for this batch: the pool's current one if it has time left, else a new short one."""
+        """A valid token for this batch: the pool's current one if it has time left, else a new short one.
+
+        `now` is a lower bound of the server time (the cycle's observation); the server time of the read just
+        before the mint replaces it when later.
+        """
         with self._token_lock:
             return self._registration_token(now)
 
     def _registration_token(self, now: datetime) -> str:
         if self._token:
             return self._token
-        info = self.avd.host_pools.retrieve_registration_token(self.rg, self.pool)
+        info, stamp = self.avd.host_pools.retrieve_registration_token(
+            self.rg,
+            self.pool,
+            cls=lambda response, model, _headers: (model, server_time(response.http_response.headers)),
+        )
+        now = max(t for t in (now, stamp, self.meter.last_server_time) if t is not None)
         expires = info.expiration_time
         if not info.token or expires is None or expires - now < TOKEN_MIN_LEFT:
             patch = HostPoolPatch(

@@ -50,9 +50,12 @@ def action_of_read(group: str) -> str | None:
     return f"{namespaces[first.lower()]}/{what}/read"
 
 
-# Linked access checks: ARM also checks that the caller may use what a request body references (the sandbox
-# does not): the user-assigned identity of an image template; the subnet and the VM-managed NIC of a session
-# host (networkInterfaceConfigurations); the Key Vault behind an extension's protectedSettingsFromKeyVault.
+# Linked access checks: the only actions the role grants that no request of ours calls. ARM checks them on
+# resources a request body references, as part of that request (the sandbox does not model them): the
+# user-assigned identity of an image template (assign); the subnet and the VM-managed NIC of a session host
+# (networkInterfaceConfigurations: subnet join, NIC write and join); the Key Vault behind a reference
+# (protectedSettingsFromKeyVault of the domain-join extension, deploy). Each is counted as used only when the
+# request that triggers it was made. The role test checks they never show up as calls of their own.
 LINKED = {
     "Microsoft.VirtualMachineImages/imageTemplates/write": {
         "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
@@ -66,9 +69,12 @@ LINKED = {
 }
 
 
-def used_actions(audit: dict, stats: dict) -> set[str]:
+def used_actions(audit: dict, stats: dict, *, linked_checks: bool = True) -> set[str]:
+    """The actions of the requests the sandbox saw, plus (``linked_checks``) ARM's checks they trigger."""
     used = {action_of_write(e["method"], e["id"]) for e in audit["entries"] if e["method"] != "GET"}
     used |= {a for g in stats["requests"] if (a := action_of_read(g))}
+    if not linked_checks:
+        return used
     linked = {k.lower(): v for k, v in LINKED.items()}
     for action in list(used):
         used |= linked.get(action.lower(), set())

@@ -149,6 +149,9 @@ def template_body(build, version, source: dict[str, Any]) -> dict[str, Any]:
             }
             for r in target_regions(version)
         ],
+        # Immutable on the version once made, so Image Builder must create it with ours (the post-build PATCH
+        # cannot change it): the version-level default, besides each region's own.
+        "storageAccountType": version_spec.storage_account_type,
         "excludeFromLatest": version_spec.exclude_from_latest,
         "replicationMode": version_spec.replication_mode,
         "artifactTags": dict(sorted(tags.items())),

@@ -66,8 +66,13 @@ def built_version_patch(version) -> dict:
     """What apply PATCHes onto a version once Image Builder made it: the version-level fields a template
     cannot carry (safety profile, end of life, the version's own tags), so the next plan finds it converged."""
     body = version_body(version, None)
-    profile = {k: v for k, v in body["properties"]["publishingProfile"].items()
+    publishing = body["properties"]["publishingProfile"]
+    profile = {k: v for k, v in publishing.items()
                if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")}  # fmt: skip
+    # Image Builder's TargetRegion has no excludeFromLatest: a per-region exclusion is set here, with the
+    # regions exactly as the template distributed them (same names, counts, storage types: no replication).
+    if any(r["excludeFromLatest"] for r in publishing["targetRegions"]):
+        profile["targetRegions"] = publishing["targetRegions"]
     return {"tags": body["tags"], "properties": {"publishingProfile": profile,
                                                  "safetyProfile": body["properties"]["safetyProfile"]}}  # fmt: skip
 

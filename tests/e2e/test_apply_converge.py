@@ -89,3 +89,23 @@ def test_changed_desired_state_new_version_region_and_retention(env, tmp_path, c
     assert names == {"1.1.0", "1.2.0"}
     assert plan_exit(capsys, d) == 0
     assert GALLERY_ID and POOL_ID
+
+
+def test_a_built_version_is_made_exactly_as_declared(env, tmp_path, capsys, clients):
+    """Image Builder creates the version with the declared storage type (immutable once made), and apply's
+    post-build PATCH sets what a template cannot carry (a per-region excludeFromLatest): plan is then empty."""
+    built = version("1.1.0", build=True).replace(
+        "targetRegions: [{name: westeurope}]",
+        "targetRegions: [{name: westeurope}, {name: northeurope, excludeFromLatest: true}]\n"
+        "  storageAccountType: Standard_ZRS",
+    )
+    desired = write_desired(tmp_path / "d", [version("1.0.0"), built], pin="1.0.0")
+    code, out, err = apply(capsys, "--desired", str(desired))
+    assert code == 0, out + err
+    assert plan_exit(capsys, desired) == 0
+    profile = clients.compute.gallery_image_versions.get(
+        "rg-img", "gal1", "win11", "1.1.0"
+    ).publishing_profile
+    assert profile.storage_account_type == "Standard_ZRS"
+    regions = {r.name: (r.storage_account_type, bool(r.exclude_from_latest)) for r in profile.target_regions}
+    assert regions == {"westeurope": ("Standard_ZRS", False), "northeurope": ("Standard_ZRS", True)}

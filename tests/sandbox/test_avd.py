@@ -51,6 +51,20 @@ def seed_pool(sb, clients, sessions=2):
     )
 
 
+def test_registration_token_on_a_seeded_pool_without_registration_info(sb, clients):
+    """A pool that never had a token (seeded bare, as brownfield estates are) still gets one by PATCH."""
+    pool_id = (
+        f"/subscriptions/{clients.sub}/resourceGroups/{clients.rg}/providers/"
+        "Microsoft.DesktopVirtualization/hostPools/hp-seeded"
+    )
+    props = {"hostPoolType": "Pooled", "loadBalancerType": "BreadthFirst", "preferredAppGroupType": "Desktop"}
+    sb.seed([{"id": pool_id, "location": "westeurope", "properties": props}])
+    assert "registrationInfo" not in sb.get(pool_id)["properties"]
+    pool = clients.avd.host_pools.update(clients.rg, "hp-seeded", registration_patch(sb, 2))
+    assert pool.registration_info.token is None and pool.registration_info.expiration_time
+    assert clients.avd.host_pools.retrieve_registration_token(clients.rg, "hp-seeded").token
+
+
 def test_drain_message_logoff_and_audit(sb, clients):
     seed_pool(sb, clients)
     sb.set_time_scale(0)

@@ -204,3 +204,26 @@ def test_types_the_sandbox_does_not_model_are_stored_generically(sb, clients):
     ]
     assert send(HttpRequest("DELETE", vnet)).status_code == 200
     assert send(HttpRequest("GET", vnet)).status_code == 404
+
+
+def test_a_seeded_succeeded_version_counts_as_replicated_in_its_regions(sb, clients):
+    """Seeded without replicationStatus (as brownfield estates are): its first PATCH replicates nothing."""
+    make_gallery(clients)
+    version_id = (
+        f"/subscriptions/{clients.sub}/resourceGroups/{clients.rg}/providers/Microsoft.Compute/galleries/gal/"
+        "images/img/versions/1.0.0"
+    )
+    sb.seed([{"id": version_id, **version_body(("westeurope", "northeurope"))}])
+    sb.set_time_scale(0)
+    try:
+        clients.compute.gallery_image_versions.begin_update(
+            clients.rg, "gal", "img", "1.0.0", {"tags": {"k": "v"}}, polling=False
+        )
+        sb.advance(2)  # far less than replication_seconds (1800)
+        v = clients.compute.gallery_image_versions.get(
+            clients.rg, "gal", "img", "1.0.0", expand="ReplicationStatus"
+        )
+    finally:
+        sb.set_time_scale(100_000)
+    assert v.tags == {"k": "v"} and v.properties.provisioning_state == "Succeeded"
+    assert [s.state for s in v.properties.replication_status.summary] == ["Completed", "Completed"]

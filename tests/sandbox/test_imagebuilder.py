@@ -132,3 +132,26 @@ def test_definition_target_gets_a_generated_version_number(sb, clients):
     (version,) = clients.compute.gallery_image_versions.list_by_gallery_image(clients.rg, "gal", "img")
     assert all(part.isdigit() for part in version.name.split(".")) and len(version.name.split(".")) == 3
     assert version.properties.provisioning_state == "Succeeded"
+
+
+def test_the_distributor_settings_land_on_the_version_as_azure_creates_it(sb, clients):
+    """Storage type and replication mode are fixed when the version is made, so the SharedImage target's
+    own (version-level and per region) must be what the version gets; so must excludeFromLatest."""
+    make_gallery(clients)
+    body = template(clients)
+    target = body["properties"]["distribute"][0]
+    target.update(
+        {"storageAccountType": "Standard_ZRS", "replicationMode": "Full", "excludeFromLatest": True}
+    )
+    target["targetRegions"][1]["storageAccountType"] = "Premium_LRS"
+    t = clients.aib.virtual_machine_image_templates
+    t.begin_create_or_update(clients.rg, "tpl", body).result()
+    t.begin_run(clients.rg, "tpl").result()
+    profile = clients.compute.gallery_image_versions.get(clients.rg, "gal", "img", "2.0.0").publishing_profile
+    assert (profile.storage_account_type, profile.replication_mode, profile.exclude_from_latest) == (
+        "Standard_ZRS",
+        "Full",
+        True,
+    )
+    regions = {r.name: r.storage_account_type for r in profile.target_regions}
+    assert regions == {"westeurope": "Standard_ZRS", "northeurope": "Premium_LRS"}

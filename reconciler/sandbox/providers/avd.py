@@ -83,7 +83,10 @@ class HostPools(ResourceType):
     def apply_registration(self, res: dict[str, Any], reg: dict[str, Any]) -> None:
         operation = (reg.get("registrationTokenOperation") or "None").lower()
         sb = private(res)
-        info = res["properties"]["registrationInfo"]
+        # A pool seeded (or created by another tool) without registrationInfo has never had a token.
+        info = res["properties"].setdefault(
+            "registrationInfo", {"expirationTime": None, "token": None, "registrationTokenOperation": "None"}
+        )
         if operation == "delete":
             sb["tokens"] = {}
             res["properties"]["registrationInfo"] = {

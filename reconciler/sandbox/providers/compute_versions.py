@@ -274,7 +274,14 @@ class Versions(ResourceType):
         """Seeded versions: honour a given replicationStatus, otherwise treat every region as replicated."""
         status = res.get("properties", {}).pop("replicationStatus", None)
         self.normalize(res)
-        if status and PRIVATE not in res:
+        if not status and PRIVATE not in res and res["properties"].get("provisioningState") == "Succeeded":
+            # A Succeeded version is replicated in every target region: record that, so its first PATCH
+            # (a tag, a deprecation) does not start replicating every region again.
+            rep = private(res).setdefault("replication", {})
+            for tr in res["properties"]["publishingProfile"]["targetRegions"]:
+                region, secs = norm_region(tr.get("name")), self.region_seconds(norm_region(tr.get("name")))
+                rep[region] = {"start": now - secs, "seconds": secs, "fail": False, "name": tr.get("name")}
+        elif status and PRIVATE not in res:
             rep = {}
             for s in status.get("summary") or []:
                 region = norm_region(s.get("region"))

@@ -242,6 +242,13 @@ class ImageTemplates(ResourceType):
             for r in regions
         ] or [{"name": definition["location"]}]
         source = res["properties"].get("source") or {}
+        # The distributor's version-level settings, which Azure fixes at creation (storage type, replication
+        # mode cannot change afterwards), land on the version as given; unset ones take Compute's defaults.
+        profile = {
+            "targetRegions": trs,
+            "excludeFromLatest": bool(target.get("excludeFromLatest")),
+            **{k: target[k] for k in ("storageAccountType", "replicationMode") if target.get(k)},
+        }
         version = {
             "id": version_id,
             "name": name,
@@ -249,10 +256,7 @@ class ImageTemplates(ResourceType):
             "location": definition["location"],
             "tags": dict(target.get("artifactTags") or {}),
             "properties": {
-                "publishingProfile": {
-                    "targetRegions": trs,
-                    "excludeFromLatest": bool(target.get("excludeFromLatest")),
-                },
+                "publishingProfile": profile,
                 "storageProfile": {
                     "source": {
                         "id": source.get("imageVersionId")

@@ -19,6 +19,7 @@ from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.hosts_plan import plan_session_hosts
 from reconciler.planner.hosts_state import PoolTarget
+from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
 from reconciler.planner.rollout import DELETE_FIRST, GateInput, PoolHost, RolloutPolicy, preview_rollout
 from reconciler.planner.windows import CronError, Window, next_window
@@ -67,6 +68,9 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         targets[pool.name] = target_id
         observed_pool = ctx.find("host_pools", pool.arm_id)
         observed_version = ctx.find("image_versions", target.arm_id)
+        warning = quarantine_warning(ctx, pool, target_id)
+        if warning is not None:
+            out.diagnostics.append(warning)
         waiting = readiness(observed_version, pool.location)
         pool_deps = (change_key(Action.CREATE, pool.arm_id), change_key(Action.ADOPT, pool.arm_id))
         current = norm_id((observed_pool.tags or {}).get(PIN_TAG)) if observed_pool else ""

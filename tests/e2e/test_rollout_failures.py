@@ -103,11 +103,25 @@ def test_status_shows_quarantine_and_clear_quarantine_lifts_it(frozen, conn, tmp
     assert main(["status", "--desired", str(root)]) == 0
     text = capsys.readouterr().out
     assert "QUARANTINED: 2.0.0 (reconcile clear-quarantine hp-q)" in text
+    # The plan says so too, as a warning (the planner table tests check a warning alone is not a change).
+    assert main(["plan", "--desired", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert "Warning: HostPool hp-q: version 2.0.0 is quarantined (1 failed host(s), failure budget 0)" in text
+    assert "reconcile clear-quarantine hp-q" in text
+    assert main(["plan", "--desired", str(root), "-o", "json"]) == 0
+    [warning] = [
+        d for d in json.loads(capsys.readouterr().out)["diagnostics"] if "quarantined" in d["message"]
+    ]
+    assert warning["severity"] == "warning" and warning["resource_id"].lower() == pool_id("hp-q").lower()
+    assert main(["plan", "--desired", str(root), "-o", "markdown"]) == 0
+    assert ":warning: **Warning:** HostPool hp-q: version 2.0.0 is quarantined" in capsys.readouterr().out
     assert main(["clear-quarantine", "hp-q", "--desired", str(root)]) == 0
     assert "quarantine cleared" in capsys.readouterr().out
     assert POOL_QUARANTINE_TAG not in _pool_tags(frozen, "hp-q")
     assert main(["status", "hp-q", "-o", "json", "--desired", str(root)]) == 0
     [status] = json.loads(capsys.readouterr().out)["pools"]
     assert status["quarantined"] is None and status["state"] == "progressing"  # it tries again
+    assert main(["plan", "--desired", str(root)]) == 0
+    assert "quarantined" not in capsys.readouterr().out
     assert main(["clear-quarantine", "hp-nope", "--desired", str(root)]) == 1
     assert "no HostPool named 'hp-nope'" in capsys.readouterr().err

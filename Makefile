@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check reconciler tests bench scripts
+	$(VENV)/bin/ruff format --check reconciler tests bench scripts
 	$(VENV)/bin/lint-imports
 
 # Azurite (Blob Storage emulator) for the controller's lease tests; those tests skip when npm is absent.

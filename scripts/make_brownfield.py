@@ -52,7 +52,9 @@ def main() -> int:
     resources.insert(resources.index(clinical_140), stale)
 
     # Drift made by hand in the portal.
-    by_name["gal_avd_healthcare"]["properties"]["description"] = "temp - edited in portal during incident 4711"
+    by_name["gal_avd_healthcare"]["properties"]["description"] = (
+        "temp - edited in portal during incident 4711"
+    )
     by_name["hp-clinical-neu"]["properties"]["maxSessionLimit"] = 20
     v150 = next(r for r in resources if r["id"].endswith("/win11-24h2-m365-clinical/versions/1.5.0"))
     for region in v150["properties"]["publishingProfile"]["targetRegions"]:

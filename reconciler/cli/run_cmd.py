@@ -1,4 +1,4 @@
-"""`reconcile run`: the long-lived GitOps controller (see docs/controller.md). Parsing and exit codes only."""
+"""`reconcile run`: the long-lived GitOps controller (see README.md). Parsing and exit codes only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`reconcile run`: the long-lived GitOps controller (docs/controller.md).
+"""`reconcile run`: the long-lived GitOps controller (README.md).
 
 source.py (git / folder) → loop.py (interval, last good commit, backoff) → engine_cycle.py (observe, plan,
 apply through reconciler.engine.apply) with leader.py (one writer on a store lease), http.py (probes,

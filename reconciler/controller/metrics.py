@@ -1,6 +1,6 @@
 """The controller's Prometheus metrics (one registry per controller, so tests can run several).
 
-Names follow Prometheus conventions (``_total`` counters, ``_seconds`` units); docs/controller.md lists them.
+Names follow Prometheus conventions (``_total`` counters, ``_seconds`` units); README.md lists them.
 """
 
 from __future__ import annotations

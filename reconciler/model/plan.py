@@ -2,7 +2,7 @@
 
 Nothing here decides anything. The planner builds a `Plan`; renderers print it; apply executes it and, before
 doing so, recomputes the fingerprints of the observed resources each change depends on and refuses the plan
-if any differ (a stale plan). The JSON form is versioned (`format_version`) and documented in docs/plan.md;
+if any differ (a stale plan). The JSON form is versioned (`format_version`) and documented in README.md;
 `Plan.from_dict(plan.to_dict()) == plan` holds for every plan.
 """
 

@@ -1,5 +1,5 @@
 """JSON Schema (draft 2020-12) of the saved plan, format_version 1 — what `reconcile plan -o json` and
-`--out PLANFILE` write. docs/plan.md explains every field; tests validate real plans against this schema.
+`--out PLANFILE` write. README.md explains every field; tests validate real plans against this schema.
 
 Compatibility rule: adding an optional field keeps format_version 1; renaming, removing or changing the
 meaning of a field bumps it, and `Plan.from_dict` refuses versions it does not know.

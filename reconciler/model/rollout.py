@@ -1,6 +1,6 @@
 """Rollout preview data: which session hosts are replaced in which batch, and what waits before it starts.
 
-Pure data, serialised inside a Plan (see docs/plan.md). Built by reconciler.planner.rollout.
+Pure data, serialised inside a Plan (see README.md). Built by reconciler.planner.rollout.
 """
 
 from __future__ import annotations

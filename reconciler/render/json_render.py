@@ -1,4 +1,4 @@
-"""The plan as JSON: the versioned schema of reconciler.model.plan (documented in docs/plan.md), redacted."""
+"""The plan as JSON: the versioned schema of reconciler.model.plan (documented in README.md), redacted."""
 
 from __future__ import annotations
 

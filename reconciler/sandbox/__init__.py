@@ -1,4 +1,4 @@
-"""A local emulator of the Azure Resource Manager surface the reconciler uses (see docs/sandbox.md).
+"""A local emulator of the Azure Resource Manager surface the reconciler uses (see README.md).
 
 It imports nothing from the rest of `reconciler`: it emulates Azure, it does not know the reconciler.
 """

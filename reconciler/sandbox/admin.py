@@ -1,4 +1,4 @@
-"""Admin endpoints under /_sandbox/ (no auth; loopback only). See docs/sandbox.md for the reference.
+"""Admin endpoints under /_sandbox/ (no auth; loopback only). See README.md for the reference.
 
 GET  /_sandbox/health | audit | invariants | stats | clock | faults | config | resources[?prefix=]
 POST /_sandbox/clock {"advance": s, "time_scale": x} | reset | seed {"resources": [...]} | faults {rule}

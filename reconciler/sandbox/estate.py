@@ -1,7 +1,9 @@
 """Synthetic estates for the sandbox: deterministic, REST-shaped, parents before children.
 
 ``generate("small" | "large", subscription_ids, now)`` yields resource dicts exactly as ARM GET returns them,
-ready for ``Sandbox.seed`` / ``--estate``. The same name, subscriptions and ``now`` always give the same
+ready for ``Sandbox.seed`` / ``--estate``. ``converged=True`` (or the estate names ``small-converged`` /
+``large-converged``) gives the same layout at rest: every VM runs its pool's newest version and every resource
+carries the ownership tag, so a desired/ tree that mirrors it plans nothing (the idle-cycle benchmark). The same name, subscriptions and ``now`` always give the same
 resources (a seeded ``random.Random``; no wall clock, no ``uuid4``).
 
 Layout (why it looks like this):
@@ -19,7 +21,7 @@ from __future__ import annotations
 import random
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,6 +54,8 @@ SHAPES = {
         subscriptions=20, galleries=100, definitions=1000, versions=10000, host_pools=300, session_hosts=15000
     ),
 }
+CONVERGED_SUFFIX = "-converged"
+ESTATE_NAMES = tuple(sorted([*SHAPES, *(f"{n}{CONVERGED_SUFFIX}" for n in SHAPES)]))
 
 
 def estate_subscription_ids(name: str, subscription_ids: list[str] | None = None) -> list[str]:
@@ -68,39 +72,75 @@ def estate_subscription_ids(name: str, subscription_ids: list[str] | None = None
     return ids
 
 
-def generate(name: str, subscription_ids: list[str] | None, now: datetime) -> Iterator[dict]:
-    """Yield the estate's resources, every parent before its children."""
+def generate(
+    name: str, subscription_ids: list[str] | None, now: datetime, converged: bool = False
+) -> Iterator[dict]:
+    """Yield the estate's resources, every parent before its children. A converged estate draws the same
+    random numbers as the plain one (same ids, sessions, names); it only ignores the draws that would put a VM
+    on the previous version or leave a resource untagged."""
     shape = _shape(name)
+    converged = converged or name.endswith(CONVERGED_SUFFIX)
     subs = estate_subscription_ids(name, subscription_ids)
-    rng = random.Random(zlib.crc32(f"estate:{name}".encode()))
+    rng = random.Random(zlib.crc32(f"estate:{_base(name)}".encode()))
+    owned = _owned_always if converged else _owned
     clock = _Clock(now)
     galleries = _layout_galleries(shape, subs)
     pools = _layout_pools(shape, subs, galleries)
     for sub, rg, location in _resource_groups(galleries, pools):
-        yield build.resource_group(sub, rg, location, _owned(rng))
+        yield build.resource_group(sub, rg, location, owned(rng))
     versions_by_definition: dict[int, list[str]] = {}
-    yield from _gallery_trees(shape, galleries, rng, clock, versions_by_definition)
+    for resource in _gallery_trees(shape, galleries, rng, clock, versions_by_definition, owned):
+        if converged and resource["type"] == "Microsoft.Compute/galleries":
+            resource["properties"]["softDeletePolicy"] = {
+                "isSoftDeleteEnabled": True
+            }  # the reconciler's default
+        yield resource
+    previous_share = 0.0 if converged else PREVIOUS_VERSION_SHARE
     for p_index, pool in enumerate(pools):
-        yield from _pool_tree(shape, p_index, pool, versions_by_definition[pool[4]], rng, clock)
+        for resource in _pool_tree(
+            shape, p_index, pool, versions_by_definition[pool[4]], rng, clock, owned, previous_share
+        ):
+            if converged and resource["type"] == "Microsoft.DesktopVirtualization/hostPools":
+                resource["tags"].update(_rollout_done_tags(versions_by_definition[pool[4]][-1], clock))
+            yield resource
+
+
+def _rollout_done_tags(version_id: str, clock: _Clock) -> dict[str, str]:
+    """The tags the reconciler leaves on a pool whose rollout finished (reconciler.model.tags, not imported:
+    the sandbox depends on nothing of ours): the pinned version and when every host reached it."""
+    return {
+        "avd-reconciler-image-version": version_id.lower(),
+        "avd-reconciler-rolled-out": f"{version_id.lower()}|{clock.days_ago(7)}",
+    }
 
 
 def _owned(rng: random.Random) -> bool:
     return rng.random() >= UNOWNED_SHARE
 
 
+def _owned_always(rng: random.Random) -> bool:
+    rng.random()  # the same draw as _owned, so the rest of the estate comes out identical
+    return True
+
+
 def _gallery_trees(
-    shape: EstateShape, galleries: list, rng: random.Random, clock: _Clock, versions_out: dict[int, list[str]]
+    shape: EstateShape,
+    galleries: list,
+    rng: random.Random,
+    clock: _Clock,
+    versions_out: dict[int, list[str]],
+    owned: Callable[[random.Random], bool],
 ) -> Iterator[dict]:
     """Galleries, their definitions and versions; records each definition's version ids, oldest first."""
     for g_index, (sub, rg, gname, home, regions) in enumerate(galleries):
-        gal = build.gallery(sub, rg, gname, home, _owned(rng))
+        gal = build.gallery(sub, rg, gname, home, owned(rng))
         yield gal
         for d_index in range(
             g_index, shape.definitions, shape.galleries
         ):  # definition d lives in gallery d % G
             dname = f"win11-avd-{d_index:04d}"
             definition = build.image_definition(
-                gal["id"], dname, home, f"win11-24h2-{d_index:04d}", _owned(rng)
+                gal["id"], dname, home, f"win11-24h2-{d_index:04d}", owned(rng)
             )
             yield definition
             count = shape.versions // shape.definitions + (d_index < shape.versions % shape.definitions)
@@ -112,18 +152,25 @@ def _gallery_trees(
                 )
                 published = clock.days_ago(14 * (count - v))  # one version a fortnight
                 version = build.image_version(
-                    definition["id"], f"1.0.{v}", home, regions, source, published, False, _owned(rng)
+                    definition["id"], f"1.0.{v}", home, regions, source, published, False, owned(rng)
                 )
                 ids.append(version["id"])
                 yield version
 
 
 def _pool_tree(
-    shape: EstateShape, p_index: int, layout: tuple, version_ids: list[str], rng: random.Random, clock: _Clock
+    shape: EstateShape,
+    p_index: int,
+    layout: tuple,
+    version_ids: list[str],
+    rng: random.Random,
+    clock: _Clock,
+    owned: Callable[[random.Random], bool],
+    previous_share: float,
 ) -> Iterator[dict]:
     """A host pool, its VMs and session hosts (newest version, some on the one before) and user sessions."""
     sub, rg, pname, region, _d_index = layout
-    pool = build.host_pool(sub, rg, pname, region, version_ids[-1], _uuid(rng), _owned(rng))
+    pool = build.host_pool(sub, rg, pname, region, version_ids[-1], _uuid(rng), owned(rng))
     yield pool
     subnet = (
         f"/subscriptions/{sub}/resourceGroups/rg-network-{region}/providers/Microsoft.Network"
@@ -131,11 +178,11 @@ def _pool_tree(
     )
     hosts = shape.session_hosts // shape.host_pools + (p_index < shape.session_hosts % shape.host_pools)
     for h in range(hosts):
-        use_previous = len(version_ids) > 1 and rng.random() < PREVIOUS_VERSION_SHARE
+        use_previous = len(version_ids) > 1 and rng.random() < previous_share
         version_id = version_ids[-2] if use_previous else version_ids[-1]
         vm_name = f"avd{p_index:03d}-{h:03d}"
         vm = build.virtual_machine(
-            sub, rg, vm_name, region, version_id, subnet, _uuid(rng), clock.days_ago(7 + h % 5), _owned(rng)
+            sub, rg, vm_name, region, version_id, subnet, _uuid(rng), clock.days_ago(7 + h % 5), owned(rng)
         )
         yield vm
         sessions = rng.choices(range(len(SESSION_WEIGHTS)), SESSION_WEIGHTS)[0]
@@ -149,11 +196,15 @@ def _pool_tree(
             yield build.user_session(host, number, user, state, _uuid(rng), created)
 
 
+def _base(name: str) -> str:
+    return name.removesuffix(CONVERGED_SUFFIX)
+
+
 def _shape(name: str) -> EstateShape:
     try:
-        return SHAPES[name]
+        return SHAPES[_base(name)]
     except KeyError:
-        raise ValueError(f"unknown estate {name!r}; known: {', '.join(sorted(SHAPES))}") from None
+        raise ValueError(f"unknown estate {name!r}; known: {', '.join(ESTATE_NAMES)}") from None
 
 
 def _layout_galleries(shape: EstateShape, subs: list[str]) -> list[tuple[str, str, str, str, list[str]]]:

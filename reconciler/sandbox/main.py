@@ -10,12 +10,16 @@ import sys
 import threading
 from typing import Any
 
+from .estate import ESTATE_NAMES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--data", help="persist state to this JSON file and resume from it")
     parser.add_argument("--seed", help="load REST-shaped resources from this JSON/YAML file")
-    parser.add_argument("--estate", choices=("small", "large"), help="generate a synthetic estate")
+    parser.add_argument(
+        "--estate", choices=ESTATE_NAMES, help="generate a synthetic estate (-converged: nothing to do)"
+    )
     parser.add_argument("--time-scale", type=float, default=1.0, help="sandbox seconds per real second")
     parser.add_argument("--faults", help="fault injection rules (JSON or YAML)")
     parser.add_argument("--throttle", action="store_true", help="enable ARM token-bucket throttling")

@@ -1,6 +1,6 @@
 """Every default of the desired-state language, in one place.
 
-Models take their defaults from here (so `reconcile schema` shows them) and docs/desired-state.md lists
+Models take their defaults from here (so `reconcile schema` shows them) and README.md lists
 them. Where a well-known tool already has a default users compare against, we match it and say which.
 """
 

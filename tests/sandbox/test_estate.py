@@ -84,7 +84,9 @@ def test_given_subscriptions_come_first_and_are_topped_up_deterministically():
 
 
 def test_unknown_estate_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown estate 'huge'; known: large, small"):
+    with pytest.raises(
+        ValueError, match="unknown estate 'huge'; known: large, large-converged, small, small-converged"
+    ):
         list(generate("huge", None, NOW))
 
 
@@ -247,3 +249,37 @@ def test_small_estate_seeds_into_the_sandbox_and_reads_back_through_the_sdk(sb, 
         created.properties.storage_profile.image_reference.exact_version
         == vm["properties"]["storageProfile"]["imageReference"]["exactVersion"]
     )
+
+
+@pytest.mark.parametrize("name", ["small", "large"])
+def test_converged_estate_is_the_same_estate_at_rest(name, request):
+    """Same ids and layout; every VM on its pool's newest version, everything owned, and the tags and gallery
+    settings the reconciler leaves behind, so a mirroring desired/ tree plans nothing."""
+    plain = request.getfixturevalue(name)
+    converged = list(generate(f"{name}-converged", None, NOW))
+    assert [r["id"] for r in converged] == [r["id"] for r in plain]
+    assert converged == list(generate(name, None, NOW, converged=True))
+    groups = by_type(converged)
+    newest: dict[str, str] = {}
+    for v in groups[VERSION]:
+        definition = v["id"].rsplit("/", 2)[0].lower()
+        if definition not in newest or int(v["name"].split(".")[-1]) > int(newest[definition].split(".")[-1]):
+            newest[definition] = v["id"]
+    vms = {vm["id"]: vm for vm in groups[VM]}
+    previous_in_plain = 0
+    plain_vms = {vm["id"]: vm for vm in by_type(plain)[VM]}
+    for pool in groups[POOL]:
+        pinned = pool["tags"]["avd-reconciler-image-version"]
+        assert pinned in {v.lower() for v in newest.values()}
+        assert pool["tags"]["avd-reconciler-rolled-out"].startswith(pinned + "|")
+        for host in groups[HOST]:
+            if host["id"].startswith(pool["id"] + "/"):
+                vm_id = host["properties"]["resourceId"]
+                assert vms[vm_id]["properties"]["storageProfile"]["imageReference"]["id"].lower() == pinned
+                assert host["properties"]["status"] == "Available"
+                image = plain_vms[vm_id]["properties"]["storageProfile"]["imageReference"]["id"].lower()
+                previous_in_plain += image != pinned
+    assert previous_in_plain > 0  # the plain estate is mid-rollout; the converged one is not
+    taggable = [r for r in converged if r["type"] not in (HOST, SESSION)]
+    assert all(r["tags"].get(OWNER[0]) == OWNER[1] for r in taggable)
+    assert all(g["properties"]["softDeletePolicy"] == {"isSoftDeleteEnabled": True} for g in groups[GALLERY])

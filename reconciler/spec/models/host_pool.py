@@ -194,7 +194,8 @@ class HostPoolSpec(StrictModel):
     preferred_app_group_type: Literal["Desktop", "RailApplications"] = d.PREFERRED_APP_GROUP_TYPE
     max_session_limit: int = Field(d.MAX_SESSION_LIMIT, ge=1, le=999999)
     suspend: bool = Field(
-        False, description="Pause `reconcile run`'s writes to this pool and its session hosts (rollouts wait)."
+        False,
+        description="Pause `reconcile run`'s writes to this pool and its session hosts (rollouts wait).",
     )
     friendly_name: str | None = Field(None, max_length=256)
     description: str | None = Field(None, max_length=512)

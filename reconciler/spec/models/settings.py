@@ -40,7 +40,8 @@ class Controller(StrictModel):
         d.CONTROLLER_INTERVAL, description="Time between reconcile cycles of `reconcile run`."
     )
     suspend: bool = Field(
-        False, description="Pause every write of `reconcile run`: it keeps observing, planning and reporting drift."
+        False,
+        description="Pause every write of `reconcile run`: it keeps observing, planning and reporting drift.",
     )
 
 

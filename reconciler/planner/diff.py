@@ -113,17 +113,7 @@ def project(observed: Any, template: Any) -> Any:
 
 def without(body: Mapping[str, Any], pointers: Iterable[str]) -> dict[str, Any]:
     """A deep copy of `body` minus the JSON pointers given (missing ones are ignored)."""
-    out = copy.deepcopy(dict(body))
-    for pointer in pointers:
-        parts = pointer.strip("/").split("/")
-        node: Any = out
-        for part in parts[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-            if node is None:
-                break
-        if isinstance(node, dict):
-            node.pop(parts[-1], None)
-    return out
+    return _drop(copy.deepcopy(dict(body)), pointers)
 
 
 def _drop(body: dict[str, Any], pointers: Iterable[str]) -> dict[str, Any]:

@@ -6,6 +6,9 @@ desired-body-vs-observed diffs with a few immutable fields.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from reconciler.planner.bodies import definition_body, gallery_body, host_pool_body
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome, diff_resource
@@ -19,72 +22,75 @@ GALLERY_IMMUTABLE = ("/location",)
 
 
 def plan_galleries(ctx: Context) -> Outcome:
-    out = Outcome()
-    for gallery in sorted(ctx.desired.galleries, key=lambda g: g.arm_id.lower()):
-        observed = ctx.find("galleries", gallery.arm_id)
-        definitions = ctx.observed.definitions_of(gallery.arm_id) if observed else ()
-        result = diff_resource(
-            kind="gallery",
-            resource_id=gallery.arm_id,
-            body=gallery_body(gallery),
-            observed=observed,
-            owner_tag=ctx.owner_tag,
-            origin=gallery.origin("spec"),
-            label=f"Gallery {gallery.name}",
-            immutable=GALLERY_IMMUTABLE,
-            replace_blocked=f"it holds {len(definitions)} image definition(s)" if definitions else None,
-        )
-        _merge(out, result)
-    return out
+    return _plan_kind(ctx, ctx.desired.galleries, "galleries", kind="gallery", body=gallery_body,
+                      label=lambda g: f"Gallery {g.name}", immutable=GALLERY_IMMUTABLE,
+                      replace_blocked=_gallery_in_use)  # fmt: skip
 
 
 def plan_definitions(ctx: Context) -> Outcome:
-    out = Outcome()
-    for definition in sorted(ctx.desired.image_definitions, key=lambda d: d.arm_id.lower()):
-        observed = ctx.find("image_definitions", definition.arm_id)
-        versions = ctx.observed.versions_of(definition.arm_id) if observed else ()
-        blocked = None
-        if versions:
-            blocked = (
-                f"it holds {len(versions)} version(s), which a replacement would delete; "
-                "declare a new image definition and move the pins to it instead"
-            )
-        result = diff_resource(
-            kind="image-definition",
-            resource_id=definition.arm_id,
-            body=definition_body(definition),
-            observed=observed,
-            owner_tag=ctx.owner_tag,
-            origin=definition.origin("spec"),
-            label=f"ImageDefinition {definition.key}",
-            parents=(definition.gallery.arm_id,),
-            immutable=DEFINITION_IMMUTABLE,
-            replace_blocked=blocked,
-        )
-        _merge(out, result)
-    return out
+    return _plan_kind(ctx, ctx.desired.image_definitions, "image_definitions", kind="image-definition",
+                      body=definition_body, label=lambda d: f"ImageDefinition {d.key}",
+                      parents=lambda d: (d.gallery.arm_id,), immutable=DEFINITION_IMMUTABLE,
+                      replace_blocked=_definition_in_use)  # fmt: skip
 
 
 def plan_host_pools(ctx: Context) -> Outcome:
+    return _plan_kind(ctx, ctx.desired.host_pools, "host_pools", kind="host-pool", body=host_pool_body,
+                      label=lambda p: f"HostPool {p.name}", immutable=HOST_POOL_IMMUTABLE,
+                      replace_blocked=_host_pool_in_use)  # fmt: skip
+
+
+# Why an existing resource cannot be replaced (None: it can), asked only when it exists.
+
+
+def _gallery_in_use(ctx: Context, gallery: Any) -> str | None:
+    definitions = ctx.observed.definitions_of(gallery.arm_id)
+    return f"it holds {len(definitions)} image definition(s)" if definitions else None
+
+
+def _definition_in_use(ctx: Context, definition: Any) -> str | None:
+    versions = ctx.observed.versions_of(definition.arm_id)
+    if not versions:
+        return None
+    return (
+        f"it holds {len(versions)} version(s), which a replacement would delete; "
+        "declare a new image definition and move the pins to it instead"
+    )
+
+
+def _host_pool_in_use(ctx: Context, pool: Any) -> str | None:
+    hosts = ctx.observed.hosts_of(pool.arm_id)
+    return f"it has {len(hosts)} session host(s)" if hosts else None
+
+
+def _plan_kind(
+    ctx: Context,
+    declared: Iterable[Any],
+    collection: str,
+    *,
+    kind: str,
+    body: Callable[[Any], dict[str, Any]],
+    label: Callable[[Any], str],
+    immutable: tuple[str, ...],
+    replace_blocked: Callable[[Context, Any], str | None],
+    parents: Callable[[Any], tuple[str, ...]] = lambda _: (),
+) -> Outcome:
+    """Each declared resource of one kind, in ARM-id order, diffed against what is observed at its id."""
     out = Outcome()
-    for pool in sorted(ctx.desired.host_pools, key=lambda p: p.arm_id.lower()):
-        observed = ctx.find("host_pools", pool.arm_id)
-        hosts = ctx.observed.hosts_of(pool.arm_id) if observed else ()
+    for resource in sorted(declared, key=lambda r: r.arm_id.lower()):
+        observed = ctx.find(collection, resource.arm_id)
         result = diff_resource(
-            kind="host-pool",
-            resource_id=pool.arm_id,
-            body=host_pool_body(pool),
+            kind=kind,
+            resource_id=resource.arm_id,
+            body=body(resource),
             observed=observed,
             owner_tag=ctx.owner_tag,
-            origin=pool.origin("spec"),
-            label=f"HostPool {pool.name}",
-            immutable=HOST_POOL_IMMUTABLE,
-            replace_blocked=f"it has {len(hosts)} session host(s)" if hosts else None,
+            origin=resource.origin("spec"),
+            label=label(resource),
+            parents=parents(resource),
+            immutable=immutable,
+            replace_blocked=replace_blocked(ctx, resource) if observed else None,
         )
-        _merge(out, result)
+        out.changes.extend(result.changes)
+        out.diagnostics.extend(result.diagnostics)
     return out
-
-
-def _merge(into: Outcome, other: Outcome) -> None:
-    into.changes.extend(other.changes)
-    into.diagnostics.extend(other.diagnostics)

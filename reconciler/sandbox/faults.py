@@ -10,23 +10,17 @@ Failed with the code).
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import re
 from typing import Any
+
+from .seed import read_data_file
 
 _ids = itertools.count(1)
 
 
 def load_rules(path: str) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
-    if path.endswith((".yaml", ".yml")):
-        import yaml
-
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    data = read_data_file(path)
     if isinstance(data, dict):
         data = data.get("faults", data.get("rules", [data]))
     return list(data or [])

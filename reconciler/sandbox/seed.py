@@ -12,7 +12,8 @@ from typing import Any
 from .errors import provider_type_of
 
 
-def load_file(path: str) -> list[dict[str, Any]]:
+def read_data_file(path: str) -> Any:
+    """A --seed or --faults file: YAML by its .yaml/.yml suffix, else JSON."""
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     if path.endswith((".yaml", ".yml")):
@@ -21,6 +22,11 @@ def load_file(path: str) -> list[dict[str, Any]]:
         data = yaml.safe_load(text)
     else:
         data = json.loads(text)
+    return data
+
+
+def load_file(path: str) -> list[dict[str, Any]]:
+    data = read_data_file(path)
     if isinstance(data, dict):
         data = data.get("resources", [])
     if not isinstance(data, list):

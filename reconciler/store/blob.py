@@ -20,10 +20,8 @@ Azure SDK (see .importlinter).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -33,6 +31,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsE
 from azure.storage.blob import BlobLeaseClient, BlobServiceClient, ContainerClient
 
 from reconciler.store.lockfile import _this_process
+from reconciler.store.names import check_name, document_file, is_name
 from reconciler.store.protocol import (
     DEFAULT_LOCK,
     Holder,
@@ -48,22 +47,11 @@ from reconciler.store.protocol import (
 MIN_TTL, MAX_TTL = timedelta(seconds=15), timedelta(seconds=60)  # Azure's rule for finite leases
 DEFAULT_TTL = timedelta(seconds=30)
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_MAX_KEY = 2048
 _HISTORY = "history.jsonl"
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _check_name(what: str, name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".json", ".lock")):
-        raise StoreError(
-            f"invalid {what} name {name!r}: use 1-128 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit, without a .json/.lock suffix"
-        )
-    return name
 
 
 def _ttl(ttl: timedelta | None) -> timedelta:
@@ -154,7 +142,7 @@ class BlobStore:
     # -- locks ------------------------------------------------------------------------------------------------
 
     def _lock_blob(self, name: str):
-        return self._blob(f"locks/{_check_name('lock', name)}.lock")
+        return self._blob(f"locks/{check_name('lock', name)}.lock")
 
     def acquire(self, name: str = DEFAULT_LOCK, *, owner: str = "", ttl: timedelta | None = None) -> Lease:
         """Take the lease on ``locks/<name>.lock`` or raise LockHeld naming the holder."""
@@ -234,12 +222,12 @@ class BlobStore:
     # -- plans ------------------------------------------------------------------------------------------------
 
     def save_plan(self, name: str, plan: Mapping[str, Any]) -> str:
-        blob = self._blob(f"plans/{_check_name('plan', name)}.json")
+        blob = self._blob(f"plans/{check_name('plan', name)}.json")
         self._upload(blob, _encode(plan))
         return blob.url
 
     def load_plan(self, name: str) -> dict[str, Any]:
-        data = self._download(self._blob(f"plans/{_check_name('plan', name)}.json"))
+        data = self._download(self._blob(f"plans/{check_name('plan', name)}.json"))
         if data is None:
             raise NotFound(f"no saved plan named {name!r} (looked in {self._container.url}/plans/)")
         return json.loads(data)
@@ -247,7 +235,7 @@ class BlobStore:
     def list_plans(self) -> list[str]:
         self._ensure_container()
         names = (b.name[len("plans/") : -len(".json")] for b in self._container.list_blobs("plans/"))
-        return sorted(n for n in names if _NAME.match(n))
+        return sorted(n for n in names if is_name(n))
 
     # -- history ----------------------------------------------------------------------------------------------
 
@@ -279,9 +267,7 @@ class BlobStore:
     # -- documents --------------------------------------------------------------------------------------------
 
     def _doc_blob(self, key: str):
-        if not isinstance(key, str) or not key or len(key) > _MAX_KEY:
-            raise StoreError(f"invalid document key {key!r}: a non-empty string of at most {_MAX_KEY} chars")
-        return self._blob(f"documents/{hashlib.sha256(key.encode()).hexdigest()}.json")
+        return self._blob(f"documents/{document_file(key)}")
 
     def put(self, key: str, doc: Mapping[str, Any]) -> None:
         self._upload(self._doc_blob(key), _encode({"key": key, "value": dict(doc)}))

@@ -16,8 +16,6 @@ named by the key's SHA-256 and carry the key inside.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,24 +23,12 @@ from typing import Any
 
 from reconciler.store.atomic import append_jsonl, read_json, read_jsonl, write_json_atomic
 from reconciler.store.lockfile import FileLock
+from reconciler.store.names import check_name, document_file, is_name
 from reconciler.store.protocol import DEFAULT_LOCK, Lease, LockStatus, NotFound, StoreError
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_MAX_KEY = 2048
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _check_name(what: str, name: str) -> str:
-    """Plan and lock names become file names: keep them to a safe alphabet (no paths, no dot-files)."""
-    if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".json", ".lock")):
-        raise StoreError(
-            f"invalid {what} name {name!r}: use 1-128 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit, without a .json/.lock suffix"
-        )
-    return name
 
 
 class LocalStore:
@@ -60,7 +46,7 @@ class LocalStore:
     # -- locks ------------------------------------------------------------------------------------------------
 
     def lock_path(self, name: str = DEFAULT_LOCK) -> Path:
-        return self.root / f"{_check_name('lock', name)}.lock"
+        return self.root / f"{check_name('lock', name)}.lock"
 
     def acquire(self, name: str = DEFAULT_LOCK, *, owner: str = "", ttl: timedelta | None = None) -> Lease:
         """Take the lock or raise LockHeld naming its holder. ``ttl`` is accepted for the protocol and
@@ -79,7 +65,7 @@ class LocalStore:
     # -- plans ------------------------------------------------------------------------------------------------
 
     def _plan_path(self, name: str) -> Path:
-        return self.root / "plans" / f"{_check_name('plan', name)}.json"
+        return self.root / "plans" / f"{check_name('plan', name)}.json"
 
     def save_plan(self, name: str, plan: Mapping[str, Any]) -> str:
         """Save ``plan`` (a JSON-able dict) under ``name``, replacing any older one; returns its location."""
@@ -98,7 +84,7 @@ class LocalStore:
         folder = self.root / "plans"
         if not folder.is_dir():
             return []
-        return sorted(p.stem for p in folder.glob("*.json") if _NAME.match(p.stem))
+        return sorted(p.stem for p in folder.glob("*.json") if is_name(p.stem))
 
     # -- history ----------------------------------------------------------------------------------------------
 
@@ -121,9 +107,7 @@ class LocalStore:
     # -- documents --------------------------------------------------------------------------------------------
 
     def _doc_path(self, key: str) -> Path:
-        if not isinstance(key, str) or not key or len(key) > _MAX_KEY:
-            raise StoreError(f"invalid document key {key!r}: a non-empty string of at most {_MAX_KEY} chars")
-        return self.root / "documents" / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+        return self.root / "documents" / document_file(key)
 
     def put(self, key: str, doc: Mapping[str, Any]) -> None:
         """Store ``doc`` under ``key`` atomically. Keys are exact: normalise (e.g. lower-case ARM ids) first."""

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SUB = "11111111-1111-4111-8111-111111111111"
-RG = f"/subscriptions/{SUB}/resourceGroups/rg-img"
-GALLERY_ID = f"{RG}/providers/Microsoft.Compute/galleries/gal1"
-DEF_ID = f"{GALLERY_ID}/images/win11"
-POOL_ID = f"{RG}/providers/Microsoft.DesktopVirtualization/hostPools/pool-a"
+# The estate's ids, settings and gallery are the planner tests' (one estate, one place); DEF_ID, GALLERY_ID and
+# POOL_ID are re-exported for the apply tests.
+from planner.docs import DEF_ID, GALLERY, GALLERY_ID, POOL_ID, RG, SETTINGS, SUB  # noqa: F401
+
 SOURCE = f"{RG}/providers/Microsoft.Compute/images/src-"
 IDENTITY = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aib"
 
-SETTINGS = f"""
-apiVersion: avd.reconciler.io/v1alpha1
-kind: Settings
-metadata: {{name: test}}
-spec:
-  subscriptions: {{main: {SUB}}}
-  defaults: {{subscription: main, resourceGroup: rg-img, location: westeurope}}
-  ownershipTag: {{name: owner, value: us}}
-"""
-GALLERY = """
-apiVersion: avd.reconciler.io/v1alpha1
-kind: Gallery
-metadata: {name: gal1}
-spec: {description: test gallery}
-"""
 DEFINITION = """
 apiVersion: avd.reconciler.io/v1alpha1
 kind: ImageDefinition

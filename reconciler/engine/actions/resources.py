@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
-from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, outcome_of_failure
+from reconciler.engine.actions.steps import http_failure, lro_step, settled, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome
 from reconciler.model.plan import Action, Change
 from reconciler.model.tags import PIN_TAG
@@ -28,6 +28,7 @@ def _body(change: Change, env: ActionEnv, current: dict | None) -> dict[str, Any
 @register("gallery", Action.CREATE, Action.UPDATE, Action.ADOPT)
 @register("image-definition", Action.CREATE, Action.UPDATE, Action.ADOPT)
 def put_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
+    what = f"{change.action.value} {change.kind} {change.name}"
     mem = env.memory(change.key)
     try:
         if "body" not in mem:
@@ -37,13 +38,8 @@ def put_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
             env, change.key, "put", change.resource_id, mem["body"], f"{change.kind} provisioning"
         )
     except HttpResponseError as exc:
-        return http_failure(f"{change.action.value} {change.kind} {change.name}", exc)
-    if is_wait(status):
-        return status
-    if status.state != "Succeeded":
-        return outcome_of_failure(f"{change.action.value} {change.kind} {change.name}", status.error_code,
-                                  status.message)  # fmt: skip
-    return Done(True, f"{change.kind} {change.name} {change.action.value}d")
+        return http_failure(what, exc)
+    return settled(what, status, f"{change.kind} {change.name} {change.action.value}d")
 
 
 @register("gallery", Action.REPLACE)
@@ -52,18 +48,13 @@ def replace_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
     what = f"replace {change.kind} {change.name}"
     try:
         status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting for replacement")
-        if is_wait(status):
-            return status
-        if status.state != "Succeeded":
-            return outcome_of_failure(what, status.error_code, status.message)
+        pending = unsettled(what, status)
+        if pending is not None:
+            return pending
         status = lro_step(env, change.key, "put", change.resource_id, _body(change, env, None), "re-creating")
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    if is_wait(status):
-        return status
-    if status.state != "Succeeded":
-        return outcome_of_failure(what, status.error_code, status.message)
-    return Done(True, f"{change.kind} {change.name} replaced")
+    return settled(what, status, f"{change.kind} {change.name} replaced")
 
 
 @register("gallery", Action.DELETE)
@@ -77,11 +68,7 @@ def delete_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
         status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting")
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    if is_wait(status):
-        return status
-    if status.state != "Succeeded":
-        return outcome_of_failure(what, status.error_code, status.message)
-    return Done(True, f"{change.kind} {change.name} deleted")
+    return settled(what, status, f"{change.kind} {change.name} deleted")
 
 
 # -- host pools (synchronous) --------------------------------------------------------------------------------

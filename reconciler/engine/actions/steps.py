@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.azure.writes_lro import error_of
 from reconciler.engine.actions.env import ActionEnv
-from reconciler.engine.outcome import Failed, Outcome, Retry, WaitUntil
+from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
 
 RETRY_AFTER = timedelta(seconds=10)  # server time; the executor backs off further
 
@@ -58,6 +58,21 @@ def _finish(mem: dict, tag: str, status):
 
 def is_wait(value: object) -> bool:
     return isinstance(value, WaitUntil)
+
+
+def unsettled(what: str, status) -> Outcome | None:
+    """What to answer for a step that has not succeeded (still running, or failed); None once it succeeded."""
+    if is_wait(status):
+        return status
+    if status.state != "Succeeded":
+        return outcome_of_failure(what, status.error_code, status.message)
+    return None
+
+
+def settled(what: str, status, done: str) -> Outcome:
+    """The action's outcome after its last step: waiting or failed as `unsettled` says, else Done(True, done)."""
+    pending = unsettled(what, status)
+    return pending if pending is not None else Done(True, done)
 
 
 def outcome_of_failure(what: str, code: str | None, message: str) -> Outcome:

@@ -13,7 +13,14 @@ import copy
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
-from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, outcome_of_failure
+from reconciler.engine.actions.steps import (
+    http_failure,
+    is_wait,
+    lro_step,
+    outcome_of_failure,
+    settled,
+    unsettled,
+)
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
 from reconciler.model.plan import Action, Change
 
@@ -60,11 +67,7 @@ def _patch(change: Change, env: ActionEnv, properties: dict, tags: bool, why: st
         status = lro_step(env, change.key, "patch", change.resource_id, mem["body"], why)
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    if is_wait(status):
-        return status
-    if status.state != "Succeeded":
-        return outcome_of_failure(what, status.error_code, status.message)
-    return Done(True, f"image version {change.name} {change.action.value}d")
+    return settled(what, status, f"image version {change.name} {change.action.value}d")
 
 
 @register("image-version", Action.UPDATE, Action.ADOPT)
@@ -96,10 +99,9 @@ def delete_version(change: Change, env: ActionEnv, ctx) -> Outcome:
         status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting")
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    if is_wait(status):
-        return status
-    if status.state != "Succeeded":
-        return outcome_of_failure(what, status.error_code, status.message)
+    pending = unsettled(what, status)
+    if pending is not None:
+        return pending
     with env._lock:
         env.replication.pop(change.resource_id.lower(), None)
     return Done(True, f"image version {change.name} deleted")

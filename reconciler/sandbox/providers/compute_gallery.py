@@ -52,14 +52,7 @@ class Images(ResourceType):
                         f"Required parameter '{field}' is missing (null).", "InvalidParameter", field
                     )
         else:
-            old = existing.get("properties", {})
-            for field in DEFINITION_IMMUTABLE:
-                if field in props and field in old and norm_value(props[field]) != norm_value(old[field]):
-                    raise conflict(
-                        "PropertyChangeNotAllowed",
-                        f"Changing property 'galleryImage.properties.{field}' is not allowed.",
-                        f"galleryImage.properties.{field}",
-                    )
+            _refuse_immutable_change(props, existing.get("properties", {}))
         res = super().build(req, rid, body, existing)
         if existing is not None:
             merged = dict(existing.get("properties", {}))
@@ -70,14 +63,7 @@ class Images(ResourceType):
 
     def patch(self, req, res, body):
         props = body.get("properties") or {}
-        old = res.get("properties", {})
-        for field in DEFINITION_IMMUTABLE:
-            if field in props and field in old and norm_value(props[field]) != norm_value(old[field]):
-                raise conflict(
-                    "PropertyChangeNotAllowed",
-                    f"Changing property 'galleryImage.properties.{field}' is not allowed.",
-                    f"galleryImage.properties.{field}",
-                )
+        _refuse_immutable_change(props, res.get("properties", {}))
         super().patch(req, res, body)
 
     def put_seconds(self, res, existing):
@@ -99,3 +85,14 @@ class Images(ResourceType):
 def install(app: Any) -> None:
     app.register(Galleries(app))
     app.register(Images(app))
+
+
+def _refuse_immutable_change(props: dict, old: dict) -> None:
+    """A PUT or PATCH on an existing image definition may not change an immutable property (as Azure)."""
+    for field in DEFINITION_IMMUTABLE:
+        if field in props and field in old and norm_value(props[field]) != norm_value(old[field]):
+            raise conflict(
+                "PropertyChangeNotAllowed",
+                f"Changing property 'galleryImage.properties.{field}' is not allowed.",
+                f"galleryImage.properties.{field}",
+            )

@@ -19,41 +19,15 @@ Safety rules held here (tests: tests/planner/test_hosts*.py and the sandbox e2e 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import timedelta
 
+from reconciler.model.rollout import HOST_FAILED_TAG
+from reconciler.planner.hosts_decision import POLL, Decision, Step
+from reconciler.planner.hosts_retire import REMINDERS, message_body, message_due, progress_retirement
 from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
 
-POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
-REMINDERS = (timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=2))
-
-
-@dataclass(frozen=True)
-class Step:
-    """One write. `op` is one of: delete-ghost, count-failure, mark-failed, quarantine, remove, retire,
-    drain, message, logoff, create, join, register, ready, stamp-rolled-out."""
-
-    op: str
-    host: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Decision:
-    steps: list[Step] = field(default_factory=list)
-    waits: list[tuple[datetime, str]] = field(default_factory=list)
-    state: str = "converged"  # converged | progressing | waiting | halted
-    mode: str = "steady"  # steady | provisioning | rollout | rollback | halted | waiting-replication | gated
-    effective_target: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def wait(self, at: datetime, why: str) -> None:
-        self.waits.append((at, why))
-
-    @property
-    def next_check(self) -> tuple[datetime, str] | None:
-        return min(self.waits, key=lambda w: w[0]) if self.waits else None
+__all__ = ["Decision", "Step", "decide", "failure_of", "failure_marker", "message_due", "next_name"]
 
 
 def _order(host: HostView) -> tuple[int, int, str]:
@@ -90,17 +64,6 @@ def next_name(prefix: str, used: set[str]) -> str:
     return f"{prefix}-{n}"
 
 
-def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datetime) -> datetime | None:
-    """When the next user message is due: at drain, then as each reminder threshold before the deadline
-    passes. Returns a time <= now when one is due now, a future time for the next one, or None."""
-    points = [deadline - grace] + [deadline - r for r in REMINDERS if r < grace]
-    last = host.messaged_at
-    for point in sorted(points):
-        if last is None or point > last:
-            return point
-    return None
-
-
 def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the order the rules apply
     d = Decision()
     pol, now = p.policy, p.now
@@ -125,7 +88,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             )
         d.steps.append(Step("mark-failed", host.name, {"why": why}))
         d.notes.append(f"{host.name} failed: {why}")
-        hosts = [h if h is not host else _with_tag(h, "failed") for h in hosts]
+        hosts = [h if h is not host else _marked_failed(h) for h in hosts]
         if len(newly) > 1:
             d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
     if p.target and failed_version == p.target and count > pol.failure_budget and quarantined != p.target:
@@ -184,7 +147,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
 
     # 4. Hosts being retired: drain, message, wait, log off (policy), remove.
     for h in retiring:
-        _progress_retirement(h, p, d)
+        progress_retirement(h, p, d)
 
     # 5. New retirements (only inside a window).
     available = sum(1 for h in active if h.accepting_available)
@@ -237,7 +200,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
         else:
             deadline = now + pol.drain_grace
-            d.steps.append(Step("message", h.name, _message(h, pol.user_message, deadline, now)))
+            d.steps.append(Step("message", h.name, message_body(h, pol.user_message, deadline, now)))
             d.wait(deadline if pol.drain_grace < REMINDERS[0] else deadline - REMINDERS[0], "drain grace")
     retired_now = {h.name for h, _ in to_retire}
 
@@ -302,60 +265,5 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     return d
 
 
-def _with_tag(host: HostView, _mark: str) -> HostView:
-    from dataclasses import replace
-
-    from reconciler.model.rollout import HOST_FAILED_TAG
-
+def _marked_failed(host: HostView) -> HostView:
     return replace(host, tags={**host.tags, HOST_FAILED_TAG: "failed"})
-
-
-def _message(host: HostView, text: str, deadline: datetime, now: datetime) -> dict[str, Any]:
-    minutes = max(0, int((deadline - now).total_seconds() // 60))
-    return {
-        "sessions": [s.id for s in host.sessions],
-        "title": "Session host maintenance",
-        "body": f"{text} (time left: {minutes} min)",
-        "session_host": host.session_host,
-    }
-
-
-def _progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
-    pol, now = p.policy, p.now
-    if h.deleting:
-        d.wait(now + POLL, f"{h.name} being deleted")
-        return
-    if not h.session_host or not h.sessions:
-        d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
-        return
-    if h.accepting and p.window_open:
-        d.steps.append(Step("drain", h.name, {"session_host": h.session_host}))
-    drain_at = h.drain_at or now
-    deadline = drain_at + pol.drain_grace
-    if now >= deadline:
-        if pol.force_logoff and p.window_open:
-            sessions = [s.id for s in h.sessions]
-            d.steps.append(Step("logoff", h.name, {"sessions": sessions, "session_host": h.session_host}))
-            d.wait(now + POLL, f"{h.name} users being signed out")
-        elif pol.force_logoff:
-            d.wait(p.next_window or now + timedelta(hours=1), f"{h.name}: logoff waits for the next window")
-        else:
-            d.wait(now + timedelta(minutes=5), f"{h.name}: {len(h.sessions)} user(s) still signed in")
-            d.notes.append(f"{h.name}: grace ended, forceLogoff is false: waiting for users to sign out")
-        return
-    due = message_due(h, deadline, pol.drain_grace, now)
-    if due is not None and due <= now:
-        d.steps.append(Step("message", h.name, _message(h, pol.user_message, deadline, now)))
-        nxt = message_due(_messaged(h, now), deadline, pol.drain_grace, now)
-    else:
-        nxt = due
-    d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
-    d.wait(now + timedelta(minutes=5), f"{h.name}: waiting for users to sign out")
-
-
-def _messaged(h: HostView, now: datetime) -> HostView:
-    from dataclasses import replace
-
-    from reconciler.model.rollout import HOST_MESSAGED_TAG
-
-    return replace(h, tags={**h.tags, HOST_MESSAGED_TAG: now.isoformat()})

@@ -1,0 +1,72 @@
+"""Retiring one session host: drain, message its users as the deadline nears, log off after the grace period
+(only with `forceLogoff`, only inside a maintenance window), then remove it — pure, from the host's tags."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.model.rollout import HOST_MESSAGED_TAG
+from reconciler.planner.hosts_decision import POLL, Decision, Step
+from reconciler.planner.hosts_state import HostView, PoolInputs
+
+REMINDERS = (timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=2))
+
+
+def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datetime) -> datetime | None:
+    """When the next user message is due: at drain, then as each reminder threshold before the deadline
+    passes. Returns a time <= now when one is due now, a future time for the next one, or None."""
+    points = [deadline - grace] + [deadline - r for r in REMINDERS if r < grace]
+    last = host.messaged_at
+    for point in sorted(points):
+        if last is None or point > last:
+            return point
+    return None
+
+
+def message_body(host: HostView, text: str, deadline: datetime, now: datetime) -> dict[str, Any]:
+    minutes = max(0, int((deadline - now).total_seconds() // 60))
+    return {
+        "sessions": [s.id for s in host.sessions],
+        "title": "Session host maintenance",
+        "body": f"{text} (time left: {minutes} min)",
+        "session_host": host.session_host,
+    }
+
+
+def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
+    pol, now = p.policy, p.now
+    if h.deleting:
+        d.wait(now + POLL, f"{h.name} being deleted")
+        return
+    if not h.session_host or not h.sessions:
+        d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
+        return
+    if h.accepting and p.window_open:
+        d.steps.append(Step("drain", h.name, {"session_host": h.session_host}))
+    drain_at = h.drain_at or now
+    deadline = drain_at + pol.drain_grace
+    if now >= deadline:
+        if pol.force_logoff and p.window_open:
+            sessions = [s.id for s in h.sessions]
+            d.steps.append(Step("logoff", h.name, {"sessions": sessions, "session_host": h.session_host}))
+            d.wait(now + POLL, f"{h.name} users being signed out")
+        elif pol.force_logoff:
+            d.wait(p.next_window or now + timedelta(hours=1), f"{h.name}: logoff waits for the next window")
+        else:
+            d.wait(now + timedelta(minutes=5), f"{h.name}: {len(h.sessions)} user(s) still signed in")
+            d.notes.append(f"{h.name}: grace ended, forceLogoff is false: waiting for users to sign out")
+        return
+    due = message_due(h, deadline, pol.drain_grace, now)
+    if due is not None and due <= now:
+        d.steps.append(Step("message", h.name, message_body(h, pol.user_message, deadline, now)))
+        nxt = message_due(_messaged(h, now), deadline, pol.drain_grace, now)
+    else:
+        nxt = due
+    d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
+    d.wait(now + timedelta(minutes=5), f"{h.name}: waiting for users to sign out")
+
+
+def _messaged(h: HostView, now: datetime) -> HostView:
+    return replace(h, tags={**h.tags, HOST_MESSAGED_TAG: now.isoformat()})

@@ -202,6 +202,12 @@ def diff_resource(
         )
         return out
     comparison = compare(observed.raw, body, ignore)
+
+    def existing(action: Action, reason: str, **extra: Any) -> Change:
+        """A change to the observed resource; its fingerprint is only hashed when a change needs it."""
+        return Change(action, kind, resource_id, reason, before=comparison.before, after=comparison.after,
+                      patch=comparison.patch, depends_on=deps, fingerprint=observed.fingerprint, **extra)  # fmt: skip
+
     frozen = comparison.touches(immutable)
     if frozen:
         fields = ", ".join(p.rsplit("/", 1)[-1] for p in frozen)
@@ -216,49 +222,27 @@ def diff_resource(
             )
             return out
         out.changes.append(
-            Change(
+            existing(
                 Action.REPLACE,
-                kind,
-                resource_id,
                 f"{origin}: {label}: {fields} cannot change in place, so it is deleted and created again",
-                before=comparison.before,
-                after=comparison.after,
-                patch=comparison.patch,
-                depends_on=deps,
-                fingerprint=observed.fingerprint,  # only hashed when a change needs it
                 details={"immutable": [p.rsplit("/", 1)[-1] for p in frozen]},
-            )  # fmt: skip
+            )
         )
         return out
     tag_name, tag_value = owner_tag
     if (observed.tags or {}).get(tag_name) != tag_value:
         out.changes.append(
-            Change(
+            existing(
                 Action.ADOPT,
-                kind,
-                resource_id,
                 f"{origin}: {label} exists without the ownership tag {tag_name}={tag_value}; adopt it"
                 + (f" and update {', '.join(comparison.changed_paths)}" if comparison.patch else ""),
-                before=comparison.before,
-                after=comparison.after,
-                patch=comparison.patch,
-                depends_on=deps,
-                fingerprint=observed.fingerprint,  # only hashed when a change needs it
-            )  # fmt: skip
+            )
         )
         return out
     if comparison.patch:
         out.changes.append(
-            Change(
-                Action.UPDATE,
-                kind,
-                resource_id,
-                f"{origin}: {label}: {', '.join(comparison.changed_paths)} differ from desired",
-                before=comparison.before,
-                after=comparison.after,
-                patch=comparison.patch,
-                depends_on=deps,
-                fingerprint=observed.fingerprint,  # only hashed when a change needs it
-            )  # fmt: skip
+            existing(
+                Action.UPDATE, f"{origin}: {label}: {', '.join(comparison.changed_paths)} differ from desired"
+            )
         )
     return out

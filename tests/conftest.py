@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Sandbox, landing_zone
+from sandbox.helpers import landing_subnet
 
 TIME_SCALE = 100_000
 RG = "rg-test"
@@ -24,10 +25,16 @@ def sandbox():
 
 @pytest.fixture
 def sb(sandbox):
-    """The session sandbox, emptied and set back to its start-up settings, with resource group `rg-test`."""
+    """The session sandbox, emptied and set back to its start-up settings, with resource group `rg-test` and a
+    small landing zone: subnet `net/v/s` (West Europe) in each subscription (VMs need an existing subnet) and
+    the user-assigned identities `aib` and `identity_1` in `rg-test`."""
     sandbox.reset()
     sub = sandbox.subscription_ids[0]
     sandbox.seed([{"id": f"/subscriptions/{sub}/resourceGroups/{RG}", "location": "westeurope"}])
+    identities = [f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/"
+                  f"userAssignedIdentities/{name}" for name in ("aib", "identity_1")]  # fmt: skip
+    subnets = [(landing_subnet(s), "westeurope") for s in sandbox.subscription_ids]
+    sandbox.seed(landing_zone.build(subnets=subnets, identities=identities))
     yield sandbox
 
 

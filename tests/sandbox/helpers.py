@@ -74,6 +74,11 @@ def registration_patch(sb, hours: float = 24) -> dict:
     }
 
 
+def landing_subnet(sub: str) -> str:
+    """The subnet the `sb` fixture's landing zone has in subscription `sub` (tests/conftest.py)."""
+    return f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+
+
 def vm_body(image_id: str, location: str = "westeurope", delete_option: str = "Delete") -> dict:
     return {
         "location": location,
@@ -104,10 +109,7 @@ def vm_body(image_id: str, location: str = "westeurope", delete_option: str = "D
                                 {
                                     "name": "ip",
                                     "properties": {
-                                        "subnet": {
-                                            "id": "/subscriptions/x/resourceGroups/net/providers/"
-                                            "Microsoft.Network/virtualNetworks/v/subnets/s"
-                                        }
+                                        "subnet": {"id": landing_subnet(image_id.split("/")[2])}
                                     },
                                 }
                             ],

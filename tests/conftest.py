@@ -9,9 +9,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from sandbox.helpers import landing_subnet
 
 from reconciler.sandbox import Sandbox, landing_zone
-from sandbox.helpers import landing_subnet
 
 TIME_SCALE = 100_000
 RG = "rg-test"

@@ -130,6 +130,7 @@ def _locked(args, store, desired, saved, timeout, interactive) -> int:
     from reconciler.engine.stale import stale_reasons, subscriptions_of
     from reconciler.planner import plan as make_plan
     from reconciler.planner.limit import LimitError, limit_plan
+    from reconciler.planner.references import reference_ids
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as conn:
@@ -139,7 +140,8 @@ def _locked(args, store, desired, saved, timeout, interactive) -> int:
             else:
                 subs = sorted({r.subscription_id.lower() for r in (*desired.galleries, *desired.image_builds,
                                                                   *desired.host_pools)})  # fmt: skip
-            observed = observe(ObserveScope.of(subs), conn)
+            refs = reference_ids(desired) if saved is None else ()
+            observed = observe(ObserveScope.of(subs, references=refs), conn)
         except Exception as exc:  # noqa: BLE001 -- one clean line, never a traceback
             return _fail(f"cannot read Azure: {type(exc).__name__}: {str(exc).strip()[:400]}")
         if saved is not None:

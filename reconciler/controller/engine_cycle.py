@@ -35,6 +35,7 @@ from reconciler.model.observed import ObserveScope
 from reconciler.model.plan import Action, Plan
 from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
 from reconciler.planner import plan as make_plan
+from reconciler.planner.references import reference_ids
 
 _WRITES = ("PUT", "PATCH", "DELETE", "POST")
 
@@ -146,7 +147,7 @@ class EngineCycle:
         if meter:
             meter.take()
         subs = subscriptions(inp.desired)
-        observed = observe(ObserveScope.of(subs), conn)
+        observed = observe(ObserveScope.of(subs, references=reference_ids(inp.desired)), conn)
         plan = make_plan(inp.desired, observed, observed.observed_at)
         numbers = estate_numbers(inp.desired, observed, plan)
         report: dict[str, Any] = {"plan": plan.summary(), "observed_at": observed.observed_at.isoformat()}

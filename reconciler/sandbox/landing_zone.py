@@ -32,7 +32,9 @@ def build(
     out: dict[str, dict[str, Any]] = {}
 
     def group(rid: str, region: str) -> None:
-        out.setdefault(rid.lower(), {"id": rid, "location": region, "properties": {"provisioningState": "Succeeded"}})
+        out.setdefault(
+            rid.lower(), {"id": rid, "location": region, "properties": {"provisioningState": "Succeeded"}}
+        )
 
     for rid, region in groups:
         group(rid, region)
@@ -103,8 +105,10 @@ def shipped(subscription_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any
     return build(
         groups=[(rg(prod, "rg-avd-imagebuilder-staging"), "westeurope")],
         subnets=[(s, "westeurope") for s in weu]
-        + [(subnet(prod, "rg-network-neu", "vnet-avd-neu", "snet-avd-clinical"), "northeurope"),
-           (subnet(dev, "rg-network-dev", "vnet-avd-dev", "snet-avd"), "westeurope")],  # fmt: skip
+        + [
+            (subnet(prod, "rg-network-neu", "vnet-avd-neu", "snet-avd-clinical"), "northeurope"),
+            (subnet(dev, "rg-network-dev", "vnet-avd-dev", "snet-avd"), "westeurope"),
+        ],  # fmt: skip
         identities=[
             f"{rg(prod, 'rg-avd-images-weu')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
             "id-avd-imagebuilder"

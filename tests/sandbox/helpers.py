@@ -108,9 +108,7 @@ def vm_body(image_id: str, location: str = "westeurope", delete_option: str = "D
                             "ipConfigurations": [
                                 {
                                     "name": "ip",
-                                    "properties": {
-                                        "subnet": {"id": landing_subnet(image_id.split("/")[2])}
-                                    },
+                                    "properties": {"subnet": {"id": landing_subnet(image_id.split("/")[2])}},
                                 }
                             ],
                         },

@@ -281,6 +281,10 @@ def test_converged_estate_is_the_same_estate_at_rest(name, request):
                 previous_in_plain += image != pinned
     assert previous_in_plain > 0  # the plain estate is mid-rollout; the converged one is not
     # The landing zone (network) is the platform team's, never tagged as ours.
-    taggable = [r for r in converged if r["type"] not in (HOST, SESSION) and "/resourcegroups/rg-network-" not in r["id"].lower()]
+    taggable = [
+        r
+        for r in converged
+        if r["type"] not in (HOST, SESSION) and "/resourcegroups/rg-network-" not in r["id"].lower()
+    ]
     assert all(r["tags"].get(OWNER[0]) == OWNER[1] for r in taggable)
     assert all(g["properties"]["softDeletePolicy"] == {"isSoftDeleteEnabled": True} for g in groups[GALLERY])

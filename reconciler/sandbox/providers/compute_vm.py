@@ -138,8 +138,9 @@ class VirtualMachines(ResourceType):
         InvalidResourceReference), and every user-assigned identity must exist (400 FailedIdentityOperation)."""
         net = res["properties"].get("networkProfile") or {}
         for cfg in net.get("networkInterfaceConfigurations") or []:
-            nic_id = f"{'/'.join(res['id'].split('/')[:5])}/providers/Microsoft.Network/networkInterfaces/" + (
-                f"{res['name']}-{cfg.get('name', 'nic')}"
+            nic_id = (
+                f"{'/'.join(res['id'].split('/')[:5])}/providers/Microsoft.Network/networkInterfaces/"
+                + (f"{res['name']}-{cfg.get('name', 'nic')}")
             )
             for ipc in (cfg.get("properties") or {}).get("ipConfigurations") or []:
                 subnet = ((ipc.get("properties") or {}).get("subnet") or {}).get("id")

@@ -74,8 +74,9 @@ class ImageTemplates(ResourceType):
 
     def check_references(self, res: dict[str, Any]) -> None:
         """Like Azure: the template's and the build VM's user-assigned identities and the build subnet must exist
-        (the subnet in the template's region). A staging resource group that exists must be empty and used by no
-        other template; one that does not exist is created by Image Builder (and removed with the template)."""
+        (the subnet in the template's region). A staging resource group that exists must be empty; one that does not
+        exist is created by Image Builder (and removed with the template). Builds place nothing in it here, so two
+        templates may share one (Azure's build VMs would make it non-empty while they run)."""
         props, rid = res["properties"], res["id"]
         problem = identity_problem(self.app, res, rid)
         vm = props.get("vmProfile") or {}
@@ -94,12 +95,10 @@ class ImageTemplates(ResourceType):
             self.app.types["microsoft.resources/resourcegroups"].ensure(staging, None, res["location"])
             private(res)["created_staging"] = staging
             return
-        users = [t["id"] for t in self.app.store.list_type(rid.split("/")[2], self.type_name)
-                 if (t["properties"].get("stagingResourceGroup") or "").lower() == staging.lower()]  # fmt: skip
-        if self.app.store.list_rg(staging) or users:
+        if self.app.store.list_rg(staging):
             raise bad_request(
-                f"The staging resource group '{staging}' is not empty or is used by another image template "
-                f"({(users or [''])[0]}). Specify an empty resource group, or none.",
+                f"The staging resource group '{staging}' is not empty. Specify an empty resource group in the "
+                "template's region, or none.",
                 "InvalidParameter",
                 "properties.stagingResourceGroup",
             )

@@ -58,7 +58,9 @@ class UserAssignedIdentities(ResourceType):
             "tenantId": old.get("tenantId") or self.app.config.tenant_id,
             "principalId": old.get("principalId") or str(uuid.uuid4()),
             "clientId": old.get("clientId") or str(uuid.uuid4()),
-            "isolationScope": (body.get("properties") or {}).get("isolationScope", old.get("isolationScope", "None")),
+            "isolationScope": (body.get("properties") or {}).get(
+                "isolationScope", old.get("isolationScope", "None")
+            ),
         }
         return res
 

@@ -92,7 +92,9 @@ class VirtualNetworks(ResourceType):
 
     def render(self, req: Request, res: dict[str, Any]) -> dict[str, Any]:
         out = public(res)
-        out["properties"]["subnets"] = [public(s) for s in self.app.store.list_children(f"{res['id']}/subnets")]
+        out["properties"]["subnets"] = [
+            public(s) for s in self.app.store.list_children(f"{res['id']}/subnets")
+        ]
         return out
 
 

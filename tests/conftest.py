@@ -9,9 +9,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from sandbox.helpers import landing_subnet
+from sandbox.helpers import estates_landing_zone
 
-from reconciler.sandbox import Sandbox, landing_zone
+from reconciler.sandbox import Sandbox
 
 TIME_SCALE = 100_000
 RG = "rg-test"
@@ -26,15 +26,11 @@ def sandbox():
 @pytest.fixture
 def sb(sandbox):
     """The session sandbox, emptied and set back to its start-up settings, with resource group `rg-test` and a
-    small landing zone: subnet `net/v/s` (West Europe) in each subscription (VMs need an existing subnet) and
-    the user-assigned identities `aib` and `identity_1` in `rg-test`."""
+    small landing zone (`sandbox.helpers.estates_landing_zone`)."""
     sandbox.reset()
     sub = sandbox.subscription_ids[0]
     sandbox.seed([{"id": f"/subscriptions/{sub}/resourceGroups/{RG}", "location": "westeurope"}])
-    identities = [f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/"
-                  f"userAssignedIdentities/{name}" for name in ("aib", "identity_1")]  # fmt: skip
-    subnets = [(landing_subnet(s), "westeurope") for s in sandbox.subscription_ids]
-    sandbox.seed(landing_zone.build(subnets=subnets, identities=identities))
+    sandbox.seed(estates_landing_zone(sandbox.subscription_ids))
     yield sandbox
 
 

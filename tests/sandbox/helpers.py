@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from reconciler.sandbox import landing_zone
+
 
 def rg_id(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
@@ -165,3 +167,24 @@ def session_seed(
             }
         )
     return out
+
+
+def estates_landing_zone(subscription_ids) -> list[dict]:
+    """What the test estates reference but never create (Azure refuses a VM whose subnet does not exist, and plan
+    checks every reference): subnet `net/v/s` (West Europe) in each subscription; in the first one the subnet
+    `rg-net/vnet/avd`, identities `aib` and `identity_1` in `rg-test` and `aib` in `rg-img`, and Key Vault secrets
+    `kv1/admin` (rg-img) and `kv-test/{local-admin, domain-join}` (rg-pools)."""
+    sub = subscription_ids[0]
+    rg = f"/subscriptions/{sub}/resourceGroups"
+    subnets = [(landing_subnet(s), "westeurope") for s in subscription_ids]
+    subnets.append(
+        (f"{rg}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/avd", "westeurope")
+    )
+    uai = "providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+    identities = [f"{rg}/rg-test/{uai}/aib", f"{rg}/rg-test/{uai}/identity_1", f"{rg}/rg-img/{uai}/aib"]
+    kv = "providers/Microsoft.KeyVault/vaults"
+    secrets = [(f"{rg}/rg-img/{kv}/kv1", "westeurope", "admin")]
+    secrets += [
+        (f"{rg}/rg-pools/{kv}/kv-test", "westeurope", name) for name in ("local-admin", "domain-join")
+    ]
+    return landing_zone.build(subnets=subnets, identities=identities, secrets=secrets)

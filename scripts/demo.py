@@ -148,7 +148,9 @@ def main() -> int:
         state = str(Path(tmp) / "state")
 
         banner("Start the sandbox with a brownfield estate (demo/brownfield.json)")
-        with Sandbox(time_scale=TIME_SCALE, seed=str(ROOT / "demo" / "brownfield.json")) as sb:
+        with Sandbox(
+            time_scale=TIME_SCALE, seed=str(ROOT / "demo" / "brownfield.json"), landing_zone=True
+        ) as sb:
             env = {**os.environ, **sb.env}
             print(f"sandbox {sb.endpoint}, clock {sb.now():%Y-%m-%d %H:%M} UTC, {TIME_SCALE}x real time")
 

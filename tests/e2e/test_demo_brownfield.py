@@ -21,7 +21,7 @@ MAX_APPLIES = 4
 
 def test_brownfield_demo_converges_then_plan_is_empty(monkeypatch, tmp_path, capsys):
     # Slow enough (1000x) that session hosts are Available within their health timeout despite client CPU.
-    with Sandbox(time_scale=1000, seed=str(ROOT / "demo" / "brownfield.json")) as sb:
+    with Sandbox(time_scale=1000, seed=str(ROOT / "demo" / "brownfield.json"), landing_zone=True) as sb:
         for name, value in sb.env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("NO_COLOR", "1")

@@ -130,7 +130,6 @@ def _locked(args, store, desired, saved, timeout, interactive) -> int:
     from reconciler.engine.stale import stale_reasons, subscriptions_of
     from reconciler.planner import plan as make_plan
     from reconciler.planner.limit import LimitError, limit_plan
-    from reconciler.planner.references import reference_ids
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as conn:
@@ -140,6 +139,8 @@ def _locked(args, store, desired, saved, timeout, interactive) -> int:
             else:
                 subs = sorted({r.subscription_id.lower() for r in (*desired.galleries, *desired.image_builds,
                                                                   *desired.host_pools)})  # fmt: skip
+            from reconciler.planner.references import reference_ids  # a saved plan was checked when made
+
             refs = reference_ids(desired) if saved is None else ()
             observed = observe(ObserveScope.of(subs, references=refs), conn)
         except Exception as exc:  # noqa: BLE001 -- one clean line, never a traceback

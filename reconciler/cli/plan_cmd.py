@@ -18,7 +18,6 @@ from pathlib import Path
 from reconciler.model.observed import ObserveScope
 from reconciler.planner import plan as make_plan
 from reconciler.planner.limit import LimitError, limit_plan
-from reconciler.planner.references import reference_ids
 from reconciler.render import FORMATS, render, render_json
 from reconciler.spec import DesiredStateError, load_desired
 
@@ -68,6 +67,8 @@ def _observe(desired, args):
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as connection:
+        from reconciler.planner.references import reference_ids  # the landing zone desired state points at
+
         scope = ObserveScope.of(_subscriptions(desired), references=reference_ids(desired))
         return observe(scope, connection)
 

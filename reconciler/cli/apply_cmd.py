@@ -119,6 +119,18 @@ def exit_code(outcome, *, detailed: bool = False) -> int:
     return EXIT_ERROR
 
 
+def _term_as_interrupt():
+    """Until execution starts, SIGTERM interrupts like Ctrl-C (so it, too, is recorded); returns the old
+    handler (None when not on the main thread, where handlers cannot be installed)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
 @contextmanager
 def _signals_stop(stop: threading.Event, abandon: threading.Event):
     """While executing, SIGINT/SIGTERM stop scheduling (first signal) and stop waiting for in-flight calls
@@ -184,10 +196,13 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(f"state store {args.state}: {exc}")
     exit_now = False
+    previous_term = _term_as_interrupt()
     try:
         code, exit_now = _locked(args, store, desired, saved, wait, timeout, interactive)
         return code
     finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         store.release(lease)
         if exit_now:
             # Calls abandoned after a stop are still running on worker threads; the history and the recap are

@@ -64,6 +64,8 @@ def test_a_72h_soak_is_handed_back_promptly_with_exit_0(sb, rings):
 
 def test_wait_none_hands_back_every_wait(sb, rings):
     root, state = rings
+    # Real time (scale 1): a 30 s poll cannot be due already when a slow call returns on a loaded machine.
+    sb.set_time_scale(1)
     code, recap, err = apply_json(root, state, "--wait", "none", "--detailed-exitcode")
     assert code == 2, err[-2000:]
     assert recap["outcome"] == "pending"

@@ -1,7 +1,8 @@
 """`reconcile apply`: observe, plan (or load a saved plan and refuse it if stale), confirm, execute, recap.
 
-Apply does all work that is ready, waits for work that resumes within ``--wait`` (default 30m; ``none``,
-``forever``) and hands the rest back: a "pending" section says what resumes when and why, and how.
+Apply does all work that is ready, sits through every wait that resumes within ``--wait`` of when it was
+asked (default 30m; ``none``, ``forever``) and hands longer ones back: a "pending" section says what resumes
+when and why, and how.
 ``--timeout`` is the hard deadline (nothing starts after it); given alone, it is also the wait budget.
 
 Exit codes: 0 applied, or applied with work pending (outcome ``succeeded`` / ``pending``), or nothing to do;
@@ -72,9 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--wait",
         metavar="DURATION|none|forever",
-        help=f"wait for work that resumes within this long (server time; default {DEFAULT_WAIT}, or --timeout "
-        "when only that is given); longer waits are handed back as pending. none: wait for nothing; "
-        "forever: wait for everything",
+        help=f"sit through any wait that resumes within this long (server time; default {DEFAULT_WAIT}, or "
+        "--timeout when only that is given); a longer wait (a soak, a window) is handed back as pending. "
+        "none: hand back every wait; forever: sit through all",
     )
     p.add_argument(
         "--timeout",

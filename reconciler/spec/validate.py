@@ -9,6 +9,7 @@ the file; what is left over is a field that is missing. Missing fields are repor
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,33 @@ def node_type(node: Any) -> Any:
     return node.get("type") if isinstance(node, dict) else None
 
 
+# A loc part with one of these in its name holds, or sits next to, a secret: a value that failed there is
+# never printed (someone may have pasted the password itself).
+_SECRET_LOC = re.compile(r"password|secret|token|credential|connectionstring|accountkey", re.IGNORECASE)
+NOT_SHOWN = "(value not shown)"
+
+
+def _scrub(err: dict, message: str) -> str:
+    """`message` without the failed input when the field is secret-bearing. Pydantic's own messages do not
+    quote the input, but our validators may (e.g. a naming rule); this is the backstop for every path."""
+    if not any(isinstance(p, str) and _SECRET_LOC.search(p) for p in err["loc"]):
+        return message
+    value = err.get("input")
+    texts = [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+    if isinstance(value, dict):
+        texts = [v for v in value.values() if isinstance(v, str)]
+    for text in sorted({str(t) for t in texts if str(t)}, key=len, reverse=True):
+        message = message.replace(repr(text), NOT_SHOWN)
+        if len(text) >= 4:  # a shorter bare value would match ordinary words of the message
+            message = message.replace(text, NOT_SHOWN)
+    return message
+
+
 def _message(err: dict) -> str:
+    return _scrub(err, _plain_message(err))
+
+
+def _plain_message(err: dict) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "missing":
         return "required field is missing"

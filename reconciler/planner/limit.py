@@ -85,9 +85,9 @@ def desired_addresses(desired: DesiredState) -> list[str]:
 def _unmatched(target: str, kind: str, name: str, plan: Plan, known: list[str]) -> str:
     addresses = sorted({a for c in plan.changes for a in _change_addresses(c)} | set(known))
     wanted = f"{kind}/{name}"
-    near = closest(wanted, addresses, n=2, cutoff=0.5)
-    if not near:  # the name may be right and the kind wrong (`gallery/pool-a`)
-        near = [a for a in addresses if a.rsplit("/", 1)[-1].lower() == name.lower()][:2]
+    # The right name under the wrong kind (`gallery/pool-a`), else the closest spellings.
+    near = [a for a in addresses if a.rsplit("/", 1)[-1].lower() == name.lower()][:2]
+    near = near or closest(wanted, addresses, n=2, cutoff=0.5)
     hint = "; did you mean " + " or ".join(repr(a) for a in near) + "?" if near else ""
     return f"--limit {target!r} matches no resource in the plan or the desired state{hint}"
 

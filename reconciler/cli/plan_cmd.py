@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     except DesiredStateError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
-        print(f"{len(exc.errors)} error(s) in desired state {args.desired}", file=sys.stderr)
+        count = len(exc.errors)
+        print(f"{count} error{'s' if count != 1 else ''} in desired state {args.desired}", file=sys.stderr)
         return EXIT_ERROR
     try:
         observed = _observe(desired, args)

@@ -79,10 +79,14 @@ _SECRET_LOC = re.compile(r"password|secret|token|credential|connectionstring|acc
 NOT_SHOWN = "(value not shown)"
 
 
+def _secret_loc(err: dict) -> bool:
+    return any(isinstance(p, str) and _SECRET_LOC.search(p) for p in err["loc"])
+
+
 def _scrub(err: dict, message: str) -> str:
     """`message` without the failed input when the field is secret-bearing. Pydantic's own messages do not
     quote the input, but our validators may (e.g. a naming rule); this is the backstop for every path."""
-    if not any(isinstance(p, str) and _SECRET_LOC.search(p) for p in err["loc"]):
+    if not _secret_loc(err):
         return message
     value = err.get("input")
     texts = [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
@@ -105,6 +109,14 @@ def _plain_message(err: dict) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field"
+    if (
+        kind == "string_type"
+        and isinstance(err.get("input"), int | float)
+        and not isinstance(err["input"], bool)
+    ):
+        if _secret_loc(err):
+            return "expected text, but YAML read a number (value not shown); quote it"
+        return f'expected text, but YAML read {err["input"]!r} as a number; quote it: "{err["input"]}"'
     if kind == "union_tag_not_found":
         return f"required field {err['ctx']['discriminator'].strip(chr(39))} is missing"
     for prefix in ("Value error, ", "Assertion failed, "):

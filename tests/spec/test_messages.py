@@ -3,6 +3,8 @@ fields that never print the value that failed (someone may have pasted the passw
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reconciler.spec import DesiredStateError, load_desired
@@ -117,15 +119,17 @@ def test_a_secret_pasted_into_a_key_vault_reference_is_never_echoed(tmp_path, fi
     assert "value not shown" in error
 
 
-@pytest.mark.parametrize("command", ["validate", "plan", "apply"])
-def test_no_command_prints_a_pasted_secret(tmp_path, capsys, monkeypatch, command):
+@pytest.mark.parametrize(
+    "argv", [["validate"], ["validate", "-o", "json"], ["plan"], ["apply", "--auto-approve"]]
+)
+def test_no_command_prints_a_pasted_secret(tmp_path, capsys, monkeypatch, argv):
     desired = assemble(INVALID / "password-pasted-into-secret-name", tmp_path)
     monkeypatch.chdir(tmp_path)
-    argv = [command, "--desired", str(desired)] + (["--auto-approve"] if command == "apply" else [])
-    code, out, err = run_cli(argv, capsys)
+    code, out, err = run_cli([*argv, "--desired", str(desired)], capsys)
     assert code == 1
-    assert "keyVaultSecret.secretName: invalid Key Vault secret name" in err
-    assert "keyVaultSecret.vaultName: invalid Key Vault name" in err
+    text = out + err
+    assert "keyVaultSecret.secretName" in text and "invalid Key Vault secret name (value not shown" in text
+    assert "keyVaultSecret.vaultName" in text and "invalid Key Vault name (value not shown" in text
     for secret in (SECRET, "P@ss w0rd!", "Tr0ub4dor"):
         assert secret not in out + err
 
@@ -138,3 +142,27 @@ def test_a_literal_password_is_refused_without_echo(tmp_path):
     [error] = errors_of(tmp_path, text)
     assert error.startswith("spec.sessionHosts.localAdmin.password: a literal secret is not allowed here")
     assert SECRET not in error
+
+
+def test_a_number_where_text_is_expected_says_to_quote_it(tmp_path):
+    text = pool().replace("vmSize: Standard_D4s_v5", "vmSize: 4")
+    assert errors_of(tmp_path, text) == [
+        'spec.sessionHosts.vmSize: expected text, but YAML read 4 as a number; quote it: "4"'
+    ]
+
+
+def test_a_number_in_a_secret_field_is_not_echoed_either(tmp_path):
+    [error] = errors_of(tmp_path, pool(secret="98127364"))
+    assert error.endswith("secretName: expected text, but YAML read a number (value not shown); quote it")
+    assert "98127364" not in error
+
+
+def test_validate_json_lists_every_error_with_its_position(tmp_path, capsys, monkeypatch):
+    desired = assemble(INVALID / "version-name-yaml-float", tmp_path)
+    code, out, err = run_cli(["validate", "--desired", str(desired), "-o", "json"], capsys)
+    assert (code, err) == (1, "")
+    [error] = json.loads(out)["errors"]
+    assert error == {
+        "file": f"{desired}/case.yaml", "line": 3, "col": 18, "field": "metadata.name",
+        "message": "expected Major.Minor.Patch, write it as 1.5.0 (YAML read 1.5 as a number)",
+    }  # fmt: skip

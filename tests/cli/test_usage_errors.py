@@ -60,3 +60,13 @@ def test_help_and_version_still_exit_0(capsys):
 def test_no_command_prints_help_and_exits_1(capsys):
     code, _, err = run(capsys)
     assert code == 1 and "usage: reconcile" in err
+
+
+@pytest.mark.parametrize("command", ["status", "clear-quarantine"])
+def test_an_unknown_pool_suggests_the_closest(capsys, monkeypatch, command):
+    from spec.helpers import BASE
+
+    monkeypatch.setenv("RECONCILE_ARM_ENDPOINT", "https://127.0.0.1:9")  # refused before Azure is read
+    code, out, err = run(capsys, command, "hp-bsae", "--desired", str(BASE))
+    assert (code, out) == (1, "")
+    assert err == f"error: no HostPool named 'hp-bsae' in {BASE}; did you mean 'hp-base'?\n"

@@ -198,13 +198,13 @@ def _credential_causes(message: str) -> list[str]:
     return causes
 
 
-def describe_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> str:
+def describe_error(exc: BaseException) -> str:
     """One line for a failure reaching Azure, the cause first, then where it happened.
 
     `cannot sign in to Azure: EnvironmentCredential: AADSTS7000215: Invalid client secret provided (while
     listing host pools in <sub>)`; `cannot connect to 127.0.0.1:9: connection refused`. No "None None" of a
     credential error read as an HTTP error, no multi-line SDK text, no traceback. The client secret in the
-    environment (and any of `secrets`) is never part of the line."""
+    environment is never part of the line."""
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:
@@ -230,7 +230,7 @@ def describe_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> str:
         ours = type(root).__module__.startswith("reconciler.")
         line = text if ours else f"{type(root).__name__}: {text}"
     line += context
-    for secret in (os.environ.get("AZURE_CLIENT_SECRET", ""), *secrets):
-        if secret and len(secret) >= 4:
-            line = line.replace(secret, "(secret)")
+    secret = os.environ.get("AZURE_CLIENT_SECRET", "")
+    if len(secret) >= 4:
+        line = line.replace(secret, "(secret)")
     return line if len(line) <= 600 else line[:599] + "…"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 INT32_MAX = 2**31 - 1
@@ -102,15 +103,23 @@ def _as_three_parts(text: str) -> str | None:
     return ".".join(parts + ["0"] * (3 - len(parts)))
 
 
+def version_number_hint(written: str) -> str:
+    fixed = _as_three_parts(written)
+    return f", write it as {fixed}" if fixed else ' as text, e.g. "1.0.0"'
+
+
 def reject_number(value: object) -> object:
     """YAML reads `version: 1.5` as a float and `2` as an int: say what to write, not "not a string".
 
-    The float has lost how it was written (`1.10` is 1.1), so the hint is built from its shortest form."""
+    The error has its own type, `version_number`, with the number in `ctx`: a float has lost how it was
+    written (`1.10` is 1.1), so the validator that knows the file rebuilds the hint from the source text."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         written = repr(value) if isinstance(value, float) else str(value)
-        fixed = _as_three_parts(written)
-        hint = f", write it as {fixed}" if fixed else ' as text, e.g. "1.0.0"'
-        raise ValueError(f"expected Major.Minor.Patch{hint} (YAML read {written} as a number)")
+        raise PydanticCustomError(
+            "version_number",
+            "expected Major.Minor.Patch{hint} (YAML read {written} as a number)",
+            {"hint": version_number_hint(written), "written": written},
+        )
     return value
 
 

@@ -19,6 +19,7 @@ from reconciler.spec.defaults import API_VERSION
 from reconciler.spec.errors import SpecError
 from reconciler.spec.loader import RawDocument, cyclic_gc_paused, format_path
 from reconciler.spec.models import MODELS
+from reconciler.spec.naming import version_number_hint
 from reconciler.spec.positions import Path
 
 
@@ -143,11 +144,34 @@ def _suggest(model: type[BaseModel], path: Path, bad: str) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+_NUMBER = re.compile(r"[0-9][0-9.]*")
+
+
+def _written(raw: RawDocument, path: Path) -> str | None:
+    """The scalar at `path` as the file spells it (`1.10`, not the float 1.1), or None if unreadable."""
+    mark = raw.positions.value(path)
+    if mark is None:
+        return None
+    try:
+        with open(raw.file, encoding="utf-8") as f:
+            for number, text in enumerate(f, start=1):
+                if number == mark[0]:
+                    match = _NUMBER.match(text, mark[1] - 1)
+                    return match.group(0) if match else None
+    except OSError:
+        return None
+    return None
+
+
 def pydantic_errors(raw: RawDocument, model: type[BaseModel], exc: ValidationError) -> list[SpecError]:
     out = []
     for err in exc.errors(include_url=False):
         found, rest = _walk(raw.data, tuple(err["loc"]))
         message = _message(err)
+        if err["type"] == "version_number" and not rest:
+            written = _written(raw, found)
+            if written and written != err["ctx"]["written"]:
+                message = f"expected Major.Minor.Patch{version_number_hint(written)} (YAML read {written} as a number)"
         if err["type"] == "union_tag_not_found" and not rest:
             rest = ("type",)
         if err["type"] == "union_tag_invalid" and not rest:

@@ -150,6 +150,19 @@ def test_wrong_client_secret_is_one_line_cause_first(env, desired_dir, capsys, m
     assert wrong not in err and env.client_secret not in err
 
 
+def test_an_http_error_from_azure_is_status_code_and_message_first(env, tmp_path, capsys):
+    root = tmp_path / "other"
+    root.mkdir()
+    other = "99999999-9999-4999-8999-999999999999"
+    (root / "estate.yaml").write_text("\n---\n".join(base_docs()).replace(SUB, other))
+    code, out, err = run_plan(capsys, "--desired", str(root))
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        f"error: Azure answered 404 SubscriptionNotFound: The subscription '{other}' could not"
+    )
+    assert err.count("\n") == 1 and err.rstrip().endswith(f"in {other})")
+
+
 def test_untrusted_endpoint_says_which_bundle_to_set(env, desired_dir, capsys, monkeypatch):
     monkeypatch.delenv("RECONCILE_CA_BUNDLE")
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)

@@ -47,6 +47,8 @@ def pool(**kw) -> str:
     ("written", "expected"),
     [
         ("1.5", "expected Major.Minor.Patch, write it as 1.5.0 (YAML read 1.5 as a number)"),
+        # The float is 1.1; the hint comes from the file's own text.
+        ("1.10", "expected Major.Minor.Patch, write it as 1.10.0 (YAML read 1.10 as a number)"),
         ("2", "expected Major.Minor.Patch, write it as 2.0.0 (YAML read 2 as a number)"),
         ('"1.3"', "invalid image version '1.3': expected Major.Minor.Patch, write it as 1.3.0"),
     ],

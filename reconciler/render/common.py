@@ -111,10 +111,11 @@ HIDDEN_DETAILS = frozenset({"session_host_ids"})
 def details_view(details: dict[str, Any]) -> dict[str, Any]:
     """A change's details as a reviewer reads them, redacted: internal keys dropped, and a pool's host
     template (`target`, the data apply rebuilds its decisions from) cut down to what is created: the image
-    version, the ring gate and the session-host template. An unexpected shape is shown as it is."""
+    version, the ring gate and the session-host template. Empty lists and nulls (nothing to add, nothing to
+    retry) are left out. An unexpected shape is shown as it is."""
     view: dict[str, Any] = {}
     for key, value in details.items():
-        if key in HIDDEN_DETAILS:
+        if key in HIDDEN_DETAILS or value is None or value == [] or value == {}:
             continue
         if key == "target" and isinstance(value, dict) and isinstance(value.get("pool"), dict):
             spec = value["pool"].get("spec") or {}

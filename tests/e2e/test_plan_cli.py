@@ -78,6 +78,7 @@ def test_drifted_estate_is_explained(env, desired_dir, capsys):
     code, out, _ = run_plan(capsys, "--desired", str(desired_dir), "--detailed-exitcode")
     assert code == 2
     assert '~ /properties/description: "edited in the portal" → "test gallery"' in out
+    assert "Gallery gal1: /properties/description differs from desired" in out
     assert "+ image-version 1.0.0" in out
     assert "estate.yaml:" in out
     assert out.rstrip().splitlines()[-1] == "Plan: 1 to create, 1 to update."

@@ -137,3 +137,12 @@ def test_every_action_has_a_past_tense_a_person_would_write():
         Action.REPLICATE: "replicated", Action.BUILD: "built", Action.PIN: "pinned", Action.ROLL: "rolled",
         Action.DEPRECATE: "deprecated", Action.ADOPT: "adopted", Action.NO_OP: "unchanged",
     }  # fmt: skip
+
+
+def test_empty_details_are_left_out():
+    change = Change(
+        Action.REPLICATE, "image-version", POOL, "replicas", details={"add": [], "retry": [], "replica_counts": {"westeurope": [1, 2]}, "note": None},
+    )  # fmt: skip
+    out = render_text(plan_of(change))
+    assert "add:" not in out and "retry:" not in out and "note:" not in out
+    assert "      replica_counts: {\n            westeurope = [1, 2]\n        }" in out

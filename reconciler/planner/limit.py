@@ -16,7 +16,7 @@ from dataclasses import replace
 from reconciler.model.plan import Change, Plan
 from reconciler.planner.graph import order
 from reconciler.spec import DesiredState
-from reconciler.spec.suggest import closest
+from reconciler.spec.suggest import closest, did_you_mean
 
 KINDS = {
     "gallery": "gallery",
@@ -43,7 +43,8 @@ def parse_target(text: str) -> tuple[str, str]:
     kind, sep, name = text.partition("/")
     if not sep or not name or kind.lower() not in KINDS:
         known = "gallery, image-definition, image-version, image-build, host-pool"
-        raise LimitError(f"--limit {text!r}: expected KIND/NAME with KIND one of {known}")
+        hint = did_you_mean(kind, sorted(set(KINDS.values()))) if sep and name else ""
+        raise LimitError(f"--limit {text!r}: expected KIND/NAME with KIND one of {known}{hint}")
     return KINDS[kind.lower()], name
 
 

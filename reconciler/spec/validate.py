@@ -21,6 +21,7 @@ from reconciler.spec.loader import RawDocument, cyclic_gc_paused, format_path
 from reconciler.spec.models import MODELS
 from reconciler.spec.naming import version_number_hint
 from reconciler.spec.positions import Path
+from reconciler.spec.suggest import closest
 
 
 @dataclass
@@ -203,6 +204,9 @@ def _header_errors(raw: RawDocument) -> list[SpecError]:
     if kind not in MODELS:
         known = ", ".join(MODELS)
         what = "required field kind is missing" if kind is None else f"unknown kind {kind!r}"
+        near = closest(kind, MODELS) if isinstance(kind, str) else []
+        if near:
+            what += f" (did you mean {near[0]!r}?)"
         err = raw.error(("kind",), f"{what}; expected one of {known}")
         errors.append(SpecError(err.file, err.line, err.col, "kind", err.message))
     return errors

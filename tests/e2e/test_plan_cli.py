@@ -175,6 +175,8 @@ def test_untrusted_endpoint_says_which_bundle_to_set(env, desired_dir, capsys, m
 def test_bad_limit_is_an_error(env, desired_dir, capsys):
     code, _, err = run_plan(capsys, "--desired", str(desired_dir), "--limit", "nonsense")
     assert code == 1 and "--limit" in err
+    code, _, err = run_plan(capsys, "--desired", str(desired_dir), "--limit", "galery/gal1")
+    assert code == 1 and err.count("\n") == 1 and err.rstrip().endswith("did you mean 'gallery'?")
 
 
 def test_limit_that_matches_nothing_is_an_error_with_a_suggestion(env, desired_dir, capsys):

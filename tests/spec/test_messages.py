@@ -168,3 +168,9 @@ def test_validate_json_lists_every_error_with_its_position(tmp_path, capsys, mon
         "file": f"{desired}/case.yaml", "line": 3, "col": 18, "field": "metadata.name",
         "message": "expected Major.Minor.Patch, write it as 1.5.0 (YAML read 1.5 as a number)",
     }  # fmt: skip
+
+
+def test_an_unknown_kind_suggests_the_closest(tmp_path):
+    text = "apiVersion: avd.reconciler.io/v1alpha1\nkind: Galery\nmetadata: {name: g2}\n"
+    [error] = errors_of(tmp_path, text)
+    assert error.startswith("kind: unknown kind 'Galery' (did you mean 'Gallery'?); expected one of Settings")

@@ -19,6 +19,8 @@ particular everything that moves while users work, does not count (`RUNTIME_FIEL
   applies once it finished.
 - a host pool's `registrationInfo`: apply renews the registration token itself when it needs one.
 
+A session host's fingerprint also covers its VM's fields (`vm.<field>`, or `vm` = absent once the VM is
+gone; reconciler.model.observed_resources.ObservedSessionHost): to a rollout a host and its VM are one thing.
 A resource that disappeared (or appeared where the plan expected none) always counts: its fingerprint is
 "absent". Fields are labelled by their REST path without the leading `properties.`; each tag is a field of
 its own (`tags.<name>`), so a refusal names the tag. A null value counts as absent (ARM omits and nulls

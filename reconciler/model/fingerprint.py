@@ -129,7 +129,7 @@ FINGERPRINT_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 # Notable fields that do NOT count, per ARM type, and why (documentation and tests; not used to decide).
 RUNTIME_FIELDS: Mapping[str, tuple[str, ...]] = {
-    GALLERY: ("etag", "systemData", "properties.provisioningState", "properties.identifier.uniqueName"),
+    GALLERY: ("etag", "systemData", "properties.provisioningState"),
     IMAGE_DEFINITION: ("etag", "systemData", "properties.provisioningState"),
     IMAGE_VERSION: (
         "etag",
@@ -145,7 +145,7 @@ RUNTIME_FIELDS: Mapping[str, tuple[str, ...]] = {
         "properties.provisioningError",
         "properties.lastRunStatus",
     ),
-    HOST_POOL: ("etag", "systemData", "properties.registrationInfo", "properties.agentUpdate"),
+    HOST_POOL: ("etag", "systemData", "properties.registrationInfo"),
     SESSION_HOST: (
         "properties.sessions",
         "properties.status",

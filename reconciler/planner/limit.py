@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler.model.plan import Change, Plan
+from reconciler.planner.fingerprint import restrict_fingerprints
 from reconciler.planner.graph import order
 
 KINDS = {
@@ -73,9 +74,5 @@ def limit_plan(plan: Plan, targets: list[str]) -> Plan:
         levels=levels,
         rollouts=tuple(r for r in plan.rollouts if r.pool_id.lower() in kept_ids),
         diagnostics=tuple(d for d in plan.diagnostics if d.resource_id.lower() in kept_ids),
-        fingerprints={
-            rid: fp
-            for rid, fp in plan.fingerprints.items()
-            if rid in kept_ids or any(rid in c.details.get("session_host_ids", ()) for c in changes)
-        },
+        **restrict_fingerprints(plan, changes),
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from reconciler.model.plan import Change, Plan
+from reconciler.planner.fingerprint import restrict_fingerprints
 from reconciler.planner.graph import order
 from reconciler.spec import DesiredState
 from reconciler.spec.suggest import closest, did_you_mean
@@ -120,9 +121,5 @@ def limit_plan(plan: Plan, targets: list[str], known: Iterable[str] | None = Non
         levels=levels,
         rollouts=tuple(r for r in plan.rollouts if r.pool_id.lower() in kept_ids),
         diagnostics=tuple(d for d in plan.diagnostics if d.resource_id.lower() in kept_ids),
-        fingerprints={
-            rid: fp
-            for rid, fp in plan.fingerprints.items()
-            if rid in kept_ids or any(rid in c.details.get("session_host_ids", ()) for c in changes)
-        },
+        **restrict_fingerprints(plan, changes),
     )

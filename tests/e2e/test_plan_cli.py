@@ -107,7 +107,7 @@ def test_pin_change_on_a_pool_with_users_previews_batches(env, desired_dir, caps
     assert code == 0 and "| Batch | Hosts | Sessions affected |" in md
     code, js, _ = run_plan(capsys, "--desired", str(desired_dir), "-o", "json", "--limit", "host-pool/pool-a")
     data = json.loads(js)
-    assert data["format_version"] == 1 and data["summary"]["roll"] == 1 and data["summary"]["pin"] == 1
+    assert data["format_version"] == 2 and data["summary"]["roll"] == 1 and data["summary"]["pin"] == 1
 
 
 def test_invalid_desired_state_exits_1_with_file_and_line(env, tmp_path, capsys):

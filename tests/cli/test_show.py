@@ -7,7 +7,7 @@ import json
 import pytest
 
 from reconciler.cli import main
-from reconciler.model.plan import Action, Change, Plan
+from reconciler.model.plan import FORMAT_VERSION, Action, Change, Plan
 from reconciler.render import render_json
 
 POOL = (
@@ -46,7 +46,9 @@ def test_text_has_a_header_and_every_value_in_full(capsys, planfile, monkeypatch
     monkeypatch.setenv("RECONCILE_ARM_ENDPOINT", "https://127.0.0.1:9")  # never contacted
     code, out, err = show(capsys, str(planfile))
     assert (code, err) == (0, "")
-    assert out.startswith(f"Saved plan {planfile}, made 2026-12-03T08:00:00+00:00 (format 1).\n")
+    assert out.startswith(
+        f"Saved plan {planfile}, made 2026-12-03T08:00:00+00:00 (format {FORMAT_VERSION}).\n"
+    )
     assert f'          + description     = "{LONG}"' in out
     assert "          + maxSessionLimit = 4" in out
     assert out.rstrip().endswith("Plan: 1 to create.")
@@ -65,7 +67,7 @@ def test_json_is_the_saved_plan_and_markdown_names_the_file(capsys, planfile):
         (None, "error: plan file {path} does not exist"),
         ("{", "error: not a saved plan: {path} is not JSON (line 1: Expecting property name enclosed in double quotes)"),
         ('{"apiVersion": "v1"}', "error: not a saved plan: {path} has no 'changes' (save one with `reconcile plan --out`)"),
-        ('{"format_version": 99, "changes": []}', "error: unsupported plan format_version 99; this reconciler reads 1 (in {path})"),
+        ('{"format_version": 99, "changes": []}', f"error: unsupported plan format_version 99; this reconciler reads {FORMAT_VERSION} (in {{path}})"),
     ],
 )  # fmt: skip
 def test_a_file_that_is_not_a_saved_plan_is_one_line_and_exit_1(capsys, tmp_path, content, expected):

@@ -248,7 +248,7 @@ def _locked(args, store, desired, saved, wait, timeout, interactive) -> tuple[in
 
 def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactive) -> tuple[int, bool]:
     logging.getLogger("azure").setLevel(logging.ERROR)
-    from reconciler.azure.connection import Connection, ConnectionSettings
+    from reconciler.azure.connection import Connection, ConnectionSettings, describe_error
     from reconciler.azure.observe import observe
     from reconciler.azure.writes import Writer
     from reconciler.azure.writes_clock import ServerClock
@@ -259,7 +259,7 @@ def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactiv
     from reconciler.engine.operations import OperationLedger
     from reconciler.engine.stale import stale_reasons, subscriptions_of
     from reconciler.planner import plan as make_plan
-    from reconciler.planner.limit import LimitError, limit_plan
+    from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as conn:
@@ -271,7 +271,7 @@ def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactiv
                                                                   *desired.host_pools)})  # fmt: skip
             observed = observe(ObserveScope.of(subs), conn)
         except Exception as exc:  # noqa: BLE001 -- one clean line, never a traceback
-            return _failed(f"cannot read Azure: {type(exc).__name__}: {str(exc).strip()[:400]}")
+            return _failed(describe_error(exc))
         if saved is not None:
             reasons = stale_reasons(saved, observed)
             if reasons:
@@ -284,7 +284,9 @@ def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactiv
             the_plan = make_plan(desired, observed, observed.observed_at)
         if args.limit:
             try:
-                the_plan = limit_plan(the_plan, args.limit)
+                the_plan = limit_plan(
+                    the_plan, args.limit, None if desired is None else desired_addresses(desired)
+                )
             except LimitError as exc:
                 return _failed(str(exc))
         if the_plan.has_errors:

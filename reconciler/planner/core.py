@@ -16,7 +16,7 @@ from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome
-from reconciler.planner.fingerprint import collect_fingerprints
+from reconciler.planner.fingerprint import collect_fingerprint_fields, collect_fingerprints
 from reconciler.planner.graph import order
 from reconciler.planner.ownership import plan_deletions
 from reconciler.planner.pools import plan_pools
@@ -62,13 +62,15 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
         (d for p in parts for d in p.diagnostics),
         key=lambda d: (d.severity.value, d.resource_id.lower(), d.message),
     )
+    fingerprints = collect_fingerprints(ordered, observed)
     return Plan(
         changes=ordered,
         generated_at=now.isoformat(),
         levels=levels,
         rollouts=tuple(sorted(previews, key=lambda r: r.pool_id.lower())),
         diagnostics=tuple(diagnostics),
-        fingerprints=collect_fingerprints(ordered, observed),
+        fingerprints=fingerprints,
+        fingerprint_fields=collect_fingerprint_fields(fingerprints, observed),
     )
 
 

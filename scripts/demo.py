@@ -35,7 +35,6 @@ from reconciler.sandbox import Sandbox  # noqa: E402
 RECONCILE = [sys.executable, "-m", "reconciler"]
 TIME_SCALE = 1000  # sandbox seconds per real second: a 40-minute build takes 2.4 s
 MAX_CYCLES = 12
-LANDING_ZONE: dict = {"landing_zone": True}  # the network, identity and vaults the shipped desired/ uses
 
 NEW_VERSION = """
 ---
@@ -210,8 +209,9 @@ def main() -> int:
         tally = Tally()
 
         banner("Start the sandbox: the shipped landing zone plus a brownfield estate (demo/brownfield.json)")
+        # landing_zone: the network, identity and vaults the shipped desired/ references, as `sandbox serve` has.
         with Sandbox(
-            time_scale=TIME_SCALE, seed=str(ROOT / "demo" / "brownfield.json"), **LANDING_ZONE
+            time_scale=TIME_SCALE, seed=str(ROOT / "demo" / "brownfield.json"), landing_zone=True
         ) as sb:
             env = {**os.environ, **sb.env}
             started = sb.now()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,7 +100,8 @@ def _one_line(recap: dict) -> str:
     if recap["pending"]:
         first = recap["pending"][0]
         when = (first.get("resumes_at") or "")[5:16].replace("T", " ")
-        line += f"; next at {when}: {first['why'].split(': ', 1)[-1]}"
+        why = re.sub(r"/subscriptions/\S+/(\S+)", r"\1", first["why"].split(": ", 1)[-1])  # ids → names
+        line += f"; next at {when}: {why}"
     return line
 
 

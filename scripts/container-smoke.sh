@@ -244,8 +244,8 @@ say "/healthz 200, /readyz 200, /metrics $(grep -c '^reconcile_' "$TMP/metrics.t
 # The uid of the controller process itself, as the host sees it.
 CONTROLLER_UID=
 for pid in $(descendants "$RUN_PID"); do
-  if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'identity container-smoke'; then
-    CONTROLLER_UID=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status"); CONTROLLER_PID=$pid
+  if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q '^/opt/venv/bin/python[0-9.]* /opt/venv/bin/reconcile run'; then
+    CONTROLLER_UID=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status"); CONTROLLER_PID=$pid; break
   fi
 done
 [ -n "$CONTROLLER_UID" ] || fail "cannot find the reconcile process under buildah run"

@@ -248,8 +248,8 @@ def test_the_git_sync_variant_reads_the_synced_worktree():
 def test_dockerfile_takes_its_base_and_runs_reconcile_run_as_the_pods_user():
     text = (REPO / "Dockerfile").read_text()
     assert re.search(r"^ARG BASE=python:3\.11-slim$", text, re.M)
-    assert text.count("FROM ${BASE}") == 2, (
-        "both stages on the same base: the venv's interpreter link resolves"
+    assert text.count("FROM ${BASE}") == 3, (
+        "every stage on the same base: the venv's interpreter link resolves"
     )
     assert 'ENTRYPOINT ["reconcile", "run"]' in text
     assert f"USER {UID}:{UID}" in text

@@ -39,8 +39,9 @@ test-azcli: $(STAMP)
 CONTAINER_IMAGE ?= avd-reconciler:dev
 CONTAINER_BASE  ?=
 PODMAN_STORAGE  ?= vfs
+CONTAINER_BUILD_FLAGS ?=
 container:
-	@set -e; flags='$(if $(CONTAINER_BASE),--build-arg BASE=$(CONTAINER_BASE))'; \
+	@set -e; flags='$(if $(CONTAINER_BASE),--build-arg BASE=$(CONTAINER_BASE)) $(CONTAINER_BUILD_FLAGS)'; \
 	if [ -n "$(PIP_CERT)" ] && [ -s "$(PIP_CERT)" ]; then flags="$$flags --secret id=pip_cert,src=$(PIP_CERT)"; fi; \
 	if command -v podman >/dev/null 2>&1; then \
 	  set -x; podman --storage-driver $(PODMAN_STORAGE) build --isolation chroot --network host $$flags -t $(CONTAINER_IMAGE) .; \

@@ -3,7 +3,8 @@
 #
 #   1. a Debian bookworm base (python3, python3-venv, git, ca-certificates, openssh-client) with mmdebstrap,
 #      cached as .container/base-<key>.tar and imported as localhost/avd-base:<key> (reruns skip both);
-#   2. `make container CONTAINER_BASE=localhost/avd-base:<key>` (the Dockerfile, as users build it);
+#   2. `make container CONTAINER_BASE=localhost/avd-base:<key>` (the Dockerfile, as users build it), skipped
+#      when the image's label says it was built from the same inputs (context, Dockerfile, base);
 #   3. a sandbox on the host (127.0.0.1) and a local git repository with a small self-contained estate
 #      (one gallery, definition, two versions, a host pool pinned to 1.0.0);
 #   4. the image's own ENTRYPOINT (`reconcile run`) as its own USER inside the image, with
@@ -28,6 +29,7 @@ for tool in podman buildah mmdebstrap; do
   fi
 done
 [ "$(id -u)" = 0 ] || fail "needs root (mmdebstrap, rootful podman with the vfs driver)"
+command -v curl >/dev/null || fail "needs curl"
 
 PY=${VENV:-.venv}/bin/python
 [ -x "$PY" ] || fail "no project venv at ${VENV:-.venv} (make .venv/.installed)"

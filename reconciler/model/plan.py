@@ -34,6 +34,26 @@ class Action(StrEnum):
     ADOPT = "adopt"
     NO_OP = "no-op"
 
+    @property
+    def past(self) -> str:
+        """The verb as a person reads it after the fact: "adopted", "built", "pinned" (never "adoptd")."""
+        return _PAST[self]
+
+
+_PAST = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.REPLACE: "replaced",
+    Action.DELETE: "deleted",
+    Action.REPLICATE: "replicated",
+    Action.BUILD: "built",
+    Action.PIN: "pinned",
+    Action.ROLL: "rolled",
+    Action.DEPRECATE: "deprecated",
+    Action.ADOPT: "adopted",
+    Action.NO_OP: "unchanged",
+}
+
 
 class Severity(StrEnum):
     WARNING = "warning"

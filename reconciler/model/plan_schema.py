@@ -45,6 +45,7 @@ _CHANGE = {
                 "image-build",
                 "host-pool",
                 "session-hosts",
+                "resource-group",
             ]
         },
         "resource_id": {"type": "string"},

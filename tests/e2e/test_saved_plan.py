@@ -17,6 +17,7 @@ import pytest
 from azure.mgmt.desktopvirtualization.models import HostPoolPatch, SessionHostPatch
 
 from reconciler.cli import main
+from reconciler.sandbox import landing_zone
 
 ROOT = Path(__file__).resolve().parents[2]
 RG = "rg-avd-images-weu"
@@ -32,6 +33,9 @@ def demo(frozen, monkeypatch, tmp_path):
     monkeypatch.setenv("NO_COLOR", "1")
     frozen.configure(session_mean_seconds=1800)  # users leave on their own, half an hour on average
     frozen.seed(json.loads((ROOT / "demo" / "brownfield.json").read_text())["resources"])
+    frozen.seed(
+        landing_zone.shipped(frozen.subscription_ids)
+    )  # the network, identity and vaults desired/ uses
     return frozen
 
 

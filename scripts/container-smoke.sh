@@ -6,7 +6,7 @@
 #   2. `make container CONTAINER_BASE=localhost/avd-base:<key>` (the Dockerfile, as users build it), skipped
 #      when the image's label says it was built from the same inputs (context, Dockerfile, base);
 #   3. a sandbox on the host (127.0.0.1) and a local git repository with a small self-contained estate
-#      (one gallery, definition, two versions, a host pool pinned to 1.0.0);
+#      (one gallery, definition, two versions, a host pool pinned to 1.0.0; its subnet and Key Vault seeded);
 #   4. the image's own ENTRYPOINT (`reconcile run`) as its own USER inside the image, with
 #      `buildah run --isolation chroot --network host` (`podman run` cannot setrlimit on these machines);
 #   5. /healthz, /readyz and /metrics answer; the process runs as a non-root uid; a commit moving the pin to
@@ -167,7 +167,22 @@ chmod -R a+rX "$TMP/ca"
 RG=/subscriptions/$SUB/resourceGroups/rg-smoke
 POOL_ID=$RG/providers/Microsoft.DesktopVirtualization/hostPools/pool-smoke
 DEF_ID=$RG/providers/Microsoft.Compute/galleries/galsmoke/images/win11
-curl -fsS --cacert "$CA" -H 'Content-Type: application/json' -d "[{\"id\": \"$RG\", \"location\": \"westeurope\"}]" \
+# The estate's own landing zone (the reconciler checks references, never creates them): a resource group, a
+# subnet and a Key Vault secret, seeded in REST shape, so the test does not depend on the sandbox's default one.
+VNET=$RG/providers/Microsoft.Network/virtualNetworks/vnet-smoke
+SUBNET=$VNET/subnets/snet-smoke
+VAULT=$RG/providers/Microsoft.KeyVault/vaults/kv-smoke
+cat > "$TMP/seed.json" <<EOF
+[{"id": "$RG", "name": "rg-smoke", "type": "Microsoft.Resources/resourceGroups", "location": "westeurope",
+  "properties": {"provisioningState": "Succeeded"}},
+ {"id": "$VNET", "name": "vnet-smoke", "type": "Microsoft.Network/virtualNetworks", "location": "westeurope",
+  "properties": {"provisioningState": "Succeeded", "addressSpace": {"addressPrefixes": ["10.250.0.0/16"]}}},
+ {"id": "$SUBNET", "name": "snet-smoke", "type": "Microsoft.Network/virtualNetworks/subnets",
+  "properties": {"provisioningState": "Succeeded", "addressPrefix": "10.250.0.0/24"}},
+ {"id": "$VAULT", "name": "kv-smoke", "type": "Microsoft.KeyVault/vaults", "location": "westeurope", "properties": {}},
+ {"id": "$VAULT/secrets/admin", "name": "admin", "type": "Microsoft.KeyVault/vaults/secrets", "properties": {}}]
+EOF
+curl -fsS --cacert "$CA" -H 'Content-Type: application/json' --data-binary "@$TMP/seed.json" \
   "$ENDPOINT/_sandbox/seed" >/dev/null || fail "cannot seed the sandbox"
 
 ORIGIN=$TMP/origin
@@ -222,8 +237,8 @@ spec:
     count: 0
     vmSize: Standard_D4s_v5
     namePrefix: sm
-    subnetId: /subscriptions/$SUB/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s
-    localAdmin: {password: {keyVaultSecret: {vaultName: kv1, secretName: admin}}}
+    subnetId: $SUBNET
+    localAdmin: {password: {keyVaultSecret: {vaultName: kv-smoke, secretName: admin}}}
     join: {type: entra}
 EOF
 } > "$ORIGIN/desired/estate.yaml"

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit test-azcli bench clean
+.PHONY: demo test lint unit test-azcli bench clean container
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,23 @@ test: lint unit
 
 test-azcli: $(STAMP)
 	bash scripts/azcli-smoke.sh
+
+# The controller's image, with podman (preferred; vfs storage by default: works in CI and nested containers,
+# PODMAN_STORAGE=overlay for speed on a workstation) or docker. CONTAINER_BASE picks another base image (e.g.
+# the mmdebstrap one scripts/container-smoke.sh builds); empty = the Dockerfile's python:3.11-slim. PIP_CERT (a CA
+# bundle, e.g. a TLS-inspecting proxy's) is lent to pip in the build as a secret, never stored in the image.
+CONTAINER_IMAGE ?= avd-reconciler:dev
+CONTAINER_BASE  ?=
+PODMAN_STORAGE  ?= vfs
+CONTAINER_BUILD_FLAGS ?=
+container:
+	@set -e; flags='$(if $(CONTAINER_BASE),--build-arg BASE=$(CONTAINER_BASE)) $(CONTAINER_BUILD_FLAGS)'; \
+	if [ -n "$(PIP_CERT)" ] && [ -s "$(PIP_CERT)" ]; then flags="$$flags --secret id=pip_cert,src=$(PIP_CERT)"; fi; \
+	if command -v podman >/dev/null 2>&1; then \
+	  set -x; podman --storage-driver $(PODMAN_STORAGE) build --isolation chroot --network host $$flags -t $(CONTAINER_IMAGE) .; \
+	elif command -v docker >/dev/null 2>&1; then \
+	  set -x; docker build --network host $$flags -t $(CONTAINER_IMAGE) .; \
+	else echo "make container: neither podman nor docker is installed" >&2; exit 1; fi
 
 bench: $(STAMP)
 	$(PY) bench/sandbox_bench.py --quick

@@ -10,8 +10,10 @@ from reconciler.model.observed import norm_id
 from reconciler.model.rollout import (
     HOST_POOL_TAG,
     POOL_FAILURES_TAG,
+    POOL_LAST_FAILURE_TAG,
     POOL_QUARANTINE_TAG,
     parse_failures,
+    parse_last_failure,
     parse_quarantine,
 )
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
@@ -83,6 +85,8 @@ def host_views(snap: PoolSnapshot, pool_id: str) -> tuple[HostView, ...]:
                 sessions=tuple(sessions.get((sh_name or "").lower(), ())),
                 assigned_user=props.get("assignedUser"),
                 extensions=snap.extensions.get(vm.key, {}),
+                provisioning_error=snap.provisioning_errors.get(vm.key),
+                extension_errors=snap.extension_errors.get(vm.key, {}),
                 managed=norm_id(vm.tags.get(HOST_POOL_TAG)) == norm_id(pool_id),
             )
         )
@@ -118,7 +122,13 @@ def pool_inputs(t: PoolTarget, snap: PoolSnapshot) -> PoolInputs:
         gate_until=gate_until,
         gate_why=gate_why,
         used_names=frozenset(snap.used_names),
+        last_failure=_last_failure(tags),
     )
+
+
+def _last_failure(tags: dict[str, str]) -> str:
+    last = parse_last_failure(tags.get(POOL_LAST_FAILURE_TAG))
+    return f"{last['host']}: {last['reason']}" if last else ""
 
 
 def _replicated(snap: PoolSnapshot, pool: HostPool, target: str | None) -> tuple[bool, str]:

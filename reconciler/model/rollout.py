@@ -145,8 +145,12 @@ HOST_DRAIN_TAG = "avd-reconciler-drain-at"  # on a VM: ISO time it was put in dr
 HOST_RETIRE_TAG = "avd-reconciler-retire"  # on a VM: why it is retired (replaced | count | rollback)
 HOST_MESSAGED_TAG = "avd-reconciler-messaged-at"  # on a VM: ISO time its users were last messaged
 HOST_FAILED_TAG = "avd-reconciler-failed"  # on a VM: why it failed (it is being removed, counted once)
+# On a VM: ISO time the reconciler sent the AVD agent extension (with its token). The health timeout runs from
+# here, never from the VM's creation: until the reconciler has done its part a host cannot be late.
+HOST_REGISTERED_TAG = "avd-reconciler-registered-at"
 POOL_FAILURES_TAG = "avd-reconciler-failures"  # on a pool: "<n>|<version id>|<last failed VM name>"
 POOL_QUARANTINE_TAG = "avd-reconciler-quarantine"  # on a pool: "<version id>|<ISO time>" (failed version)
+POOL_LAST_FAILURE_TAG = "avd-reconciler-last-failure"  # on a pool: "<VM>|<check>|<code>|<reason>" (status)
 ROLLOUT_TAGS = (
     HOST_POOL_TAG,
     HOST_CREATED_TAG,
@@ -158,6 +162,7 @@ ROLLOUT_TAGS = (
     HOST_RETIRE_TAG,
     HOST_MESSAGED_TAG,
     HOST_FAILED_TAG,
+    HOST_REGISTERED_TAG,
 )
 
 
@@ -188,3 +193,64 @@ def parse_quarantine(value: str | None) -> tuple[str, str] | None:
         return None
     version_id, _, when = value.partition("|")
     return version_id.lower(), when
+
+
+# --- Why a new host failed (structured, so status names each failed host and its cause) ----------------------
+FAILURE_CHECKS = ("provisioning", "extension", "timeout")  # closed vocabulary: decisions read `check`
+
+
+@dataclass(frozen=True)
+class HostFailure:
+    """Why one new host counts as failed. `check` is one of FAILURE_CHECKS: `provisioning` (the VM create
+    failed; `code` is ARM's error code when observable), `extension` (`extension` names it; `code`/`message`
+    from its status when observable), `timeout` (the agent was sent but the host was not Available within
+    the health timeout). `text` is the readable sentence status and outcomes show."""
+
+    check: str
+    code: str | None = None
+    message: str | None = None
+    extension: str | None = None
+    timeout: str | None = None  # the health timeout, as text, for `timeout`
+
+    @property
+    def text(self) -> str:
+        if self.check == "provisioning":
+            cause = f"{self.code}: {self.message}" if self.code and self.message else (self.code or "")
+            return "VM provisioning failed" + (f" ({cause})" if cause else "")
+        if self.check == "extension":
+            cause = (
+                f"{self.code}: {self.message}" if self.code and self.message else (self.code or self.message)
+            )
+            return f"extension {self.extension} failed" + (f" ({cause})" if cause else "")
+        return f"not Available within the health timeout ({self.timeout}) after the AVD agent was sent"
+
+    def to_tag(self) -> str:
+        """Tag value (<= 256 characters): check|code|extension|readable text."""
+        return "|".join((self.check, self.code or "", self.extension or "", self.text.replace("|", "/")))[
+            :256
+        ]
+
+    @classmethod
+    def from_tag(cls, value: str | None) -> tuple[HostFailure | None, str]:
+        """(failure, readable text) from a HOST_FAILED_TAG value; older free-text values keep their text."""
+        if not value:
+            return None, ""
+        parts = value.split("|", 3)
+        if len(parts) == 4 and parts[0] in FAILURE_CHECKS:
+            return cls(parts[0], parts[1] or None, None, parts[2] or None), parts[3]
+        return None, value
+
+
+def parse_last_failure(value: str | None) -> dict[str, str | None] | None:
+    """{"host", "check", "code", "extension", "reason"} from POOL_LAST_FAILURE_TAG, or None."""
+    if not value or "|" not in value:
+        return None
+    vm, _, rest = value.partition("|")
+    failure, text = HostFailure.from_tag(rest)
+    return {
+        "host": vm,
+        "check": failure.check if failure else None,
+        "code": failure.code if failure else None,
+        "extension": failure.extension if failure else None,
+        "reason": text,
+    }

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from reconciler.model.rollout import HOST_FAILED_TAG
+from reconciler.model.rollout import HOST_FAILED_TAG, HostFailure
 from reconciler.planner.hosts_decision import POLL, Decision, Step
 from reconciler.planner.hosts_retire import REMINDERS, message_body, message_due, progress_retirement
 from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
@@ -35,19 +35,31 @@ def _order(host: HostView) -> tuple[int, int, str]:
     return (1 if host.accepting_available else 0, len(host.sessions), host.name)
 
 
-def failure_of(host: HostView, p: PoolInputs) -> str | None:
-    """Why a new host counts as failed, or None. Only hosts we created and never saw Available are judged."""
+def failure_of(host: HostView, p: PoolInputs) -> HostFailure | None:
+    """Why a new host counts as failed, or None. Only hosts we created and never saw Available are judged.
+
+    The health timeout runs from HOST_REGISTERED_TAG (when the reconciler sent the AVD agent), not from the
+    VM's creation: a host whose next step is still the reconciler's (an apply killed, slow or not running)
+    is waiting for us, not failing. Provisioning and extension failures are Azure's verdicts and count at once.
+    """
     if not host.managed or host.established or host.retiring or host.deleting:
         return None
     if host.provisioning == "Failed":
-        return "VM provisioning failed"
+        code, message = host.provisioning_error or (None, None)
+        return HostFailure("provisioning", code, message)
     for name, state in sorted(host.extensions.items()):
         if state == "Failed":
-            return f"extension {name} failed"
-    created = host.created_at
-    if created is not None and p.now - created > p.policy.health_timeout and not host.available:
-        return f"not Available within the health timeout ({p.policy.health_timeout})"
+            code, message = host.extension_errors.get(name) or (None, None)
+            return HostFailure("extension", code, message, extension=name)
+    sent = host.registered_at
+    if sent is not None and p.now - sent > p.policy.health_timeout and not host.available:
+        return HostFailure("timeout", timeout=_duration(p.policy.health_timeout))
     return None
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def failure_marker(host: HostView) -> str:
@@ -78,16 +90,20 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     if newly:
         host, why = sorted(newly, key=lambda x: x[0].name)[0]
         marker = failure_marker(host)
+        failure = {"why": why.text, "check": why.check, "code": why.code, "extension": why.extension,
+                   "tag": why.to_tag()}  # fmt: skip
         if not (failed_version == (host.version or "") and last == marker):
             count = count + 1 if failed_version == (host.version or "") else 1
             failed_version, last = host.version or "", marker
             d.steps.append(
                 Step(
-                    "count-failure", host.name, {"count": count, "version": failed_version, "marker": marker}
+                    "count-failure",
+                    host.name,
+                    {"count": count, "version": failed_version, "marker": marker, **failure},
                 )
             )
-        d.steps.append(Step("mark-failed", host.name, {"why": why}))
-        d.notes.append(f"{host.name} failed: {why}")
+        d.steps.append(Step("mark-failed", host.name, failure))
+        d.notes.append(f"{host.name} failed: {why.text}")
         hosts = [h if h is not host else _marked_failed(h) for h in hosts]
         if len(newly) > 1:
             d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
@@ -112,7 +128,8 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.notes.append(f"rolling back to the last good version after {count} failure(s)")
         else:
             target, d.mode = None, "halted"
-            d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}")
+            last_failure = f"; last: {p.last_failure}" if p.last_failure else ""
+            d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
     elif p.target and not p.target_ready:
         target, d.mode = None, "waiting-replication"
         d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
@@ -130,6 +147,10 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             continue
         if h.available:
             d.steps.append(Step("ready", h.name, {"assign": h.assign, "session_host": h.session_host}))
+        elif not h.registered_at and (h.session_host or AGENT_EXTENSION in h.extensions):
+            # The agent went out but its timestamp did not (an apply killed in between): start the health
+            # clock now. Late, never early: the host is not judged for time the reconciler was away.
+            d.steps.append(Step("stamp-registered", h.name))
         elif h.session_host:
             continue  # registered, not Available yet: the health gate decides
         elif JOIN_EXTENSION not in h.extensions:
@@ -141,7 +162,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.wait(now + POLL, f"{h.name} being deleted")
     for h in pending:
         if not h.available:
-            deadline = (h.created_at or now) + pol.health_timeout
+            deadline = (h.registered_at or now) + pol.health_timeout
             d.wait(min(now + POLL, deadline) if deadline > now else now + POLL, f"{h.name} coming up")
     in_flight = [h for h in pending if not h.available]
 

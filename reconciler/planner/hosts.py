@@ -9,7 +9,11 @@ Safety rules held here (tests: tests/planner/test_hosts*.py and the sandbox e2e 
 - never more than `count + surge` VMs (creations are bounded by `room`); surge = batch for `surge`, 0 for
   `delete-first` (personal pools always surge: the replacement must exist to take the assignment);
 - a retirement never takes Available, accepting capacity below the floor (`ceil(count * floor%)`);
-- new hosts are judged by the health gate: Available within `health_timeout` of creation, else failed;
+- hosts added to reach `count` are built on the pinned version, never on one being replaced (a gate delays
+  replacements, not added capacity; an unreplicated pin makes them wait); only a halted pool builds on the
+  last good version;
+- new hosts are judged by the health gate: Available within `health_timeout` of the reconciler sending the
+  AVD agent (HOST_REGISTERED_TAG; a host still waiting for the reconciler's part is never late), else failed;
   failed hosts are counted once (pool tag first, then the VM's mark), removed, and past the failure budget the
   version is quarantined (halt, or roll back to the last version the pool ran fully);
 - drains and logoffs only while a maintenance window is open; logoff only after `drain_grace` and only with
@@ -137,7 +141,16 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
         target, d.mode = None, "gated"
         d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
-    create_version = target or (fallback if d.mode in ("halted", "gated", "waiting-replication") else None)
+    # Which version hosts added for `count` (not replacements) get. Never one the pool is moving away from,
+    # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
+    # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the
+    # pin is the failed version: they go on the last good one.
+    if d.mode == "gated":
+        create_version: str | None = p.target
+    elif d.mode == "halted":
+        create_version = fallback
+    else:
+        create_version = target
     d.effective_target = target
 
     # 3. New hosts coming up: extensions in order (join, then the AVD agent), then the ready mark.
@@ -238,6 +251,8 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             name = next_name(pol.prefix, used)
             used.add(name.lower())
             creations.append(Step("create", name, {"version": create_version}))
+    elif missing > 0 and d.mode == "waiting-replication":
+        d.notes.append(f"{missing} host(s) missing: they are built on the pinned version once it replicates")
     elif missing > 0:
         d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
     room -= len(creations)
@@ -254,6 +269,11 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             creations.append(Step("create", name, data))
             slots -= 1
     d.steps.extend(creations)
+    if p.window_open and outdated and not to_retire and not retiring and not in_flight and not creations:
+        d.notes.append(
+            f"no host can be replaced: {available} Available, the capacity floor is {pol.floor_hosts} of "
+            f"{pol.count} and there is no room for a new host (count + surge = {pol.count + pol.surge})"
+        )
     if creations or in_flight:
         d.wait(now + POLL, "new hosts coming up")
 

@@ -177,3 +177,28 @@ def test_never_above_count_plus_surge_and_never_below_floor(n_old, n_new, count,
     available = sum(1 for h in hosts if h.accepting_available)
     if retired:
         assert available - len(retired) >= pol.floor_hosts
+
+
+def test_count_up_24_hosts_while_pin_moves():
+    """6 hosts on 1.0.0, `count: 24`, pin moved to 2.0.0: the 18 added hosts are built on 2.0.0 at once (never
+    on 1.0.0 to be replaced later), alongside the first surge batch of replacements, within count + surge."""
+    hosts = [host(f"avd-{i}", sessions=1) for i in range(6)]
+    pol = policy(count=24, batch=2, floor_percent=75)
+    d = decide(inputs(hosts, pol))
+    creates = [s for s in d.steps if s.op == "create"]
+    assert all(s.data["version"] == V2 for s in creates)
+    assert len([s for s in creates if "replaces" not in s.data]) == 18
+    assert [s.data["replaces"] for s in creates if "replaces" in s.data] == ["avd-0", "avd-1"]
+    assert len(hosts) + len(creates) == pol.count + pol.surge
+    assert not [s for s in d.steps if s.op == "retire"]  # capacity first: nothing drained yet
+    # Gated (the ring before has not soaked): added capacity still goes on the pin, replacements wait.
+    gated = decide(inputs(hosts, pol, gate_ok=False, gate_why="waits for ring 0"))
+    assert [s.data for s in gated.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert gated.mode == "gated"
+    # Not replicated to the region yet: nothing is built on the old version; the hosts wait for the pin.
+    waiting = decide(inputs(hosts, pol, target_ready=False))
+    assert not [s for s in waiting.steps if s.op == "create"] and waiting.mode == "waiting-replication"
+    # Delete-first: no surge, so the 18 come first and the old hosts go only once capacity allows.
+    delete_first = decide(inputs(hosts, policy(count=24, batch=2, floor_percent=75, strategy="delete-first")))
+    assert [s.data for s in delete_first.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert not [s for s in delete_first.steps if s.op == "retire"]

@@ -32,6 +32,7 @@ def step_summary(step: Step, leaf=lambda v: v) -> dict[str, Any]:
             out["replaces"] = step.data["replaces"]
     elif step.op == "retire":
         out["reason"] = step.data.get("reason")
+        out["drains"] = bool(step.data.get("session_host"))  # a registered host is drained first
     elif step.op in ("message", "logoff"):
         out["sessions"] = len(step.data.get("sessions") or ())
     elif step.op == "remove":

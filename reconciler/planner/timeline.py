@@ -41,12 +41,13 @@ from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, READ
 class Durations:
     """How long Azure takes, as the simulation models it. Defaults are typical Azure figures (and close to
     the sandbox's defaults): a VM create ~4 min, each extension ~2 min, an agent registering ~10 min, a VM
-    delete ~2 min. Only the preview's times depend on them, never which writes happen or in what order."""
+    delete ~1.5 min. They set the preview's times; which writes happen depends on them only where timing
+    decides (a replacement up before a window closes, a host deleted before the next batch needs room)."""
 
     create: timedelta = timedelta(minutes=4)  # VM PUT until provisioningState Succeeded
     extension: timedelta = timedelta(minutes=2)  # extension PUT until Succeeded (join, AVD agent)
     register: timedelta = timedelta(minutes=10)  # agent Succeeded until the session host is Available
-    delete: timedelta = timedelta(minutes=2)  # VM DELETE until it is gone
+    delete: timedelta = timedelta(seconds=90)  # VM DELETE until it is gone
     max_cycles: int = 1000  # bound on decide() calls per pool
     horizon: timedelta = timedelta(days=60)  # bound on simulated time
 

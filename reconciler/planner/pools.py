@@ -33,7 +33,8 @@ def _version_deps(version_id: str) -> tuple[str, ...]:
 def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
     out = Outcome()
     previews: list[RolloutPreview] = []
-    finished: dict[str, datetime | None] = {}  # pool -> simulated time it is fully rolled (ring gates)
+    # pool -> (version id, simulated time it runs it fully): when ring gates on it open
+    finished: dict[str, tuple[str, datetime | None]] = {}
     for pool in ctx.desired.ring_order():  # gated pools after the pools they wait for
         target = ctx.desired.resolve_pin(pool)
         if target is None:
@@ -71,7 +72,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
             )
         inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
         timeline = _simulate(ctx, pool, inputs, finished)
-        finished[pool.name] = timeline.finished_at if timeline.end == "converged" else None
+        finished[pool.name] = (target_id, timeline.finished_at if timeline.end == "converged" else None)
         now_steps = [step_summary(s, _leaf) for s in (timeline.first.steps if timeline.first else ())]
         outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:
@@ -141,8 +142,10 @@ def _roll_reason(pool, inputs: PoolInputs, outdated, preview: RolloutPreview, ve
 
 
 def _ending(timeline: Timeline) -> dict:
+    writing = [c.at for c in timeline.cycles if c.steps]
     return {
         "end": timeline.end,
+        "last_write_at": writing[-1].isoformat() if writing else None,
         "why": timeline.why,
         "cycles": len(timeline.cycles),
         "finished_at": timeline.finished_at.isoformat() if timeline.finished_at else None,
@@ -150,15 +153,18 @@ def _ending(timeline: Timeline) -> dict:
     }
 
 
-def _simulate(ctx: Context, pool, inputs: PoolInputs, finished: dict[str, datetime | None]) -> Timeline:
+def _simulate(
+    ctx: Context, pool, inputs: PoolInputs, finished: dict[str, tuple[str, datetime | None]]
+) -> Timeline:
     """Apply's own decision over a simulated timeline. A version this plan still creates or replicates is
     assumed ready when the pool's first cycle runs (apply runs it only after those changes); a ring gate on a
-    pool rolling in this plan opens when that pool's simulated rollout finishes, plus the soak."""
+    pool rolling in this plan to the same version opens when that pool's simulated rollout finishes, plus the
+    soak (a gate pool on another version never opens it: the simulation then stops, blocked, as apply waits)."""
     gate_opens = None
     gate = pool.spec.rollout.gate
     if gate is not None and not inputs.gate_ok and inputs.gate_until is None:
-        done = finished.get(gate.after)
-        gate_opens = done + gate.soak if done else None
+        version, done = finished.get(gate.after, ("", None))
+        gate_opens = done + gate.soak if done and version == inputs.target else None
     return simulate_rollout(
         inputs,
         DEFAULT_DURATIONS,

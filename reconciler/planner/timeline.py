@@ -53,6 +53,7 @@ class Durations:
 
 
 DEFAULT_DURATIONS = Durations()
+SHORT_WAIT = timedelta(minutes=5)  # decide()'s polling waits are at most this long
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,10 @@ def simulate_rollout(
     if not inputs.gate_ok and gate_opens_at is not None:
         assumptions.append(f"the ring gate opens at {gate_opens_at.isoformat()}")
     end, why = "bound", "the simulation bound was reached"
-    idle_since: datetime | None = None
-    # Nothing happens while the pool only polls (no step, nothing owed by Azure): past a drain grace plus an
-    # hour of that, nothing the model knows of will move it (users never logged off, a floor with no room).
+    polled = timedelta(0)
+    # Nothing happens while the pool only polls (no step, nothing owed by Azure, short waits): past a drain
+    # grace plus an hour of that, nothing the model knows of will move it (users never logged off, a floor
+    # with no room). A long wait (a window, a gate, a soak) is a known event, not polling.
     idle_limit = max(inputs.policy.drain_grace, timedelta(minutes=30)) + timedelta(hours=1)
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
@@ -147,11 +149,12 @@ def simulate_rollout(
         if not d.steps and not world.events and _stuck(d, p, ready_at, gate_opens):
             end, why = "blocked", _why(d)
             break
-        idle_since = (idle_since or now) if not d.steps and not world.events else None
-        if idle_since is not None and now - idle_since > idle_limit:
+        nxt = min(waits) if waits else now + POLL
+        idle = not d.steps and not world.events and nxt - now <= SHORT_WAIT
+        polled = polled + (nxt - now) if idle else timedelta(0)
+        if polled > idle_limit:
             end, why = "blocked", _why(d)
             break
-        nxt = min(waits) if waits else now + POLL
         if nxt - inputs.now > durations.horizon:
             why = f"past the simulation horizon ({durations.horizon.days} days): {d.next_check[1] if d.next_check else ''}"
             break

@@ -116,3 +116,21 @@ def totals_from(counter: Counter, entries: list[dict]) -> dict[str, int]:
         "messaged": len(messaged),
         "logged_off": sum(n for (op, _), n in counter.items() if op == "logoff"),
     }
+
+
+def drive_until(sb, desired, conn, until, *, on_cycle=None, max_cycles: int = 800):
+    """Apply cycles (rollout_support.drive's loop) until every pool is Done or the sandbox clock passes
+    `until` (for pools the plan says stay blocked: apply then writes nothing more either)."""
+    from reconciler.engine.outcome import Done, WaitUntil
+    from reconciler.engine.rollout import converge_pools
+
+    results = []
+    for _ in range(max_cycles):
+        results = converge_pools(desired, desired.host_pools, conn)
+        if on_cycle:
+            on_cycle(results)
+        if all(isinstance(r.outcome, Done) for r in results) or sb.now() > until:
+            return results
+        waits = [r.outcome.at for r in results if isinstance(r.outcome, WaitUntil)]
+        sb.advance(max((min(waits) - sb.now()).total_seconds(), 1.0) if waits else 1.0)
+    raise AssertionError(f"not settled after {max_cycles} cycles: {[r.outcome for r in results]}")

@@ -187,6 +187,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     available = sum(1 for h in active if h.accepting_available)
     budget = available - pol.floor_hosts
     outdated = [h for h in active if target and h.version != target and h.established]
+    is_outdated = {h.name for h in outdated}  # by name: comparing whole views is slow on large pools
     replacement_of = {h.replaces.lower(): h for h in active if h.replaces and h.version == target}
     to_retire: list[tuple[HostView, str]] = []
 
@@ -214,11 +215,11 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
                     slots -= 1
         chosen = {h.name for h, _ in to_retire}
         remaining = [h for h in active if h.name not in chosen]
-        paired = sum(1 for h in remaining if h in outdated and h.name.lower() in replacement_of)
+        paired = sum(1 for h in remaining if h.name in is_outdated and h.name.lower() in replacement_of)
         surplus = len(remaining) - paired - pol.count
         if surplus > 0:
             spare = [h for h in remaining if h.established and h.name.lower() not in replacement_of]
-            spare.sort(key=lambda h: (0 if h in outdated else 1, *_order(h)))
+            spare.sort(key=lambda h: (0 if h.name in is_outdated else 1, *_order(h)))
             for h in spare:
                 if surplus <= 0:
                     break
@@ -242,7 +243,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     total = len(p.hosts)
     room = pol.count + pol.surge - total
     still_active = [h for h in active if h.name not in retired_now]
-    paired = sum(1 for h in still_active if h in outdated and h.name.lower() in replacement_of)
+    paired = sum(1 for h in still_active if h.name in is_outdated and h.name.lower() in replacement_of)
     missing = pol.count - (len(still_active) - paired)
     used = set(p.used_names) | {h.name.lower() for h in p.hosts}
     creations: list[Step] = []

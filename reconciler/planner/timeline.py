@@ -53,7 +53,6 @@ class Durations:
 
 
 DEFAULT_DURATIONS = Durations()
-SHORT_WAIT = timedelta(minutes=5)  # decide()'s polling waits are at most this long
 
 
 @dataclass(frozen=True)
@@ -121,11 +120,6 @@ def simulate_rollout(
     if not inputs.gate_ok and gate_opens_at is not None:
         assumptions.append(f"the ring gate opens at {gate_opens_at.isoformat()}")
     end, why = "bound", "the simulation bound was reached"
-    polled = timedelta(0)
-    # Nothing happens while the pool only polls (no step, nothing owed by Azure, short waits): past a drain
-    # grace plus an hour of that, nothing the model knows of will move it (users never logged off, a floor
-    # with no room). A long wait (a window, a gate, a soak) is a known event, not polling.
-    idle_limit = max(inputs.policy.drain_grace, timedelta(minutes=30)) + timedelta(hours=1)
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p)
@@ -145,18 +139,12 @@ def simulate_rollout(
         if d.state in ("converged", "halted") and not world.events:
             end, why = d.state, ""
             break
-        waits = [at for at, _ in d.waits if at > now] + [due for due, _, _ in world.events]
-        if not d.steps and not world.events and _stuck(d, p, ready_at, gate_opens):
-            end, why = "blocked", _why(d)
-            break
-        nxt = min(waits) if waits else now + POLL
-        idle = not d.steps and not world.events and nxt - now <= SHORT_WAIT
-        polled = polled + (nxt - now) if idle else timedelta(0)
-        if polled > idle_limit:
+        nxt = _next(d, p, world, now, ready_at, gate_opens)
+        if nxt is None:
             end, why = "blocked", _why(d)
             break
         if nxt - inputs.now > durations.horizon:
-            why = f"past the simulation horizon ({durations.horizon.days} days): {d.next_check[1] if d.next_check else ''}"
+            why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
             break
         now = nxt
         _complete(world, now)
@@ -167,13 +155,40 @@ def _why(d: Decision) -> str:
     return "; ".join(d.notes) or (d.next_check or (None, "waits"))[1]
 
 
-def _stuck(d: Decision, p: PoolInputs, ready_at, gate_opens) -> bool:
-    """Waiting for something no modelled event ends: replication or a gate with no assumed end, no window."""
-    if d.mode == "waiting-replication" and ready_at is None:
-        return True
-    if d.mode == "gated" and gate_opens is None:
-        return True
-    return not p.window_open and p.next_window is None
+def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens) -> datetime | None:
+    """When to decide again. After steps: at the decision's earliest wait (apply polls again; our own writes
+    may enable more). After none: nothing changes until Azure finishes something (an event), a time the
+    decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
+    polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
+    """
+    events = [due for due, _, _ in world.events]
+    if d.steps:
+        return min([at for at, _ in d.waits if at > now] + events, default=now + POLL)
+    times = [at for at, _ in d.waits if at > now and at != now + POLL] + events
+    if not p.target_ready and ready_at is not None and ready_at > now:
+        times.append(ready_at)
+    if not p.gate_ok and gate_opens is not None and gate_opens > now:
+        times.append(gate_opens)
+    unknown = (d.mode == "waiting-replication" and ready_at is None) or (
+        d.mode == "gated" and gate_opens is None
+    )
+    if unknown and not events:
+        return None  # waits for something outside the pool with no assumed end: apply waits there too
+    if _users_only(d, p) and not events:
+        return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
+    return min(times, default=None)
+
+
+def _users_only(d: Decision, p: PoolInputs) -> bool:
+    """Only retiring hosts whose grace has passed wait, for users the policy never logs off."""
+    if p.policy.force_logoff:
+        return False
+    retiring = [h for h in p.hosts if h.retiring and h.sessions and not h.deleting]
+    return (
+        bool(retiring)
+        and all((h.drain_at or p.now) + p.policy.drain_grace <= p.now for h in retiring)
+        and not any(h for h in p.hosts if not h.established and not h.deleting)
+    )
 
 
 def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:

@@ -118,9 +118,9 @@ def totals_from(counter: Counter, entries: list[dict]) -> dict[str, int]:
     }
 
 
-def drive_until(sb, desired, conn, until, *, on_cycle=None, max_cycles: int = 800):
-    """Apply cycles (rollout_support.drive's loop) until every pool is Done or the sandbox clock passes
-    `until` (for pools the plan says stay blocked: apply then writes nothing more either)."""
+def drive_until(sb, desired, conn, until, blocked=frozenset(), *, on_cycle=None, max_cycles: int = 800):
+    """Apply cycles (rollout_support.drive's loop) until every pool is Done, except the pools in `blocked`
+    (the plan says they stay blocked) once the sandbox clock passes `until`: apply writes nothing more there."""
     from reconciler.engine.outcome import Done, WaitUntil
     from reconciler.engine.rollout import converge_pools
 
@@ -129,7 +129,8 @@ def drive_until(sb, desired, conn, until, *, on_cycle=None, max_cycles: int = 80
         results = converge_pools(desired, desired.host_pools, conn)
         if on_cycle:
             on_cycle(results)
-        if all(isinstance(r.outcome, Done) for r in results) or sb.now() > until:
+        late = sb.now() > until
+        if all(isinstance(r.outcome, Done) or (late and r.pool in blocked) for r in results):
             return results
         waits = [r.outcome.at for r in results if isinstance(r.outcome, WaitUntil)]
         sb.advance(max((min(waits) - sb.now()).total_seconds(), 1.0) if waits else 1.0)

@@ -1,9 +1,13 @@
 """Host-pool pins and session-host rollouts: which version new hosts get, and how existing hosts move to it.
 
 The pin is recorded as a tag on the host pool (model.tags.PIN_TAG). It moves only after the version is
-replicated to the pool's region; until then the pin change depends on the build/create/replicate change and
-the rollout preview says what it waits for. A pool whose hosts run anything but the pinned version gets a
-`roll` change with a full preview (batches, capacity vs floor, sessions, window, ring gate).
+replicated to the pool's region; until then the pin change depends on the build/create/replicate change.
+What happens to the session hosts is not planned here: apply's own `decide()` is run over a simulated
+timeline (planner.timeline) from the pool's inputs as the Observed snapshot shows them (planner.pool_inputs).
+A pool whose hosts run anything but the pinned version gets a `roll` change, else a session-hosts change when
+anything needs doing; both carry `now` (the first apply cycle's writes: op, host, version), `totals` (every
+write of the whole rollout) and `simulation` (how and when it ends), and a roll gets a full preview (batches,
+capacity vs floor, peak VMs, sessions, window, ring gate).
 """
 
 from __future__ import annotations

@@ -210,8 +210,6 @@ def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target,
             "reason": inputs.gate_why
             or f"pool {rollout.gate.after} soaked until {until.isoformat() if until else '?'}",
         }
-    if timeline.end in ("blocked", "bound") and timeline.why:
-        blocked.append(f"the simulation stops: {timeline.why}")
     return preview_of(
         inputs, timeline, to_version=target.name, window=window, gate=gate, blocked=tuple(blocked), leaf=_leaf
     )

@@ -9,7 +9,8 @@ until the pool converges, halts, or the bound is reached. There is no second alg
 floor, surge, windows and gates are whatever `decide()` does.
 
 What is modelled, not observed: how long Azure takes (`Durations`), that every new host comes up healthy,
-that users stay signed in until logged off (the pessimistic case: every logoff the policy allows happens),
+that users stay signed in until logged off (the pessimistic case: every logoff the policy allows happens;
+with forceLogoff false they are assumed to leave `Durations.sign_out` after the grace),
 and, when the pool waits for something outside it (replication, a ring gate on another pool), when that ends
 (`ready_at`, `gate_opens_at`; unknown → the simulation stops there and says why).
 """
@@ -48,6 +49,9 @@ class Durations:
     extension: timedelta = timedelta(minutes=2)  # extension PUT until Succeeded (join, AVD agent)
     register: timedelta = timedelta(minutes=10)  # agent Succeeded until the session host is Available
     delete: timedelta = timedelta(seconds=90)  # VM DELETE until it is gone
+    # forceLogoff false: users are assumed to sign out on their own this long after the drain grace ends
+    # (None: they never do, and the simulation stops there). With forceLogoff they stay until logged off.
+    sign_out: timedelta | None = timedelta(hours=2)
     max_cycles: int = 1000  # bound on decide() calls per pool
     horizon: timedelta = timedelta(days=60)  # bound on simulated time
 
@@ -92,6 +96,7 @@ class _World:
     hosts: dict[str, HostView]
     events: list[tuple[datetime, str, str]] = field(default_factory=list)  # (due, vm, what)
     gone: set[str] = field(default_factory=set)
+    assumed: set[str] = field(default_factory=set)
 
 
 def simulate_rollout(
@@ -119,6 +124,12 @@ def simulate_rollout(
         assumptions.append(f"the version is replicated by {ready_at.isoformat()}")
     if not inputs.gate_ok and gate_opens_at is not None:
         assumptions.append(f"the ring gate opens at {gate_opens_at.isoformat()}")
+    if not inputs.policy.force_logoff and durations.sign_out is not None:
+        for h in inputs.hosts:
+            if h.retiring and h.sessions:
+                _sign_out_later(
+                    world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations
+                )
     end, why = "bound", "the simulation bound was reached"
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
@@ -148,11 +159,13 @@ def simulate_rollout(
             break
         now = nxt
         _complete(world, now)
-    return Timeline(tuple(cycles), end, why, tuple(assumptions))
+    return Timeline(tuple(cycles), end, why, tuple(assumptions) + tuple(sorted(world.assumed)))
 
 
 def _why(d: Decision) -> str:
-    return "; ".join(d.notes) or (d.next_check or (None, "waits"))[1]
+    """The first reason the decision gives (notes first), and how many more there are."""
+    reasons = list(d.notes) or [(d.next_check or (None, "waits"))[1]]
+    return reasons[0] + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
 
 
 def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens) -> datetime | None:
@@ -163,7 +176,9 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     """
     events = [due for due, _, _ in world.events]
     if d.steps:
-        return min([at for at, _ in d.waits if at > now] + events, default=now + POLL)
+        # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
+        # and a real cycle's own duration would).
+        return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + timedelta(seconds=1))
     times = [at for at, _ in d.waits if at > now and at != now + POLL] + events
     if not p.target_ready and ready_at is not None and ready_at > now:
         times.append(ready_at)
@@ -259,6 +274,8 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
         elif op == "retire" and h is not None:
             world.hosts[name] = replace(h, accepting=False if h.session_host else h.accepting)
             tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data["reason"]})
+            if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
+                _sign_out_later(world, h, now + p.policy.drain_grace, du)
         elif op == "drain" and h is not None:
             world.hosts[name] = replace(h, accepting=False)
         elif op == "message":
@@ -272,6 +289,15 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
         quarantined=quarantined,
         rolled_out=rolled_out,
         last_good=last_good,
+    )
+
+
+def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durations) -> None:
+    """forceLogoff false: the modelled time users leave a drained host by themselves (an assumption)."""
+    world.events.append((grace_ends + du.sign_out, h.name, "signed-out"))
+    world.assumed.add(
+        f"users sign out on their own within {int(du.sign_out.total_seconds() // 60)} min of the drain grace "
+        "ending (forceLogoff is false)"
     )
 
 
@@ -291,5 +317,7 @@ def _complete(world: _World, now: datetime) -> None:
         elif what.startswith("extension:"):
             ext = what.split(":", 1)[1]
             world.hosts[name] = replace(h, extensions={**h.extensions, ext: "Succeeded"})
+        elif what == "signed-out":
+            world.hosts[name] = replace(h, sessions=())
         elif what == "available":
             world.hosts[name] = replace(h, session_host=f"{name}.sim", status="Available", accepting=True)

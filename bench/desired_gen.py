@@ -130,7 +130,7 @@ def generate_desired(
     for sub, pools in pools_by_sub.items():
         docs = []
         for pool in pools:
-            doc, definition = _pool(pool, hosts_of[pool["id"].lower()], alias)
+            doc, definition = _pool(pool, hosts_of[pool["id"].lower()], alias, _vault(types))
             if definition is None:
                 continue
             pinned = newest.get(definition)
@@ -197,7 +197,13 @@ def _hosts_per_pool(types) -> dict[str, list[dict]]:
     return out
 
 
-def _pool(pool: dict, vms: list[dict], alias: dict[str, str]) -> tuple[dict, str | None]:
+def _vault(types) -> dict:
+    """Where the local admin secret is: the estate's landing-zone vault (by id), else a vault by bare name."""
+    vaults = types.get("microsoft.keyvault/vaults") or []
+    return {"vaultId": vaults[0]["id"]} if vaults else {"vaultName": "kv-avd-bench"}
+
+
+def _pool(pool: dict, vms: list[dict], alias: dict[str, str], vault: dict) -> tuple[dict, str | None]:
     p, props = _parts(pool["id"]), pool["properties"]
     if not vms:
         return {}, None
@@ -221,9 +227,7 @@ def _pool(pool: dict, vms: list[dict], alias: dict[str, str]) -> tuple[dict, str
             "vmSize": vm["hardwareProfile"]["vmSize"],
             "namePrefix": prefix,
             "subnetId": subnet,
-            "localAdmin": {
-                "password": {"keyVaultSecret": {"vaultName": "kv-avd-bench", "secretName": "local-admin"}}
-            },
+            "localAdmin": {"password": {"keyVaultSecret": {**vault, "secretName": "local-admin"}}},
             "join": {"type": "entra"},
         },
     }

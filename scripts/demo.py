@@ -18,7 +18,9 @@ sandbox is touched; the sandbox lives in memory and stops with the demo.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +35,7 @@ from reconciler.sandbox import Sandbox  # noqa: E402
 
 RECONCILE = [sys.executable, "-m", "reconciler"]
 TIME_SCALE = 1000  # sandbox seconds per real second: a 40-minute build takes 2.4 s
-MAX_CYCLES = 8
+MAX_CYCLES = 12
 
 NEW_VERSION = """
 ---
@@ -75,102 +77,164 @@ def pool_status(desired: Path, env: dict[str, str]) -> list[dict]:
     return json.loads(done.stdout)["pools"]
 
 
-def show(pools: list[dict]) -> None:
-    for p in pools:
-        running = ", ".join(f"{v}×{n}" for v, n in sorted(p["running"].items())) or "no hosts"
-        why = (p.get("next_check") or {}).get("why") or ""
-        if not p["window_open"] and p["state"] != "converged" and p.get("next_window"):
-            why = why or f"maintenance window opens {p['next_window'][:16]}"
-        print(f"   {p['pool']:24} {p['state']:10} pinned {p['pinned']:10} running {running:22} {why}"[:150])
+class Tally:
+    """What every apply of the demo did, added up for the closing summary."""
+
+    def __init__(self) -> None:
+        self.applies = 0
+        self.changes: dict[str, int] = {}
+        self.hosts: dict[str, int] = {}
+
+    def add(self, recap: dict) -> None:
+        self.applies += 1
+        for key, n in recap["totals"].items():
+            self.changes[key] = self.changes.get(key, 0) + n
+        for key, n in recap["hosts"]["totals"].items():
+            self.hosts[key] = self.hosts.get(key, 0) + n
 
 
-def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str]) -> None:
-    """Apply; when it stops with work waiting (a soak, a window), move the sandbox clock to the moment the
-    waiting work said it resumes, as time would pass in production; repeat until a plan has nothing left."""
+def _one_line(recap: dict) -> str:
+    t, h = recap["totals"], recap["hosts"]["totals"]
+    hosts = ", ".join(f"{k.replace('_', ' ')} {h[k]}" for k in HOST_WORDS if h.get(k))
+    line = f"changed {t.get('changed', 0)}, ok {t.get('ok', 0)}" + (f"; hosts {hosts}" if hosts else "")
+    if recap["pending"]:
+        first = recap["pending"][0]
+        when = (first.get("resumes_at") or "")[5:16].replace("T", " ")
+        why = re.sub(r"/subscriptions/\S+/(\S+)", r"\1", first["why"].split(": ", 1)[-1])  # ids → names
+        line += f"; next at {when}: {why}"
+    return line
+
+
+HOST_WORDS = ("created", "replaced", "deleted", "drained", "messaged", "logged_off")
+
+
+def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally) -> None:
+    """Apply; when it hands back a long wait (a soak, a window), move the sandbox clock to the moment that wait
+    ends, as time would pass in production; repeat until a plan has nothing left. One line per apply."""
     for cycle in range(1, MAX_CYCLES + 1):
-        print(f"-- apply #{cycle}, sandbox clock {sb.now():%a %Y-%m-%d %H:%M} UTC", flush=True)
-        args = [
-            "apply",
-            "--desired",
-            str(desired),
-            "--auto-approve",
-            "--state",
-            state,
-            "--timeout",
-            "3h",
-            "-o",
-            "json",
-        ]
+        clock = f"{sb.now():%a %Y-%m-%d %H:%M}"
+        args = ["apply", "--desired", str(desired), "--auto-approve", "--state", state, "-o", "json"]
         done = subprocess.run([*RECONCILE, *args], cwd=ROOT, env=env, capture_output=True, text=True)
         if "No changes" in done.stdout:
-            print(f"   converged: nothing left to do (sandbox clock {sb.now():%a %Y-%m-%d %H:%M} UTC)")
+            print(f"   apply #{cycle} {clock}: nothing left to do")
             return
-        recap = json.loads(done.stdout)["recap"]
-        if recap["failures"]:
-            raise SystemExit(f"apply failed: {recap['failures']}\n{done.stderr[-2000:]}")
-        totals = recap["totals"]
-        print(
-            f"   changed={totals.get('changed', 0)} ok={totals.get('ok', 0)} waiting={totals.get('waiting', 0)}"
-        )
-        show(pool_status(desired, env))
-        resume = [datetime.fromisoformat(u["resume_at"]) for u in recap["unfinished"] if u.get("resume_at")]
+        try:
+            recap = json.loads(done.stdout)["recap"]
+        except (ValueError, KeyError):
+            raise SystemExit(f"apply exited {done.returncode}: {done.stderr.strip()[-2000:]}") from None
+        if recap["failures"] or done.returncode != 0:
+            why = "; ".join(f"{f['id']}: {f['why']}" for f in recap["failures"]) or recap["outcome"]
+            raise SystemExit(f"apply #{cycle} {recap['outcome']}: {why}")
+        tally.add(recap)
+        print(f"   apply #{cycle} {clock}: {_one_line(recap)}"[:160], flush=True)
+        resume = [datetime.fromisoformat(u["resumes_at"]) for u in recap["pending"] if u.get("resumes_at")]
         if resume and min(resume) > sb.now():
             sb.advance((min(resume) - sb.now()).total_seconds() + 1)
     raise SystemExit(f"not converged after {MAX_CYCLES} applies")
 
 
-def report_invariants(inv: dict) -> None:
-    """What the sandbox saw, whatever the reconciler believes: capacity, logoffs, leftovers."""
-    banner("What the sandbox recorded (GET /_sandbox/invariants)")
-    for pool in inv["pools"].values():
+def _floors(desired: Path) -> dict[str, tuple[int, int]]:
+    """Pool name -> (count, capacity floor in hosts), as the desired state says."""
+    from reconciler.spec import load_desired
+
+    floors = {}
+    for pool in load_desired(desired).host_pools:
+        count = pool.spec.session_hosts.count
+        floors[pool.name] = (count, math.ceil(count * pool.spec.rollout.capacity_floor / 100))
+    return floors
+
+
+def lowest_after_floor(timeline: list, floor: int) -> int | None:
+    """The lowest Available count after the pool first reached its floor (None: it never did)."""
+    reached = False
+    lowest = None
+    for _, available in timeline:
+        reached = reached or available >= floor
+        if reached:
+            lowest = available if lowest is None else min(lowest, available)
+    return lowest
+
+
+def summary(tally: Tally, inv: dict, desired: Path, started: datetime, ended: datetime) -> bool:
+    """What changed, whether capacity held, who was logged off; from the recaps and from what the sandbox saw."""
+    banner("Summary")
+    ch, h = tally.changes, tally.hosts
+    print(f"   {tally.applies} applies over {(ended - started).total_seconds() / 86400:.1f} sandbox days: "
+          f"{ch.get('changed', 0)} changes, {ch.get('failed', 0)} failed")  # fmt: skip
+    print("   hosts: " + ", ".join(f"{h.get(k, 0)} {k.replace('_', ' ')}" for k in HOST_WORDS))
+    ok = True
+    floors = _floors(desired)
+    for pool in sorted(inv["pools"].values(), key=lambda p: p["id"].lower()):
         name = pool["id"].rsplit("/", 1)[-1]
-        print(
-            f"   {name:24} Available+accepting hosts: min {pool['min']}, max {pool['max']}; VMs at most {pool['max_hosts']}"
-        )
+        count, floor = floors.get(name, (0, 0))
+        lowest = lowest_after_floor(pool["timeline"], floor)
+        held = lowest is None or lowest >= floor
+        ok = ok and held
+        print(f"   {name:24} capacity {'held' if held else 'BROKE'}: lowest Available {lowest} once at its floor "
+              f"of {floor} ({count} hosts wanted)")  # fmt: skip
     ends = inv["forced_session_ends"]
-    print(f"   user sessions logged off by force: {len(ends)}")
+    print(f"   users logged off by force: {len(ends)}")
     for end in ends:
-        pool = end["id"].split("/hostPools/")[-1].split("/")[0]
-        print(f"     {pool}: {(end.get('seconds_after_drain') or 0) / 60:.0f} min after its host was drained")
-    for key in ("orphan_disks", "orphan_nics", "ghost_session_hosts", "versions_deleted_in_use"):
-        print(f"   {key.replace('_', ' ')}: {len(inv[key])}")
+        host = end["id"].lower().split("/sessionhosts/")[-1].split("/")[0]
+        print(f"     {end['time'][:16]} on {host}: {(end.get('seconds_after_drain') or 0) / 60:.0f} min after "
+              "its host was drained and the users were told")  # fmt: skip
+    leftovers = {k.replace("_", " "): len(inv[k]) for k in
+                 ("orphan_disks", "orphan_nics", "ghost_session_hosts", "versions_deleted_in_use")}  # fmt: skip
+    print("   left behind: " + ", ".join(f"{k} {n}" for k, n in leftovers.items()))
+    return ok and not any(leftovers.values())
+
+
+SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "adopt": "=", "pin": ">", "roll": "↻",
+           "build": "*", "replicate": "⇉", "deprecate": "↓"}  # fmt: skip
+
+
+def show_plan(desired: Path, env: dict[str, str], out: Path) -> None:
+    """One line per change (the full plan is saved; `reconcile show` prints it whole)."""
+    reconcile("plan", "--desired", str(desired), "--out", str(out), "-o", "json", env=env, quiet=True)
+    plan = json.loads(out.read_text())
+    changes = [c for c in plan["changes"] if c["action"] != "no-op"]
+    for c in changes:
+        reason = c["reason"].split(": ", 1)[-1]
+        name = c["name"] if c["kind"] != "session-hosts" else c["resource_id"].split("/")[-2]
+        print(f"   {SYMBOLS.get(c['action'], '?'):3} {c['action']:9} {c['kind']:15} {name:26} {reason}"[:150])
+    counts = ", ".join(f"{n} {a}" for a, n in plan["summary"].items() if n and a != "no-op")
+    print(f"   {len(changes)} changes ({counts}); the whole plan: reconcile show {out.name}")
 
 
 def main() -> int:
     banner("Validate desired/ (no Azure involved)")
-    reconcile("validate", "--desired", "desired")
+    reconcile("validate", "--desired", "desired", quiet=False)
     with tempfile.TemporaryDirectory() as tmp:
-        schema = Path(tmp) / "desired-state.schema.json"
-        reconcile("schema", "-o", str(schema))
-        print(f"JSON Schema for editors written ({schema.stat().st_size} bytes)")
         desired = Path(tmp) / "desired"
         shutil.copytree(ROOT / "desired", desired)
         state = str(Path(tmp) / "state")
+        tally = Tally()
 
-        banner("Start the sandbox with a brownfield estate (demo/brownfield.json)")
-        with Sandbox(time_scale=TIME_SCALE, seed=str(ROOT / "demo" / "brownfield.json")) as sb:
+        banner("Start the sandbox: the shipped landing zone plus a brownfield estate (demo/brownfield.json)")
+        # landing_zone: the network, identity and vaults the shipped desired/ references, as `sandbox serve` has.
+        with Sandbox(
+            time_scale=TIME_SCALE, seed=str(ROOT / "demo" / "brownfield.json"), landing_zone=True
+        ) as sb:
             env = {**os.environ, **sb.env}
-            print(f"sandbox {sb.endpoint}, clock {sb.now():%Y-%m-%d %H:%M} UTC, {TIME_SCALE}x real time")
+            started = sb.now()
+            print(f"   sandbox {sb.endpoint}, clock {started:%Y-%m-%d %H:%M} UTC, {TIME_SCALE}x real time")
 
             banner("Plan: what would change, and why")
-            reconcile("plan", "--desired", str(desired), "--detailed-exitcode", env=env, ok=(2,))
+            show_plan(desired, env, Path(tmp) / "plan.json")
 
-            banner("The same plan as a pull-request comment (Markdown, first lines)")
-            md = subprocess.run([*RECONCILE, "plan", "-o", "markdown", "--desired", str(desired)], cwd=ROOT,
-                                env=env, capture_output=True, text=True)  # fmt: skip
-            print("\n".join(md.stdout.splitlines()[:14]) + "\n…")
-
-            banner("Apply, cycle by cycle, until nothing is left (rings wait for soak and windows)")
-            converge(sb, desired, state, env)
-            banner("Plan again: no changes")
-            reconcile("plan", "--desired", str(desired), "--detailed-exitcode", env=env, ok=(0,))
+            banner("Apply until nothing is left (soaks and windows are handed back; the clock moves on)")
+            converge(sb, desired, state, env, tally)
+            reconcile("plan", "--desired", str(desired), "--detailed-exitcode", env=env, ok=(0,), quiet=True)
+            print("   plan --detailed-exitcode: 0 (no changes)")
 
             banner("Publish clinical image 1.6.0: validation first, production after the soak")
             with (desired / "galleries" / "healthcare.yaml").open("a") as f:
                 f.write(NEW_VERSION)
-            reconcile("validate", "--desired", str(desired))
-            converge(sb, desired, state, env)
-            report_invariants(sb.invariants())
+            reconcile("validate", "--desired", str(desired), quiet=True)
+            converge(sb, desired, state, env, tally)
+            ok = summary(tally, sb.invariants(), desired, started, sb.now())
+    if not ok:
+        raise SystemExit("the sandbox saw a broken invariant (see the summary)")
     banner("Done")
     return 0
 

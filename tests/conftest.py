@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from sandbox.helpers import estates_landing_zone
 
 from reconciler.sandbox import Sandbox
 
@@ -24,10 +25,12 @@ def sandbox():
 
 @pytest.fixture
 def sb(sandbox):
-    """The session sandbox, emptied and set back to its start-up settings, with resource group `rg-test`."""
+    """The session sandbox, emptied and set back to its start-up settings, with resource group `rg-test` and a
+    small landing zone (`sandbox.helpers.estates_landing_zone`)."""
     sandbox.reset()
     sub = sandbox.subscription_ids[0]
     sandbox.seed([{"id": f"/subscriptions/{sub}/resourceGroups/{RG}", "location": "westeurope"}])
+    sandbox.seed(estates_landing_zone(sandbox.subscription_ids))
     yield sandbox
 
 

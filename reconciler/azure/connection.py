@@ -15,10 +15,17 @@ ceiling, see `BoundedRetryPolicy`); `MeteringPolicy` counts and paces every atte
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+)
 from azure.core.pipeline.policies import RetryPolicy
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -153,3 +160,77 @@ class Connection:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# --- errors, in one line, cause first -----------------------------------------------------------------------
+_CONNECT = re.compile(
+    r"HTTPSConnection\(host='([^']*)', port=(\d+)\): (?:Failed to establish a new connection: )?(.*)"
+)
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+_CONTEXT = re.compile(r"^(?P<what>.+?) failed: ")
+
+
+def _clean(text: str) -> str:
+    """One line: a connection failure as `host:port: reason`, `[Errno n]` and SDK advice dropped."""
+    text = " ".join(text.split())
+    text = text.split(" To mitigate this issue", 1)[0]
+    match = _CONNECT.search(text)
+    if match:
+        reason = _ERRNO.sub("", match.group(3)).rstrip(")").strip() or "connection failed"
+        text = f"{match.group(1)}:{match.group(2)}: {reason[:1].lower() + reason[1:]}"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        text += " (set --ca-bundle or RECONCILE_CA_BUNDLE to the PEM that signs the endpoint)"
+    return text.strip().rstrip(".")
+
+
+def _credential_causes(message: str) -> list[str]:
+    """`Attempted credentials:` lines of a DefaultAzureCredential failure, each `Credential: reason`."""
+    causes = []
+    for line in message.splitlines():
+        line = line.strip()
+        name, sep, reason = line.partition(": ")
+        if sep and name.endswith("Credential") and " " not in name:
+            reason = reason.removeprefix("Authentication failed: ").removeprefix(f"{name} ")
+            sentences = [
+                s for s in re.split(r"(?<=\.)\s+", reason) if "troubleshoot" not in s and "aka.ms" not in s
+            ]
+            causes.append(f"{name}: {_clean(' '.join(sentences))}")
+    return causes
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a failure reaching Azure, the cause first, then where it happened.
+
+    `cannot sign in to Azure: EnvironmentCredential: AADSTS7000215: Invalid client secret provided (while
+    listing host pools in <sub>)`; `cannot connect to 127.0.0.1:9: connection refused`. No "None None" of a
+    credential error read as an HTTP error, no multi-line SDK text, no traceback. The client secret in the
+    environment is never part of the line."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    context = ""
+    outer = _CONTEXT.match(str(exc))
+    if outer and not isinstance(exc, AzureError):
+        context = f" (while {outer.group('what')})"
+    root = next((e for e in chain if isinstance(e, AzureError)), chain[-1])
+    if isinstance(root, ClientAuthenticationError) and root.status_code is None:
+        causes = _credential_causes(str(root.message or root))
+        line = "cannot sign in to Azure: " + ("; ".join(causes) or _clean(str(root.message or root)))
+    elif isinstance(root, ServiceRequestError):
+        line = f"cannot connect to {_clean(str(root.message or root))}"
+    elif isinstance(root, HttpResponseError):
+        code = getattr(root.error, "code", None) if root.error else None
+        status = " ".join(str(p) for p in (root.status_code, code or root.reason) if p)
+        text = _clean((str(root.message or "").splitlines() or [""])[0].removeprefix(f"({code}) "))
+        line = f"Azure answered {status}: {text}" if status else f"Azure error: {text}"
+    else:
+        text = _clean(str(root)) or type(root).__name__
+        ours = type(root).__module__.startswith("reconciler.")
+        line = text if ours else f"{type(root).__name__}: {text}"
+    line += context
+    secret = os.environ.get("AZURE_CLIENT_SECRET", "")
+    if len(secret) >= 4:
+        line = line.replace(secret, "(secret)")
+    return line if len(line) <= 600 else line[:599] + "…"

@@ -246,6 +246,7 @@ def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> Obser
         update_state=p.get("updateState"),
         last_heartbeat=parse_time(p.get("lastHeartBeat")),
         assigned_user=p.get("assignedUser"),
+        vm=machine,
     )
 
 

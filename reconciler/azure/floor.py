@@ -3,7 +3,8 @@
 Computed from the estate's resources themselves (REST dicts, e.g. what a sandbox was seeded with), not from
 what observe() did, so tests and the benchmark can hold observe() to it: every collection costs
 max(1, ceil(items / page_size)) list calls (an empty collection still answers one empty page), plus one GET
-with $expand=ReplicationStatus per image version that is not Succeeded.
+with $expand=ReplicationStatus per image version that is not Succeeded. Resource groups (one list per
+subscription) count too; the reference GETs of `scope.references` do not (they are not a list).
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ def list_call_floor(
     subs = [s.lower() for s in subscription_ids]
     roll = {norm_id(p) for p in roll_pools}
     by_type: dict[str, list[dict]] = {}
-    for r in resources:
+    resources_list = list(resources)
+    for r in resources_list:
         by_type.setdefault((r.get("type") or "").lower(), []).append(r)
 
     floor: dict[str, int] = {}
     for label, rtype in _SUBSCRIPTION_COLLECTIONS.items():
         per_sub = Counter(norm_id(r["id"]).split("/")[2] for r in by_type.get(rtype, []))
         floor[label] = sum(_pages(per_sub[s], page_size) for s in subs)
+    groups = Counter(norm_id(r["id"]).split("/")[2] for r in resources_list if _is_group(r["id"]))
+    floor["resource groups"] = sum(_pages(groups[s], page_size) for s in subs)
     for label, (rtype, parent_type) in _CHILD_COLLECTIONS.items():
         per_parent = Counter(parent_id(r["id"]) for r in by_type.get(rtype, []))
         parents = [norm_id(p["id"]) for p in by_type.get(parent_type, []) if _in(p, subs)]
@@ -66,6 +70,11 @@ def list_call_floor(
     )
     floor["total"] = sum(floor.values())
     return floor
+
+
+def _is_group(resource_id: str) -> bool:
+    parts = norm_id(resource_id).strip("/").split("/")
+    return len(parts) == 4 and parts[0] == "subscriptions" and parts[2] == "resourcegroups"
 
 
 def _in(resource: dict, subs: list[str]) -> bool:

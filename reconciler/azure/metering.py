@@ -57,7 +57,8 @@ def operation_of(method: str, path: str) -> tuple[str, str]:
     parts = [p for p in path.split("/") if p]
     lowered = [p.lower() for p in parts]
     if "providers" not in lowered:
-        return method.lower(), "/".join(lowered[2:4:2]) or "subscription"
+        verb = "list" if method.upper() == "GET" and len(parts) % 2 == 1 else method.lower()
+        return verb, "/".join(lowered[2:4:2]) or "subscription"
     at = len(lowered) - 1 - lowered[::-1].index("providers")
     namespace, rest = parts[at + 1] if at + 1 < len(parts) else "", parts[at + 2 :]
     types = rest[0::2]

@@ -5,6 +5,9 @@ GETs for the reference estate):
   per subscription: galleries, imageTemplates, hostPools, virtualMachines (list_all)
   per gallery: images; per image definition: versions
   per host pool: sessionHosts; per host pool in `scope.roll_pools`: userSessions
+Also per subscription: its resource groups (one paged list), so the plan creates the missing ones; and one GET per
+resource desired state references (`scope.references`: subnets, identities, staging groups, Key Vault secrets'
+metadata; see `reconciler.azure.references`), so a plan fails before any write when one is missing.
 The one exception is deliberate and small: a version that is not `Succeeded` is still replicating (or failed),
 and per-region state is only returned by a GET with `$expand=ReplicationStatus`, so those versions, and only
 those, get one targeted GET each. Collections are fetched concurrently (bounded), children as soon as their
@@ -20,7 +23,7 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 
-from reconciler.azure import convert, paging
+from reconciler.azure import convert, paging, references
 from reconciler.azure.connection import Connection
 from reconciler.azure.metering import add_stats, stats_since
 from reconciler.azure.tasks import TaskTree
@@ -59,6 +62,12 @@ class _Collector:
         # hosts stay JSON until the end because they are joined to their VMs.
         self.raw: dict[str, list] = {k: _Converting(CONVERTERS[k]) for k in CONVERTERS}
         self.raw["session_hosts"] = []
+        self.raw["resource_groups"] = _Converting(references.resource_group)
+        self.raw["references"] = []
+
+    def start_references(self) -> None:
+        for rid in self.scope.references:
+            self.tree.submit(references.read_reference, self.conn, rid, then=self.raw["references"].append)
 
     # -- per subscription ----------------------------------------------------------------------------------
     def start(self, sub: str) -> None:
@@ -70,6 +79,15 @@ class _Collector:
         )
         self.list(f"host pools in {sub}", avd, at(sub, POOLS), paging.DESKTOP_API, self.on_pools)
         self.list(f"virtual machines in {sub}", compute, at(sub, VMS), paging.VM_API, self.raw["vms"].extend)
+        self.tree.submit(self.groups_of, sub, then=self.raw["resource_groups"].extend)
+
+    def groups_of(self, sub: str) -> list[dict]:
+        try:
+            return references.list_resource_groups(self.conn, sub)
+        except HttpResponseError as exc:
+            raise ObserveError(
+                f"listing resource groups in {sub} failed: {exc.status_code} {exc.message}"
+            ) from exc
 
     def list(self, what: str, client, path: str, api_version: str, then) -> None:
         self.tree.submit(_listed, what, client, path, api_version, then=then)
@@ -196,6 +214,7 @@ def observe(scope: ObserveScope, connection: Connection, *, max_workers: int = 8
     collector = _Collector(scope, connection, tree)
     for sub in scope.subscription_ids:
         collector.start(sub)
+    collector.start_references()
     tree.run()
     observed_at = connection.meter.last_server_time or datetime.now(UTC)
     calls = stats_since(before, connection.meter.stats())

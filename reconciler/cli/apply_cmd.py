@@ -1,8 +1,17 @@
 """`reconcile apply`: observe, plan (or load a saved plan and refuse it if stale), confirm, execute, recap.
 
-Exit codes: 0 applied (or nothing to do); 1 error: invalid desired state, planning errors, a stale plan, the
-lock held by another apply, refused confirmation, any failed change, or work left unfinished at --timeout.
-The store's lock is held from before observing until the history is written.
+Apply does all work that is ready, sits through every wait that resumes within ``--wait`` of when it was
+asked (default 30m; ``none``, ``forever``) and hands longer ones back: a "pending" section says what resumes
+when and why, and how.
+``--timeout`` is the hard deadline (nothing starts after it); given alone, it is also the wait budget.
+
+Exit codes: 0 applied, or applied with work pending (outcome ``succeeded`` / ``pending``), or nothing to do;
+1 error: invalid desired state, planning errors, a stale plan, the lock held by another apply, refused
+confirmation, any failed change (``failed``), or ready work cut short by --timeout (``timed-out``);
+2 with ``--detailed-exitcode`` only: applied, but work is pending; 130 interrupted (SIGINT/SIGTERM): in-flight
+calls end (at most STOP_GRACE seconds, or a second signal), the history entry and the recap are written.
+Every apply that got as far as executing -- or was interrupted before -- appends one history entry with its
+true outcome. The store's lock is held from before observing until the history is written.
 """
 
 from __future__ import annotations
@@ -11,9 +20,11 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import threading
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.model.observed import ObserveScope
@@ -24,7 +35,9 @@ from reconciler.spec import DesiredStateError, load_desired
 from reconciler.spec.durations import parse_duration
 from reconciler.store import LocalStore, LockHeld, StoreError
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_WAIT = "30m"
+STOP_GRACE = 30.0  # real seconds in-flight calls may take to end after SIGINT/SIGTERM
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +71,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="state directory: lock, history, operation tokens (default: ./state)",
     )
     p.add_argument(
-        "--timeout", metavar="DURATION", help="stop waiting after this long (server time), e.g. 2h"
+        "--wait",
+        metavar="DURATION|none|forever",
+        help=f"sit through any wait that resumes within this long (server time; default {DEFAULT_WAIT}, or "
+        "--timeout when only that is given); a longer wait (a soak, a window) is handed back as pending. "
+        "none: hand back every wait; forever: sit through all",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        help="hard deadline (server time), e.g. 2h: nothing starts after it; ready work it cuts short "
+        "makes the apply 'timed-out' (exit 1)",
+    )
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 = done, 1 = error, 2 = done, but work is pending (see the recap's pending section)",
     )
     p.add_argument(
         "--commit",
@@ -76,6 +104,60 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
+def _failed(message: str) -> tuple[int, bool]:
+    return _fail(message), False
+
+
+def exit_code(outcome, *, detailed: bool = False) -> int:
+    """succeeded 0; pending 0 (2 with --detailed-exitcode); failed and timed-out 1; interrupted 130."""
+    value = getattr(outcome, "value", outcome)
+    if value == "succeeded":
+        return EXIT_OK
+    if value == "pending":
+        return EXIT_PENDING if detailed else EXIT_OK
+    if value == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+def _term_as_interrupt():
+    """Until execution starts, SIGTERM interrupts like Ctrl-C (so it, too, is recorded); returns the old
+    handler (None when not on the main thread, where handlers cannot be installed)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+@contextmanager
+def _signals_stop(stop: threading.Event, abandon: threading.Event):
+    """While executing, SIGINT/SIGTERM stop scheduling (first signal) and stop waiting for in-flight calls
+    (second signal); the previous handlers come back afterwards. Only the main thread can install them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum, _frame) -> None:
+        if stop.is_set():
+            abandon.set()
+            print("\ninterrupted again: not waiting for in-flight calls", file=sys.stderr, flush=True)
+            return
+        stop.set()
+        name = signal.Signals(signum).name
+        print(f"\n{name}: starting nothing new; in-flight calls may take up to {STOP_GRACE:.0f}s to end "
+              "(again to stop waiting); the history and the recap follow", file=sys.stderr, flush=True)  # fmt: skip
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     if not args.auto_approve and not interactive:
@@ -90,6 +172,10 @@ def run(args: argparse.Namespace) -> int:
             timeout = parse_duration(args.timeout)
         except ValueError as exc:
             return _fail(f"--timeout: {exc}")
+    try:
+        wait = parse_wait(args.wait, timeout)
+    except ValueError as exc:
+        return _fail(f"--wait: {exc}")
     desired, saved = None, None
     if args.planfile:
         try:
@@ -110,15 +196,59 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"another apply is running: {exc}")
     except StoreError as exc:
         return _fail(f"state store {args.state}: {exc}")
+    exit_now = False
+    previous_term = _term_as_interrupt()
     try:
-        return _locked(args, store, desired, saved, timeout, interactive)
+        code, exit_now = _locked(args, store, desired, saved, wait, timeout, interactive)
+        return code
     finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         store.release(lease)
+        if exit_now:
+            # Calls abandoned after a stop are still running on worker threads; the history and the recap are
+            # written, so end now instead of waiting for them (like a crash, which the next apply heals).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
 
 
-def _locked(args, store, desired, saved, timeout, interactive) -> int:
+def parse_wait(value: str | None, timeout: timedelta | None) -> timedelta | None:
+    """``--wait``: a duration, ``none`` (0) or ``forever`` (None). Unset: 30m, or the --timeout alone."""
+    if value is None:
+        return timeout if timeout is not None else parse_duration(DEFAULT_WAIT)
+    word = value.strip().lower()
+    if word == "none":
+        return timedelta(0)
+    if word == "forever":
+        return None
+    try:
+        return parse_duration(word)
+    except ValueError:
+        raise ValueError(
+            f"expected a duration such as 30m or 2h, or none, or forever; got {value!r}"
+        ) from None
+
+
+def _locked(args, store, desired, saved, wait, timeout, interactive) -> tuple[int, bool]:
+    """Observe, plan, confirm, execute, record, print (exit code, whether abandoned calls still run)."""
+    source = args.planfile or args.desired
+    try:
+        return _observe_plan_execute(args, store, desired, saved, wait, timeout, interactive)
+    except KeyboardInterrupt:
+        # Interrupted before executing (observing, planning, asking): nothing was written; say so in the history.
+        from reconciler.engine.apply import RunOutcome, record
+
+        now = datetime.now(UTC)
+        record(store, None, None, source=source, commit=args.commit, outcome=RunOutcome.INTERRUPTED,
+               finished_at=now, note="interrupted before executing: nothing was written")  # fmt: skip
+        print("interrupted before anything was applied", file=sys.stderr)
+        return EXIT_INTERRUPTED, False
+
+
+def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactive) -> tuple[int, bool]:
     logging.getLogger("azure").setLevel(logging.ERROR)
-    from reconciler.azure.connection import Connection, ConnectionSettings
+    from reconciler.azure.connection import Connection, ConnectionSettings, describe_error
     from reconciler.azure.observe import observe
     from reconciler.azure.writes import Writer
     from reconciler.azure.writes_clock import ServerClock
@@ -129,7 +259,7 @@ def _locked(args, store, desired, saved, timeout, interactive) -> int:
     from reconciler.engine.operations import OperationLedger
     from reconciler.engine.stale import stale_reasons, subscriptions_of
     from reconciler.planner import plan as make_plan
-    from reconciler.planner.limit import LimitError, limit_plan
+    from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as conn:
@@ -139,56 +269,64 @@ def _locked(args, store, desired, saved, timeout, interactive) -> int:
             else:
                 subs = sorted({r.subscription_id.lower() for r in (*desired.galleries, *desired.image_builds,
                                                                   *desired.host_pools)})  # fmt: skip
-            observed = observe(ObserveScope.of(subs), conn)
+            from reconciler.planner.references import reference_ids  # a saved plan was checked when made
+
+            refs = reference_ids(desired) if saved is None else ()
+            observed = observe(ObserveScope.of(subs, references=refs), conn)
         except Exception as exc:  # noqa: BLE001 -- one clean line, never a traceback
-            return _fail(f"cannot read Azure: {type(exc).__name__}: {str(exc).strip()[:400]}")
+            return _failed(describe_error(exc))
         if saved is not None:
             reasons = stale_reasons(saved, observed)
             if reasons:
                 for reason in reasons[:20]:
                     print(f"  {reason}", file=sys.stderr)
-                return _fail(f"the saved plan {args.planfile} is stale ({len(reasons)} resource(s) changed since "
+                return _failed(f"the saved plan {args.planfile} is stale ({len(reasons)} resource(s) changed since "
                              "it was made); run `reconcile plan` again")  # fmt: skip
             the_plan = saved
         else:
             the_plan = make_plan(desired, observed, observed.observed_at)
         if args.limit:
             try:
-                the_plan = limit_plan(the_plan, args.limit)
+                the_plan = limit_plan(
+                    the_plan, args.limit, None if desired is None else desired_addresses(desired)
+                )
             except LimitError as exc:
-                return _fail(str(exc))
+                return _failed(str(exc))
         if the_plan.has_errors:
             sys.stderr.write(render(the_plan, "text"))
-            return _fail("the plan has errors; nothing was applied")
+            return _failed("the plan has errors; nothing was applied")
         if not the_plan.has_changes:
             print("No changes. Azure matches the desired state.")
-            return EXIT_OK
+            return EXIT_OK, False
         if not args.auto_approve:
             sys.stdout.write(render(the_plan, "text"))
             answer = input("\nApply these changes? Only 'yes' is accepted: ").strip()
             if answer != "yes":
-                return _fail("apply cancelled")
+                return _failed("apply cancelled")
         subscription = subs[0] if subs else observed.scope.subscription_ids[0]
         clock = ServerClock(conn, subscription)
         extra = {COMMIT_TAG: args.commit} if args.commit else {}
         env = ActionEnv(Writer(conn), Reader(conn), OperationLedger(store, clock=clock.now), clock.now,
                         extra_tags=extra, subscriptions=tuple(subs))  # fmt: skip
         progress = Progress(sys.stderr, sys.stderr.isatty())
-        result = apply_plan(the_plan, env, parallelism=args.parallelism, clock=clock.now, sleeper=clock.sleep,
-                            timeout=timeout, on_event=progress, stop=threading.Event())  # fmt: skip
-        progress.close()
-        record(store, the_plan, result, source=args.planfile or args.desired, commit=args.commit)
-    recap = result.recap()
-    if args.output == "json":
-        sys.stdout.write(render_recap_json(recap, plan_summary=the_plan.summary()))
-    else:
-        sys.stdout.write(render_recap_text(recap))
-    if not recap["succeeded"]:
-        return EXIT_ERROR
-    if not recap["complete"]:
-        print("error: --timeout reached with work unfinished; run apply again to resume", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+        stop, abandon = threading.Event(), threading.Event()
+        with _signals_stop(stop, abandon):
+            result = apply_plan(the_plan, env, parallelism=args.parallelism, clock=clock.now, sleeper=clock.sleep,
+                                wait=wait, timeout=timeout, on_event=progress, stop=stop, stop_grace=STOP_GRACE,
+                                abandon=abandon)  # fmt: skip
+            progress.close()
+            record(store, the_plan, result, source=args.planfile or args.desired, commit=args.commit)
+            recap = result.recap()
+            if args.output == "json":
+                sys.stdout.write(
+                    render_recap_json(recap, plan_summary=the_plan.summary(), outcome=recap["outcome"])
+                )
+            else:
+                sys.stdout.write(render_recap_text(recap))
+            sys.stdout.flush()
+    if recap["outcome"] == "timed-out":
+        print("error: --timeout reached with ready work not done; run apply again to resume", file=sys.stderr)
+    return exit_code(result.outcome, detailed=args.detailed_exitcode), bool(result.report.abandoned)
 
 
 class Progress:
@@ -205,7 +343,11 @@ class Progress:
         name = _label(event.node_id)
         if kind == "started":
             return
-        if kind in ("waiting", "retrying"):
+        if kind == "handed-back":
+            self.waiting.pop(event.node_id, None)
+            when = f" (resumes {event.resume_at.isoformat()})" if event.resume_at else ""
+            self._line(f"{_clock(event.at)} ⏸ {name}: pending: {event.why}{when}")
+        elif kind in ("waiting", "retrying"):
             self.waiting[event.node_id] = f"{name}: {event.why}"
             if not self.tty:
                 self._line(f"{_clock(event.at)} … {name}: {event.why}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reconciler.model.observed import ObserveScope
 from reconciler.planner import plan as make_plan
-from reconciler.planner.limit import LimitError, limit_plan
+from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
 from reconciler.render import FORMATS, render, render_json
 from reconciler.spec import DesiredStateError, load_desired
 
@@ -67,12 +67,16 @@ def _observe(desired, args):
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as connection:
-        return observe(ObserveScope.of(_subscriptions(desired)), connection)
+        from reconciler.planner.references import reference_ids  # the landing zone desired state points at
+
+        scope = ObserveScope.of(_subscriptions(desired), references=reference_ids(desired))
+        return observe(scope, connection)
 
 
 def _azure_error_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"error: cannot read Azure: {type(exc).__name__}: {text[:400]}"
+    from reconciler.azure.connection import describe_error
+
+    return f"error: {describe_error(exc)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     except DesiredStateError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
-        print(f"{len(exc.errors)} error(s) in desired state {args.desired}", file=sys.stderr)
+        count = len(exc.errors)
+        print(f"{count} error{'s' if count != 1 else ''} in desired state {args.desired}", file=sys.stderr)
         return EXIT_ERROR
     try:
         observed = _observe(desired, args)
@@ -95,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     cpu = time.process_time() - cpu
     if args.limit:
         try:
-            result = limit_plan(result, args.limit)
+            result = limit_plan(result, args.limit, desired_addresses(desired))
         except LimitError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
             with open(args.output, "w", encoding="utf-8") as out:
                 out.write(text)
         except OSError as exc:
-            print(f"cannot write {args.output}: {exc}", file=sys.stderr)
+            print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return 1
         return 0
     sys.stdout.write(text)

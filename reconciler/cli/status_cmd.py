@@ -15,6 +15,7 @@ import logging
 import sys
 
 from reconciler.spec import DesiredStateError, load_desired
+from reconciler.spec.suggest import did_you_mean
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -54,9 +55,12 @@ def _targets(args, names: list[str] | None):
     desired = load_desired(args.desired)
     pools = desired.host_pools
     if names:
+        known = [p.name for p in pools]
+        missing = [n for n in names if n not in known]
+        if missing:
+            hint = did_you_mean(missing[0], known)
+            raise LookupError(f"no HostPool named {missing[0]!r} in {args.desired}{hint}")
         pools = tuple(p for p in pools if p.name in names)
-        if not pools:
-            raise LookupError(f"no HostPool named {names[0]!r} in {args.desired}")
     return [PoolTarget.of(desired, p) for p in pools]
 
 
@@ -73,15 +77,17 @@ def _guard(fn, args) -> int:
     except DesiredStateError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s) in desired state {args.desired}", file=sys.stderr)
         return EXIT_ERROR
     except LookupError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # reaching Azure: one clean line, never a traceback
-        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"error: {type(exc).__name__}: {text[:400]}", file=sys.stderr)
+    except Exception as exc:  # reaching Azure: one clean line, cause first, never a traceback
+        from reconciler.azure.connection import describe_error
+
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -44,6 +44,7 @@ class CycleResult:
     halted_rollouts: tuple[str, ...] = ()  # pools whose rollout halted or rolled back this cycle
     changes: tuple[dict[str, Any], ...] = ()  # applied changes (kind, resource, action, outcome)
     report: dict[str, Any] = field(default_factory=dict)  # JSON-able, shown on /status
+    requeue_after: float | None = None  # real seconds until the earliest wait the apply handed back
 
 
 Cycle = Callable[[CycleInput], CycleResult]

@@ -3,8 +3,10 @@
 Execution is :func:`reconciler.engine.apply.apply_plan` with the same ActionEnv that `reconcile apply`
 builds, so the controller and the CLI can never disagree on what a change does. The cycle adds only:
 - the commit tag (``avd-reconciler-commit``) on what it writes, and the commit in the store's history;
-- a time budget (``timeout``, real time): long waits (replication, drain grace) end the cycle as ``waiting``; the next
-  cycle resumes from what Azure shows (level-triggered);
+- a time budget (``timeout``, real time): waits longer than the budget (a ring soak, a window that opens
+  tomorrow) are handed back at once, and the loop requeues at the earliest of them (``requeue_after``, bounded
+  by its interval); shorter ones are waited for. A cycle the budget cuts short is recorded ``timed-out``; the
+  next cycle resumes from what Azure shows (level-triggered);
 - ``stop`` (SIGTERM, lost lease): the executor starts nothing new;
 - dry run / suspend: observe and plan only, zero writes;
 - numbers for the metrics: ARM requests by method and status, reads/writes, drift by kind, hosts by pool
@@ -29,12 +31,13 @@ from reconciler.azure.writes_reads import Reader
 from reconciler.controller.cycle import CycleInput, CycleResult
 from reconciler.engine.actions import ActionEnv
 from reconciler.engine.actions.env import COMMIT_TAG
-from reconciler.engine.apply import apply_plan, record
+from reconciler.engine.apply import RunOutcome, apply_plan, record
 from reconciler.engine.operations import OperationLedger
 from reconciler.model.observed import ObserveScope
 from reconciler.model.plan import Action, Plan
 from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
 from reconciler.planner import plan as make_plan
+from reconciler.planner.references import reference_ids
 
 _WRITES = ("PUT", "PATCH", "DELETE", "POST")
 
@@ -146,7 +149,7 @@ class EngineCycle:
         if meter:
             meter.take()
         subs = subscriptions(inp.desired)
-        observed = observe(ObserveScope.of(subs), conn)
+        observed = observe(ObserveScope.of(subs, references=reference_ids(inp.desired)), conn)
         plan = make_plan(inp.desired, observed, observed.observed_at)
         numbers = estate_numbers(inp.desired, observed, plan)
         report: dict[str, Any] = {"plan": plan.summary(), "observed_at": observed.observed_at.isoformat()}
@@ -157,12 +160,14 @@ class EngineCycle:
         executed: list[dict[str, Any]] = []
         actions: Counter[tuple[str, str]] = Counter()
         stopped = False
+        requeue_after = None
         if not (inp.dry_run or inp.stop.is_set() or error):
             suspended = {p.arm_id.lower() for p in inp.desired.host_pools if p.name in inp.suspended_pools}
             todo = without_suspended(plan, suspended)
             if todo.actionable:
                 result = self._apply(todo, inp, conn, subs)
                 record(self.store, todo, result, source="reconcile run", commit=inp.commit)
+                requeue_after = self._requeue_after(result)
                 by_key = {c.key: c for c in todo.actionable}
                 for r in result.report.results.values():
                     actions[(r.kind, r.status.value)] += 1
@@ -173,7 +178,7 @@ class EngineCycle:
                 recap = result.recap()
                 report["apply"] = recap
                 stopped = inp.stop.is_set()  # the budget also stops a run; that is not "stopped"
-                if not recap["succeeded"]:
+                if recap["failures"] or recap["skipped"]:
                     failures = recap["failures"] or recap.get("skipped") or [{}]
                     error = f"{len(recap['failures'])} action(s) failed: {failures[0].get('why', '')}"[:400]
         joint = meter.take() if meter else Counter()
@@ -190,6 +195,7 @@ class EngineCycle:
             throttled=sum(n for (_, s), n in joint.items() if s == "429"),
             hosts=numbers["hosts"], rollout_batches=numbers["rollout_batches"],
             quarantined=numbers["quarantined"], halted_rollouts=halted, changes=tuple(executed), report=report,
+            requeue_after=requeue_after,
         )  # fmt: skip
 
     def _apply(self, plan: Plan, inp: CycleInput, conn: Connection, subs: list[str]):
@@ -203,11 +209,24 @@ class EngineCycle:
         cycle_stop, done = threading.Event(), threading.Event()
         threading.Thread(target=_relay, args=(inp.stop, done, cycle_stop, self.timeout.total_seconds()),
                          name="cycle-budget", daemon=True).start()  # fmt: skip
+        # Waits that resume within the budget (in server time) are waited for; longer ones are handed back.
+        wait = timedelta(seconds=self.timeout.total_seconds() * clock.rate)
         try:
-            return apply_plan(plan, env, parallelism=self.parallelism, clock=clock.now, sleeper=clock.sleep,
-                              stop=cycle_stop)  # fmt: skip
+            result = apply_plan(plan, env, parallelism=self.parallelism, clock=clock.now, sleeper=clock.sleep,
+                                wait=wait, stop=cycle_stop)  # fmt: skip
         finally:
             done.set()
+        if cycle_stop.is_set() and not inp.stop.is_set():
+            result = replace(result, outcome_override=RunOutcome.TIMED_OUT)  # the budget, not a signal
+        return result
+
+    def _requeue_after(self, result) -> float | None:
+        """Real seconds until the earliest handed-back wait resumes (None when nothing was handed back)."""
+        times = [r.resume_at for r in result.report.results.values() if r.handed_back and r.resume_at]
+        if not times or self._clock is None:
+            return None
+        ahead = (min(times) - self._clock.now()).total_seconds()
+        return max(0.0, self._clock.real_seconds(ahead))
 
 
 def _relay(stop: threading.Event, done: threading.Event, cycle_stop: threading.Event, budget: float) -> None:

@@ -174,11 +174,13 @@ class Controller:
             return self.settings.interval
         return self._good.desired.settings.interval.total_seconds() if self._good else 900.0
 
-    def _schedule(self, ok: bool) -> None:
+    def _schedule(self, ok: bool, requeue_after: float | None = None) -> None:
         interval = self._interval()
         if ok:
             self._failures = 0
             delay = interval * (1 + self._rng.uniform(-self.settings.jitter, self.settings.jitter))
+            if requeue_after is not None:  # the earliest wait the cycle handed back, bounded by the interval
+                delay = min(delay, max(1.0, requeue_after))
         else:
             self._failures += 1
             delay = min(interval, self.settings.retry_base * 2 ** (self._failures - 1))
@@ -223,7 +225,7 @@ class Controller:
         if result.ok:
             self.last_success = self._wall()
         publish(self, commit, result, duration)
-        self._schedule(result.ok)
+        self._schedule(result.ok, result.requeue_after)
 
     # -- probes ----------------------------------------------------------------------------------------------
 

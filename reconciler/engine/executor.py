@@ -11,9 +11,19 @@ Semantics (the invariants the tests hold us to):
   ``retry.max_attempts`` it ends Failed with ``error_code="retries_exhausted"``.
 - ``Failed`` (or an exception, or a return that is not an outcome) ends the node; its dependents, direct and
   transitive, end Skipped naming the failed dependency. Independent branches go on.
-- With a ``deadline`` (or ``max_wait``), no action starts after it and the run returns as soon as nothing is
-  in flight and the next timer lies beyond it: parked nodes come back ``waiting`` with their ``resume_at``,
-  never-called ones ``pending``. The controller resumes them next cycle; a run never blocks for hours.
+- ``wait_budget`` is the longest single wait the run sits through (``reconcile apply --wait``). A WaitUntil
+  that resumes more than ``wait_budget`` after it was answered (or at/after the hard deadline) is **handed
+  back** at once: the node ends ``waiting`` with its ``resume_at`` and ``why``, its dependents end
+  ``pending``, and the run returns as soon as nothing else is ready or due. A shorter wait (an operation
+  polled every minute, a 20-minute drain grace) is waited for, as often as it comes: the total is bounded by
+  the hard deadline only. Retry backoffs are not waits: the retry policy bounds them. ``None`` waits for
+  everything (``--wait forever``); ``timedelta(0)`` hands back every wait (``--wait none``).
+- With a ``deadline`` (or ``max_wait``: a hard limit relative to the start), no action starts after it and the
+  run returns as soon as nothing is in flight: what was still scheduled before it (ready, retrying) comes
+  back ``waiting``/``pending`` and the report says ``timed_out``. A run never blocks for hours.
+- ``stop`` (SIGINT/SIGTERM, a lost lease) acts like a deadline reached now; in-flight calls may end within
+  ``stop_grace`` real seconds (None: unbounded), or until ``abandon`` is set; the calls still running then
+  are abandoned (their threads are not waited for) and reported ``waiting`` with ``abandoned=True``.
 - Ready nodes start in (due time, id) order, so a run with ``parallelism=1`` on a fake clock is exactly
   reproducible.
 
@@ -82,6 +92,9 @@ def execute(
     max_wait: timedelta | None = None,
     min_requeue: timedelta = timedelta(seconds=1),
     stop: threading.Event | None = None,
+    wait_budget: timedelta | None = None,
+    stop_grace: float | None = None,
+    abandon: threading.Event | None = None,
 ) -> ExecutionReport:
     """Execute ``nodes`` (validated first: raises GraphError) and return one result per node.
 
@@ -97,14 +110,22 @@ def execute(
     limit = deadline
     if max_wait is not None:
         limit = started + max_wait if limit is None else min(limit, started + max_wait)
+    run.wait_budget = None if wait_budget is None else max(wait_budget, timedelta(0))
+    run.limit = limit
     if sleeper is None:
         sleeper = stop.wait if stop is not None else time.sleep
-    with futures.ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="reconcile-action") as pool:
-        run.loop(pool, parallelism, sleeper, limit, started, stop)
+    pool = futures.ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="reconcile-action")
+    try:
+        run.loop(pool, parallelism, sleeper, limit, started, stop, stop_grace, abandon)
+    finally:
+        # Abandoned calls (stop_grace over) are not waited for; everything else has ended already.
+        pool.shutdown(wait=not run.abandoned, cancel_futures=True)
     stopped = stop is not None and stop.is_set()
     return ExecutionReport(
-        results=run.results(stopped), started_at=started, finished_at=clock(), deadline=limit, stopped=stopped
-    )
+        results=run.results(stopped), started_at=started, finished_at=clock(), deadline=limit, stopped=stopped,
+        timed_out=run.timed_out and not stopped, wait_budget=run.wait_budget,
+        abandoned=tuple(sorted(run.abandoned)),
+    )  # fmt: skip
 
 
 class _Run:
@@ -124,33 +145,55 @@ class _Run:
         self.last: dict[str, Outcome] = {}
         self.first_started: dict[str, datetime] = {}
         self.final: dict[str, NodeResult] = {}
+        self.wait_budget: timedelta | None = None  # waits longer than this are handed back
+        self.limit: datetime | None = None  # the hard deadline
+        self.timed_out = False  # the hard deadline left scheduled work undone
+        self.abandoned: set[str] = set()  # calls still running when stop_grace ran out
 
     # -- the loop -------------------------------------------------------------------------------------------
 
-    def loop(self, pool, parallelism: int, sleeper, limit: datetime | None, started: datetime, stop) -> None:
+    def loop(self, pool, parallelism: int, sleeper, limit: datetime | None, started: datetime, stop,
+             stop_grace: float | None = None, abandon: threading.Event | None = None) -> None:  # fmt: skip
         for node_id in self.graph.roots():
             heapq.heappush(self.timers, (started, node_id))
         in_flight: dict[futures.Future[Outcome], str] = {}
+        grace_ends: float | None = None  # monotonic time after which in-flight calls are abandoned
         while True:
             now = self.clock()
-            past_limit = (limit is not None and now >= limit) or (stop is not None and stop.is_set())
+            stopping = stop is not None and stop.is_set()
+            past_limit = (limit is not None and now >= limit) or stopping
             while (
                 not past_limit and len(in_flight) < parallelism and self.timers and self.timers[0][0] <= now
             ):
                 _, node_id = heapq.heappop(self.timers)
                 in_flight[self._submit(pool, node_id, now)] = node_id
             if not in_flight:
-                if not self.timers or past_limit:
+                if not self.timers:
+                    return
+                if past_limit:
+                    self.timed_out = not stopping
                     return
                 next_due = self.timers[0][0]
                 if limit is not None and next_due >= limit:
-                    return  # nothing can happen before the deadline: hand the waits to the next cycle
+                    self.timed_out = True
+                    return  # nothing can happen before the deadline: hand the work to the next cycle
                 sleeper(max(0.0, (next_due - now).total_seconds()))
                 continue
             timeout = None
-            if not past_limit and len(in_flight) < parallelism and self.timers:
+            if stopping:
+                if grace_ends is None and stop_grace is not None:
+                    grace_ends = time.monotonic() + stop_grace
+                if (abandon is not None and abandon.is_set()) or (
+                    grace_ends is not None and time.monotonic() >= grace_ends
+                ):
+                    self.abandoned = set(in_flight.values())
+                    return
+                timeout = 0.1  # look at the grace and the abandon event often
+            elif not past_limit and len(in_flight) < parallelism and self.timers:
                 wake = self.timers[0][0] if limit is None else min(self.timers[0][0], limit)
                 timeout = max(0.0, (wake - now).total_seconds())
+            if stop is not None:
+                timeout = 0.2 if timeout is None else min(timeout, 0.2)  # notice a stop while calls run
             finished, _ = futures.wait(in_flight, timeout=timeout, return_when=futures.FIRST_COMPLETED)
             # Handle completions in id order so that what becomes ready next does not depend on thread timing
             # more than it must.
@@ -184,6 +227,8 @@ class _Run:
         self.last[node_id] = outcome
         if isinstance(outcome, WaitUntil):
             resume = max(outcome.at, now + self.min_requeue)
+            if self._beyond_budget(resume, now):
+                return self._hand_back(node_id, outcome, resume, now)
             return self._park(node_id, outcome, resume, EventKind.WAITING, now)
         if isinstance(outcome, Failed):
             return self._fail(node_id, outcome, now)
@@ -208,6 +253,21 @@ class _Run:
             attempt=self.attempt[node_id],
             resume_at=resume,
         )
+
+    def _beyond_budget(self, resume: datetime, now: datetime) -> bool:
+        return (self.wait_budget is not None and resume > now + max(self.wait_budget, self.min_requeue)) or (
+            self.limit is not None and resume >= self.limit
+        )
+
+    def _hand_back(self, node_id: str, outcome: WaitUntil, resume: datetime, now: datetime) -> None:
+        """A wait longer than the run will wait: the node ends waiting (its dependents stay pending)."""
+        self.final[node_id] = self._result(
+            node_id, NodeStatus.WAITING, outcome.why, finished_at=now, resume_at=resume, handed_back=True
+        )
+        self._event(
+            EventKind.HANDED_BACK, node_id, now, why=outcome.why, outcome=outcome,
+            attempt=self.attempt[node_id], resume_at=resume,
+        )  # fmt: skip
 
     def _fail(self, node_id: str, outcome: Failed, now: datetime) -> None:
         self.last[node_id] = outcome
@@ -264,6 +324,9 @@ class _Run:
         for node_id in self.graph.nodes:
             if node_id in self.final:
                 out[node_id] = self.final[node_id]
+            elif node_id in self.abandoned:
+                why = "still running when the apply stopped; the next apply checks it again"
+                out[node_id] = self._result(node_id, NodeStatus.WAITING, why, abandoned=True)
             elif node_id in parked and self.calls[node_id]:
                 why = getattr(self.last.get(node_id), "why", "")
                 out[node_id] = self._result(node_id, NodeStatus.WAITING, why, resume_at=parked[node_id])
@@ -275,9 +338,10 @@ class _Run:
                 )
                 out[node_id] = self._result(node_id, NodeStatus.PENDING, why)
             else:
-                unfinished = sorted(d for d in self.graph.deps[node_id] if d not in self.final)
+                unfinished = tuple(sorted(d for d in self.graph.deps[node_id] if d not in self.final or
+                                          self.final[d].status is NodeStatus.WAITING))  # fmt: skip
                 out[node_id] = self._result(
-                    node_id, NodeStatus.PENDING, "waiting for " + ", ".join(unfinished)
+                    node_id, NodeStatus.PENDING, "waiting for " + ", ".join(unfinished), blocked_by=unfinished
                 )
         return out
 

@@ -29,6 +29,12 @@ def _require_aware(at: datetime) -> None:
         raise ValueError(f"WaitUntil needs a timezone-aware datetime, got naive {at.isoformat()}")
 
 
+# Why a wait lasts: a ring gate's soak (``soak``), a gate waiting for its ring (``gate``), a maintenance
+# window (``window``), an image version replicating to a region (``replication``), a drain grace period
+# (``drain``), hosts being created, registered or deleted (``hosts``), a long operation (``operation``).
+WAIT_REASONS = frozenset({"soak", "gate", "window", "replication", "drain", "hosts", "operation"})
+
+
 @dataclass(frozen=True, slots=True)
 class Done:
     """The action converged. ``changed`` is False when the resource already matched (an ``ok``)."""
@@ -39,13 +45,20 @@ class Done:
 
 @dataclass(frozen=True, slots=True)
 class WaitUntil:
-    """Call the action again at ``at``; ``why`` is shown to the user (e.g. "replicating to westeurope")."""
+    """Call the action again at ``at``; ``why`` is shown to the user (e.g. "replicating to westeurope").
+
+    ``reason`` is an optional code from a closed vocabulary (:data:`WAIT_REASONS`) so that what reads the
+    wait (the pending section of a recap, the controller) decides from a code, never from ``why``'s words.
+    """
 
     at: datetime
     why: str
+    reason: str | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
+        if self.reason is not None and self.reason not in WAIT_REASONS:
+            raise ValueError(f"unknown wait reason {self.reason!r}; one of {sorted(WAIT_REASONS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +136,8 @@ def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Done):
         return {"outcome": "changed" if outcome.changed else "ok", "detail": outcome.detail}
     if isinstance(outcome, WaitUntil):
-        return {"outcome": "wait_until", "at": outcome.at.astimezone(UTC).isoformat(), "why": outcome.why}
+        return {"outcome": "wait_until", "at": outcome.at.astimezone(UTC).isoformat(), "why": outcome.why,
+                "reason": outcome.reason}  # fmt: skip
     if isinstance(outcome, Retry):
         return {
             "outcome": "retry",

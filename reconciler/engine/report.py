@@ -5,19 +5,24 @@ Every node ends a run in exactly one :class:`NodeStatus`:
 - ``ok`` / ``changed`` -- the action returned Done (without / with a write);
 - ``failed`` -- the action returned Failed, raised, or gave up after its retries;
 - ``skipped`` -- a dependency failed (``why`` names it); the node was never called;
-- ``waiting`` -- the node was called and asked to be called again (WaitUntil or Retry) after the run's
-  deadline; ``resume_at`` says when. The next reconcile cycle picks it up;
+- ``waiting`` -- the node was called and asked to be called again (WaitUntil or Retry) later than the run
+  waits (``handed_back``: beyond its wait budget) or after its deadline; ``resume_at`` says when. The next
+  reconcile cycle picks it up. ``abandoned``: the call was still running when a stopped run gave up on it;
 - ``pending`` -- the node was never called because a dependency is still waiting, or the deadline came
   before its turn. Also resumed next cycle.
 
 Only ``failed`` is a failure. ``waiting`` and ``pending`` mean "not finished yet", never "broken".
+
+The run as a whole ends in one :class:`RunOutcome` (the closed set the apply history records), decided in
+this order: ``interrupted`` (stopped: SIGINT/SIGTERM), ``failed`` (a node failed or was skipped),
+``timed-out`` (the hard deadline left scheduled work undone), ``pending`` (waits handed back), ``succeeded``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +39,20 @@ class NodeStatus(StrEnum):
 
 
 UNFINISHED = frozenset({NodeStatus.WAITING, NodeStatus.PENDING})
+
+
+class RunOutcome(StrEnum):
+    """How a whole run ended (see the module docstring for the order). Only the first two are a success."""
+
+    SUCCEEDED = "succeeded"  # everything done
+    PENDING = "pending"  # everything ready was done; waits longer than the run waits were handed back
+    FAILED = "failed"
+    TIMED_OUT = "timed-out"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def ok(self) -> bool:
+        return self in (RunOutcome.SUCCEEDED, RunOutcome.PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +73,14 @@ class NodeResult:
     first_started_at: datetime | None = None
     finished_at: datetime | None = None
     resume_at: datetime | None = None
+    handed_back: bool = False  # a wait beyond the run's wait budget, handed to the next apply
+    abandoned: bool = False  # still running when a stopped run stopped waiting for it
+    blocked_by: tuple[str, ...] = ()  # pending: the unfinished dependencies it waits for
+
+    @property
+    def reason_code(self) -> str | None:
+        """The closed-vocabulary reason of a wait (``WaitUntil.reason``), when the action gave one."""
+        return getattr(self.outcome, "reason", None) if self.status is NodeStatus.WAITING else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +94,8 @@ class NodeResult:
             "first_started_at": _iso(self.first_started_at),
             "finished_at": _iso(self.finished_at),
             "resume_at": _iso(self.resume_at),
+            "handed_back": self.handed_back,
+            "abandoned": self.abandoned,
         }
 
 
@@ -79,6 +108,9 @@ class ExecutionReport:
     finished_at: datetime
     deadline: datetime | None = None
     stopped: bool = False  # the run's stop event was set (SIGTERM, lost lease) before it finished
+    timed_out: bool = False  # the hard deadline came with work still scheduled before it
+    wait_budget: timedelta | None = None  # longer waits were handed back (None: waited for all)
+    abandoned: tuple[str, ...] = ()  # node ids whose calls were still running when the run gave up on them
 
     def with_status(self, *statuses: NodeStatus) -> list[NodeResult]:
         return [r for r in self.results.values() if r.status in statuses]
@@ -102,12 +134,27 @@ class ExecutionReport:
         """True when no node failed or was skipped because of a failure."""
         return not self.with_status(NodeStatus.FAILED, NodeStatus.SKIPPED)
 
+    @property
+    def outcome(self) -> RunOutcome:
+        if self.stopped:
+            return RunOutcome.INTERRUPTED
+        if not self.succeeded:
+            return RunOutcome.FAILED
+        if self.timed_out:
+            return RunOutcome.TIMED_OUT
+        if not self.complete:
+            return RunOutcome.PENDING
+        return RunOutcome.SUCCEEDED
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "deadline": _iso(self.deadline),
+            "wait_budget_seconds": self.wait_budget.total_seconds() if self.wait_budget is not None else None,
             "stopped": self.stopped,
+            "timed_out": self.timed_out,
+            "outcome": self.outcome.value,
             "complete": self.complete,
             "succeeded": self.succeeded,
             "results": [r.to_dict() for r in self.results.values()],
@@ -121,6 +168,7 @@ class EventKind(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     SKIPPED = "skipped"
+    HANDED_BACK = "handed-back"  # a wait beyond the run's wait budget: the node ends waiting
 
 
 @dataclass(frozen=True, slots=True)

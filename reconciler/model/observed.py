@@ -19,6 +19,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.model.landing import ObservedResourceGroup, ReferenceRead
 from reconciler.model.observed_resources import (  # noqa: F401  (re-exported: the public names live here)
     EMPTY,
     ImageIdentifier,
@@ -44,16 +45,20 @@ from reconciler.model.observed_resources import (  # noqa: F401  (re-exported: t
 class ObserveScope:
     """What to observe: subscriptions, optionally narrowed (ids lower-cased; None = everything there).
 
-    `roll_pools`: host pool ids whose user sessions must be read (pools about to roll)."""
+    `roll_pools`: host pool ids whose user sessions must be read (pools about to roll).
+    `references`: ids of resources desired state points at (subnets, identities, staging groups, Key Vault
+    secrets) to read one by one (`reconciler.planner.references.reference_ids`); empty = not checked."""
 
     subscription_ids: tuple[str, ...]
     resource_groups: frozenset[str] | None = None  # "/subscriptions/<s>/resourcegroups/<rg>"
     galleries: frozenset[str] | None = None
     host_pools: frozenset[str] | None = None
     roll_pools: frozenset[str] = frozenset()
+    references: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, subscription_ids, *, resource_groups=None, galleries=None, host_pools=None, roll_pools=()):
+    def of(cls, subscription_ids, *, resource_groups=None, galleries=None, host_pools=None, roll_pools=(),
+           references=()):  # fmt: skip
         def ids(values):
             return None if values is None else frozenset(norm_id(v) for v in values)
 
@@ -63,6 +68,7 @@ class ObserveScope:
             galleries=ids(galleries),
             host_pools=ids(host_pools),
             roll_pools=ids(roll_pools) or frozenset(),
+            references=tuple(sorted({norm_id(r): r for r in references}.values(), key=str.lower)),
         )
 
     def wants_group(self, resource_id: str) -> bool:
@@ -143,6 +149,9 @@ class Observed:
     session_hosts: Mapping[str, ObservedSessionHost] = field(default_factory=lambda: EMPTY)
     vms: Mapping[str, ObservedVM] = field(default_factory=lambda: EMPTY)
     user_sessions: Mapping[str, ObservedUserSession] = field(default_factory=lambda: EMPTY)
+    # None: resource groups were not listed (then the planner neither creates nor requires any).
+    resource_groups: Mapping[str, ObservedResourceGroup] | None = None
+    references: Mapping[str, ReferenceRead] = field(default_factory=lambda: EMPTY)  # by lower-cased id
     calls: CallStats = field(default_factory=CallStats, compare=False)
 
     @classmethod

@@ -10,9 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
-from reconciler.model.fingerprint import fingerprint
+from reconciler.model.fingerprint import (
+    GALLERY,
+    HOST_POOL,
+    IMAGE_DEFINITION,
+    IMAGE_TEMPLATE,
+    IMAGE_VERSION,
+    SESSION_HOST,
+    USER_SESSION,
+    VIRTUAL_MACHINE,
+    fingerprint,
+    fingerprint_fields,
+)
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -63,16 +74,26 @@ class _Resource:
         parts = self.key.split("/")
         return parts[4] if len(parts) > 4 and parts[3] == "resourcegroups" else ""
 
+    # The ARM type, which picks the fields that count toward the fingerprint (reconciler.model.fingerprint).
+    arm_type: ClassVar[str] = ""
+
+    @property
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """Label → value of the observed fields that count toward the fingerprint (configuration only)."""
+        return fingerprint_fields(self.arm_type, self.raw)
+
     @property
     def fingerprint(self) -> str:
-        """`reconciler.model.fingerprint` of the observed REST JSON (computed on first use, then kept)."""
+        """The hash of `fingerprint_fields` (computed on first use, then kept)."""
         if self._fingerprint is None:
-            object.__setattr__(self, "_fingerprint", fingerprint(dict(self.raw)))
+            object.__setattr__(self, "_fingerprint", fingerprint(self.fingerprint_fields))
         return self._fingerprint
 
 
 @dataclass(frozen=True, slots=True)
 class ObservedGallery(_Resource):
+    arm_type: ClassVar[str] = GALLERY
+
     location: str = ""
     description: str | None = None
     provisioning_state: str | None = None
@@ -87,6 +108,8 @@ class ImageIdentifier:
 
 @dataclass(frozen=True, slots=True)
 class ObservedImageDefinition(_Resource):
+    arm_type: ClassVar[str] = IMAGE_DEFINITION
+
     gallery_id: str = ""
     location: str = ""
     os_type: str | None = None
@@ -122,6 +145,7 @@ class ObservedImageVersion(_Resource):
     not Succeeded; a Succeeded version is complete in every target region, because ARM finishes the create /
     update LRO only after the last region replicated."""
 
+    arm_type: ClassVar[str] = IMAGE_VERSION
     definition_id: str = ""
     location: str = ""
     target_regions: tuple[ObservedTargetRegion, ...] = ()
@@ -157,6 +181,8 @@ class ObservedImageVersion(_Resource):
 
 @dataclass(frozen=True, slots=True)
 class ObservedImageTemplate(_Resource):
+    arm_type: ClassVar[str] = IMAGE_TEMPLATE
+
     location: str = ""
     provisioning_state: str | None = None
     provisioning_error: str | None = None  # "<code>: <message>"
@@ -187,6 +213,7 @@ class ObservedImageTemplate(_Resource):
 class ObservedHostPool(_Resource):
     """Never holds the registration token: only its expiry."""
 
+    arm_type: ClassVar[str] = HOST_POOL
     location: str = ""
     host_pool_type: str | None = None
     load_balancer_type: str | None = None
@@ -202,8 +229,14 @@ class ObservedHostPool(_Resource):
 @dataclass(frozen=True, slots=True)
 class ObservedSessionHost(_Resource):
     """`name` is the FQDN (last path segment). `vm_id` is the ARM id of the VM behind it (lower-cased);
-    `image_version_id` is the gallery image version that VM was created from, joined from the VM list."""
+    `image_version_id` is the gallery image version that VM was created from, joined from the VM list.
 
+    `vm` is that VM as observed (None when it is gone or not joined). A host and its VM are one thing to a
+    rollout, so the host's fingerprint covers the VM's counting fields too (`vm.<field>`, or `vm: absent`
+    when the host names a VM that no longer exists): a VM deleted, rebuilt or re-tagged makes a plan that
+    acts on its host stale, and the refusal names the host."""
+
+    arm_type: ClassVar[str] = SESSION_HOST
     host_pool_id: str = ""
     status: str | None = None
     allow_new_session: bool = True
@@ -214,6 +247,16 @@ class ObservedSessionHost(_Resource):
     update_state: str | None = None
     last_heartbeat: datetime | None = None
     assigned_user: str | None = None
+    vm: ObservedVM | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fingerprint_fields(self) -> dict[str, Any]:
+        fields = fingerprint_fields(self.arm_type, self.raw)
+        if self.vm is not None:
+            fields.update({f"vm.{k}": v for k, v in self.vm.fingerprint_fields.items()})
+        elif self.vm_id:
+            fields["vm"] = "absent"
+        return dict(sorted(fields.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +266,7 @@ class ObservedVM(_Resource):
     so its fingerprint) is the subset of the VM's JSON reconcile reads (`reconciler.azure.convert.
     vm_essentials`): identity, placement, image, size, state, tags. VMs are replaced, never diffed."""
 
+    arm_type: ClassVar[str] = VIRTUAL_MACHINE
     location: str = ""
     vm_uuid: str | None = None
     computer_name: str | None = None
@@ -234,6 +278,8 @@ class ObservedVM(_Resource):
 
 @dataclass(frozen=True, slots=True)
 class ObservedUserSession(_Resource):
+    arm_type: ClassVar[str] = USER_SESSION
+
     host_pool_id: str = ""
     session_host_name: str = ""
     user_principal_name: str | None = None

@@ -14,7 +14,9 @@ from typing import Any
 
 from reconciler.model.rollout import RolloutPreview
 
-FORMAT_VERSION = 1
+# 2: fingerprints cover configuration only (reconciler.model.fingerprint) and `fingerprint_fields` names the
+# fields; a format 1 plan's fingerprints hashed runtime fields too, so it cannot be checked and is refused.
+FORMAT_VERSION = 2
 
 
 class Action(StrEnum):
@@ -31,6 +33,26 @@ class Action(StrEnum):
     DEPRECATE = "deprecate"
     ADOPT = "adopt"
     NO_OP = "no-op"
+
+    @property
+    def past(self) -> str:
+        """The verb as a person reads it after the fact: "adopted", "built", "pinned" (never "adoptd")."""
+        return _PAST[self]
+
+
+_PAST = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.REPLACE: "replaced",
+    Action.DELETE: "deleted",
+    Action.REPLICATE: "replicated",
+    Action.BUILD: "built",
+    Action.PIN: "pinned",
+    Action.ROLL: "rolled",
+    Action.DEPRECATE: "deprecated",
+    Action.ADOPT: "adopted",
+    Action.NO_OP: "unchanged",
+}
 
 
 class Severity(StrEnum):
@@ -131,7 +153,8 @@ class Plan:
 
     `levels` groups change keys into waves: every change in a wave depends only on changes in earlier waves,
     so apply may run a wave's changes in parallel. `fingerprints` maps every observed resource id a change
-    depends on (lower-cased) to its hash; apply recomputes them and refuses a stale plan.
+    depends on (lower-cased) to its hash; apply recomputes them and refuses a stale plan. `fingerprint_fields`
+    maps the same ids to a short digest per counting field, so a refusal can say which field changed.
     """
 
     changes: tuple[Change, ...]
@@ -140,6 +163,7 @@ class Plan:
     rollouts: tuple[RolloutPreview, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     fingerprints: dict[str, str] = field(default_factory=dict)
+    fingerprint_fields: dict[str, dict[str, str]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -178,11 +202,17 @@ class Plan:
             "rollouts": [r.to_dict() for r in self.rollouts],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "fingerprints": dict(sorted(self.fingerprints.items())),
+            "fingerprint_fields": dict(sorted(self.fingerprint_fields.items())),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         version = data.get("format_version")
+        if isinstance(version, int) and version < FORMAT_VERSION:
+            raise PlanFormatError(
+                f"plan format_version {version} was written by an older reconciler and cannot be checked for "
+                f"staleness; run `reconcile plan` again"
+            )
         if version != FORMAT_VERSION:
             raise PlanFormatError(
                 f"unsupported plan format_version {version!r}; this reconciler reads {FORMAT_VERSION}"
@@ -194,6 +224,7 @@ class Plan:
             rollouts=tuple(RolloutPreview.from_dict(r) for r in data.get("rollouts", [])),
             diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
             fingerprints=dict(data.get("fingerprints") or {}),
+            fingerprint_fields={k: dict(v) for k, v in (data.get("fingerprint_fields") or {}).items()},
             format_version=version,
         )
 

@@ -1,7 +1,7 @@
-"""JSON Schema (draft 2020-12) of the saved plan, format_version 1 — what `reconcile plan -o json` and
+"""JSON Schema (draft 2020-12) of the saved plan, format_version 2 — what `reconcile plan -o json` and
 `--out PLANFILE` write. README.md explains every field; tests validate real plans against this schema.
 
-Compatibility rule: adding an optional field keeps format_version 1; renaming, removing or changing the
+Compatibility rule: adding an optional field keeps the format_version; renaming, removing or changing the
 meaning of a field bumps it, and `Plan.from_dict` refuses versions it does not know.
 """
 
@@ -45,6 +45,7 @@ _CHANGE = {
                 "image-build",
                 "host-pool",
                 "session-hosts",
+                "resource-group",
             ]
         },
         "resource_id": {"type": "string"},
@@ -184,6 +185,14 @@ PLAN_SCHEMA = {
         "fingerprints": {
             "type": "object",
             "additionalProperties": {"type": "string", "pattern": "^(sha256:[0-9a-f]{64}|absent)$"},
+        },
+        "fingerprint_fields": {
+            "type": "object",
+            "description": "id → counting field label → short digest of its value (names what changed)",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{10}$"},
+            },
         },
     },
 }

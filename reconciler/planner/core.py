@@ -2,7 +2,8 @@
 
 No I/O, no clock (`now` is the server's time from the observation), no randomness; every output is sorted,
 so the same inputs always give the same plan, byte for byte. The work is split by concern:
-resources (galleries, definitions, host pools) → versions (builds, replication, retention) → pools (pins,
+landing zone (missing resource groups; referenced subnets, identities, secrets) → resources (galleries,
+definitions, host pools) → versions (builds, replication, retention) → pools (pins,
 rollouts) → ownership (deletions) → graph (order, waves) → fingerprints.
 """
 
@@ -15,10 +16,12 @@ from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome
-from reconciler.planner.fingerprint import collect_fingerprints
+from reconciler.planner.fingerprint import collect_fingerprint_fields, collect_fingerprints
 from reconciler.planner.graph import order
 from reconciler.planner.ownership import plan_deletions
 from reconciler.planner.pools import plan_pools
+from reconciler.planner.references import check_references
+from reconciler.planner.resource_groups import after_groups, plan_resource_groups
 from reconciler.planner.resources import plan_definitions, plan_galleries, plan_host_pools
 from reconciler.planner.versions import plan_versions
 from reconciler.spec.desired import DesiredState
@@ -39,7 +42,10 @@ def plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
 
 def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     ctx = Context(desired, observed, now)
+    groups = plan_resource_groups(ctx)
     parts: list[Outcome] = [
+        groups,
+        check_references(ctx),
         plan_galleries(ctx),
         plan_definitions(ctx),
         plan_host_pools(ctx),
@@ -49,20 +55,22 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     parts.append(pools)
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
     parts.append(plan_deletions(ctx, wanted_templates))
-    changes: list[Change] = [c for p in parts for c in p.changes]
+    changes: list[Change] = after_groups([c for p in parts for c in p.changes], groups.changes)
     _check_unique(changes)
     ordered, levels = order(changes)
     diagnostics = sorted(
         (d for p in parts for d in p.diagnostics),
         key=lambda d: (d.severity.value, d.resource_id.lower(), d.message),
     )
+    fingerprints = collect_fingerprints(ordered, observed)
     return Plan(
         changes=ordered,
         generated_at=now.isoformat(),
         levels=levels,
         rollouts=tuple(sorted(previews, key=lambda r: r.pool_id.lower())),
         diagnostics=tuple(diagnostics),
-        fingerprints=collect_fingerprints(ordered, observed),
+        fingerprints=fingerprints,
+        fingerprint_fields=collect_fingerprint_fields(fingerprints, observed),
     )
 
 

@@ -242,7 +242,9 @@ def diff_resource(
     if comparison.patch:
         out.changes.append(
             existing(
-                Action.UPDATE, f"{origin}: {label}: {', '.join(comparison.changed_paths)} differ from desired"
+                Action.UPDATE,
+                f"{origin}: {label}: {', '.join(comparison.changed_paths)} "
+                f"{'differs' if len(comparison.changed_paths) == 1 else 'differ'} from desired",
             )
         )
     return out

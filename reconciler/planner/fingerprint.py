@@ -1,25 +1,53 @@
 """Which observed resources each change depends on, and their fingerprints, so apply can refuse a stale plan.
 
 A change depends on the resource it acts on and on what made the decision safe:
-- pin: the image version it pins (its replication state);
-- roll: the pool's session hosts (their versions, sessions, status decide the batches);
+- pin: the image version it pins (its configuration: target regions, exclude-from-latest…);
+- roll, and create/update/delete of a pool's session hosts: the host pool, its session hosts as observed
+  (each host's fingerprint includes its VM's, so a VM deleted or rebuilt counts) and the version it is
+  pinned to (new hosts are built from it);
 - delete of a version: the version (in-use is re-checked by apply right before deleting anyway).
-The hash is reconciler.model.fingerprint over the observed REST JSON, the same function apply uses.
+Fingerprints cover configuration only (reconciler.model.fingerprint says which fields count, and why), so a
+plan survives users signing in and out. Next to each fingerprint the plan keeps a short digest per counting
+field (`fingerprint_fields`), so a refusal can name the field that changed.
 """
 
 from __future__ import annotations
 
+from reconciler.model.fingerprint import field_digests
 from reconciler.model.observed import Observed, norm_id
-from reconciler.model.plan import Action, Change
+from reconciler.model.plan import Action, Change, Plan
+from reconciler.model.tags import PIN_TAG
+
+HOSTS_KIND = "session-hosts"
 
 
-def dependencies_of(change: Change) -> list[str]:
+def _pool_of(change: Change) -> str | None:
+    """The host pool id whose session hosts `change` acts on (a roll, or a session-hosts change)."""
+    if change.action is Action.ROLL:
+        return norm_id(change.resource_id)
+    if change.kind == HOSTS_KIND:
+        return norm_id(change.resource_id).removesuffix("/sessionhosts")
+    return None
+
+
+def dependencies_of(change: Change, observed: Observed | None = None) -> list[str]:
+    """Ids (lower-cased) `change` depends on. Without `observed`, only those the change itself names."""
     ids = [change.resource_id]
     if change.action is Action.PIN:
         ids.append(str(change.after["tags"][next(iter(change.after["tags"]))]))
     if change.action is Action.ROLL:
         ids += list(change.details.get("session_host_ids", []))
-    return [norm_id(i) for i in ids]
+    pool = _pool_of(change)
+    if pool is not None:
+        ids.append(pool)
+        observed_pool = observed.host_pools.get(pool) if observed is not None else None
+        if observed is not None:
+            ids += [h.id for h in observed.hosts_of(pool)]
+        if observed_pool is not None and observed_pool.tags.get(PIN_TAG):
+            ids.append(observed_pool.tags[PIN_TAG])  # the version new hosts are built from
+    if change.kind == HOSTS_KIND:
+        ids.remove(change.resource_id)  # "<pool>/sessionHosts" names a collection, not a resource
+    return list(dict.fromkeys(norm_id(i) for i in ids))
 
 
 def collect_fingerprints(changes: tuple[Change, ...], observed: Observed) -> dict[str, str]:
@@ -29,7 +57,35 @@ def collect_fingerprints(changes: tuple[Change, ...], observed: Observed) -> dic
     for change in changes:
         if change.action is Action.NO_OP:
             continue
-        for rid in dependencies_of(change):
+        for rid in dependencies_of(change, observed):
             resource = observed.get(rid)
             out[rid] = resource.fingerprint if resource is not None else "absent"
     return dict(sorted(out.items()))
+
+
+def collect_fingerprint_fields(fingerprints: dict[str, str], observed: Observed) -> dict[str, dict[str, str]]:
+    """Lower-cased id → {field label → short digest}, for every fingerprinted resource that exists."""
+    out: dict[str, dict[str, str]] = {}
+    for rid in fingerprints:
+        resource = observed.get(rid)
+        if resource is not None:
+            out[rid] = field_digests(resource.fingerprint_fields)
+    return out
+
+
+def restrict_fingerprints(plan: Plan, changes: tuple[Change, ...]) -> dict:
+    """The `fingerprints` and `fingerprint_fields` of `plan` that `changes` (a subset) depend on, for
+    `--limit`: what the kept changes name, and the session hosts of the pools they act on."""
+    ids: set[str] = set()
+    prefixes: list[str] = []
+    for change in changes:
+        ids.update(dependencies_of(change))
+        pool = _pool_of(change)
+        if pool is not None:
+            prefixes.append(pool + "/sessionhosts/")
+    starts = tuple(prefixes)
+    keep = {rid for rid in plan.fingerprints if rid in ids or (starts and rid.startswith(starts))}
+    return {
+        "fingerprints": {rid: fp for rid, fp in plan.fingerprints.items() if rid in keep},
+        "fingerprint_fields": {rid: f for rid, f in plan.fingerprint_fields.items() if rid in keep},
+    }

@@ -197,7 +197,8 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
         if comparison.patch or action is Action.ADOPT:
             what = ", ".join(comparison.changed_paths) or "ownership tag"
             out.changes.append(Change(action, "image-version", version.arm_id,
-                                      f"{version.origin('spec')}: {label}: {what} differ from desired",
+                                      f"{version.origin('spec')}: {label}: {what} "
+                                      f"{'differ' if len(comparison.changed_paths) > 1 else 'differs'} from desired",
                                       before=comparison.before, after=comparison.after, patch=comparison.patch,
                                       fingerprint=observed.fingerprint))  # fmt: skip
     replication = plan_replication(version, observed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reconciler.model.plan import Action, Plan
+from reconciler.model.plan import Action, Change, Plan
 
 SYMBOLS: dict[Action, str] = {
     Action.CREATE: "+",
@@ -85,3 +85,46 @@ def summary_line(plan: Plan) -> str:
     counts = plan.summary()
     parts = [f"{counts[a.value]} {words}" for a, words in SUMMARY_WORDS if counts[a.value]]
     return "Plan: " + ", ".join(parts) + "."
+
+
+def short_id(resource_id: str) -> str:
+    """A gallery path (`gal/def/1.2.0`) for gallery resources, else the resource name."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "galleries" in lowered:
+        return "/".join(parts[lowered.index("galleries") + 1 :: 2])
+    return parts[-1]
+
+
+def display_name(change: Change) -> str:
+    """What a person calls the resource: the pool for a pool's session hosts (the id ends in `/sessionHosts`)."""
+    parts = change.resource_id.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-1].lower() == "sessionhosts":
+        return parts[-2]
+    return change.name
+
+
+# Details that exist for apply and fingerprints, not for people (the JSON form keeps them all).
+HIDDEN_DETAILS = frozenset({"session_host_ids"})
+
+
+def details_view(details: dict[str, Any]) -> dict[str, Any]:
+    """A change's details as a reviewer reads them, redacted: internal keys dropped, and a pool's host
+    template (`target`, the data apply rebuilds its decisions from) cut down to what is created: the image
+    version, the ring gate and the session-host template. Empty lists and nulls (nothing to add, nothing to
+    retry) are left out. An unexpected shape is shown as it is."""
+    view: dict[str, Any] = {}
+    for key, value in details.items():
+        if key in HIDDEN_DETAILS or value is None or value == [] or value == {}:
+            continue
+        if key == "target" and isinstance(value, dict) and isinstance(value.get("pool"), dict):
+            spec = value["pool"].get("spec") or {}
+            if value.get("version_id"):
+                view["image"] = short_id(value["version_id"])
+            if value.get("gate_pool_id"):
+                view["gated_on"] = short_id(value["gate_pool_id"])
+            if isinstance(spec, dict) and spec.get("sessionHosts"):
+                view["session_hosts"] = spec["sessionHosts"]
+            continue
+        view[key] = value
+    return redact(view)

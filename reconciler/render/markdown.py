@@ -10,7 +10,15 @@ import json
 
 from reconciler.model.plan import Action, Plan, Severity
 from reconciler.model.rollout import RolloutPreview
-from reconciler.render.common import SUMMARY_WORDS, SYMBOLS, redact, redact_patch, summary_line
+from reconciler.render.common import (
+    SUMMARY_WORDS,
+    SYMBOLS,
+    details_view,
+    display_name,
+    redact,
+    redact_patch,
+    summary_line,
+)
 from reconciler.render.rollout_preview import ending_line, now_line, plural, totals_line
 
 
@@ -31,7 +39,8 @@ def _changes_table(plan: Plan) -> list[str]:
     lines = ["| | Action | Kind | Name | Reason |", "| --- | --- | --- | --- | --- |"]
     for c in plan.actionable:
         lines.append(
-            f"| `{SYMBOLS[c.action]}` | {c.action.value} | {c.kind} | `{_cell(c.name)}` | {_cell(c.reason)} |"
+            f"| `{SYMBOLS[c.action]}` | {c.action.value} | {c.kind} | `{_cell(display_name(c))}` "
+            f"| {_cell(c.reason)} |"
         )
     return lines
 
@@ -46,11 +55,12 @@ def _details(plan: Plan) -> list[str]:
             body["patch"] = redact_patch(c.patch)
         elif c.after:
             body["after"] = redact(c.after)
-        if c.details:
-            body["details"] = redact(c.details)
+        details = details_view(c.details)
+        if details:
+            body["details"] = details
         lines += [
             f"<details><summary><code>{SYMBOLS[c.action]}</code> {c.action.value} {c.kind} "
-            f"<code>{_cell(c.name)}</code></summary>",
+            f"<code>{_cell(display_name(c))}</code></summary>",
             "",
             "```json",
             json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True),
@@ -97,8 +107,10 @@ def _rollout(preview: RolloutPreview) -> list[str]:
     return lines
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, source: str | None = None) -> str:
     lines = [f"### Reconcile plan — {summary_line(plan)}", ""]
+    if source:
+        lines += [f"Saved plan `{_cell(source)}`, made {plan.generated_at}.", ""]
     errors = [d for d in plan.diagnostics if d.severity is Severity.ERROR]
     warnings = [d for d in plan.diagnostics if d.severity is Severity.WARNING]
     for d in errors:
@@ -117,7 +129,7 @@ def render_markdown(plan: Plan) -> str:
     notes = [c for c in plan.changes if c.action is Action.NO_OP]
     if notes:
         lines += [f"<details><summary>Notes ({len(notes)})</summary>", ""]
-        lines += [f"- `{_cell(c.name)}` ({c.kind}): {_cell(c.reason)}" for c in notes]
+        lines += [f"- `{_cell(display_name(c))}` ({c.kind}): {_cell(c.reason)}" for c in notes]
         lines += ["", "</details>", ""]
     if plan.rollouts:
         lines += ["### Rollout preview", ""]

@@ -1,4 +1,5 @@
-"""The apply recap, Ansible style: one line per resource kind, totals, per-region replication, failures.
+"""The apply recap, Ansible style: one line per resource kind, totals, host work, replication, failures,
+what is pending and how it resumes, and the apply's outcome.
 
 Input is plain data (`ApplyResult.recap()`: the engine's recap dict plus `replication`), so this module
 needs nothing but the standard library. Text:
@@ -11,8 +12,17 @@ needs nothing but the standard library. Text:
     REPLICATION
       gal1/win11/1.1.0: westeurope=Completed northeurope=Failed
 
+    HOSTS
+      hp-canary         : created=2    replaced=2    deleted=2    drained=2    messaged=3    logged_off=1
+
     FAILED
       image-version 1.1.0: create image version 1.1.0: replication failed (…)
+
+    PENDING (not failed: a later apply resumes it)
+      roll hp-prod: at 2026-12-06T10:00:00+00:00 (soak): hp-prod: pool hp-canary soaks until …
+      resume: re-run `reconcile apply` after 2026-12-06T10:00:00+00:00, or run `reconcile run` (…)
+
+    OUTCOME: pending
 """
 
 from __future__ import annotations
@@ -21,10 +31,11 @@ import json
 from typing import Any
 
 COLUMNS = ("ok", "changed", "failed", "skipped", "waiting", "pending")
+HOST_COLUMNS = ("created", "replaced", "deleted", "drained", "messaged", "logged_off")
 
 
-def _row(label: str, counts: dict[str, int], width: int) -> str:
-    cells = "  ".join(f"{c}={counts.get(c, 0):<4}" for c in COLUMNS)
+def _row(label: str, counts: dict[str, int], width: int, columns=COLUMNS) -> str:
+    cells = "  ".join(f"{c}={counts.get(c, 0):<4}" for c in columns)
     return f"{label:<{width}} : {cells}".rstrip()
 
 
@@ -58,12 +69,28 @@ def render_recap_text(recap: dict[str, Any]) -> str:
         if items:
             lines += ["", title]
             lines += [f"  {_change_name(i['id'])}: {i['why']}" for i in items]
-    unfinished = recap.get("unfinished") or []
-    if unfinished:
-        lines += ["", "NOT FINISHED (the next apply resumes them)"]
-        for item in unfinished:
-            when = f" (next check {item['resume_at']})" if item.get("resume_at") else ""
-            lines.append(f"  {_change_name(item['id'])}: {item['status']}: {item['why']}{when}")
+    hosts = (recap.get("hosts") or {}).get("pools") or {}
+    if hosts:
+        hwidth = max([len(p) for p in hosts] + [5])
+        lines += ["", "HOSTS"]
+        lines += ["  " + _row(pool, counts, hwidth, HOST_COLUMNS) for pool, counts in hosts.items()]
+        if len(hosts) > 1:
+            lines.append("  " + _row("TOTAL", recap["hosts"].get("totals", {}), hwidth, HOST_COLUMNS))
+    pending = recap.get("pending")
+    if pending is None:  # a recap from before the pending section: show what was unfinished
+        pending = [{"change": i["id"], "resource": "", "status": i["status"], "why": i["why"],
+                    "resumes_at": i.get("resume_at")} for i in recap.get("unfinished") or []]  # fmt: skip
+    if pending:
+        lines += ["", "PENDING (not failed: a later apply resumes it)"]
+        for item in pending:
+            name = _change_name(f"{item['change']} {item['resource']}".strip())
+            when = f"at {item['resumes_at']}" if item.get("resumes_at") else "when its dependencies are done"
+            code = f" ({item['reason_code']})" if item.get("reason_code") else ""
+            lines.append(f"  {name}: {when}{code}: {item['why']}")
+        if recap.get("resume"):
+            lines.append(f"  resume: {recap['resume']}")
+    if recap.get("outcome"):
+        lines += ["", f"OUTCOME: {recap['outcome']}"]
     return "\n".join(lines) + "\n"
 
 

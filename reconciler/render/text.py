@@ -8,13 +8,23 @@ warnings and errors, then one summary line. Colour only when asked (the CLI asks
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonpointer
 
 from reconciler.model.plan import Action, Change, Plan, Severity
 from reconciler.model.rollout import RolloutPreview
-from reconciler.render.common import SUMMARY_WORDS, SYMBOLS, redact, redact_patch, summary_line
+from reconciler.render.common import (
+    REDACTED,
+    SUMMARY_WORDS,
+    SYMBOLS,
+    details_view,
+    display_name,
+    redact,
+    redact_patch,
+    summary_line,
+)
 from reconciler.render.rollout_preview import ending_line, now_line, plural, totals_line
 
 _COLOURS = {
@@ -32,10 +42,6 @@ _COLOURS = {
 }
 
 
-# Details that exist for apply and fingerprints, not for people (still in the JSON form).
-_HIDDEN_DETAILS = frozenset({"session_host_ids"})
-
-
 class _Out:
     def __init__(self, colour: bool):
         self.colour = colour
@@ -48,12 +54,64 @@ class _Out:
         self.lines.append(text)
 
 
+_BARE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_INLINE_LIST = 60  # a list of scalars up to this many characters stays on one line
+
+
+def _scalar(value: Any) -> str:
+    if value == REDACTED:
+        return REDACTED  # bare, as Terraform prints "(sensitive value)"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _value(value: Any) -> str:
-    text = json.dumps(redact(value), ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 100 else text[:97] + "..."
+    """One value on one line, in full (redacted)."""
+    value = redact(value)
+    if isinstance(value, str):
+        return _scalar(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _field_lines(change: Change) -> list[str]:
+def _key(key: Any) -> str:
+    key = str(key)
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _assign(head: str, value: Any, indent: str, sign: str) -> list[str]:
+    """`head` (e.g. `+ name = `) followed by `value`, nested blocks indented Terraform style."""
+    inner = indent + "    "
+    if isinstance(value, dict) and value:
+        return [head + "{", *_block(value, inner, sign), indent + "  }"]
+    if isinstance(value, list) and value:
+        nested = any(isinstance(v, dict | list) for v in value)
+        if not nested and len(json.dumps(value, ensure_ascii=False)) <= _INLINE_LIST:
+            return [head + "[" + ", ".join(_scalar(v) for v in value) + "]"]
+        lines = [head + "["]
+        for item in value:
+            item_lines = _assign(f"{inner}{sign} ", item, inner, sign)
+            item_lines[-1] += ","
+            lines += item_lines
+        return [*lines, indent + "  ]"]
+    if isinstance(value, dict | list):
+        return [head + ("{}" if isinstance(value, dict) else "[]")]
+    return [head + _scalar(value)]
+
+
+def _block(mapping: dict[str, Any], indent: str, sign: str) -> list[str]:
+    """Every field of `mapping`, one `sign key = value` per line, keys aligned within the block."""
+    width = max((len(_key(k)) for k in mapping), default=0)
+    lines: list[str] = []
+    for key in sorted(mapping, key=str):
+        lines += _assign(f"{indent}{sign} {_key(key):<{width}} = ", mapping[key], indent, sign)
+    return lines
+
+
+def body_lines(value: dict[str, Any], indent: str = "", sign: str = "+") -> list[str]:
+    """A whole resource body, redacted, the way `terraform plan` prints a create."""
+    return _block(redact(value), indent, sign)
+
+
+def _field_lines(change: Change, indent: str) -> list[str]:
     lines = []
     for op in redact_patch(change.patch):
         path = op["path"] or "/"
@@ -62,13 +120,15 @@ def _field_lines(change: Change) -> list[str]:
                 old = jsonpointer.resolve_pointer(change.before or {}, op["path"])
             except jsonpointer.JsonPointerException:
                 old = None
-            lines.append(f"~ {path}: {_value(old)} → {_value(op['value'])}")
+            lines.append(f"{indent}~ {path}: {_value(old)} → {_value(op['value'])}")
+        elif op["op"] == "add" and isinstance(op["value"], dict | list) and op["value"]:
+            lines += _assign(f"{indent}+ {path}: ", op["value"], indent, "+")
         elif op["op"] == "add":
-            lines.append(f"+ {path}: {_value(op['value'])}")
+            lines.append(f"{indent}+ {path}: {_value(op['value'])}")
         elif op["op"] == "remove":
-            lines.append(f"- {path}")
+            lines.append(f"{indent}- {path}")
         else:
-            lines.append(f"{op['op']} {path}")
+            lines.append(f"{indent}{op['op']} {path}")
     return lines
 
 
@@ -78,21 +138,31 @@ def _short(key: str) -> str:
     return f"{action} {rid.rstrip('/').rsplit('/', 1)[-1]}"
 
 
+# Actions whose `after` is a whole body that will be written (a build writes its image template).
+_BODY_ACTIONS = frozenset({Action.CREATE, Action.BUILD, Action.REPLACE})
+
+
 def _change_block(out: _Out, change: Change) -> None:
     symbol = SYMBOLS[change.action]
-    head = f"  {symbol} {change.kind} {change.name}"
+    head = f"  {symbol} {change.kind} {display_name(change)}"
     out.add(out.paint(head, _COLOURS[change.action]) + f"  ({change.action.value})")
-    out.add(f"      id: {change.resource_id}")
-    for line in _field_lines(change):
-        out.add(f"      {line}")
-    if change.action is Action.CREATE and change.after and not change.patch:
-        for key in sorted(change.after):
-            out.add(f"      + {key}: {_value(change.after[key])}")
-    for key in sorted(k for k in change.details if k not in _HIDDEN_DETAILS):
-        out.add(f"      {key}: {_value(change.details[key])}")
-    out.add(f"      reason: {change.reason}")
+    indent = "      "
+    out.add(f"{indent}id: {change.resource_id}")
+    for line in _field_lines(change, indent):
+        out.add(line)
+    if change.action in _BODY_ACTIONS and change.after and not change.patch:
+        for line in body_lines(change.after, indent, "+"):
+            out.add(line)
+    sign = "+" if change.action is Action.CREATE else " "  # the details of a create are created too
+    for key, value in sorted(details_view(change.details).items()):
+        if isinstance(value, dict | list) and value:
+            for line in _assign(f"{indent}{key}: ", value, indent, sign):
+                out.add(line)
+        else:
+            out.add(f"{indent}{key}: {_value(value)}")
+    out.add(f"{indent}reason: {change.reason}")
     if change.depends_on:
-        out.add(f"      after: {', '.join(_short(k) for k in change.depends_on)}")
+        out.add(f"{indent}after: {', '.join(_short(k) for k in change.depends_on)}")
     out.add()
 
 
@@ -129,8 +199,13 @@ def _rollout_block(out: _Out, preview: RolloutPreview) -> None:
     out.add()
 
 
-def render_text(plan: Plan, *, colour: bool = False, show_noop: bool = False) -> str:
+def render_text(
+    plan: Plan, *, colour: bool = False, show_noop: bool = False, source: str | None = None
+) -> str:
     out = _Out(colour)
+    if source:
+        out.add(f"Saved plan {source}, made {plan.generated_at} (format {plan.format_version}).")
+        out.add()
     legend = "  ".join(f"{SYMBOLS[a]} {words.removeprefix('to ')}" for a, words in SUMMARY_WORDS)
     if plan.has_changes:
         out.add("Reconcile will perform the following actions (symbols: " + legend + "):")
@@ -143,7 +218,7 @@ def render_text(plan: Plan, *, colour: bool = False, show_noop: bool = False) ->
     if notes and not show_noop:
         out.add("Notes:")
         for change in notes:
-            out.add(f"  {SYMBOLS[Action.NO_OP]} {change.kind} {change.name}: {change.reason}")
+            out.add(f"  {SYMBOLS[Action.NO_OP]} {change.kind} {display_name(change)}: {change.reason}")
         out.add()
     if plan.rollouts:
         out.add("Rollout preview:")

@@ -1,8 +1,13 @@
 """The `Sandbox` context manager: start an in-process sandbox for tests, demos and benchmarks.
 
-with Sandbox(time_scale=100_000) as sb:
+with Sandbox(time_scale=100_000) as sb:          # bare: no resource groups, networks or vaults at all
     client = ComputeManagementClient(cred, sb.subscription_ids[0], base_url=sb.endpoint,
                                      connection_verify=sb.ca_bundle)
+
+`landing_zone=True` seeds the network, identities, Key Vaults and staging group the shipped `desired/`
+references (`landing_zone.shipped`), or pass a list of resources (`landing_zone.build(...)`). The default is
+bare, so a test states the landing zone it relies on; `reconcile sandbox serve` seeds the shipped one unless
+told `--bare`. Seeded resources are part of the start-up seed: `reset()` restores them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from . import faults as faults_mod
+from . import landing_zone as landing_zones
 from . import persist
 from . import seed as seeding
 from .admin import invariants, stats
@@ -35,6 +41,7 @@ class Sandbox:
         seed: str | list[dict[str, Any]] | None = None,
         estate: str | None = None,
         faults: str | list[dict[str, Any]] | None = None,
+        landing_zone: bool | list[dict[str, Any]] = False,
         throttle: bool = False,
         page_size: int | None = None,
         settings: dict[str, Any] | None = None,
@@ -50,6 +57,7 @@ class Sandbox:
         self.clock = SandboxClock(start, time_scale)
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self._port, self._data, self._seed, self._estate, self._faults = port, data, seed, estate, faults
+        self._landing_zone = landing_zone
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="sandbox-")
         self.app: App | None = None
@@ -63,6 +71,10 @@ class Sandbox:
         self.ca_bundle, self.requests_bundle = tls.ca_path, tls.bundle_path
         app = self.app = App(self.config, self.clock, self.client_secret)
         initial: list[dict[str, Any]] = []
+        if self._landing_zone is True:
+            initial.extend(landing_zones.shipped(self.config.subscription_ids))
+        elif self._landing_zone:
+            initial.extend(self._landing_zone)
         if self._estate:
             generated = seeding.estate(self._estate, self.config.subscription_ids, self.clock.now())
             if generated is None:

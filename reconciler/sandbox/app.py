@@ -90,7 +90,7 @@ class App:
         return spec
 
     def spec_for(self, full_type: str) -> Any:
-        """The provider of a type; types we do not model get a generic synchronous store (VNets, identities…)."""
+        """The provider of a type; types we do not model get a generic synchronous store (NSGs, route tables…)."""
         spec = self.types.get(full_type.lower())
         if spec is None:
             from .providers.base import GenericType

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.sandbox import estate_resources as build
+from reconciler.sandbox import landing_zone
 
 DEFAULT_SUBSCRIPTION_IDS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 REGIONS = tuple(build.REGION_DISPLAY)
@@ -88,6 +89,11 @@ def generate(
     pools = _layout_pools(shape, subs, galleries)
     for sub, rg, location in _resource_groups(galleries, pools):
         yield build.resource_group(sub, rg, location, owned(rng))
+    # The landing zone: the subnets the hosts' NICs use (Azure refuses a VM whose subnet does not exist) and the
+    # vault of the hosts' local admin secret. No random draws, so the rest of the estate is unchanged.
+    vault = f"/subscriptions/{subs[0]}/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/kv-avd-estate"
+    yield from landing_zone.build(subnets=sorted({(_subnet_of(p[0], p[3]), p[3]) for p in pools}),
+                                  secrets=[(vault, "westeurope", "local-admin")])  # fmt: skip
     versions_by_definition: dict[int, list[str]] = {}
     for resource in _gallery_trees(shape, galleries, rng, clock, versions_by_definition, owned):
         if converged and resource["type"] == "Microsoft.Compute/galleries":
@@ -158,6 +164,13 @@ def _gallery_trees(
                 yield version
 
 
+def _subnet_of(sub: str, region: str) -> str:
+    return (
+        f"/subscriptions/{sub}/resourceGroups/rg-network-{region}/providers/Microsoft.Network"
+        f"/virtualNetworks/vnet-avd-{region}/subnets/snet-hosts"
+    )
+
+
 def _pool_tree(
     shape: EstateShape,
     p_index: int,
@@ -172,10 +185,7 @@ def _pool_tree(
     sub, rg, pname, region, _d_index = layout
     pool = build.host_pool(sub, rg, pname, region, version_ids[-1], _uuid(rng), owned(rng))
     yield pool
-    subnet = (
-        f"/subscriptions/{sub}/resourceGroups/rg-network-{region}/providers/Microsoft.Network"
-        f"/virtualNetworks/vnet-avd-{region}/subnets/snet-hosts"
-    )
+    subnet = _subnet_of(sub, region)
     hosts = shape.session_hosts // shape.host_pools + (p_index < shape.session_hosts % shape.host_pools)
     for h in range(hosts):
         use_previous = len(version_ids) > 1 and rng.random() < previous_share

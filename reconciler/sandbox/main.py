@@ -1,5 +1,5 @@
 """`reconcile sandbox serve`: start the sandbox, print one JSON line with connection facts, serve until
-SIGINT/SIGTERM (exit 0). Kept here so the sandbox stays free of other reconciler packages."""
+SIGINT/SIGTERM (exit 0). It starts with the landing zone the shipped `desired/` expects unless `--bare`. Kept here so the sandbox stays free of other reconciler packages."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", help="load REST-shaped resources from this JSON/YAML file")
     parser.add_argument(
         "--estate", choices=ESTATE_NAMES, help="generate a synthetic estate (-converged: nothing to do)"
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="start empty: without the landing zone (network, identities, Key Vaults) the shipped desired/ uses",
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="sandbox seconds per real second")
     parser.add_argument("--faults", help="fault injection rules (JSON or YAML)")
@@ -57,6 +62,7 @@ def serve(args: Any) -> int:
             seed=args.seed,
             estate=args.estate,
             faults=args.faults,
+            landing_zone=not args.bare,
             throttle=args.throttle,
             page_size=args.page_size,
             settings=settings,

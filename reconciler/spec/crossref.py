@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from reconciler.spec.desired import DesiredState, retained_versions
 from reconciler.spec.errors import SpecError
+from reconciler.spec.suggest import did_you_mean
 
 WINDOWS_COMPUTER_NAME_MAX = 15
 OTHER_COMPUTER_NAME_MAX = 64
@@ -143,7 +144,7 @@ def check_rings(state: DesiredState, broken: set[str] = frozenset()) -> list[Spe
         elif after in broken:
             continue  # that pool's own errors already explain it
         elif after not in names:
-            errors.append(pool.raw.error(path, f"unknown HostPool {after!r}"))
+            errors.append(pool.raw.error(path, f"unknown HostPool {after!r}{did_you_mean(after, names)}"))
         else:
             cycle = _cycle_from(state, pool.name)
             if cycle:
@@ -179,15 +180,21 @@ def check_builds(state: DesiredState) -> list[SpecError]:
         path = ("spec", "source", "imageVersion")
         if len(found) != 1:
             what = "ambiguous" if found else "unknown"
+            hint = (
+                "" if found else did_you_mean(source.definition, _definition_names(state, source.definition))
+            )
             errors.append(
-                build.raw.error((*path, "definition"), f"{what} ImageDefinition {source.definition!r}")
+                build.raw.error((*path, "definition"), f"{what} ImageDefinition {source.definition!r}{hint}")
             )
         elif source.version != "latest" and source.version not in {
             v.name for v in state.versions_of(found[0])
         }:
+            declared = [v.name for v in state.versions_of(found[0])]
             errors.append(
                 build.raw.error(
-                    (*path, "version"), f"ImageVersion {source.version} of {found[0].key} is not declared"
+                    (*path, "version"),
+                    f"ImageVersion {source.version} of {found[0].key} is not declared"
+                    f"{did_you_mean(source.version, declared)}",
                 )
             )
     for version in state.image_versions:
@@ -205,6 +212,10 @@ def check_builds(state: DesiredState) -> list[SpecError]:
                     )
                 )
     return errors
+
+
+def _definition_names(state: DesiredState, ref: str) -> list[str]:
+    return [d.key if "/" in ref else d.name for d in state.image_definitions]
 
 
 def cross_check(state: DesiredState, broken_pools: set[str] = frozenset()) -> list[SpecError]:

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 INT32_MAX = 2**31 - 1
@@ -19,12 +20,21 @@ INT32_MAX = 2**31 - 1
 
 @dataclass(frozen=True)
 class NameRule:
+    """`echo=False` for names next to secrets (a Key Vault secret name, a vault name): a person who pastes
+    the password itself there must not see it printed back, in a terminal or a CI log."""
+
     what: str
     pattern: str
     explain: str
+    echo: bool = True
 
     def check(self, value: str) -> str:
         if not re.fullmatch(self.pattern, value):
+            if not self.echo:
+                raise ValueError(
+                    f"invalid {self.what} (value not shown: it may be a secret; put the secret itself in Key "
+                    f"Vault and name it here): {self.explain}"
+                )
             raise ValueError(f"invalid {self.what} {value!r}: {self.explain}")
         return value
 
@@ -75,25 +85,78 @@ KEY_VAULT = NameRule(
     "Key Vault name",
     r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{1,22}[A-Za-z0-9]$",
     "3-24 letters, digits and hyphens, starting with a letter, no consecutive hyphens",
+    echo=False,
 )
-SECRET = NameRule("Key Vault secret name", r"^[A-Za-z0-9-]{1,127}$", "1-127 letters, digits and hyphens")
+SECRET = NameRule(
+    "Key Vault secret name", r"^[A-Za-z0-9-]{1,127}$", "1-127 letters, digits and hyphens", echo=False
+)
 SHA256 = NameRule("sha256Checksum", r"^[0-9a-fA-F]{64}$", "64 hexadecimal characters (a SHA-256 digest)")
 HTTPS_URI = NameRule("URI", r"^https://[^\s/?#]+[^\s]*$", "an https:// URL")
 GUID = NameRule("subscription id", GUID_PATTERN, "a GUID like 11111111-1111-4111-8111-111111111111")
 
 
+def _as_three_parts(text: str) -> str | None:
+    """`1.5` → `1.5.0`, `2` → `2.0.0`; None when `text` is not one or two dot-separated integers."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        return None
+    parts = text.split(".")
+    return ".".join(parts + ["0"] * (3 - len(parts)))
+
+
+def version_number_hint(written: str) -> str:
+    fixed = _as_three_parts(written)
+    return f", write it as {fixed}" if fixed else ' as text, e.g. "1.0.0"'
+
+
+def reject_number(value: object) -> object:
+    """YAML reads `version: 1.5` as a float and `2` as an int: say what to write, not "not a string".
+
+    The error has its own type, `version_number`, with the number in `ctx`: a float has lost how it was
+    written (`1.10` is 1.1), so the validator that knows the file rebuilds the hint from the source text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        written = repr(value) if isinstance(value, float) else str(value)
+        raise PydanticCustomError(
+            "version_number",
+            "expected Major.Minor.Patch{hint} (YAML read {written} as a number)",
+            {"hint": version_number_hint(written), "written": written},
+        )
+    return value
+
+
 def check_version_parts(value: str) -> str:
-    IMAGE_VERSION.check(value)
+    if not re.fullmatch(IMAGE_VERSION.pattern, value):
+        fixed = _as_three_parts(value)
+        hint = f", write it as {fixed}" if fixed else ", each part a 32-bit integer"
+        raise ValueError(f"invalid image version {value!r}: expected Major.Minor.Patch{hint}")
     if any(int(part) > INT32_MAX for part in value.split(".")):
         raise ValueError(f"invalid image version {value!r}: each part must be at most {INT32_MAX}")
     return value
 
 
+def check_version_pin(value: str) -> str:
+    return value if value == "latest" else check_version_parts(value)
+
+
 VersionName = Annotated[
     str,
+    BeforeValidator(reject_number),
     AfterValidator(check_version_parts),
     WithJsonSchema(
         {"type": "string", "pattern": IMAGE_VERSION.pattern, "description": IMAGE_VERSION.explain}
+    ),
+]
+
+# A version a pool or a build names: `Major.Minor.Patch`, or `latest`.
+VersionPin = Annotated[
+    str,
+    BeforeValidator(reject_number),
+    AfterValidator(check_version_pin),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(latest|[0-9]+\.[0-9]+\.[0-9]+)$",
+            "description": "Major.Minor.Patch, or latest",
+        }
     ),
 ]
 

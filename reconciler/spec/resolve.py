@@ -23,6 +23,7 @@ from reconciler.spec.state import (
     ImageVersion,
     Settings,
 )
+from reconciler.spec.suggest import did_you_mean
 from reconciler.spec.validate import TypedDocument, Validated
 
 
@@ -64,7 +65,7 @@ class Resolver:
             self.fail(
                 docs[0].raw,
                 ("spec", "defaults", "subscription"),
-                f"unknown subscription alias {alias!r} (aliases: {known})",
+                f"unknown subscription alias {alias!r}{did_you_mean(alias, spec.subscriptions)} (aliases: {known})",
             )
         return Settings(spec, docs[0].raw)
 
@@ -101,7 +102,8 @@ class Resolver:
                     self.fail(
                         doc.raw,
                         ("spec", "subscription"),
-                        f"unknown subscription alias {sub!r} (Settings aliases: {known})",
+                        f"unknown subscription alias {sub!r}{did_you_mean(sub, settings.subscriptions)} "
+                        f"(Settings aliases: {known})",
                     )
                 ok = False
             else:
@@ -136,7 +138,9 @@ class Resolver:
                 doc.raw, path, f"ImageDefinition {ref!r} is ambiguous; write gallery/definition ({keys})"
             )
         elif not self.broken("ImageDefinition", ref.split("/")[-1]):
-            self.fail(doc.raw, path, f"unknown ImageDefinition {ref!r}")
+            names = [d.key if "/" in ref else d.name for d in defs]
+            names += [d.name for d in self.by_kind.get("ImageDefinition", [])]
+            self.fail(doc.raw, path, f"unknown ImageDefinition {ref!r}{did_you_mean(ref, names)}")
         return None
 
     def _definition_index(self, defs: list[ImageDefinition]) -> dict[tuple[bool, str], list[ImageDefinition]]:
@@ -177,7 +181,9 @@ class Resolver:
                 if doc.model.spec.gallery not in {
                     d.name for d in self.by_kind.get("Gallery", [])
                 } and not self.broken("Gallery", doc.model.spec.gallery):
-                    self.fail(doc.raw, ("spec", "gallery"), f"unknown Gallery {doc.model.spec.gallery!r}")
+                    wanted = doc.model.spec.gallery
+                    hint = did_you_mean(wanted, [d.name for d in self.by_kind.get("Gallery", [])])
+                    self.fail(doc.raw, ("spec", "gallery"), f"unknown Gallery {wanted!r}{hint}")
                 self.drop("ImageDefinition", doc.name)
                 continue
             tags = self.tags(settings, doc.model.spec.tags)
@@ -225,8 +231,11 @@ class Resolver:
                     and spec.source.build not in known
                     and not self.broken("ImageBuild", spec.source.build)
                 ):
+                    hint = did_you_mean(spec.source.build, known)
                     self.fail(
-                        doc.raw, ("spec", "source", "build"), f"unknown ImageBuild {spec.source.build!r}"
+                        doc.raw,
+                        ("spec", "source", "build"),
+                        f"unknown ImageBuild {spec.source.build!r}{hint}",
                     )
             if definition is None:
                 continue

@@ -9,6 +9,7 @@ the file; what is left over is a field that is missing. Missing fields are repor
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,9 @@ from reconciler.spec.defaults import API_VERSION
 from reconciler.spec.errors import SpecError
 from reconciler.spec.loader import RawDocument, cyclic_gc_paused, format_path
 from reconciler.spec.models import MODELS
+from reconciler.spec.naming import version_number_hint
 from reconciler.spec.positions import Path
+from reconciler.spec.suggest import closest
 
 
 @dataclass
@@ -72,12 +75,50 @@ def node_type(node: Any) -> Any:
     return node.get("type") if isinstance(node, dict) else None
 
 
+# A loc part with one of these in its name holds, or sits next to, a secret: a value that failed there is
+# never printed (someone may have pasted the password itself).
+_SECRET_LOC = re.compile(r"password|secret|token|credential|connectionstring|accountkey", re.IGNORECASE)
+NOT_SHOWN = "(value not shown)"
+
+
+def _secret_loc(err: dict) -> bool:
+    return any(isinstance(p, str) and _SECRET_LOC.search(p) for p in err["loc"])
+
+
+def _scrub(err: dict, message: str) -> str:
+    """`message` without the failed input when the field is secret-bearing. Pydantic's own messages do not
+    quote the input, but our validators may (e.g. a naming rule); this is the backstop for every path."""
+    if not _secret_loc(err):
+        return message
+    value = err.get("input")
+    texts = [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+    if isinstance(value, dict):
+        texts = [v for v in value.values() if isinstance(v, str)]
+    for text in sorted({str(t) for t in texts if str(t)}, key=len, reverse=True):
+        message = message.replace(repr(text), NOT_SHOWN)
+        if len(text) >= 4:  # a shorter bare value would match ordinary words of the message
+            message = message.replace(text, NOT_SHOWN)
+    return message
+
+
 def _message(err: dict) -> str:
+    return _scrub(err, _plain_message(err))
+
+
+def _plain_message(err: dict) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field"
+    if (
+        kind == "string_type"
+        and isinstance(err.get("input"), int | float)
+        and not isinstance(err["input"], bool)
+    ):
+        if _secret_loc(err):
+            return "expected text, but YAML read a number (value not shown); quote it"
+        return f'expected text, but YAML read {err["input"]!r} as a number; quote it: "{err["input"]}"'
     if kind == "union_tag_not_found":
         return f"required field {err['ctx']['discriminator'].strip(chr(39))} is missing"
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -104,11 +145,34 @@ def _suggest(model: type[BaseModel], path: Path, bad: str) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+_NUMBER = re.compile(r"[0-9][0-9.]*")
+
+
+def _written(raw: RawDocument, path: Path) -> str | None:
+    """The scalar at `path` as the file spells it (`1.10`, not the float 1.1), or None if unreadable."""
+    mark = raw.positions.value(path)
+    if mark is None:
+        return None
+    try:
+        with open(raw.file, encoding="utf-8") as f:
+            for number, text in enumerate(f, start=1):
+                if number == mark[0]:
+                    match = _NUMBER.match(text, mark[1] - 1)
+                    return match.group(0) if match else None
+    except OSError:
+        return None
+    return None
+
+
 def pydantic_errors(raw: RawDocument, model: type[BaseModel], exc: ValidationError) -> list[SpecError]:
     out = []
     for err in exc.errors(include_url=False):
         found, rest = _walk(raw.data, tuple(err["loc"]))
         message = _message(err)
+        if err["type"] == "version_number" and not rest:
+            written = _written(raw, found)
+            if written and written != err["ctx"]["written"]:
+                message = f"expected Major.Minor.Patch{version_number_hint(written)} (YAML read {written} as a number)"
         if err["type"] == "union_tag_not_found" and not rest:
             rest = ("type",)
         if err["type"] == "union_tag_invalid" and not rest:
@@ -140,6 +204,9 @@ def _header_errors(raw: RawDocument) -> list[SpecError]:
     if kind not in MODELS:
         known = ", ".join(MODELS)
         what = "required field kind is missing" if kind is None else f"unknown kind {kind!r}"
+        near = closest(kind, MODELS) if isinstance(kind, str) else []
+        if near:
+            what += f" (did you mean {near[0]!r}?)"
         err = raw.error(("kind",), f"{what}; expected one of {known}")
         errors.append(SpecError(err.file, err.line, err.col, "kind", err.message))
     return errors

@@ -13,6 +13,8 @@ NAMESPACES = {
     "hostPools": "Microsoft.DesktopVirtualization",
     "networkInterfaces": "Microsoft.Network",
     "userAssignedIdentities": "Microsoft.ManagedIdentity",
+    "virtualNetworks": "Microsoft.Network",  # plan's reference check of a subnet
+    "vaults": "Microsoft.KeyVault",  # plan's reference check of a secret (ARM metadata, never the value)
 }
 
 
@@ -20,6 +22,10 @@ def action_of_write(method: str, resource_id: str) -> str:
     """PUT/PATCH -> <type>/write, DELETE -> <type>/delete, POST .../<name> -> <type>/<name>/action."""
     parts = [p for p in resource_id.strip("/").split("/")]
     lowered = [p.lower() for p in parts]
+    if "providers" not in lowered and len(parts) == 4 and lowered[2] == "resourcegroups":
+        return "Microsoft.Resources/subscriptions/resourceGroups/" + (
+            "delete" if method == "DELETE" else "write"
+        )
     at = len(lowered) - 1 - lowered[::-1].index("providers")
     namespace, rest = parts[at + 1], parts[at + 2 :]
     if method == "POST":

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from e2e.apply_estate import RG, version, write_desired
+from sandbox.helpers import estates_landing_zone
 
 from reconciler.sandbox import Sandbox
 
@@ -26,6 +27,7 @@ MAX_RUNS = 6  # `--once` runs per phase (each waits inside its cycle until nothi
 @pytest.fixture
 def clock_sb():
     with Sandbox(time_scale=TIME_SCALE, settings=FASTER) as sb:
+        sb.seed(estates_landing_zone(sb.subscription_ids))  # the subnet, identity and vault the estate uses
         yield sb
 
 
@@ -40,9 +42,15 @@ def test_rbac_mapping():
 
 
 def with_hosts(desired) -> None:
-    """Two session hosts in the pool, so a run creates VMs and then rolls them to a new version."""
+    """Two session hosts in the pool, so a run creates VMs and then rolls them to a new version; the pool in a
+    resource group of its own that does not exist yet, so the run creates it (its vault named by id)."""
     path = desired / "estate.yaml"
-    path.write_text(path.read_text().replace("count: 0", "count: 2"))
+    text = path.read_text().replace("count: 0", "count: 2")
+    text = text.replace(
+        "  friendlyName: Pool A\n", "  friendlyName: Pool A\n  resourceGroup: rg-role-pools\n"
+    )
+    text = text.replace("{vaultName: kv1,", f"{{vaultId: {RG}/providers/Microsoft.KeyVault/vaults/kv1,")
+    path.write_text(text)
 
 
 def run_once(tmp_path, env, repo, name: str) -> bool:

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sandbox.helpers import estates_landing_zone
 
 from e2e.plan_estate import PoolHosts, converged
 from e2e.rollout_support import pool_doc, pool_id, write_desired
@@ -86,6 +87,7 @@ def test_killed_apply_resumes_without_duplicates(tmp_path):
     sub = "11111111-1111-4111-8111-111111111111"
     seed = [{"id": f"/subscriptions/{sub}/resourceGroups/{g}", "location": "westeurope"}
             for g in ("rg-img", "rg-pools", "rg-net")]  # fmt: skip
+    seed += estates_landing_zone([sub, "22222222-2222-4222-8222-222222222222"])
     for res in converged(desired, _now(), hosts={n: PoolHosts(0) for n in POOLS}):
         if res["type"].endswith("/hostPools"):
             res["properties"]["registrationInfo"] = {"expirationTime": None, "token": None,

@@ -32,10 +32,12 @@ def dags(draw):
     dag=dags(),
     parallelism=st.integers(min_value=1, max_value=4),
     max_wait_minutes=st.one_of(st.none(), st.integers(min_value=0, max_value=120)),
+    budget_minutes=st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
 )
-def test_random_dags_end_every_node_in_exactly_one_consistent_state(dag, parallelism, max_wait_minutes):
+def test_random_dags_end_every_node_in_exactly_one_consistent_state(dag, parallelism, max_wait_minutes,
+                                                                    budget_minutes):  # fmt: skip
     graph, scripts = dag
-    if max_wait_minutes is None:
+    if max_wait_minutes is None and (budget_minutes is None or budget_minutes >= 15):
         # the last step repeats forever: a node that always waits would, rightly, never end without a deadline
         scripts = {k: v + ["ok"] if v[-1] == "wait" else v for k, v in scripts.items()}
     clock = FakeClock()
@@ -75,6 +77,7 @@ def test_random_dags_end_every_node_in_exactly_one_consistent_state(dag, paralle
         sleeper=clock.sleep,
         retry=RetryPolicy(max_attempts=3),
         max_wait=max_wait,
+        wait_budget=None if budget_minutes is None else timedelta(minutes=budget_minutes),
     )
 
     assert violations == []
@@ -92,9 +95,12 @@ def test_random_dags_end_every_node_in_exactly_one_consistent_state(dag, paralle
             assert node_id not in called
         if s in (NodeStatus.WAITING, NodeStatus.FAILED):
             assert node_id in called
-        if s is NodeStatus.WAITING:
+        if s is NodeStatus.WAITING and report.results[node_id].handed_back:
+            assert (budget_minutes is not None and budget_minutes < 15) or report.deadline is not None
+        elif s is NodeStatus.WAITING:
             assert report.results[node_id].resume_at >= report.deadline
-    if max_wait is None:
+    assert report.outcome.ok == (not report.timed_out and report.succeeded)
+    if max_wait is None and (budget_minutes is None or budget_minutes >= 15):
         assert report.complete, "without a deadline every node reaches done, failed or skipped"
-    else:
+    elif max_wait is not None:
         assert report.finished_at <= report.deadline

@@ -88,9 +88,10 @@ def test_a_deadline_returns_waiting_and_pending_nodes_without_sleeping_through(c
     assert report.results["version"].why == "waiting for build"
     assert report.deadline == T0 + 30 * MIN
     assert not report.complete and report.succeeded
-    assert [e.resume_at for e in events if e.kind is EventKind.WAITING and e.node_id == "build"] == [
+    assert [e.resume_at for e in events if e.kind is EventKind.HANDED_BACK and e.node_id == "build"] == [
         T0 + 120 * MIN
     ]
+    assert report.results["build"].handed_back and not report.timed_out
 
 
 def test_nothing_starts_after_the_deadline(clock):

@@ -55,7 +55,12 @@ def test_only_done_and_failed_are_terminal(outcome, terminal):
         (Done(changed=True, detail="created"), {"outcome": "changed", "detail": "created"}),
         (
             wait_for(T0, timedelta(minutes=90), "replicating"),
-            {"outcome": "wait_until", "at": "2026-01-01T13:30:00+00:00", "why": "replicating"},
+            {
+                "outcome": "wait_until",
+                "at": "2026-01-01T13:30:00+00:00",
+                "why": "replicating",
+                "reason": None,
+            },
         ),
         (
             Retry(after=timedelta(seconds=2.5), why="parent not visible", attempt=3),

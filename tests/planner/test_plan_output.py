@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from e2e.plan_estate import PoolHosts, converged
 
-from reconciler.model.fingerprint import fingerprint
+from reconciler.model.fingerprint import GALLERY, field_digests, fingerprint_fields, resource_fingerprint
 from reconciler.model.plan import Action, Plan
 from reconciler.model.plan_schema import PLAN_SCHEMA
 from reconciler.planner import plan
@@ -41,7 +41,10 @@ def test_json_round_trip_and_schema(busy_plan):
 def test_fingerprints_match_the_observed_json(busy_plan):
     result, resources = busy_plan
     gallery = find(resources, "galleries/gal1")
-    assert result.fingerprints[gallery["id"].lower()] == fingerprint(gallery)
+    assert result.fingerprints[gallery["id"].lower()] == resource_fingerprint(GALLERY, gallery)
+    assert result.fingerprint_fields[gallery["id"].lower()] == field_digests(
+        fingerprint_fields(GALLERY, gallery)
+    )
     [roll_a, _] = [c for c in result.changes if c.action is Action.ROLL]
     hosts = [k for k in result.fingerprints if "/sessionhosts/" in k]
     assert len(hosts) == 4 and all(h in result.fingerprints for h in roll_a.details["session_host_ids"])

@@ -119,6 +119,6 @@ def test_json_output_validates_against_the_published_schema(sample_plan):
     data["changes"][1]["fingerprint"] = "sha256:" + "0" * 64
     data["fingerprints"] = {k: "sha256:" + "0" * 64 for k in data["fingerprints"]}
     jsonschema.validate(data, PLAN_SCHEMA)
-    data["format_version"] = 2
+    data["format_version"] = FORMAT_VERSION + 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, PLAN_SCHEMA)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from reconciler.sandbox import landing_zone
+
 
 def rg_id(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
@@ -74,6 +76,11 @@ def registration_patch(sb, hours: float = 24) -> dict:
     }
 
 
+def landing_subnet(sub: str) -> str:
+    """The subnet the `sb` fixture's landing zone has in subscription `sub` (tests/conftest.py)."""
+    return f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+
+
 def vm_body(image_id: str, location: str = "westeurope", delete_option: str = "Delete") -> dict:
     return {
         "location": location,
@@ -103,12 +110,7 @@ def vm_body(image_id: str, location: str = "westeurope", delete_option: str = "D
                             "ipConfigurations": [
                                 {
                                     "name": "ip",
-                                    "properties": {
-                                        "subnet": {
-                                            "id": "/subscriptions/x/resourceGroups/net/providers/"
-                                            "Microsoft.Network/virtualNetworks/v/subnets/s"
-                                        }
-                                    },
+                                    "properties": {"subnet": {"id": landing_subnet(image_id.split("/")[2])}},
                                 }
                             ],
                         },
@@ -165,3 +167,24 @@ def session_seed(
             }
         )
     return out
+
+
+def estates_landing_zone(subscription_ids) -> list[dict]:
+    """What the test estates reference but never create (Azure refuses a VM whose subnet does not exist, and plan
+    checks every reference): subnet `net/v/s` (West Europe) in each subscription; in the first one the subnet
+    `rg-net/vnet/avd`, identities `aib` and `identity_1` in `rg-test` and `aib` in `rg-img`, and Key Vault secrets
+    `kv1/admin` (rg-img) and `kv-test/{local-admin, domain-join}` (rg-pools)."""
+    sub = subscription_ids[0]
+    rg = f"/subscriptions/{sub}/resourceGroups"
+    subnets = [(landing_subnet(s), "westeurope") for s in subscription_ids]
+    subnets.append(
+        (f"{rg}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/avd", "westeurope")
+    )
+    uai = "providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+    identities = [f"{rg}/rg-test/{uai}/aib", f"{rg}/rg-test/{uai}/identity_1", f"{rg}/rg-img/{uai}/aib"]
+    kv = "providers/Microsoft.KeyVault/vaults"
+    secrets = [(f"{rg}/rg-img/{kv}/kv1", "westeurope", "admin")]
+    secrets += [
+        (f"{rg}/rg-pools/{kv}/kv-test", "westeurope", name) for name in ("local-admin", "domain-join")
+    ]
+    return landing_zone.build(subnets=subnets, identities=identities, secrets=secrets)

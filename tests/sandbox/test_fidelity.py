@@ -28,7 +28,15 @@ from azure.mgmt.desktopvirtualization.models import HostPool, SessionHostPatch
 
 from reconciler.sandbox.estate import generate
 
-from .helpers import dsc_extension, host_pool_body, make_gallery, make_version, registration_patch, vm_body
+from .helpers import (
+    dsc_extension,
+    host_pool_body,
+    landing_subnet,
+    make_gallery,
+    make_version,
+    registration_patch,
+    vm_body,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "rest-examples"
 RG = "rg-test"  # created for every test by the sb fixture (tests/conftest.py)
@@ -331,6 +339,9 @@ def test_virtual_machine_create_from_a_gallery_version(clients):
     )
     body["location"] = LOCATION
     body["properties"]["storageProfile"]["imageReference"] = {"id": version.id}
+    # The example's IP configuration names no subnet; Azure (and the sandbox) need an existing one.
+    nic = body["properties"]["networkProfile"]["networkInterfaceConfigurations"][0]
+    nic["properties"]["ipConfigurations"][0]["properties"]["subnet"] = {"id": landing_subnet(clients.sub)}
     initial = clients.compute.virtual_machines.begin_create_or_update(
         RG, "myVM", body, polling=False, **RAW
     ).result()

@@ -84,3 +84,17 @@ def test_concurrent_appends_from_processes_never_interleave(tmp_path):
     assert len(records) == writers * count
     for w in range(writers):
         assert [r["seq"] for r in records if r["writer"] == w] == list(range(count))
+
+
+def test_history_keeps_every_outcome_in_order(tmp_path):
+    from reconciler.engine.apply import HISTORY_OUTCOMES
+
+    store = LocalStore(tmp_path / "state")
+    for outcome in HISTORY_OUTCOMES:
+        store.append_history(
+            {"kind": "apply", "outcome": outcome, "succeeded": outcome in ("succeeded", "pending")}
+        )
+    assert [r["outcome"] for r in store.read_history()] == [
+        "succeeded", "pending", "failed", "timed-out", "interrupted"
+    ]  # fmt: skip
+    assert all("recorded_at" in r for r in store.read_history())

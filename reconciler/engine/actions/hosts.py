@@ -4,22 +4,60 @@ All four run the same level-triggered cycle (reconciler.engine.rollout.converge_
 decide the next steps from tags + state, perform them, answer WaitUntil until the pool has `count` Available
 hosts on the pinned version. The change carries the pool's template and policy (`details["target"]`), so a
 saved plan is self-contained.
+
+Each cycle's performed steps are counted into the change's run memory (`env.memory(key)["hosts"]`, a
+:class:`HostWork`), which the recap reads: hosts created, replaced, deleted, drained, users messaged and
+logged off. A change that wrote in any cycle of this run ends `changed`, not `ok`. A wait carries a reason
+code (soak, gate, window, replication, drain, hosts) read from the decision, never from its words.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
 from reconciler.azure.writes import HttpResponseError, error_of
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.executor import RunContext
-from reconciler.engine.outcome import Failed, Outcome, Retry
-from reconciler.engine.rollout import converge_pool
+from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
+from reconciler.engine.rollout import PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
 from reconciler.planner.hosts_state import PoolTarget
 
 TRANSIENT = {409, 412, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class HostWork:
+    """What rollout cycles of one pool performed in one run (counted from the steps they performed)."""
+
+    created: int = 0  # every new VM (replacements included)
+    replaced: int = 0  # of those, the ones created to replace an old host (`data.replaces`)
+    deleted: int = 0  # VMs deleted (`remove`)
+    drained: int = 0  # session hosts put in drain mode (`retire` of a registered host, `drain`)
+    messaged: int = 0  # user sessions sent the sign-out message
+    logged_off: int = 0  # user sessions logged off
+    writes: int = 0  # ARM writes of every kind
+
+    def add(self, cycle: PoolCycle) -> None:
+        self.writes += cycle.writes
+        for step in cycle.decision.steps if cycle.decision else ():
+            data = step.data
+            if step.op == "create":
+                self.created += 1
+                self.replaced += 1 if data.get("replaces") else 0
+            elif step.op == "remove":
+                self.deleted += 1
+            elif (step.op == "retire" and data.get("session_host")) or step.op == "drain":
+                self.drained += 1
+            elif step.op == "message":
+                self.messaged += len(data.get("sessions") or ())
+            elif step.op == "logoff":
+                self.logged_off += len(data.get("sessions") or ())
+
+    def to_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @register("host-pool", Action.ROLL)
@@ -29,10 +67,38 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     if not details:
         return Failed(f"{change.key}: the plan carries no session-host template (re-plan)", "BadPlan")
     target = PoolTarget.from_details(details)
+    mem = env.memory(change.key)
+    work: HostWork = mem.setdefault("hosts", HostWork())
+    mem["pool"] = target.pool.name
     try:
-        return converge_pool(target, env.writer.conn).outcome
+        cycle = converge_pool(target, env.writer.conn)
     except HttpResponseError as exc:
         code, message = error_of(exc)
         if exc.status_code in TRANSIENT:  # e.g. another operation on the VM still running
             return Retry(timedelta(seconds=30), f"{target.pool.name}: {code}: {message}")
         return Failed(f"{target.pool.name}: {code}: {message}", error_code=code)
+    work.add(cycle)
+    if cycle.writes:
+        mem["wrote"] = True
+    outcome = cycle.outcome
+    if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
+        return Done(changed=True, detail=outcome.detail)
+    if isinstance(outcome, WaitUntil) and outcome.reason is None:
+        return replace(outcome, reason=wait_reason(cycle, outcome))
+    return outcome
+
+
+def wait_reason(cycle: PoolCycle, wait: WaitUntil) -> str:
+    """The reason code of a pool's wait, from the decision's mode and the inputs it waited on."""
+    d, p = cycle.decision, cycle.inputs
+    if d is None or p is None:
+        return "hosts"  # the pool does not exist yet
+    if d.mode == "waiting-replication":
+        return "replication"
+    if d.mode == "gated":
+        return "soak" if p.gate_until is not None and wait.at >= p.gate_until else "gate"
+    if p.next_window is not None and not p.window_open and wait.at >= p.next_window:
+        return "window"
+    if any(h.drain_at is not None for h in p.hosts) and not d.steps:
+        return "drain"
+    return "hosts"

@@ -39,7 +39,7 @@ def put_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
         )
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    return settled(what, status, f"{change.kind} {change.name} {change.action.value}d")
+    return settled(what, status, f"{change.kind} {change.name} {change.action.past}")
 
 
 @register("gallery", Action.REPLACE)
@@ -85,7 +85,7 @@ def put_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
         env.writer.put_host_pool(change.resource_id, _body(change, env, current))
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    return Done(True, f"host pool {change.name} {change.action.value}d")
+    return Done(True, f"host pool {change.name} {change.action.past}")
 
 
 @register("host-pool", Action.DELETE)

@@ -67,7 +67,7 @@ def _patch(change: Change, env: ActionEnv, properties: dict, tags: bool, why: st
         status = lro_step(env, change.key, "patch", change.resource_id, mem["body"], why)
     except HttpResponseError as exc:
         return http_failure(what, exc)
-    return settled(what, status, f"image version {change.name} {change.action.value}d")
+    return settled(what, status, f"image version {change.name} {change.action.past}")
 
 
 @register("image-version", Action.UPDATE, Action.ADOPT)

@@ -15,11 +15,15 @@ def install(app: Any) -> None:
         compute_versions,
         compute_vm,
         imagebuilder,
+        landing,
+        network,
         resources,
     )
 
     for module in (
         resources,
+        network,
+        landing,
         compute_gallery,
         compute_versions,
         compute_other,

@@ -222,7 +222,7 @@ class ResourceType:
 
 
 class GenericType(ResourceType):
-    """Any resource type the sandbox does not model (virtual networks, managed identities, …): stored as given,
+    """Any resource type the sandbox does not model (network security groups, route tables, …): stored as given,
     created synchronously with provisioningState Succeeded, so scripts that make them around our types work."""
 
     sync = True

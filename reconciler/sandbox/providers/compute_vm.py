@@ -20,6 +20,8 @@ from ..store import PRIVATE, private, public
 from .base import ResourceType, deep_merge
 from .compute_other import latest_platform_version
 from .compute_versions import find_latest
+from .landing import identity_problem
+from .network import subnet_problem
 
 POWER_ACTIONS = {
     "start": "running",
@@ -61,6 +63,7 @@ class VirtualMachines(ResourceType):
         props = res["properties"]
         sb = private(res)
         self.resolve_image(res, sb)
+        self.check_references(res)
         vm_name = res["name"]
         os_profile = props.setdefault("osProfile", {})
         os_profile.pop("adminPassword", None)
@@ -129,6 +132,28 @@ class VirtualMachines(ResourceType):
                 )
         sb["power"] = "starting"
         return res
+
+    def check_references(self, res: dict[str, Any]) -> None:
+        """Like Azure: every subnet a VM-managed NIC names must exist in the VM's region (400
+        InvalidResourceReference), and every user-assigned identity must exist (400 FailedIdentityOperation)."""
+        net = res["properties"].get("networkProfile") or {}
+        for cfg in net.get("networkInterfaceConfigurations") or []:
+            nic_id = (
+                f"{'/'.join(res['id'].split('/')[:5])}/providers/Microsoft.Network/networkInterfaces/"
+                + (f"{res['name']}-{cfg.get('name', 'nic')}")
+            )
+            for ipc in (cfg.get("properties") or {}).get("ipConfigurations") or []:
+                subnet = ((ipc.get("properties") or {}).get("subnet") or {}).get("id")
+                if not subnet:
+                    raise bad_request(
+                        "Subnet is required for an IP configuration.", "InvalidRequestFormat", "subnet"
+                    )
+                problem = subnet_problem(self.app, subnet, res["location"], nic_id)
+                if problem is not None:
+                    raise problem
+        problem = identity_problem(self.app, res, res["id"])
+        if problem is not None:
+            raise problem
 
     def resolve_image(self, res: dict[str, Any], sb: dict[str, Any]) -> None:
         ref = res["properties"].get("storageProfile", {}).get("imageReference")

@@ -18,6 +18,8 @@ from ..errors import ArmError, bad_request, conflict
 from ..routing import Request, Response
 from ..store import PRIVATE, json_copy, private, public
 from .base import ResourceType
+from .landing import identity_problem, missing_identity
+from .network import subnet_problem
 
 READ_ONLY = ("provisioningState", "provisioningError", "lastRunStatus", "exactStagingResourceGroup")
 PATCHABLE = ("vmProfile", "distribute")
@@ -60,6 +62,7 @@ class ImageTemplates(ResourceType):
             if not props.get(field):
                 raise bad_request(f"Missing field '{field}'.", "InvalidParameter", f"properties.{field}")
         res = super().build(req, rid, json_copy(body), None)
+        self.check_references(res)
         private(res)["content"] = content_of(body)
         res["properties"] = {k: v for k, v in res["properties"].items() if k not in READ_ONLY}
         res["properties"].setdefault("buildTimeoutInMinutes", 0)
@@ -68,6 +71,42 @@ class ImageTemplates(ResourceType):
                 step.setdefault("runElevated", False)
                 step.setdefault("runAsSystem", False)
         return res
+
+    def check_references(self, res: dict[str, Any]) -> None:
+        """Like Azure: the template's and the build VM's user-assigned identities and the build subnet must exist
+        (the subnet in the template's region). A staging resource group that exists must be empty; one that does not
+        exist is created by Image Builder (and removed with the template). Builds place nothing in it here, so two
+        templates may share one (Azure's build VMs would make it non-empty while they run)."""
+        props, rid = res["properties"], res["id"]
+        problem = identity_problem(self.app, res, rid)
+        vm = props.get("vmProfile") or {}
+        problem = problem or missing_identity(self.app, list(vm.get("userAssignedIdentities") or []), rid)
+        for key in ("subnetId", "containerInstanceSubnetId"):
+            subnet = (vm.get("vnetConfig") or {}).get(key)
+            if subnet and problem is None:
+                problem = subnet_problem(self.app, subnet, res["location"], rid)
+        if problem is not None:
+            raise problem
+        staging = props.get("stagingResourceGroup")
+        if not staging:
+            return
+        group = self.app.store.get(staging)
+        if group is None:
+            self.app.types["microsoft.resources/resourcegroups"].ensure(staging, None, res["location"])
+            private(res)["created_staging"] = staging
+            return
+        if self.app.store.list_rg(staging):
+            raise bad_request(
+                f"The staging resource group '{staging}' is not empty. Specify an empty resource group in the "
+                "template's region, or none.",
+                "InvalidParameter",
+                "properties.stagingResourceGroup",
+            )
+
+    def on_delete(self, res, at):
+        staging = res.get(PRIVATE, {}).get("created_staging")
+        if staging and self.app.store.get(staging) is not None and not self.app.store.list_rg(staging):
+            self.app.store.delete(staging)
 
     def patch(self, req, res, body):
         props = body.get("properties") or {}

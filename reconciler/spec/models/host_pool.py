@@ -25,8 +25,7 @@ from reconciler.spec.models.common import (
 
 class ImagePin(StrictModel):
     definition: str = Field(description="ImageDefinition name, or `gallery/definition` when ambiguous.")
-    version: str = Field(
-        pattern=r"^(latest|[0-9]+\.[0-9]+\.[0-9]+)$",
+    version: naming.VersionPin = Field(
         description="`x.y.z`, or `latest` = the highest declared version not excluded from latest.",
     )
 

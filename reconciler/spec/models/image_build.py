@@ -33,7 +33,7 @@ class GalleryImageSource(StrictModel):
     definition: str = Field(
         description="ImageDefinition name (or gallery/definition) declared in desired state."
     )
-    version: str = Field("latest", pattern=r"^(latest|[0-9]+\.[0-9]+\.[0-9]+)$")
+    version: naming.VersionPin = "latest"
 
 
 class BuildSource(StrictModel):

@@ -1,4 +1,5 @@
-"""Settings: subscription aliases, defaults inherited by other documents, ownership tag, controller interval."""
+"""Settings: subscription aliases, defaults inherited by other documents, ownership tag, controller interval,
+whether missing resource groups are created."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ class Controller(StrictModel):
     )
 
 
+class ResourceGroupPolicy(StrictModel):
+    create: bool = Field(
+        True,
+        description="Create the resource groups that galleries, image builds and host pools name when they are "
+        "missing (tagged with the ownership tag). false: a missing one is a plan error instead.",
+    )
+
+
 class SettingsSpec(StrictModel):
     subscriptions: dict[str, str] = Field(
         default_factory=dict, description="Alias → subscription id (GUID). Documents may use either."
@@ -52,6 +61,7 @@ class SettingsSpec(StrictModel):
     defaults: Inherited = Field(default_factory=Inherited)
     ownership_tag: OwnershipTag = Field(default_factory=OwnershipTag)
     controller: Controller = Field(default_factory=Controller)
+    resource_groups: ResourceGroupPolicy = Field(default_factory=ResourceGroupPolicy)
 
     @field_validator("subscriptions")
     @classmethod

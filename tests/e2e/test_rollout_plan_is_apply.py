@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from sandbox.helpers import estates_landing_zone
 
 from e2e.plan_apply_support import (
     drive_until,
@@ -54,7 +55,16 @@ pools = st.fixed_dictionaries(
 )
 @given(a=pools, b=pools, ring=st.booleans())
 def test_apply_writes_what_the_plan_lists(sandbox, tmp_path_factory, a, b, ring):
-    sandbox.reset()
+    scale = sandbox.clock.time_scale
+    try:
+        _check_one(sandbox, tmp_path_factory, a, b, ring)
+    finally:
+        sandbox.set_time_scale(scale)  # the session sandbox, as the `frozen` fixture leaves it
+
+
+def _check_one(sandbox, tmp_path_factory, a, b, ring):
+    sandbox.reset()  # the `sb` fixture's reset, per example (hypothesis runs many in one test call)
+    sandbox.seed(estates_landing_zone(sandbox.subscription_ids))
     sandbox.set_time_scale(0)
     root = tmp_path_factory.mktemp("estate")
     specs = {"hp-a": a, "hp-b": b}

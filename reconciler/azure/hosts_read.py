@@ -33,6 +33,10 @@ class PoolSnapshot:
     session_hosts: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     extensions: dict[str, dict[str, str]] = field(default_factory=dict)  # vm id (lower) -> name -> state
+    # vm id (lower) -> (code, message) of a failed create / name -> (code, message) of a failed extension,
+    # read only for failed ones, so status and the failure tag can say why
+    provisioning_errors: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    extension_errors: dict[str, dict[str, tuple[str | None, str | None]]] = field(default_factory=dict)
     ghosts: list[str] = field(default_factory=list)  # session host names whose VM is gone
     used_names: set[str] = field(default_factory=set)  # lower-cased VM names in the resource group
     gate_pool: dict[str, Any] | None = None
@@ -83,16 +87,40 @@ def read_pool(
         and vid not in registered
     ]
 
-    def extensions_of(vm: dict) -> dict[str, str]:
-        listed = paging.get_one(compute, f"{vm['id']}/extensions", paging.VM_API)
-        return {
-            e["name"].rsplit("/", 1)[-1]: (e.get("properties") or {}).get("provisioningState", "")
-            for e in listed.get("value") or []
-        }
+    errors: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+
+    def extensions_of(vid: str, vm: dict) -> dict[str, str]:
+        listed = paging.get_one(
+            compute, f"{vm['id']}/extensions", paging.VM_API, **{"$expand": "instanceView"}
+        )
+        states = {}
+        for e in listed.get("value") or []:
+            name = e["name"].rsplit("/", 1)[-1]
+            props = e.get("properties") or {}
+            states[name] = props.get("provisioningState", "")
+            if states[name] == "Failed":
+                errors.setdefault(vid, {})[name] = _error_status(props.get("instanceView"))
+        return states
+
+    failed = [(vid, vm) for vid, vm in mine.items() if _provisioning(vm) == "Failed"]
+
+    def provisioning_error(vm: dict) -> tuple[str | None, str | None]:
+        try:
+            view = paging.get_one(compute, f"{vm['id']}/instanceView", paging.VM_API)
+        except ResourceNotFoundError:
+            return None, None
+        return _error_status(view, prefix="ProvisioningState/failed")
 
     with ThreadPoolExecutor(max_workers=READ_WORKERS) as ex:  # a batch of new VMs: one GET each
         extensions = dict(
-            zip([vid for vid, _ in coming_up], ex.map(extensions_of, [v for _, v in coming_up]), strict=True)
+            zip(
+                [vid for vid, _ in coming_up],
+                ex.map(lambda item: extensions_of(*item), coming_up),
+                strict=True,
+            )
+        )
+        provisioning_errors = dict(
+            zip([vid for vid, _ in failed], ex.map(provisioning_error, [v for _, v in failed]), strict=True)
         )
     used = {v["name"].lower() for v in all_vms}
     used |= {h["name"].rsplit("/", 1)[-1].split(".")[0].lower() for h in hosts}
@@ -116,12 +144,29 @@ def read_pool(
         session_hosts=hosts,
         sessions=sessions,
         extensions=extensions,
+        provisioning_errors=provisioning_errors,
+        extension_errors=errors,
         ghosts=ghosts,
         used_names=used,
         gate_pool=gate,
         version=version,
         now=_now(conn),
     )
+
+
+def _provisioning(vm: dict) -> str:
+    return (vm.get("properties") or {}).get("provisioningState") or ""
+
+
+def _error_status(view: dict | None, prefix: str = "") -> tuple[str | None, str | None]:
+    """(code, message) of the first error status of an instance view (Azure: `ProvisioningState/failed/
+    <Code>` on a VM, level Error on an extension); (None, None) when the view names none."""
+    for status in (view or {}).get("statuses") or []:
+        code = status.get("code") or ""
+        if status.get("level") == "Error" or (prefix and code.lower().startswith(prefix.lower() + "/")):
+            short = code.rsplit("/", 1)[-1] if prefix and code.lower().startswith(prefix.lower()) else code
+            return short or None, status.get("message") or status.get("displayStatus")
+    return None, None
 
 
 def _now(conn: Connection) -> datetime:

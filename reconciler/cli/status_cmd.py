@@ -145,6 +145,8 @@ def render_pool(s: dict) -> str:
         lines.append(f"  ring gate: {s['gate']['why']}")
     f = s["failures"]
     lines.append(f"  failures {f['count']} of budget {f['budget']} (then {f['on_failure']})")
+    for failed in s.get("failed_hosts") or []:
+        lines.append(f"  failed host {failed['host']}: {failed['reason']}")
     if s["quarantined"]:
         lines.append(f"  QUARANTINED: {s['quarantined']} (reconcile clear-quarantine {s['pool']})")
     if s["next_check"]:

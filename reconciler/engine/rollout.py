@@ -31,11 +31,13 @@ from reconciler.model.rollout import (
     HOST_FAILED_TAG,
     HOST_MESSAGED_TAG,
     HOST_POOL_TAG,
+    HOST_REGISTERED_TAG,
     HOST_REPLACES_TAG,
     HOST_RETIRE_TAG,
     HOST_ROLLOUT_TAG,
     HOST_STAGE_TAG,
     POOL_FAILURES_TAG,
+    POOL_LAST_FAILURE_TAG,
     POOL_QUARANTINE_TAG,
     rollout_id,
 )
@@ -100,6 +102,8 @@ def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolSnapshot, w: 
             pool_tags[POOL_FAILURES_TAG] = (
                 f"{step.data['count']}|{step.data['version']}|{step.data['marker']}"
             )
+            if step.data.get("tag"):  # why, for status once the failed VM is gone
+                pool_tags[POOL_LAST_FAILURE_TAG] = f"{step.host}|{step.data['tag']}"[:256]
         elif step.op == "quarantine":
             pool_tags[POOL_QUARANTINE_TAG] = f"{step.data['version']}|{now.isoformat()}"
         elif step.op == "stamp-rolled-out":
@@ -142,7 +146,7 @@ def _one(step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime
         w.delete_session_host(vm)
         return 1
     if op == "mark-failed":
-        tag(vm, **{HOST_FAILED_TAG: data["why"][:250]})
+        tag(vm, **{HOST_FAILED_TAG: (data.get("tag") or data["why"])[:256]})
         return 0
     if op == "remove":
         n = 0
@@ -166,7 +170,13 @@ def _one(step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime
     if op == "register":
         token = w.registration_token(now)
         w.put_extension(vm, AGENT_EXTENSION, agent_extension(pool, pool.location, token))
+        # Tagged after the PUT: a kill in between leaves no stamp, and the next cycle stamps late
+        # (stamp-registered), so the health timeout never counts time the reconciler was away.
+        tag(vm, **{HOST_REGISTERED_TAG: now.isoformat()})
         return 1
+    if op == "stamp-registered":
+        tag(vm, **{HOST_REGISTERED_TAG: now.isoformat()})
+        return 0
     if op == "ready":
         n = 0
         if data.get("assign") and hosts[vm].assigned_user != data["assign"]:

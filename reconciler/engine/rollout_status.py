@@ -13,7 +13,14 @@ from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_read import read_pool
 from reconciler.azure.hosts_write import PoolWriter
 from reconciler.engine.rollout_inputs import pool_inputs
-from reconciler.model.rollout import POOL_FAILURES_TAG, POOL_QUARANTINE_TAG
+from reconciler.model.rollout import (
+    HOST_FAILED_TAG,
+    POOL_FAILURES_TAG,
+    POOL_LAST_FAILURE_TAG,
+    POOL_QUARANTINE_TAG,
+    HostFailure,
+    parse_last_failure,
+)
 from reconciler.planner.hosts import decide, failure_of
 from reconciler.planner.hosts_state import HostView, PoolInputs, PoolTarget
 
@@ -34,6 +41,28 @@ def host_state(h: HostView, p: PoolInputs) -> str:
     if h.accepting_available:
         return "available"
     return (h.status or "unregistered").lower() if h.accepting else "drained"
+
+
+def failed_hosts(p: PoolInputs, pool_tags: dict[str, str]) -> list[dict[str, Any]]:
+    """Each failed host and why: hosts failing now or marked failed (still being removed), then the last
+    counted failure from the pool tag when its VM is already gone."""
+    out = []
+    for h in p.hosts:
+        failure = failure_of(h, p)
+        if failure is not None:
+            reason = failure.text
+        elif h.failed:
+            failure, reason = HostFailure.from_tag(h.tags.get(HOST_FAILED_TAG))
+        else:
+            continue
+        out.append({
+            "host": h.name, "check": failure.check if failure else None, "code": failure.code if failure else None,
+            "extension": failure.extension if failure else None, "reason": reason,
+        })  # fmt: skip
+    last = parse_last_failure(pool_tags.get(POOL_LAST_FAILURE_TAG))
+    if last and last["host"] not in {f["host"] for f in out}:
+        out.append(last)
+    return out
 
 
 def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
@@ -87,6 +116,7 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
             "on_failure": pol.on_failure,
         },  # fmt: skip
         "quarantined": _leaf(p.quarantined),
+        "failed_hosts": failed_hosts(p, (snap.pool or {}).get("tags") or {}),
         "mode": d.mode,
         "state": d.state,
         "next_step": [f"{s.op} {s.host or ''}".strip() for s in d.steps],

@@ -79,6 +79,18 @@ _BATCH = {
         "available_before": {"type": "integer"},
         "available_min": {"type": "integer"},
         "peak_total": {"type": "integer"},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "reason": {"type": "string"},
+    },
+}
+_STEP = {
+    "type": "object",
+    "required": ["op", "host"],
+    "properties": {
+        "op": {"type": "string"},
+        "host": {"type": ["string", "null"]},
+        "version": {"type": ["string", "null"]},
+        "replaces": {"type": "string"},
     },
 }
 _ROLLOUT = {
@@ -112,6 +124,14 @@ _ROLLOUT = {
         "window_end": {"type": ["string", "null"], "format": "date-time"},
         "gate": {"type": "object"},
         "blocked": {"type": "array", "items": {"type": "string"}},
+        "now": {"type": "array", "items": _STEP},
+        "totals": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "min_available": {"type": ["integer", "null"]},
+        "peak_vms": {"type": ["integer", "null"]},
+        "end": {"enum": ["converged", "halted", "blocked", "bound"]},
+        "end_why": {"type": "string"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "assumptions": {"type": "array", "items": {"type": "string"}},
     },
 }
 PLAN_SCHEMA = {

@@ -9,7 +9,11 @@ Safety rules held here (tests: tests/planner/test_hosts*.py and the sandbox e2e 
 - never more than `count + surge` VMs (creations are bounded by `room`); surge = batch for `surge`, 0 for
   `delete-first` (personal pools always surge: the replacement must exist to take the assignment);
 - a retirement never takes Available, accepting capacity below the floor (`ceil(count * floor%)`);
-- new hosts are judged by the health gate: Available within `health_timeout` of creation, else failed;
+- hosts added to reach `count` are built on the pinned version, never on one being replaced (a gate delays
+  replacements, not added capacity; an unreplicated pin makes them wait); only a halted pool builds on the
+  last good version;
+- new hosts are judged by the health gate: Available within `health_timeout` of the reconciler sending the
+  AVD agent (HOST_REGISTERED_TAG; a host still waiting for the reconciler's part is never late), else failed;
   failed hosts are counted once (pool tag first, then the VM's mark), removed, and past the failure budget the
   version is quarantined (halt, or roll back to the last version the pool ran fully);
 - drains and logoffs only while a maintenance window is open; logoff only after `drain_grace` and only with
@@ -22,7 +26,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from reconciler.model.rollout import HOST_FAILED_TAG
+from reconciler.model.rollout import HOST_FAILED_TAG, HostFailure
 from reconciler.planner.hosts_decision import POLL, Decision, Step
 from reconciler.planner.hosts_retire import REMINDERS, message_body, message_due, progress_retirement
 from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
@@ -35,19 +39,31 @@ def _order(host: HostView) -> tuple[int, int, str]:
     return (1 if host.accepting_available else 0, len(host.sessions), host.name)
 
 
-def failure_of(host: HostView, p: PoolInputs) -> str | None:
-    """Why a new host counts as failed, or None. Only hosts we created and never saw Available are judged."""
+def failure_of(host: HostView, p: PoolInputs) -> HostFailure | None:
+    """Why a new host counts as failed, or None. Only hosts we created and never saw Available are judged.
+
+    The health timeout runs from HOST_REGISTERED_TAG (when the reconciler sent the AVD agent), not from the
+    VM's creation: a host whose next step is still the reconciler's (an apply killed, slow or not running)
+    is waiting for us, not failing. Provisioning and extension failures are Azure's verdicts and count at once.
+    """
     if not host.managed or host.established or host.retiring or host.deleting:
         return None
     if host.provisioning == "Failed":
-        return "VM provisioning failed"
+        code, message = host.provisioning_error or (None, None)
+        return HostFailure("provisioning", code, message)
     for name, state in sorted(host.extensions.items()):
         if state == "Failed":
-            return f"extension {name} failed"
-    created = host.created_at
-    if created is not None and p.now - created > p.policy.health_timeout and not host.available:
-        return f"not Available within the health timeout ({p.policy.health_timeout})"
+            code, message = host.extension_errors.get(name) or (None, None)
+            return HostFailure("extension", code, message, extension=name)
+    sent = host.registered_at
+    if sent is not None and p.now - sent > p.policy.health_timeout and not host.available:
+        return HostFailure("timeout", timeout=_duration(p.policy.health_timeout))
     return None
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def failure_marker(host: HostView) -> str:
@@ -78,16 +94,20 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     if newly:
         host, why = sorted(newly, key=lambda x: x[0].name)[0]
         marker = failure_marker(host)
+        failure = {"why": why.text, "check": why.check, "code": why.code, "extension": why.extension,
+                   "tag": why.to_tag()}  # fmt: skip
         if not (failed_version == (host.version or "") and last == marker):
             count = count + 1 if failed_version == (host.version or "") else 1
             failed_version, last = host.version or "", marker
             d.steps.append(
                 Step(
-                    "count-failure", host.name, {"count": count, "version": failed_version, "marker": marker}
+                    "count-failure",
+                    host.name,
+                    {"count": count, "version": failed_version, "marker": marker, **failure},
                 )
             )
-        d.steps.append(Step("mark-failed", host.name, {"why": why}))
-        d.notes.append(f"{host.name} failed: {why}")
+        d.steps.append(Step("mark-failed", host.name, failure))
+        d.notes.append(f"{host.name} failed: {why.text}")
         hosts = [h if h is not host else _marked_failed(h) for h in hosts]
         if len(newly) > 1:
             d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
@@ -112,7 +132,8 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.notes.append(f"rolling back to the last good version after {count} failure(s)")
         else:
             target, d.mode = None, "halted"
-            d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}")
+            last_failure = f"; last: {p.last_failure}" if p.last_failure else ""
+            d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
     elif p.target and not p.target_ready:
         target, d.mode = None, "waiting-replication"
         d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
@@ -120,7 +141,16 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
         target, d.mode = None, "gated"
         d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
-    create_version = target or (fallback if d.mode in ("halted", "gated", "waiting-replication") else None)
+    # Which version hosts added for `count` (not replacements) get. Never one the pool is moving away from,
+    # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
+    # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the
+    # pin is the failed version: they go on the last good one.
+    if d.mode == "gated":
+        create_version: str | None = p.target
+    elif d.mode == "halted":
+        create_version = fallback
+    else:
+        create_version = target
     d.effective_target = target
 
     # 3. New hosts coming up: extensions in order (join, then the AVD agent), then the ready mark.
@@ -130,6 +160,10 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             continue
         if h.available:
             d.steps.append(Step("ready", h.name, {"assign": h.assign, "session_host": h.session_host}))
+        elif not h.registered_at and (h.session_host or AGENT_EXTENSION in h.extensions):
+            # The agent went out but its timestamp did not (an apply killed in between): start the health
+            # clock now. Late, never early: the host is not judged for time the reconciler was away.
+            d.steps.append(Step("stamp-registered", h.name))
         elif h.session_host:
             continue  # registered, not Available yet: the health gate decides
         elif JOIN_EXTENSION not in h.extensions:
@@ -141,7 +175,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.wait(now + POLL, f"{h.name} being deleted")
     for h in pending:
         if not h.available:
-            deadline = (h.created_at or now) + pol.health_timeout
+            deadline = (h.registered_at or now) + pol.health_timeout
             d.wait(min(now + POLL, deadline) if deadline > now else now + POLL, f"{h.name} coming up")
     in_flight = [h for h in pending if not h.available]
 
@@ -153,6 +187,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     available = sum(1 for h in active if h.accepting_available)
     budget = available - pol.floor_hosts
     outdated = [h for h in active if target and h.version != target and h.established]
+    is_outdated = {h.name for h in outdated}  # by name: comparing whole views is slow on large pools
     replacement_of = {h.replaces.lower(): h for h in active if h.replaces and h.version == target}
     to_retire: list[tuple[HostView, str]] = []
 
@@ -180,11 +215,11 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
                     slots -= 1
         chosen = {h.name for h, _ in to_retire}
         remaining = [h for h in active if h.name not in chosen]
-        paired = sum(1 for h in remaining if h in outdated and h.name.lower() in replacement_of)
+        paired = sum(1 for h in remaining if h.name in is_outdated and h.name.lower() in replacement_of)
         surplus = len(remaining) - paired - pol.count
         if surplus > 0:
             spare = [h for h in remaining if h.established and h.name.lower() not in replacement_of]
-            spare.sort(key=lambda h: (0 if h in outdated else 1, *_order(h)))
+            spare.sort(key=lambda h: (0 if h.name in is_outdated else 1, *_order(h)))
             for h in spare:
                 if surplus <= 0:
                     break
@@ -208,7 +243,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     total = len(p.hosts)
     room = pol.count + pol.surge - total
     still_active = [h for h in active if h.name not in retired_now]
-    paired = sum(1 for h in still_active if h in outdated and h.name.lower() in replacement_of)
+    paired = sum(1 for h in still_active if h.name in is_outdated and h.name.lower() in replacement_of)
     missing = pol.count - (len(still_active) - paired)
     used = set(p.used_names) | {h.name.lower() for h in p.hosts}
     creations: list[Step] = []
@@ -217,6 +252,8 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             name = next_name(pol.prefix, used)
             used.add(name.lower())
             creations.append(Step("create", name, {"version": create_version}))
+    elif missing > 0 and d.mode == "waiting-replication":
+        d.notes.append(f"{missing} host(s) missing: they are built on the pinned version once it replicates")
     elif missing > 0:
         d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
     room -= len(creations)
@@ -233,6 +270,11 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             creations.append(Step("create", name, data))
             slots -= 1
     d.steps.extend(creations)
+    if p.window_open and outdated and not to_retire and not retiring and not in_flight and not creations:
+        d.notes.append(
+            f"no host can be replaced: {available} Available, the capacity floor is {pol.floor_hosts} of "
+            f"{pol.count} and there is no room for a new host (count + surge = {pol.count + pol.surge})"
+        )
     if creations or in_flight:
         d.wait(now + POLL, "new hosts coming up")
 

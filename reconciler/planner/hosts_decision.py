@@ -12,7 +12,10 @@ POLL = timedelta(seconds=30)  # how soon to look again while something is in fli
 @dataclass(frozen=True)
 class Step:
     """One write. `op` is one of: delete-ghost, count-failure, mark-failed, quarantine, remove, retire,
-    drain, message, logoff, create, join, register, ready, stamp-rolled-out."""
+    drain, message, logoff, create, join, register, stamp-registered, ready, stamp-rolled-out.
+
+    `register` sends the AVD agent and stamps HOST_REGISTERED_TAG (the health timeout's start);
+    `stamp-registered` writes only that tag, for a host whose agent went out without it (a killed apply)."""
 
     op: str
     host: str | None = None

@@ -2,8 +2,9 @@
 down, ghosts, failed or half-retired hosts, and the "rolled out" stamp ring gates read.
 
 Pure: reads the Observed snapshot (VM tags included). A converged pool gives no change, so `plan
---detailed-exitcode` exits 0 once apply has finished; what apply then does is decided cycle by cycle by
-reconciler.planner.hosts from a fresh observation.
+--detailed-exitcode` exits 0 once apply has finished. What apply then writes is decided cycle by cycle by
+reconciler.planner.hosts from a fresh observation; planner.pools adds to the change what that same decision
+does from this observation (`now`, `totals`), simulated by planner.timeline.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from reconciler.model.rollout import (
     HOST_DRAIN_TAG,
     HOST_FAILED_TAG,
     HOST_MESSAGED_TAG,
+    HOST_REGISTERED_TAG,
     HOST_REPLACES_TAG,
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
@@ -61,6 +62,9 @@ class HostView:
     assigned_user: str | None = None
     extensions: Mapping[str, str] = field(default_factory=dict)  # extension name -> provisioningState
     managed: bool = True  # carries our pool tag (False: a host someone else created, adopted as-is)
+    # Why a Failed VM create or extension failed, when observable: (code, message) and name -> (code, message).
+    provisioning_error: tuple[str | None, str | None] | None = None
+    extension_errors: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def tag_time(self, tag: str) -> datetime | None:
         return parse_time(self.tags.get(tag))
@@ -68,6 +72,11 @@ class HostView:
     @property
     def created_at(self) -> datetime | None:
         return self.tag_time(HOST_CREATED_TAG)
+
+    @property
+    def registered_at(self) -> datetime | None:
+        """When the reconciler sent the AVD agent: the start of the health timeout (None: not sent yet)."""
+        return self.tag_time(HOST_REGISTERED_TAG)
 
     @property
     def drain_at(self) -> datetime | None:
@@ -170,6 +179,7 @@ class PoolInputs:
     gate_until: datetime | None = None
     gate_why: str = ""
     used_names: frozenset[str] = frozenset()
+    last_failure: str = ""  # readable "<VM>: <why>" of the last counted failure (POOL_LAST_FAILURE_TAG)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """Host-pool pins and session-host rollouts: which version new hosts get, and how existing hosts move to it.
 
 The pin is recorded as a tag on the host pool (model.tags.PIN_TAG). It moves only after the version is
-replicated to the pool's region; until then the pin change depends on the build/create/replicate change and
-the rollout preview says what it waits for. A pool whose hosts run anything but the pinned version gets a
-`roll` change with a full preview (batches, capacity vs floor, sessions, window, ring gate).
+replicated to the pool's region; until then the pin change depends on the build/create/replicate change.
+What happens to the session hosts is not planned here: apply's own `decide()` is run over a simulated
+timeline (planner.timeline) from the pool's inputs as the Observed snapshot shows them (planner.pool_inputs).
+A pool whose hosts run anything but the pinned version gets a `roll` change, else a session-hosts change when
+anything needs doing; both carry `now` (the first apply cycle's writes: op, host, version), `totals` (every
+write of the whole rollout) and `simulation` (how and when it ends), and a roll gets a full preview (batches,
+capacity vs floor, peak VMs, sessions, window, ring gate).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from reconciler.model.observed import norm_id
@@ -18,10 +21,12 @@ from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.hosts_plan import plan_session_hosts
-from reconciler.planner.hosts_state import PoolTarget
+from reconciler.planner.hosts_state import PoolInputs, PoolTarget, parse_time
+from reconciler.planner.pool_inputs import from_observed, window_of
 from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
-from reconciler.planner.rollout import DELETE_FIRST, GateInput, PoolHost, RolloutPolicy, preview_rollout
+from reconciler.planner.rollout import preview_of, step_summary, totals_of
+from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, simulate_rollout
 from reconciler.planner.windows import CronError, Window, next_window
 
 
@@ -29,43 +34,16 @@ def _version_deps(version_id: str) -> tuple[str, ...]:
     return tuple(change_key(a, version_id) for a in (Action.CREATE, Action.BUILD, Action.REPLICATE))
 
 
-def pool_hosts(ctx: Context, pool_id: str) -> list[PoolHost]:
-    hosts = []
-    for h in sorted(ctx.observed.hosts_of(pool_id), key=lambda h: h.name):
-        sessions = max(h.sessions, len(ctx.observed.sessions_of(pool_id, h.name)))
-        hosts.append(PoolHost(h.name, norm_id(h.image_version_id) or None, h.status or "Unknown", sessions,
-                              h.allow_new_session))  # fmt: skip
-    return hosts
-
-
-def _done_since(ctx: Context, pool, target_id: str, rolling: set[str]) -> datetime | None:
-    """When `pool` was last seen running `target_id` on every host, Available (None: not yet)."""
-    if pool.name in rolling:
-        return None
-    observed = ctx.find("host_pools", pool.arm_id)
-    hosts = pool_hosts(ctx, pool.arm_id)
-    if observed is None or not hosts or any(h.version != target_id or not h.available for h in hosts):
-        return None
-    stamp = parse_rolled_out((observed.tags or {}).get(ROLLED_OUT_TAG))
-    if stamp and stamp[0] == target_id:
-        try:
-            return datetime.fromisoformat(stamp[1])
-        except ValueError:
-            pass
-    return ctx.now  # fully rolled but not stamped yet: the soak starts now
-
-
 def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
     out = Outcome()
     previews: list[RolloutPreview] = []
-    rolling: set[str] = set()
-    targets: dict[str, str] = {}
+    # pool -> (version id, simulated time it runs it fully): when ring gates on it open
+    finished: dict[str, tuple[str, datetime | None]] = {}
     for pool in ctx.desired.ring_order():  # gated pools after the pools they wait for
         target = ctx.desired.resolve_pin(pool)
         if target is None:
             continue  # validation reports an unresolvable pin; nothing to plan
         target_id = norm_id(target.arm_id)
-        targets[pool.name] = target_id
         observed_pool = ctx.find("host_pools", pool.arm_id)
         observed_version = ctx.find("image_versions", target.arm_id)
         warning = quarantine_warning(ctx, pool, target_id)
@@ -81,7 +59,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
             reason = f"{pool.origin('spec.image')}: HostPool {pool.name} pins {target.key}"
             reason += f" (was {leaf(current)})" if current else ""
             if waiting:
-                reason += f"; moves once {waiting.replace('the version', 'it')} is resolved"
+                reason += f"; moves once the version is replicated to {pool.location} (now: {waiting})"
             out.changes.append(
                 Change(
                     Action.PIN,
@@ -96,17 +74,22 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     details={"version": target.name, "region": pool.location},
                 )  # fmt: skip
             )
-        hosts = pool_hosts(ctx, pool.arm_id) if observed_pool else []
-        outdated = [h for h in hosts if h.version != target_id]
+        inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
+        timeline = _simulate(ctx, pool, inputs, finished)
+        finished[pool.name] = (target_id, timeline.finished_at if timeline.end == "converged" else None)
+        now_steps = [step_summary(s, _leaf) for s in (timeline.first.steps if timeline.first else ())]
+        outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:
             sh_deps = pool_deps + _version_deps(target.arm_id) + ((pin_key,) if pin_key else ())
             provision = plan_session_hosts(ctx, pool, target_id, sh_deps)
             if provision is not None:
+                provision.details["now"] = now_steps
+                provision.details["totals"] = totals_of(timeline)
+                provision.details["simulation"] = _ending(timeline)
                 out.changes.append(provision)
             continue
-        preview = _preview(ctx, pool, hosts, target, waiting, targets, rolling)
+        preview = _preview(ctx, pool, inputs, timeline, target, waiting)
         previews.append(preview)
-        rolling.add(pool.name)
         deps = list(_version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
         if pool.gate_after:
             deps.append(change_key(Action.ROLL, ctx.desired.host_pool(pool.gate_after).arm_id))
@@ -116,9 +99,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                 Action.ROLL,
                 "host-pool",
                 pool.arm_id,
-                f"{pool.origin('spec.rollout')}: {len(outdated)} of {len(hosts)} session host(s) of "
-                f"{pool.name} run {', '.join(preview.from_versions)}, not {target.name}; replace them "
-                f"in {len(preview.batches)} batch(es) ({preview.strategy})",
+                f"{pool.origin('spec.rollout')}: {_roll_reason(pool, inputs, outdated, preview, target.name)}",
                 depends_on=tuple(deps),
                 fingerprint=observed_pool.fingerprint,
                 details={
@@ -128,23 +109,87 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     "session_host_ids": sorted(norm_id(i) for i in host_ids),
                     "batches": len(preview.batches),
                     "sessions_affected": preview.sessions_affected,
+                    "now": now_steps,
+                    "totals": dict(preview.totals),
+                    "simulation": _ending(timeline),
                 },
             )  # fmt: skip
         )
     return out, previews
 
 
-def _preview(ctx: Context, pool, hosts, target, waiting, targets, rolling) -> RolloutPreview:
-    rollout = pool.spec.rollout
-    count = pool.spec.session_hosts.count
-    batch = rollout.batch_hosts(count)
-    policy = RolloutPolicy(
-        strategy=rollout.strategy,
-        batch_size=batch,
-        count=count,
-        floor_percent=rollout.capacity_floor,
-        surge=0 if rollout.strategy == DELETE_FIRST else batch,
+def _leaf(version_id: str | None) -> str | None:
+    return leaf(version_id) if version_id else None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}es" if word.endswith("h") else f"{n} {word}s"
+
+
+def _roll_reason(pool, inputs: PoolInputs, outdated, preview: RolloutPreview, version: str) -> str:
+    t = preview.totals
+    added = t.get("created", 0) - t.get("replaced", 0)
+    text = (
+        f"{len(outdated)} of {len(inputs.hosts)} session host(s) of {pool.name} run "
+        f"{', '.join(preview.from_versions)}, not {version}; "
     )
+    parts = []
+    if added > 0:
+        parts.append(f"add {added} on {version}")
+    parts.append(
+        f"replace {t.get('replaced', 0)} in {_plural(len(preview.batches), 'batch')} ({preview.strategy})"
+    )
+    removed = t.get("deleted", 0) - t.get("replaced", 0)
+    if removed > 0:
+        parts.append(f"remove {removed}")
+    return text + ", ".join(parts)
+
+
+def _ending(timeline: Timeline) -> dict:
+    writing = [c.at for c in timeline.cycles if c.steps]
+    return {
+        "end": timeline.end,
+        "last_write_at": writing[-1].isoformat() if writing else None,
+        "why": timeline.why,
+        "cycles": len(timeline.cycles),
+        "finished_at": timeline.finished_at.isoformat() if timeline.finished_at else None,
+        "assumptions": list(timeline.assumptions),
+    }
+
+
+def _simulate(
+    ctx: Context, pool, inputs: PoolInputs, finished: dict[str, tuple[str, datetime | None]]
+) -> Timeline:
+    """Apply's own decision over a simulated timeline. A version this plan still creates or replicates is
+    assumed ready when the pool's first cycle runs (apply runs it only after those changes); a ring gate on a
+    pool rolling in this plan to the same version opens when that pool's simulated rollout finishes, plus the
+    soak (a gate pool on another version never opens it: the simulation then stops, blocked, as apply waits)."""
+    gate_opens = None
+    gate = pool.spec.rollout.gate
+    if gate is not None and not inputs.gate_ok and inputs.gate_until is None:
+        version, done = finished.get(gate.after, ("", None))
+        gate_opens = done + gate.soak if done and version == inputs.target else None
+    return simulate_rollout(
+        inputs,
+        DEFAULT_DURATIONS,
+        ready_at=ctx.now if not inputs.target_ready and inputs.target else None,
+        gate_opens_at=gate_opens,
+        window_at=lambda at: window_of(pool, at),
+    )
+
+
+def soak_end(ctx: Context, pool, target: str | None) -> datetime | None:
+    """When the ring gate's soak ends (ends or ended) by the gate pool's ROLLED_OUT_TAG, or None."""
+    gate = pool.spec.rollout.gate
+    after = ctx.desired.host_pool(gate.after) if gate else None
+    observed = ctx.find("host_pools", after.arm_id) if after else None
+    stamp = parse_rolled_out((observed.tags or {}).get(ROLLED_OUT_TAG)) if observed else None
+    since = parse_time(stamp[1]) if stamp and stamp[0] == target else None
+    return since + gate.soak if since else None
+
+
+def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target, waiting) -> RolloutPreview:
+    rollout = pool.spec.rollout
     blocked = [f"waits: {waiting}"] if waiting else []
     try:
         window = next_window(
@@ -154,33 +199,17 @@ def _preview(ctx: Context, pool, hosts, target, waiting, targets, rolling) -> Ro
         window, blocked = None, [*blocked, f"maintenance window: {exc}"]
     if window is not None and window[0] <= ctx.now:
         window = None  # open now: nothing to wait for
-    gate = None
+    gate: dict = {}
     if rollout.gate is not None:
-        after = ctx.desired.host_pool(rollout.gate.after)
-        after_target = targets.get(after.name) if after else None
-        done = None
-        if after is not None and after_target == norm_id(target.arm_id):
-            done = _done_since(ctx, after, after_target, rolling)
-        gate = GateInput(rollout.gate.after, rollout.gate.soak, done)
-    preview = preview_rollout(
-        pool_id=pool.arm_id,
-        pool=pool.name,
-        hosts=hosts,
-        target=norm_id(target.arm_id),
-        policy=policy,
-        window=window,
-        gate=gate,
-        now=ctx.now,
-        blocked=tuple(blocked),
-    )
-    # Hosts are compared by full version id (another definition's 1.2.0 is not ours); people read names.
-    batches = tuple(
-        replace(b, hosts=tuple(replace(h, version=leaf(h.version) if h.version else None) for h in b.hosts))
-        for b in preview.batches
-    )
-    return replace(
-        preview,
-        from_versions=tuple(sorted({leaf(v) if v != "unknown" else v for v in preview.from_versions})),
-        to_version=target.name,
-        batches=batches,
+        until = soak_end(ctx, pool, inputs.target)
+        gate = {
+            "after": rollout.gate.after,
+            "soak_seconds": int(rollout.gate.soak.total_seconds()),
+            "satisfied": inputs.gate_ok,
+            "waits_until": until.isoformat() if until else None,
+            "reason": inputs.gate_why
+            or f"pool {rollout.gate.after} soaked until {until.isoformat() if until else '?'}",
+        }
+    return preview_of(
+        inputs, timeline, to_version=target.name, window=window, gate=gate, blocked=tuple(blocked), leaf=_leaf
     )

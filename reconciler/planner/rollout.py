@@ -1,207 +1,151 @@
-"""Rollout batches: which session hosts to replace next without crossing the capacity floor.
+"""Rollout previews read off the simulated timeline of apply's own `decide()` — pure.
 
-Invariants (property-tested in tests/planner/test_rollout_properties.py):
-- Available capacity never drops below the floor because of a batch. If it is already below the floor, a
-  batch may only take hosts that are not Available (replacing a broken host costs no capacity).
-- The pool never holds more than `count + surge` VMs because of a batch.
-"Available" means status Available and accepting new sessions (a draining host serves nobody new).
+There is no second algorithm here: `reconciler.planner.timeline.simulate_rollout` runs `decide()` cycle by
+cycle; this module only summarises what it did, for the plan: the first cycle's writes (what apply does now),
+the waves of retirements (batches), capacity against the floor, the peak VM count, and totals.
 
-Selection order: hosts that are not Available first (free to replace), then the fewest user sessions (fewest
-people disturbed), then name (determinism).
+Invariants (property-tested in tests/planner/test_rollout_properties.py against the simulated timeline):
+- Available capacity never drops below the floor because of a retirement (it may start below it, e.g. while
+  a fresh pool provisions);
+- the pool never holds more than `count + surge` VMs because of a creation.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
-from reconciler.model.rollout import BatchPreview, HostRef, RolloutPreview
+from reconciler.model.rollout import TOTALS, BatchPreview, HostRef, RolloutPreview
+from reconciler.planner.hosts_decision import Step
+from reconciler.planner.hosts_state import PoolInputs
+from reconciler.planner.timeline import Timeline
 
-SURGE = "surge"
-DELETE_FIRST = "delete-first"
-
-
-@dataclass(frozen=True)
-class PoolHost:
-    name: str
-    version: str | None
-    status: str
-    sessions: int
-    allow_new_session: bool = True
-
-    @property
-    def available(self) -> bool:
-        return self.status == "Available" and self.allow_new_session
+RETIRE_REASONS = ("replaced", "count", "rollback")
 
 
-@dataclass(frozen=True)
-class RolloutPolicy:
-    """A pool's rollout policy with sizes already resolved to host counts."""
-
-    strategy: str
-    batch_size: int
-    count: int
-    floor_percent: int
-    surge: int = 0
-
-    @property
-    def floor_hosts(self) -> int:
-        return math.ceil(self.count * self.floor_percent / 100)
-
-
-def resolve_batch_size(batch: int | str, count: int) -> int:
-    """`5` → 5 hosts; `"20%"` → 20 % of count rounded down, at least 1."""
-    if isinstance(batch, str) and batch.strip().endswith("%"):
-        percent = float(batch.strip()[:-1])
-        return max(1, math.floor(count * percent / 100))
-    return max(1, int(batch))
+def step_summary(step: Step, leaf=lambda v: v) -> dict[str, Any]:
+    """One write as the plan lists it: op, host and, for a create, the version (and whom it replaces)."""
+    out: dict[str, Any] = {"op": step.op, "host": step.host}
+    if step.op == "create":
+        out["version"] = leaf(step.data.get("version"))
+        if step.data.get("replaces"):
+            out["replaces"] = step.data["replaces"]
+    elif step.op == "retire":
+        out["reason"] = step.data.get("reason")
+        out["drains"] = bool(step.data.get("session_host"))  # a registered host is drained first
+    elif step.op in ("message", "logoff"):
+        out["sessions"] = len(step.data.get("sessions") or ())
+    elif step.op == "remove":
+        out["why"] = step.data.get("why")
+    return out
 
 
-def _order(host: PoolHost) -> tuple[int, int, str]:
-    return (1 if host.available else 0, host.sessions, host.name)
+def totals_of(timeline: Timeline) -> dict[str, int]:
+    """Every write of the simulated rollout, counted: hosts created, replaced, deleted (VMs removed), drained
+    (hosts put in drain), user sessions messaged (distinct) and messages sent (a session is reminded as the
+    deadline nears), sessions logged off."""
+    created = replaced = deleted = messages = logged_off = 0
+    drained: set[str] = set()
+    messaged: set[str] = set()
+    for cycle in timeline.cycles:
+        for s in cycle.steps:
+            if s.op == "create":
+                created += 1
+            elif s.op == "retire":
+                replaced += s.data.get("reason") == "replaced"
+                if s.data.get("session_host"):
+                    drained.add(s.host or "")
+            elif s.op == "drain":
+                drained.add(s.host or "")
+            elif s.op == "remove":
+                deleted += 1
+            elif s.op == "message":
+                sessions = s.data.get("sessions") or ()
+                messages += len(sessions)
+                messaged.update(sessions)
+            elif s.op == "logoff":
+                logged_off += len(s.data.get("sessions") or ())
+    values = (created, replaced, deleted, len(drained), len(messaged), messages, logged_off)
+    return dict(zip(TOTALS, values, strict=True))
 
 
-def select_batch(hosts: list[PoolHost], target: str, policy: RolloutPolicy) -> tuple[PoolHost, ...]:
-    """The next batch of hosts to replace with `target`, honouring the floor and the surge limit."""
-    candidates = sorted((h for h in hosts if h.version != target), key=_order)
-    if not candidates:
-        return ()
-    available = sum(1 for h in hosts if h.available)
-    if policy.strategy == SURGE:
-        # Replacements are created (and become Available) before originals are drained, so capacity never
-        # dips; the bound is how many extra VMs may exist at once.
-        room = min(policy.batch_size, policy.surge, policy.count + policy.surge - len(hosts))
-        return tuple(candidates[: max(0, room)])
-    budget = available - policy.floor_hosts  # Available hosts we may take out at once
-    chosen: list[PoolHost] = []
-    for host in candidates:
-        if len(chosen) >= policy.batch_size:
-            break
-        if host.available:
-            if budget <= 0:
-                continue
-            budget -= 1
-        chosen.append(host)
-    return tuple(chosen)
-
-
-def simulate_batches(
-    hosts: list[PoolHost], target: str, policy: RolloutPolicy
-) -> tuple[tuple[BatchPreview, ...], tuple[str, ...]]:
-    """Every batch until all hosts run `target`, assuming replacements come up Available and empty.
-
-    Returns the batches and, if the rollout cannot finish, why (e.g. the floor leaves no room).
-    """
-    state = list(hosts)
-    batches: list[BatchPreview] = []
-    for index in range(1, len(hosts) + 2):
-        batch = select_batch(state, target, policy)
-        if not batch:
-            break
-        available_before = sum(1 for h in state if h.available)
-        taken_available = sum(1 for h in batch if h.available)
-        if policy.strategy == SURGE:
-            available_min, peak_total = available_before, len(state) + len(batch)
-        else:
-            available_min, peak_total = available_before - taken_available, len(state)
-        batches.append(
+def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tuple[BatchPreview, ...]:
+    """One batch per simulated cycle that retired hosts."""
+    views = {h.name: h for h in inputs.hosts}
+    waves = [i for i, c in enumerate(timeline.cycles) if any(s.op == "retire" for s in c.steps)]
+    out = []
+    for n, i in enumerate(waves):
+        cycle = timeline.cycles[i]
+        span = timeline.cycles[i : waves[n + 1] if n + 1 < len(waves) else len(timeline.cycles)]
+        before = timeline.cycles[i - 1].available if i else _available(inputs)
+        refs = []
+        reasons = set()
+        for s in (s for s in cycle.steps if s.op == "retire"):
+            h = views.get(s.host or "")
+            sessions = len(h.sessions) if h else 0
+            version = leaf(h.version) if h and h.version else None
+            refs.append(HostRef(s.host or "", version, sessions, (h.status if h else None) or "new"))
+            reasons.add(s.data.get("reason") or "replaced")
+        out.append(
             BatchPreview(
-                index=index,
-                hosts=tuple(HostRef(h.name, h.version, h.sessions, h.status) for h in batch),
-                sessions_affected=sum(h.sessions for h in batch),
-                available_before=available_before,
-                available_min=available_min,
-                peak_total=peak_total,
+                index=n + 1,
+                hosts=tuple(refs),
+                sessions_affected=sum(r.sessions for r in refs),
+                available_before=before,
+                available_min=min(c.available for c in span),
+                peak_total=max(c.total for c in span),
+                at=cycle.at.isoformat(),
+                reason="/".join(sorted(reasons)),
             )
         )
-        names = {h.name for h in batch}
-        state = [
-            replace(h, version=target, status="Available", sessions=0, allow_new_session=True)
-            if h.name in names
-            else h
-            for h in state
-        ]
-    remaining = sorted(h.name for h in state if h.version != target)
-    blocked: tuple[str, ...] = ()
-    if remaining and policy.strategy == SURGE:
-        blocked = (
-            f"{len(remaining)} host(s) cannot be replaced: the pool holds {len(state)} VMs and surge allows "
-            f"at most {policy.count + policy.surge}; first: {remaining[0]}",
-        )
-    elif remaining:
-        blocked = (
-            f"{len(remaining)} host(s) cannot be replaced without dropping Available capacity below the "
-            f"floor of {policy.floor_hosts} ({policy.floor_percent}% of {policy.count}); "
-            f"first: {remaining[0]}",
-        )
-    return tuple(batches), blocked
+    return tuple(out)
 
 
-@dataclass(frozen=True)
-class GateInput:
-    """Ring gate: this pool waits until pool `after` has run the version fully Available for `soak`.
-
-    `done_since` is when `after` was last seen fully on the version and Available (None: not there yet).
-    """
-
-    after: str
-    soak: timedelta
-    done_since: datetime | None
+def _available(inputs: PoolInputs) -> int:
+    return sum(1 for h in inputs.hosts if h.accepting_available and not h.deleting)
 
 
-def evaluate_gate(gate: GateInput | None, now: datetime) -> dict[str, object]:
-    if gate is None:
-        return {}
-    if gate.done_since is None:
-        return {
-            "after": gate.after,
-            "soak_seconds": int(gate.soak.total_seconds()),
-            "satisfied": False,
-            "waits_until": None,
-            "reason": f"waits for pool {gate.after} to run the version on every host, Available",
-        }
-    until = gate.done_since + gate.soak
-    satisfied = now >= until
-    return {
-        "after": gate.after,
-        "soak_seconds": int(gate.soak.total_seconds()),
-        "satisfied": satisfied,
-        "waits_until": until.isoformat(),
-        "reason": f"pool {gate.after} soaked since {gate.done_since.isoformat()}"
-        + ("" if satisfied else f"; waits until {until.isoformat()}"),
-    }
-
-
-def preview_rollout(
+def preview_of(
+    inputs: PoolInputs,
+    timeline: Timeline,
     *,
-    pool_id: str,
-    pool: str,
-    hosts: list[PoolHost],
-    target: str,
-    policy: RolloutPolicy,
-    window: tuple[datetime, datetime] | None,
-    gate: GateInput | None,
-    now: datetime,
+    to_version: str,
+    window: tuple[datetime, datetime] | None = None,
+    gate: dict[str, Any] | None = None,
     blocked: tuple[str, ...] = (),
+    leaf=lambda v: v,
 ) -> RolloutPreview:
-    """The full preview of one pool's rollout to `target` (see RolloutPreview for the fields)."""
-    batches, floor_block = simulate_batches(hosts, target, policy)
-    from_versions = tuple(sorted({h.version or "unknown" for h in hosts if h.version != target}))
+    """The plan's preview of one pool from its simulated timeline (see RolloutPreview for the fields)."""
+    pol = inputs.policy
+    first = timeline.first
+    from_versions = tuple(
+        sorted(
+            {leaf(h.version) if h.version else "unknown" for h in inputs.hosts if h.version != inputs.target}
+        )
+    )
+    end_why = timeline.why
     return RolloutPreview(
-        pool_id=pool_id,
-        pool=pool,
+        pool_id=inputs.pool_id,
+        pool=inputs.pool,
         from_versions=from_versions,
-        to_version=target,
-        strategy=policy.strategy,
-        batch_size=policy.batch_size,
-        surge=policy.surge,
-        floor_percent=policy.floor_percent,
-        floor_hosts=policy.floor_hosts,
-        target_count=policy.count,
-        batches=batches,
+        to_version=to_version,
+        strategy=pol.strategy,
+        batch_size=pol.batch,
+        surge=pol.surge,
+        floor_percent=pol.floor_percent,
+        floor_hosts=pol.floor_hosts,
+        target_count=pol.count,
+        batches=batches_of(inputs, timeline, leaf),
         window_start=window[0].isoformat() if window else None,
         window_end=window[1].isoformat() if window else None,
-        gate=evaluate_gate(gate, now),
-        blocked=tuple(blocked) + floor_block,
+        gate=dict(gate or {}),
+        blocked=tuple(blocked),
+        now=tuple(step_summary(s, leaf) for s in (first.steps if first else ())),
+        totals=totals_of(timeline),
+        min_available=min((c.available for c in timeline.cycles), default=None),
+        peak_vms=max((c.total for c in timeline.cycles), default=None),
+        end=timeline.end,
+        end_why=end_why,
+        finished_at=timeline.finished_at.isoformat() if timeline.finished_at else None,
+        assumptions=timeline.assumptions,
     )

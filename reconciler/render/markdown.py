@@ -19,6 +19,7 @@ from reconciler.render.common import (
     redact_patch,
     summary_line,
 )
+from reconciler.render.rollout_preview import ending_line, now_line, plural, totals_line
 
 
 def _cell(text: object) -> str:
@@ -77,9 +78,11 @@ def _rollout(preview: RolloutPreview) -> list[str]:
         f"Strategy **{preview.strategy}**, batch {preview.batch_size}"
         + (f", surge {preview.surge}" if preview.strategy == "surge" else "")
         + f", capacity floor {preview.floor_percent}% ({preview.floor_hosts} of {preview.target_count} hosts);"
-        f" {preview.sessions_affected} user sessions affected.",
+        f" {plural(preview.sessions_affected, 'user session')} affected.",
         "",
     ]
+    if preview.now:
+        lines += [f"Now (first apply cycle): {_cell(now_line(preview.now))}.", ""]
     if preview.window_start:
         lines += [f"Waits for the maintenance window {preview.window_start} → {preview.window_end}.", ""]
     if preview.gate:
@@ -88,16 +91,19 @@ def _rollout(preview: RolloutPreview) -> list[str]:
         lines += [f"> **Blocked:** {_cell(reason)}", ""]
     if preview.batches:
         lines += [
-            "| Batch | Hosts | Sessions affected | Available before → min | Floor | Peak VMs |",
-            "| ---: | --- | ---: | --- | ---: | ---: |",
+            "| Batch | At (simulated) | Hosts | Sessions affected | Available before → min | Floor | Peak VMs |",
+            "| ---: | --- | --- | ---: | --- | ---: | ---: |",
         ]
         for b in preview.batches:
             hosts = ", ".join(f"`{_cell(h.name)}` ({h.sessions})" for h in b.hosts)
             lines.append(
-                f"| {b.index} | {hosts} | {b.sessions_affected} | {b.available_before} → {b.available_min} "
-                f"| {preview.floor_hosts} | {b.peak_total} |"
+                f"| {b.index} | {b.at or '-'} | {hosts} | {b.sessions_affected} | {b.available_before} → "
+                f"{b.available_min} | {preview.floor_hosts} | {b.peak_total} |"
             )
         lines.append("")
+    if preview.totals:
+        lines += [f"Writes: {_cell(totals_line(preview.totals))}.", ""]
+    lines += [f"Simulated: {_cell(ending_line(preview))}.", ""]
     return lines
 
 

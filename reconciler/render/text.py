@@ -25,6 +25,7 @@ from reconciler.render.common import (
     redact_patch,
     summary_line,
 )
+from reconciler.render.rollout_preview import ending_line, now_line, plural, totals_line
 
 _COLOURS = {
     Action.CREATE: "32",
@@ -179,17 +180,22 @@ def _rollout_block(out: _Out, preview: RolloutPreview) -> None:
         out.add(f"      ring gate ({state}): {preview.gate.get('reason')}")
     for reason in preview.blocked:
         out.add(out.paint(f"      blocked: {reason}", "31"))
+    if preview.now:
+        out.add(f"      now (first apply cycle): {now_line(preview.now)}")
     for batch in preview.batches:
-        hosts = ", ".join(f"{h.name} ({h.sessions} sessions)" for h in batch.hosts)
+        hosts = ", ".join(f"{h.name} ({plural(h.sessions, 'session')})" for h in batch.hosts)
         out.add(
-            f"      batch {batch.index}: {hosts}; sessions affected {batch.sessions_affected}; "
-            f"Available {batch.available_before} → min {batch.available_min} "
-            f"(floor {preview.floor_hosts}); peak {batch.peak_total} VMs"
+            f"      batch {batch.index}" + (f" at {batch.at}" if batch.at else "") + f": {hosts}; "
+            f"sessions affected {batch.sessions_affected}; Available {batch.available_before} → min "
+            f"{batch.available_min} (floor {preview.floor_hosts}); peak {batch.peak_total} VMs"
         )
     out.add(
-        f"      total: {sum(len(b.hosts) for b in preview.batches)} hosts in {len(preview.batches)} batches, "
-        f"{preview.sessions_affected} user sessions affected"
+        f"      total: {plural(sum(len(b.hosts) for b in preview.batches), 'host')} in "
+        f"{plural(len(preview.batches), 'batch')}, {plural(preview.sessions_affected, 'user session')} affected"
     )
+    if preview.totals:
+        out.add(f"      writes: {totals_line(preview.totals)}")
+    out.add(f"      simulated: {ending_line(preview)}")
     out.add()
 
 

@@ -101,14 +101,14 @@ def test_pin_change_on_a_pool_with_users_previews_batches(env, desired_dir, caps
     )
     assert code == 2
     assert "@ host-pool pool-a" in out and "↻ host-pool pool-a" in out
-    assert (
-        "batch 1: ha-1.corp.example (0 sessions), ha-2.corp.example (1 sessions); sessions affected 1" in out
-    )
-    assert "total: 4 hosts in 2 batches, 9 user sessions affected" in out
+    # The preview is apply's decide() over a simulated timeline: hosts by VM name, the first cycle's writes.
+    assert "now (first apply cycle): create 2 replacements on 1.1.0 (for ha-1, ha-2)" in out
+    assert "batch 1 at " in out and ": ha-1 (0 sessions), ha-2 (1 session); sessions affected 1" in out
+    assert "total: 4 hosts in 3 batches, 9 user sessions affected" in out
     saved = Plan.from_dict(json.loads(planfile.read_text()))
     assert saved.rollouts[0].sessions_affected == 9 and saved.fingerprints
     code, md, _ = run_plan(capsys, "--desired", str(desired_dir), "-o", "markdown")
-    assert code == 0 and "| Batch | Hosts | Sessions affected |" in md
+    assert code == 0 and "| Batch | At (simulated) | Hosts | Sessions affected |" in md
     code, js, _ = run_plan(capsys, "--desired", str(desired_dir), "-o", "json", "--limit", "host-pool/pool-a")
     data = json.loads(js)
     assert data["format_version"] == 2 and data["summary"]["roll"] == 1 and data["summary"]["pin"] == 1

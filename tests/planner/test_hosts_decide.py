@@ -11,6 +11,7 @@ from reconciler.model.rollout import (
     HOST_CREATED_TAG,
     HOST_DRAIN_TAG,
     HOST_MESSAGED_TAG,
+    HOST_REGISTERED_TAG,
     HOST_REPLACES_TAG,
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
@@ -108,14 +109,46 @@ def test_messages_repeat_as_the_deadline_nears():
 
 def test_a_new_host_past_the_health_timeout_is_counted_removed_and_quarantines_past_budget():
     old = (NOW - timedelta(minutes=50)).isoformat()
-    new = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", {HOST_CREATED_TAG: old, HOST_REPLACES_TAG: "avd-0"},
-                   "avd-4.corp", "Unavailable", managed=True)  # fmt: skip
+    tags = {HOST_CREATED_TAG: old, HOST_REGISTERED_TAG: old, HOST_REPLACES_TAG: "avd-0"}
+    new = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", tags, "avd-4.corp", "Unavailable", managed=True)
     d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [new]))
     assert ops(d)[:4] == [("count-failure", "avd-4"), ("mark-failed", "avd-4"), ("quarantine", None),
                           ("remove", "avd-4")]  # fmt: skip
+    marked = d.steps[1].data
+    assert marked["check"] == "timeout" and marked["why"] == (
+        "not Available within the health timeout (45m) after the AVD agent was sent"
+    )
     assert not [s for s in d.steps if s.op == "create"]  # halted: no new tries
     again = decide(inputs([host(f"avd-{i}") for i in range(4)], quarantined=V2, failures=(1, V2, "x")))
     assert again.state == "halted" and not again.steps
+
+
+def test_the_health_timeout_waits_for_the_reconcilers_part():
+    """A VM created long ago whose join/agent the reconciler never sent (apply killed, slow, not running) is
+    not failed: the next cycle does its part. The clock starts when the agent is sent."""
+    long_ago = (NOW - timedelta(hours=6)).isoformat()
+    bare = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", {HOST_CREATED_TAG: long_ago}, managed=True)
+    d = decide(inputs([host(f"avd-{i}", version=V2) for i in range(4)] + [bare], policy(count=5)))
+    assert ops(d) == [("join", "avd-4")]
+    joined = HostView(**{**bare.__dict__, "extensions": {"join": "Succeeded"}})
+    assert ops(
+        decide(inputs([host(f"avd-{i}", version=V2) for i in range(4)] + [joined], policy(count=5)))
+    ) == [("register", "avd-4")]
+    # Agent sent, its stamp lost with a killed apply: stamped now (late, never early), not failed.
+    sent = HostView(**{**joined.__dict__, "extensions": {"join": "Succeeded", "avd-agent": "Creating"}})
+    assert ops(
+        decide(inputs([host(f"avd-{i}", version=V2) for i in range(4)] + [sent], policy(count=5)))
+    ) == [("stamp-registered", "avd-4")]
+
+
+def test_a_failed_extension_names_the_extension_and_its_error():
+    ext = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", {HOST_CREATED_TAG: NOW.isoformat()}, managed=True,
+                   extensions={"join": "Failed"},
+                   extension_errors={"join": ("VMExtensionProvisioningError", "domain unreachable")})  # fmt: skip
+    d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [ext]))
+    [marked] = [s.data for s in d.steps if s.op == "mark-failed"]
+    assert marked["check"] == "extension" and marked["extension"] == "join"
+    assert marked["why"] == "extension join failed (VMExtensionProvisioningError: domain unreachable)"
 
 
 def test_a_name_in_use_is_never_reused():
@@ -144,3 +177,28 @@ def test_never_above_count_plus_surge_and_never_below_floor(n_old, n_new, count,
     available = sum(1 for h in hosts if h.accepting_available)
     if retired:
         assert available - len(retired) >= pol.floor_hosts
+
+
+def test_count_up_24_hosts_while_pin_moves():
+    """6 hosts on 1.0.0, `count: 24`, pin moved to 2.0.0: the 18 added hosts are built on 2.0.0 at once (never
+    on 1.0.0 to be replaced later), alongside the first surge batch of replacements, within count + surge."""
+    hosts = [host(f"avd-{i}", sessions=1) for i in range(6)]
+    pol = policy(count=24, batch=2, floor_percent=75)
+    d = decide(inputs(hosts, pol))
+    creates = [s for s in d.steps if s.op == "create"]
+    assert all(s.data["version"] == V2 for s in creates)
+    assert len([s for s in creates if "replaces" not in s.data]) == 18
+    assert [s.data["replaces"] for s in creates if "replaces" in s.data] == ["avd-0", "avd-1"]
+    assert len(hosts) + len(creates) == pol.count + pol.surge
+    assert not [s for s in d.steps if s.op == "retire"]  # capacity first: nothing drained yet
+    # Gated (the ring before has not soaked): added capacity still goes on the pin, replacements wait.
+    gated = decide(inputs(hosts, pol, gate_ok=False, gate_why="waits for ring 0"))
+    assert [s.data for s in gated.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert gated.mode == "gated"
+    # Not replicated to the region yet: nothing is built on the old version; the hosts wait for the pin.
+    waiting = decide(inputs(hosts, pol, target_ready=False))
+    assert not [s for s in waiting.steps if s.op == "create"] and waiting.mode == "waiting-replication"
+    # Delete-first: no surge, so the 18 come first and the old hosts go only once capacity allows.
+    delete_first = decide(inputs(hosts, policy(count=24, batch=2, floor_percent=75, strategy="delete-first")))
+    assert [s.data for s in delete_first.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert not [s for s in delete_first.steps if s.op == "retire"]

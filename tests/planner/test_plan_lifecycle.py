@@ -163,12 +163,23 @@ def test_surge_rollout_takes_the_emptiest_hosts_first_and_never_drops_capacity(l
     _, result = rollout_estate(load, "{strategy: surge, batchSize: 2, capacityFloor: 100}")
     [roll] = changes_of(result, Action.ROLL)
     [preview] = result.rollouts
+    # apply's own decide() over the simulated timeline: the first two replacements come up together; the
+    # next waits for room (count + surge) as each original is deleted, the empty one at once, the other
+    # after its users' grace period.
     assert [[h.name.split(".")[0] for h in b.hosts] for b in preview.batches] == [
         ["ha-1", "ha-2"],
-        ["ha-0", "ha-3"],
+        ["ha-0"],
+        ["ha-3"],
     ]
-    assert [b.sessions_affected for b in preview.batches] == [1, 8]
+    assert [b.sessions_affected for b in preview.batches] == [1, 3, 5]
     assert all(b.available_min == 4 and b.peak_total == 6 for b in preview.batches)
+    assert [(s["op"], s["host"], s["version"], s["replaces"]) for s in preview.now] == [
+        ("create", "ha-4", "1.1.0", "ha-1"),
+        ("create", "ha-5", "1.1.0", "ha-2"),
+    ]
+    assert preview.totals == {"created": 4, "replaced": 4, "deleted": 4, "drained": 4, "messaged": 9,
+                              "messages": preview.totals["messages"], "logged_off": 9}  # fmt: skip
+    assert preview.end == "converged" and roll.details["now"] == list(preview.now)
     assert preview.from_versions == ("1.0.0",) and preview.to_version == "1.1.0"
     assert roll.details["sessions_affected"] == 9
 
@@ -179,7 +190,9 @@ def test_delete_first_rollout_respects_the_floor(load):
     assert [len(b.hosts) for b in preview.batches] == [1, 1, 1, 1]
     assert all(b.available_min >= preview.floor_hosts == 3 for b in preview.batches)
     _, result = rollout_estate(load, "{strategy: delete-first, batchSize: 2, capacityFloor: 50}")
-    assert [len(b.hosts) for b in result.rollouts[0].batches] == [2, 2]
+    # Two at a time while the batch has room: one slot stays taken while ha-1's users have their grace.
+    assert [len(b.hosts) for b in result.rollouts[0].batches] == [2, 1, 1]
+    assert all(b.available_min >= 2 for b in result.rollouts[0].batches)
 
 
 def test_rollout_waits_for_the_next_maintenance_window(load):

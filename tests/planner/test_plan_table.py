@@ -208,8 +208,15 @@ def test_pool_pin_waits_for_replication_to_its_region(load):
     replicate, pin, roll = by_action[Action.REPLICATE], by_action[Action.PIN], by_action[Action.ROLL]
     assert replicate.details["add"] == ["northeurope"]
     assert replicate.key in pin.depends_on and pin.key in roll.depends_on
-    assert "replicated to northeurope" in pin.reason
+    assert pin.reason.endswith(
+        "; moves once the version is replicated to northeurope (now: the version is not replicated to northeurope)"
+    )
     assert result.rollouts[0].blocked[0] == "waits: the version is not replicated to northeurope"
+    # Apply runs the roll only after the replication: the preview's first cycle is that one, and says so.
+    preview = result.rollouts[0]
+    assert {s["op"] for s in preview.now} == {"create"} and {s["version"] for s in preview.now} == {"1.1.0"}
+    assert preview.end == "converged"
+    assert preview.assumptions and preview.assumptions[0].startswith("the version is replicated by")
 
 
 def test_plan_is_deterministic(load):

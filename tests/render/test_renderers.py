@@ -39,6 +39,33 @@ def test_text_rollout_preview_shows_batches_sessions_floor_window_and_gate(sampl
     assert "total: 3 hosts in 2 batches, 8 user sessions affected" in out
 
 
+def test_text_rollout_preview_lists_the_first_cycle_totals_and_says_one_batch(sample_plan):
+    from dataclasses import replace
+
+    preview = replace(
+        sample_plan.rollouts[0],
+        batches=sample_plan.rollouts[0].batches[:1],
+        now=({"op": "create", "host": "avd-4", "version": "1.2.0"},
+             {"op": "create", "host": "avd-5", "version": "1.2.0", "replaces": "avd-0"}),
+        totals={"created": 3, "replaced": 1, "deleted": 1, "drained": 1, "messaged": 3, "messages": 6,
+                "logged_off": 0},
+        min_available=4, peak_vms=6, finished_at="2026-12-05T23:10:00+00:00",
+    )  # fmt: skip
+    out = render_text(replace(sample_plan, rollouts=(preview,)))
+    assert "now (first apply cycle): create 1 host on 1.2.0; create 1 replacement on 1.2.0 (for avd-0)" in out
+    assert "total: 2 hosts in 1 batch, 3 user sessions affected" in out
+    assert (
+        "writes: 3 hosts created, 1 host replaced, 1 VM deleted, 1 host drained, 3 user sessions messaged, "
+        "0 user sessions logged off"
+    ) in out
+    assert (
+        "simulated: converges at 2026-12-05T23:10:00+00:00; Available min 4 (floor 4); peak 6 VMs (max 6)"
+        in out
+    )
+    again = type(preview).from_dict(json.loads(json.dumps(preview.to_dict())))
+    assert again == preview  # saved plans (plan --out) carry the whole preview
+
+
 def test_no_changes_says_so():
     plan = Plan(changes=(), generated_at="2026-11-29T12:00:00+00:00")
     assert render_text(plan).strip() == "No changes. Azure matches the desired state."
@@ -66,8 +93,11 @@ def test_markdown_has_summary_table_collapsed_details_and_rollout_table(sample_p
     assert "| Action | Count |" in out
     assert "<details><summary>Changes (10)</summary>" in out
     assert '"value": "new | piped"' in out  # inside a code block, pipes stay as they are
-    assert "| Batch | Hosts | Sessions affected | Available before → min | Floor | Peak VMs |" in out
-    assert "| 1 | `avd-0` (3), `avd-1` (0) | 3 | 4 → 4 | 4 | 6 |" in out
+    assert (
+        "| Batch | At (simulated) | Hosts | Sessions affected | Available before → min | Floor | Peak VMs |"
+        in out
+    )
+    assert "| 1 | - | `avd-0` (3), `avd-1` (0) | 3 | 4 → 4 | 4 | 6 |" in out
     assert ":warning: **Warning:** osType cannot change" in out
 
 

@@ -1,0 +1,323 @@
+"""The rollout preview: run apply's own `decide()` over a simulated timeline — pure, no I/O, no clock.
+
+`simulate_rollout(inputs, durations)` calls `decide(inputs)` (cycle 1 is exactly what apply's first cycle does
+from the same observation), applies each Decision's steps to the host views the way Azure and the engine
+would (a created VM provisions, then its extensions run, then its session host registers Available; a retired
+host drains, its users are messaged and, after the grace, signed out; a removed VM is deleted), moves the
+simulated clock to the earliest of the decision's waits and the modelled completions, and decides again,
+until the pool converges, halts, or the bound is reached. There is no second algorithm to drift: order,
+floor, surge, windows and gates are whatever `decide()` does.
+
+What is modelled, not observed: how long Azure takes (`Durations`), that every new host comes up healthy,
+that users stay signed in until logged off (the pessimistic case: every logoff the policy allows happens;
+with forceLogoff false they are assumed to leave `Durations.sign_out` after the grace),
+and, when the pool waits for something outside it (replication, a ring gate on another pool), when that ends
+(`ready_at`, `gate_opens_at`; unknown → the simulation stops there and says why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.model.rollout import (
+    HOST_ASSIGN_TAG,
+    HOST_CREATED_TAG,
+    HOST_DRAIN_TAG,
+    HOST_FAILED_TAG,
+    HOST_MESSAGED_TAG,
+    HOST_POOL_TAG,
+    HOST_REGISTERED_TAG,
+    HOST_REPLACES_TAG,
+    HOST_RETIRE_TAG,
+    HOST_STAGE_TAG,
+)
+from reconciler.planner.hosts import decide
+from reconciler.planner.hosts_decision import POLL, Decision, Step
+from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
+
+
+@dataclass(frozen=True)
+class Durations:
+    """How long Azure takes, as the simulation models it. Defaults are typical Azure figures (and close to
+    the sandbox's defaults): a VM create ~4 min, each extension ~2 min, an agent registering ~10 min, a VM
+    delete ~1.5 min. They set the preview's times; which writes happen depends on them only where timing
+    decides (a replacement up before a window closes, a host deleted before the next batch needs room)."""
+
+    create: timedelta = timedelta(minutes=4)  # VM PUT until provisioningState Succeeded
+    extension: timedelta = timedelta(minutes=2)  # extension PUT until Succeeded (join, AVD agent)
+    register: timedelta = timedelta(minutes=10)  # agent Succeeded until the session host is Available
+    delete: timedelta = timedelta(seconds=90)  # VM DELETE until it is gone
+    # forceLogoff false: users are assumed to sign out on their own this long after the drain grace ends
+    # (None: they never do, and the simulation stops there). With forceLogoff they stay until logged off.
+    sign_out: timedelta | None = timedelta(hours=2)
+    max_cycles: int = 1000  # bound on decide() calls per pool
+    horizon: timedelta = timedelta(days=60)  # bound on simulated time
+
+
+DEFAULT_DURATIONS = Durations()
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One simulated apply cycle: when, what `decide()` returned, and the pool right after its steps."""
+
+    at: datetime
+    steps: tuple[Step, ...]
+    mode: str
+    state: str
+    available: int  # Available-and-accepting hosts once the steps are done (the low point of the cycle)
+    total: int  # VMs that exist (deleting ones included: they count toward count + surge)
+    next_check: tuple[datetime, str] | None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    cycles: tuple[Cycle, ...]
+    end: str  # converged | halted | blocked | bound
+    why: str = ""  # for blocked / bound: what it waits for
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def first(self) -> Cycle | None:
+        return self.cycles[0] if self.cycles else None
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return self.cycles[-1].at if self.cycles else None
+
+
+@dataclass
+class _World:
+    """The simulated pool: host views plus the completions Azure still owes them (time → what)."""
+
+    inputs: PoolInputs
+    hosts: dict[str, HostView]
+    events: list[tuple[datetime, str, str]] = field(default_factory=list)  # (due, vm, what)
+    gone: set[str] = field(default_factory=set)
+    assumed: set[str] = field(default_factory=set)
+
+
+def simulate_rollout(
+    inputs: PoolInputs,
+    durations: Durations = DEFAULT_DURATIONS,
+    *,
+    ready_at: datetime | None = None,
+    gate_opens_at: datetime | None = None,
+    window_at=None,
+) -> Timeline:
+    """The whole rollout of one pool as apply would run it from `inputs` (see the module docstring).
+
+    `ready_at`: when the pinned version is assumed replicated if `inputs` says it is not (None: unknown).
+    `gate_opens_at`: when the ring gate is assumed satisfied if it is not (None: unknown, or `gate_until`).
+    `window_at(now) -> (open, next opening)`: the maintenance windows as a function of time (pure); without
+    it the window state of `inputs` is kept for the whole simulation.
+    """
+    world = _World(inputs, {h.name: h for h in inputs.hosts})
+    now = inputs.now
+    p = inputs
+    cycles: list[Cycle] = []
+    assumptions: list[str] = []
+    gate_opens = gate_opens_at or inputs.gate_until
+    if not inputs.target_ready and ready_at is not None:
+        assumptions.append(f"the version is replicated by {ready_at.isoformat()}")
+    if not inputs.gate_ok and gate_opens_at is not None:
+        assumptions.append(f"the ring gate opens at {gate_opens_at.isoformat()}")
+    if not inputs.policy.force_logoff and durations.sign_out is not None:
+        for h in inputs.hosts:
+            if h.retiring and h.sessions:
+                _sign_out_later(
+                    world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations
+                )
+    end, why = "bound", "the simulation bound was reached"
+    for _ in range(durations.max_cycles):
+        p = _at(p, world, now, ready_at, gate_opens, window_at)
+        d = decide(p)
+        p = _apply(d, p, world, now, durations)
+        live = [h for h in world.hosts.values() if h.name not in world.gone]
+        cycles.append(
+            Cycle(
+                at=now,
+                steps=tuple(d.steps),
+                mode=d.mode,
+                state=d.state,
+                available=sum(1 for h in live if h.accepting_available and not h.deleting),
+                total=len(live),
+                next_check=d.next_check,
+            )
+        )
+        if d.state in ("converged", "halted") and not world.events:
+            end, why = d.state, ""
+            break
+        nxt = _next(d, p, world, now, ready_at, gate_opens)
+        if nxt is None:
+            end, why = "blocked", _why(d)
+            break
+        if nxt - inputs.now > durations.horizon:
+            why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
+            break
+        now = nxt
+        _complete(world, now)
+    return Timeline(tuple(cycles), end, why, tuple(assumptions) + tuple(sorted(world.assumed)))
+
+
+def _why(d: Decision) -> str:
+    """The first reason the decision gives (notes first), and how many more there are."""
+    reasons = list(d.notes) or [(d.next_check or (None, "waits"))[1]]
+    return reasons[0] + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
+
+
+def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens) -> datetime | None:
+    """When to decide again. After steps: at the decision's earliest wait (apply polls again; our own writes
+    may enable more). After none: nothing changes until Azure finishes something (an event), a time the
+    decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
+    polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
+    """
+    events = [due for due, _, _ in world.events]
+    if d.steps:
+        # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
+        # and a real cycle's own duration would).
+        return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + timedelta(seconds=1))
+    times = [at for at, _ in d.waits if at > now and at != now + POLL] + events
+    if not p.target_ready and ready_at is not None and ready_at > now:
+        times.append(ready_at)
+    if not p.gate_ok and gate_opens is not None and gate_opens > now:
+        times.append(gate_opens)
+    unknown = (d.mode == "waiting-replication" and ready_at is None) or (
+        d.mode == "gated" and gate_opens is None
+    )
+    if unknown and not events:
+        return None  # waits for something outside the pool with no assumed end: apply waits there too
+    if _users_only(d, p) and not events:
+        return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
+    return min(times, default=None)
+
+
+def _users_only(d: Decision, p: PoolInputs) -> bool:
+    """Only retiring hosts whose grace has passed wait, for users the policy never logs off."""
+    if p.policy.force_logoff:
+        return False
+    retiring = [h for h in p.hosts if h.retiring and h.sessions and not h.deleting]
+    return (
+        bool(retiring)
+        and all((h.drain_at or p.now) + p.policy.drain_grace <= p.now for h in retiring)
+        and not any(h for h in p.hosts if not h.established and not h.deleting)
+    )
+
+
+def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
+    hosts = tuple(h for name, h in sorted(world.hosts.items()) if name not in world.gone)
+    changes: dict[str, Any] = {"now": now, "hosts": hosts}
+    if not p.target_ready and ready_at is not None and now >= ready_at:
+        changes.update(target_ready=True, target_why="")
+    if not p.gate_ok and gate_opens is not None and now >= gate_opens:
+        changes.update(gate_ok=True, gate_until=None, gate_why="")
+    if window_at is not None:
+        changes["window_open"], changes["next_window"] = window_at(now)
+    used = set(p.used_names) | {h.name.lower() for h in hosts}
+    changes["used_names"] = frozenset(used)
+    return replace(p, **changes)
+
+
+def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Durations) -> PoolInputs:
+    """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
+    stamp = now.isoformat()
+    ghosts = set(p.ghosts)
+    count, version, marker = p.failures
+    quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good
+
+    def tag(name: str, **values: str) -> None:
+        h = world.hosts[name]
+        world.hosts[name] = replace(h, tags={**h.tags, **values})
+
+    for step in d.steps:
+        op, name, data = step.op, step.host, step.data
+        h = world.hosts.get(name) if name else None
+        if op == "delete-ghost":
+            ghosts.discard(name)
+        elif op == "count-failure":
+            count, version, marker = data["count"], data["version"], data["marker"]
+        elif op == "quarantine":
+            quarantined = data["version"]
+        elif op == "stamp-rolled-out":
+            rolled_out = last_good = data["version"]
+        elif op == "mark-failed":
+            tag(name, **{HOST_FAILED_TAG: data.get("tag") or data["why"]})
+        elif op == "remove" and h is not None:
+            world.hosts[name] = replace(
+                h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
+            )
+            world.events.append((now + du.delete, name, "deleted"))
+        elif op == "create":
+            tags = {HOST_POOL_TAG: p.pool_id.lower(), HOST_CREATED_TAG: stamp}
+            if data.get("replaces"):
+                tags[HOST_REPLACES_TAG] = data["replaces"]
+            if data.get("assign"):
+                tags[HOST_ASSIGN_TAG] = data["assign"]
+            world.hosts[name] = HostView(name, f"sim/{name}", data["version"], "Creating", tags)
+            world.events.append((now + du.create, name, "provisioned"))
+        elif op == "join" and h is not None:
+            world.hosts[name] = replace(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"})
+            world.events.append((now + du.extension, name, f"extension:{JOIN_EXTENSION}"))
+        elif op == "register" and h is not None:
+            world.hosts[name] = replace(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"})
+            tag(name, **{HOST_REGISTERED_TAG: stamp})
+            world.events.append((now + du.extension, name, f"extension:{AGENT_EXTENSION}"))
+            world.events.append((now + du.extension + du.register, name, "available"))
+        elif op == "stamp-registered":
+            tag(name, **{HOST_REGISTERED_TAG: stamp})
+        elif op == "ready" and h is not None:
+            assigned = data.get("assign") or h.assigned_user
+            world.hosts[name] = replace(h, assigned_user=assigned)
+            tag(name, **{HOST_STAGE_TAG: READY})
+        elif op == "retire" and h is not None:
+            world.hosts[name] = replace(h, accepting=False if h.session_host else h.accepting)
+            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data["reason"]})
+            if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
+                _sign_out_later(world, h, now + p.policy.drain_grace, du)
+        elif op == "drain" and h is not None:
+            world.hosts[name] = replace(h, accepting=False)
+        elif op == "message":
+            tag(name, **{HOST_MESSAGED_TAG: stamp})
+        elif op == "logoff" and h is not None:
+            world.hosts[name] = replace(h, sessions=())
+    return replace(
+        p,
+        ghosts=tuple(sorted(ghosts)),
+        failures=(count, version, marker),
+        quarantined=quarantined,
+        rolled_out=rolled_out,
+        last_good=last_good,
+    )
+
+
+def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durations) -> None:
+    """forceLogoff false: the modelled time users leave a drained host by themselves (an assumption)."""
+    world.events.append((grace_ends + du.sign_out, h.name, "signed-out"))
+    world.assumed.add(
+        f"users sign out on their own within {int(du.sign_out.total_seconds() // 60)} min of the drain grace "
+        "ending (forceLogoff is false)"
+    )
+
+
+def _complete(world: _World, now: datetime) -> None:
+    due = sorted((e for e in world.events if e[0] <= now), key=lambda e: (e[0], e[1], e[2]))
+    world.events = [e for e in world.events if e[0] > now]
+    for _, name, what in due:
+        h = world.hosts.get(name)
+        if h is None or name in world.gone:
+            continue
+        if what == "deleted":
+            world.gone.add(name)
+        elif h.deleting:
+            continue
+        elif what == "provisioned":
+            world.hosts[name] = replace(h, provisioning="Succeeded")
+        elif what.startswith("extension:"):
+            ext = what.split(":", 1)[1]
+            world.hosts[name] = replace(h, extensions={**h.extensions, ext: "Succeeded"})
+        elif what == "signed-out":
+            world.hosts[name] = replace(h, sessions=())
+        elif what == "available":
+            world.hosts[name] = replace(h, session_host=f"{name}.sim", status="Available", accepting=True)

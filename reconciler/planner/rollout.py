@@ -142,10 +142,18 @@ def preview_of(
         blocked=tuple(blocked),
         now=tuple(step_summary(s, leaf) for s in (first.steps if first else ())),
         totals=totals_of(timeline),
-        min_available=min((c.available for c in timeline.cycles), default=None),
+        min_available=lowest_available(timeline, pol.floor_hosts),
         peak_vms=max((c.total for c in timeline.cycles), default=None),
         end=timeline.end,
         end_why=end_why,
         finished_at=timeline.finished_at.isoformat() if timeline.finished_at else None,
         assumptions=timeline.assumptions,
     )
+
+
+def lowest_available(timeline, floor: int) -> int | None:
+    """The lowest Available count once the pool has reached its floor: a pool that starts below it (a new pool,
+    a count-up) is not "below the floor" while it grows; that is the gap the floor rule guards, not ours."""
+    available = [c.available for c in timeline.cycles]
+    reached = next((i for i, n in enumerate(available) if n >= floor), None)
+    return min(available[reached:]) if reached is not None else min(available, default=None)

@@ -71,3 +71,17 @@ def test_unknown_ends_stop_the_simulation_and_say_why():
     assert min(c.at for c in assumed.cycles if any(s.op == "retire" for s in c.steps)) >= opens
     polite = simulate_rollout(pool(force_logoff=False), Durations(sign_out=None))
     assert polite.end == "blocked" and "forceLogoff is false" in polite.why
+
+
+def test_lowest_available_counts_from_when_the_pool_first_reached_its_floor():
+    from types import SimpleNamespace
+
+    from reconciler.planner.rollout import lowest_available
+
+    def timeline(*available):
+        return SimpleNamespace(cycles=[SimpleNamespace(available=n) for n in available])
+
+    assert lowest_available(timeline(6, 12, 24, 21, 24), floor=20) == 21  # count-up 6 → 24, then a batch
+    assert lowest_available(timeline(24, 19, 24), floor=20) == 19  # a real dip below the floor shows
+    assert lowest_available(timeline(3, 5), floor=20) == 3  # never reached: the plain lowest
+    assert lowest_available(timeline(), floor=20) is None

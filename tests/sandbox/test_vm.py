@@ -138,6 +138,21 @@ def test_registration_extension_makes_an_available_session_host(sb, clients):
     assert len(clients.compute.virtual_machine_extensions.list(clients.rg, "vm1").value) == 1
 
 
+def test_a_tag_update_in_flight_does_not_stop_registration(sb, clients):
+    """The agent registers from inside the guest: a VM "Updating" (a tag PATCH) at that moment still registers."""
+    make_gallery(clients)
+    make_version(clients)
+    sb.set_time_scale(1000)
+    sb.configure(vm_action_seconds=1200)  # the PATCH is still running when registration is due
+    register_vm(sb, clients).result()
+    clients.compute.virtual_machines.begin_update(clients.rg, "vm1", {"tags": {"a": "b"}}, polling=False)
+    assert clients.compute.virtual_machines.get(clients.rg, "vm1").provisioning_state == "Updating"
+    sb.advance(600)
+    assert clients.compute.virtual_machines.get(clients.rg, "vm1").provisioning_state == "Updating"
+    [host] = clients.avd.session_hosts.list(clients.rg, "hp1")
+    assert host.status == "Available"
+
+
 def test_invalid_token_fails_the_extension(sb, clients):
     make_gallery(clients)
     make_version(clients)

@@ -87,7 +87,10 @@ class SessionHosts(ResourceType):
     def register(self, payload: dict[str, Any], at: float) -> None:
         vm = self.app.store.get(payload["vm"])
         pool = self.app.store.get(payload["pool"])
-        if vm is None or pool is None or vm["properties"].get("provisioningState") != "Succeeded":
+        # The agent registers from inside the guest: an ARM update in flight (a tag PATCH makes the VM
+        # "Updating") does not stop it; only a VM that never came up, or is going away, does not register.
+        state = vm["properties"].get("provisioningState") if vm else None
+        if vm is None or pool is None or state not in ("Succeeded", "Updating"):
             return
         computer = vm["properties"].get("osProfile", {}).get("computerName") or vm["name"]
         fqdn = f"{computer}.{self.app.config.session_host_domain}"

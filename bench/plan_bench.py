@@ -86,9 +86,10 @@ def _load_planner():
 
 
 def run(args) -> dict:
+    from observe_naive import observe_naive
+
     from reconciler.azure.connection import Connection, ConnectionSettings
     from reconciler.azure.observe import observe
-    from reconciler.azure.observe_naive import observe_naive
     from reconciler.model.observed import ObserveScope
     from reconciler.sandbox.estate import estate_subscription_ids
 

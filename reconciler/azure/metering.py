@@ -8,7 +8,9 @@ included. It is not a retry layer: it never resends anything. It only
 - remembers the lowest `x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` seen per subscription
   and, while the last value is under `low_water`, spaces that subscription's calls of that kind so they do
   not outrun the bucket's refill (the pause grows as the budget shrinks and is capped by `max_pace`);
-- keeps the server's clock (`x-ms-sandbox-time`, else `Date`) so "now" can come from ARM, not this machine.
+- keeps the server's clock from the standard `Date` header: the latest seen, and a `DateClock` that learns
+  its rate from when each response was sent and received, so "now" can come from ARM, not this machine,
+  without a call of its own.
 ARM's buckets are per subscription and per operation kind (limits.md A1), hence the keys.
 """
 
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 
 from azure.core.pipeline.policies import HTTPPolicy
 
+from reconciler.azure.date_clock import DateClock
 from reconciler.model.observed import CallStats
 
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
@@ -85,13 +88,7 @@ def kind_of(method: str) -> str:
 
 
 def server_time(headers) -> datetime | None:
-    """The server's clock from a response: the sandbox's simulated time, else the HTTP `Date`."""
-    stamp = headers.get("x-ms-sandbox-time")
-    if stamp:
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            pass
+    """The server's clock from a response's HTTP `Date` (whole seconds)."""
     date = headers.get("Date")
     if date:
         try:
@@ -116,6 +113,7 @@ class CallMeter:
         self._lowest: dict[str, int] = {}
         self._next_slot: dict[tuple[str, str], float] = {}
         self.last_server_time: datetime | None = None
+        self.server_clock = DateClock()
 
     # -- pacing ------------------------------------------------------------------------------------------
     def pace(self, subscription: str, kind: str) -> float:
@@ -168,6 +166,12 @@ class CallMeter:
                 self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
             if stamp and (self.last_server_time is None or stamp > self.last_server_time):
                 self.last_server_time = stamp
+
+    def time_response(self, sent: float, received: float, headers) -> None:
+        """Teach `server_clock` from a response's `Date`, sent and received at these `time.monotonic()`s."""
+        stamp = server_time(headers)
+        if stamp:
+            self.server_clock.observe(sent, received, stamp)
 
     def stats(self) -> CallStats:
         with self._lock:
@@ -253,7 +257,10 @@ class MeteringPolicy(HTTPPolicy):
         subscription = _subscription_of(path)
         if subscription:
             self.meter.pace(subscription, kind_of(http_request.method))
+        sent = time.monotonic()
         response = self.next.send(request)
+        received = time.monotonic()
         http_response = response.http_response
         self.meter.record(http_request.method, path, http_response.status_code, http_response.headers)
+        self.meter.time_response(sent, received, http_response.headers)
         return response

@@ -248,10 +248,10 @@ def _locked(args, store, desired, saved, wait, timeout, interactive) -> tuple[in
 
 def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactive) -> tuple[int, bool]:
     logging.getLogger("azure").setLevel(logging.ERROR)
+    from reconciler.azure.clock import ServerClock
     from reconciler.azure.connection import Connection, ConnectionSettings, describe_error
     from reconciler.azure.observe import observe
     from reconciler.azure.writes import Writer
-    from reconciler.azure.writes_clock import ServerClock
     from reconciler.azure.writes_reads import Reader
     from reconciler.engine.actions import ActionEnv
     from reconciler.engine.actions.env import COMMIT_TAG

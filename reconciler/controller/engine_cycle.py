@@ -22,11 +22,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from reconciler.azure.clock import ServerClock
 from reconciler.azure.connection import Connection, ConnectionSettings
 from reconciler.azure.metering import CallMeter
 from reconciler.azure.observe import observe
 from reconciler.azure.writes import Writer
-from reconciler.azure.writes_clock import ServerClock
 from reconciler.azure.writes_reads import Reader
 from reconciler.controller.cycle import CycleInput, CycleResult
 from reconciler.engine.actions import ActionEnv

@@ -3,7 +3,7 @@
 `apply_plan` is what `reconcile apply` and the controller call once they hold the store's lock and have a
 fresh (or checked, see stale.py) plan. No-op changes are explanations, not work, so they are not executed;
 a dependency on a change that is not in the graph is already satisfied in Azure. Time is the server's:
-`clock`/`sleeper` come from `reconciler.azure.writes_clock.ServerClock` (or a fake in tests), so WaitUntil
+`clock`/`sleeper` come from `reconciler.azure.clock.ServerClock` (or a fake in tests), so WaitUntil
 times, deadlines and the history are all in the server's (the sandbox's simulated) time.
 
 Two limits, both server time (see executor.py):

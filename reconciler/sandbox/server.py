@@ -1,6 +1,8 @@
 """HTTPS transport: a stdlib ThreadingHTTPServer bound to 127.0.0.1 with TLS per connection (handshake in the
 worker thread), HTTP/1.1 keep-alive, TCP_NODELAY (without it every response stalls ~40 ms on delayed ACK) and an
-explicit Content-Length on every response. Responses carry Date in sandbox time and x-ms-sandbox-time."""
+explicit Content-Length on every response. The sandbox's clock goes out as the standard `Date` header (whole
+seconds, the only server time Azure gives a client); `x-ms-sandbox-time` repeats it with fractions for tools
+that inspect the sandbox, and no client of Azure may read it."""
 
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ class Handler(BaseHTTPRequestHandler):
         req = make_request(self.command, self.path, dict(self.headers.items()), body, f"https://{host}")
         resp = app.handle(req)
         payload = b"" if resp.body is None else json.dumps(resp.body).encode()
-        self.send_response(resp.status)
+        # Not send_response(): it would add a second Date, in this machine's time.
+        self.send_response_only(resp.status)
+        self.send_header("Server", self.version_string())
         now = app.clock.now_ts()
         self.send_header("Date", formatdate(now, usegmt=True))
         self.send_header("x-ms-sandbox-time", iso(now))

@@ -1,4 +1,4 @@
-"""The call meter: operation labels, budget headers, pacing maths, server clock. Pure, no network."""
+"""The call meter: operation labels, budget headers, pacing maths, server time. Pure, no network."""
 
 from __future__ import annotations
 
@@ -110,11 +110,9 @@ def test_concurrent_callers_queue_behind_each_other_but_each_wait_is_capped():
     assert waits == [pytest.approx(1.0), pytest.approx(1.5), pytest.approx(1.5)]
 
 
-def test_server_time_prefers_the_sandbox_clock_then_the_date_header():
-    assert server_time(
-        {"x-ms-sandbox-time": "2030-01-02T03:04:05.5+00:00", "Date": "Sun, 29 Nov 2026 12:00:00 GMT"}
-    ) == (datetime(2030, 1, 2, 3, 4, 5, 500000, tzinfo=UTC))
+def test_server_time_is_the_standard_date_header_only():
     assert server_time({"Date": "Sun, 29 Nov 2026 12:00:00 GMT"}) == datetime(2026, 11, 29, 12, tzinfo=UTC)
+    assert server_time({"Date": "not a date"}) is None
     assert server_time({}) is None
 
 

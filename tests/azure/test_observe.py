@@ -3,13 +3,10 @@ fewest calls possible (one per collection page), and the snapshot's clock is the
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from observe_support import PAGE_SIZE, of_type
 
 from reconciler.azure.floor import list_call_floor
 from reconciler.azure.observe import observe, observe_user_sessions
-from reconciler.azure.observe_naive import observe_naive
 from reconciler.model.observed import ObserveScope, norm_id, normalize_region
 
 DEFINITION = "Microsoft.Compute/galleries/images"
@@ -107,26 +104,6 @@ def test_observed_at_is_the_sandbox_clock_not_this_machine(sb, estate, conn):
     sb.advance(365 * 86400)  # a year ahead of the wall clock
     observed = observe(ObserveScope.of(sb.subscription_ids), conn)
     assert abs((observed.observed_at - sb.now()).total_seconds()) < 60
-
-
-def test_naive_reader_sees_the_same_estate_with_many_more_calls(sb, estate, conn):
-    scope = ObserveScope.of(sb.subscription_ids)
-    listed = observe(scope, conn)
-    naive = observe_naive(scope, conn)
-
-    for kind in ("galleries", "image_definitions", "image_versions", "host_pools"):
-        assert dict(getattr(naive, kind)) == dict(getattr(listed, kind)), kind
-
-    def still(hosts):
-        return {k: replace(h, last_heartbeat=None) for k, h in hosts.items()}
-
-    assert still(naive.session_hosts) == still(listed.session_hosts)
-    assert naive.calls.gets == len(of_type(estate, VERSION)) + 2 * len(of_type(estate, HOST))
-    # the same collection lists, except that VMs are read one by one instead of listed (and the naive reader
-    # does not list resource groups)
-    vm_pages = listed.calls.by_operation["list Microsoft.Compute/virtualMachines"]
-    group_pages = listed.calls.by_operation["list resourcegroups"]
-    assert naive.calls.pages == listed.calls.pages - vm_pages - group_pages
 
 
 def test_user_sessions_can_be_read_later_for_the_pools_that_roll(sb, estate, conn):

@@ -177,8 +177,18 @@ def main() -> int:
             stdout, stderr = sys.stdout, sys.stderr
             sys.stdout = sys.stderr = devnull
             try:
-                code = cli(["apply", "--auto-approve", "--desired", str(work / "desired"), "--state",
-                            str(work / "state"), "--parallelism", str(args.parallelism)])  # fmt: skip
+                code = cli(
+                    [
+                        "apply",
+                        "--auto-approve",
+                        "--desired",
+                        str(work / "desired"),
+                        "--state",
+                        str(work / "state"),
+                        "--parallelism",
+                        str(args.parallelism),
+                    ]
+                )
                 clean = cli(["plan", "--desired", str(work / "desired"), "--detailed-exitcode"]) == 0
             finally:
                 sys.stdout, sys.stderr = stdout, stderr
@@ -197,8 +207,14 @@ def main() -> int:
         for h in history
     )
     makespan = (end - start).total_seconds()
-    bound = (config["template_create_seconds"] + config["build_seconds"] + max(REGIONS.values()) + 1.0 + 1.0
-             + config["version_delete_seconds"])  # fmt: skip
+    bound = (
+        config["template_create_seconds"]
+        + config["build_seconds"]
+        + max(REGIONS.values())
+        + 1.0
+        + 1.0
+        + config["version_delete_seconds"]
+    )
     minimum = 6 * n
     result = {
         "definitions": n,

@@ -58,8 +58,12 @@ def _serve(estate: str, page_size: int, subscription_ids: list[str], time_scale:
 def _admin(endpoint: str, path: str, body: dict | None = None) -> dict:
     context = ssl.create_default_context(cafile=os.environ["RECONCILE_CA_BUNDLE"])
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{endpoint}/_sandbox/{path}", data=data, method="POST" if data else "GET",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        f"{endpoint}/_sandbox/{path}",
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, context=context, timeout=30) as response:
         return json.loads(response.read() or b"{}")
 
@@ -100,8 +104,13 @@ def idle(args) -> dict:
     estate = args.estate or ("small-converged" if args.quick else "large-converged")
     # A fast sandbox clock only matters if the first cycle has something to wait for; reads are unaffected.
     desired_dir, prepared, server, parent, endpoint = _start(estate, args.page_size, 0.0, 10_000.0)
-    out: dict = {"mode": "idle", "estate": estate, "converged": estate.endswith("-converged"),
-                 "floor": prepared["floor"]["total"], "cycles": []}  # fmt: skip
+    out: dict = {
+        "mode": "idle",
+        "estate": estate,
+        "converged": estate.endswith("-converged"),
+        "floor": prepared["floor"]["total"],
+        "cycles": [],
+    }
     try:
         controller, cycle = _controller(desired_dir, tempfile.mkdtemp(prefix="bench-state-"), 3600)
         controller.sync()
@@ -115,13 +124,21 @@ def idle(args) -> dict:
             audited = len(_admin(endpoint, "audit")["entries"]) - audited  # the sandbox's own log of writes
             calls = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
             last = controller.last or {}
-            out["cycles"].append({
-                "ok": last.get("ok"), "error": last.get("error"), "wall_s": round(wall, 2),
-                "arm_reads": sum(n for k, n in calls.items() if k.startswith("GET ")),
-                "list_calls": sum(n for k, n in calls.items() if k.startswith("GET ") and k.endswith(" list")),
-                "writes": sum(n for k, n in calls.items() if not k.startswith("GET ")), "audited_writes": audited,
-                "drift": last.get("drift"), "rss_mb": round(_rss_mb(), 1),
-            })  # fmt: skip
+            out["cycles"].append(
+                {
+                    "ok": last.get("ok"),
+                    "error": last.get("error"),
+                    "wall_s": round(wall, 2),
+                    "arm_reads": sum(n for k, n in calls.items() if k.startswith("GET ")),
+                    "list_calls": sum(
+                        n for k, n in calls.items() if k.startswith("GET ") and k.endswith(" list")
+                    ),
+                    "writes": sum(n for k, n in calls.items() if not k.startswith("GET ")),
+                    "audited_writes": audited,
+                    "drift": last.get("drift"),
+                    "rss_mb": round(_rss_mb(), 1),
+                }
+            )
         # One observe-and-plan-only cycle: the reads observation itself makes (actions may read more).
         controller.settings.dry_run = True
         before = _admin(endpoint, "stats")["requests"]
@@ -130,8 +147,11 @@ def idle(args) -> dict:
         wall = time.perf_counter() - started
         after = _admin(endpoint, "stats")["requests"]
         gets = {k: after[k] - before.get(k, 0) for k in after if k.startswith("GET ")}
-        out["dry_run_cycle"] = {"arm_reads": sum(gets.values()), "wall_s": round(wall, 2),
-                                "list_calls": sum(n for k, n in gets.items() if k.endswith(" list"))}  # fmt: skip
+        out["dry_run_cycle"] = {
+            "arm_reads": sum(gets.values()),
+            "wall_s": round(wall, 2),
+            "list_calls": sum(n for k, n in gets.items() if k.endswith(" list")),
+        }
         cycle.close()
     finally:
         parent.send("stop")
@@ -158,8 +178,18 @@ def soak(args) -> dict:
         controller.sync()
         for _ in range(3):  # warm-up without faults: the estate's own drift is applied first
             controller.reconcile()
-        _admin(endpoint, "faults", {"method": "*", "path": "/subscriptions/", "status": 503,
-                                    "code": "ServiceUnavailable", "probability": 0.10, "count": None})  # fmt: skip
+        _admin(
+            endpoint,
+            "faults",
+            {
+                "method": "*",
+                "path": "/subscriptions/",
+                "status": 503,
+                "code": "ServiceUnavailable",
+                "probability": 0.10,
+                "count": None,
+            },
+        )
         durations: list[float] = []
         original = controller.reconcile
 
@@ -181,15 +211,18 @@ def soak(args) -> dict:
         cycle.close()
         stats = _admin(endpoint, "stats")
         out.update(
-            sandbox_from=start_sandbox, sandbox_to=stats["time"], cycles=len(durations),
+            sandbox_from=start_sandbox,
+            sandbox_to=stats["time"],
+            cycles=len(durations),
             cycles_ok=controller.metrics.cycles.labels("success")._value.get(),
             cycles_failed=controller.metrics.cycles.labels("failure")._value.get(),
             longest_cycle_s=round(max(durations), 2) if durations else None,
             mean_cycle_s=round(sum(durations) / len(durations), 3) if durations else None,
             faults_injected=sum(v for k, v in stats["requests"].items() if k.startswith("fault ")),
-            rss_mb_start=round(rss_start, 1), rss_mb_end=round(rss_end, 1),
+            rss_mb_start=round(rss_start, 1),
+            rss_mb_end=round(rss_end, 1),
             soak_rss_growth_pct=round(100 * (rss_end - rss_start) / rss_start, 1),
-        )  # fmt: skip
+        )
     finally:
         parent.send("stop")
         server.join(timeout=30)
@@ -203,30 +236,39 @@ def report(out: dict) -> str:
             f"estate {out['estate']} ({label}): list-call floor {out['floor']} (one list per collection page)"
         ]
         for i, c in enumerate(out["cycles"], 1):
-            rows.append(f"cycle {i}: ok={c['ok']} reads={c['arm_reads']} (lists {c['list_calls']}) writes={c['writes']} (audit {c['audited_writes']}) "
-                        f"wall={c['wall_s']} s rss={c['rss_mb']} MB drift={c['drift']}")  # fmt: skip
+            rows.append(
+                f"cycle {i}: ok={c['ok']} reads={c['arm_reads']} (lists {c['list_calls']}) writes={c['writes']} (audit {c['audited_writes']}) "
+                f"wall={c['wall_s']} s rss={c['rss_mb']} MB drift={c['drift']}"
+            )
         if out["converged"]:
             rows.append(f"steady idle cycle: reads/floor {out['reads_ratio']}, writes {out['idle_writes']}")
         else:
-            rows.append(f"steady cycle (not converged): reads/floor {out['unconverged_reads_ratio']}, "
-                        f"writes {out['unconverged_writes']}")  # fmt: skip
+            rows.append(
+                f"steady cycle (not converged): reads/floor {out['unconverged_reads_ratio']}, "
+                f"writes {out['unconverged_writes']}"
+            )
         d = out["dry_run_cycle"]
         rows.append(
             f"observe+plan only (--dry-run): reads={d['arm_reads']} (lists {d['list_calls']}) wall={d['wall_s']} s"
         )
         return "\n".join(rows)
-    return (f"soak {out['sandbox_from']} -> {out['sandbox_to']} (sandbox time): {out['cycles']} cycles, "
-            f"{out['cycles_ok']:.0f} ok, {out['cycles_failed']:.0f} failed, longest {out['longest_cycle_s']} s, "
-            f"mean {out['mean_cycle_s']} s; {out['faults_injected']} faults injected; RSS {out['rss_mb_start']} -> "
-            f"{out['rss_mb_end']} MB ({out['soak_rss_growth_pct']} %)")  # fmt: skip
+    return (
+        f"soak {out['sandbox_from']} -> {out['sandbox_to']} (sandbox time): {out['cycles']} cycles, "
+        f"{out['cycles_ok']:.0f} ok, {out['cycles_failed']:.0f} failed, longest {out['longest_cycle_s']} s, "
+        f"mean {out['mean_cycle_s']} s; {out['faults_injected']} faults injected; RSS {out['rss_mb_start']} -> "
+        f"{out['rss_mb_end']} MB ({out['soak_rss_growth_pct']} %)"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=("idle", "soak"))
     parser.add_argument("--quick", action="store_true", help="idle: small-converged estate")
-    parser.add_argument("--estate", choices=ESTATE_NAMES,
-                        help="idle: sandbox estate (default large-converged; plain large/small are not converged)")  # fmt: skip
+    parser.add_argument(
+        "--estate",
+        choices=ESTATE_NAMES,
+        help="idle: sandbox estate (default large-converged; plain large/small are not converged)",
+    )
     parser.add_argument("--cycles", type=int, default=3, help="idle: cycles to run (default 3)")
     parser.add_argument("--page-size", type=int, default=100, help="sandbox list page size (default 100)")
     args = parser.parse_args(argv)

@@ -81,9 +81,12 @@ def generate_desired(
     settings = _doc(
         "Settings",
         "bench",
-        {"subscriptions": {a: s for s, a in alias.items()}, "defaults": {"subscription": alias[subs[0]]},
-         "ownershipTag": dict(OWNER_TAG)},
-    )  # fmt: skip
+        {
+            "subscriptions": {a: s for s, a in alias.items()},
+            "defaults": {"subscription": alias[subs[0]]},
+            "ownershipTag": dict(OWNER_TAG),
+        },
+    )
     _write(out / "settings.yaml", [settings], summary)
 
     versions_of: dict[str, list[dict]] = defaultdict(list)
@@ -99,9 +102,18 @@ def generate_desired(
     newest: dict[str, str] = {}  # definition name -> version the pools should pin
     for g in types["microsoft.compute/galleries"]:
         p = _parts(g["id"])
-        docs = [_doc("Gallery", g["name"], {"subscription": alias[p[1].lower()], "resourceGroup": p[3],
-                                            "location": g["location"],
-                                            "description": g["properties"].get("description")})]  # fmt: skip
+        docs = [
+            _doc(
+                "Gallery",
+                g["name"],
+                {
+                    "subscription": alias[p[1].lower()],
+                    "resourceGroup": p[3],
+                    "location": g["location"],
+                    "description": g["properties"].get("description"),
+                },
+            )
+        ]
         for d in definitions_of[g["id"].lower()]:
             docs.append(_definition(g, d))
             versions = sorted(versions_of[d["id"].lower()], key=lambda v: _version_key(v["name"]))

@@ -36,14 +36,26 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
         for g in items:
             if scope.wants_gallery(g["id"]):
                 raw["galleries"].append(g)
-                tree.submit(_listed, g["id"], conn.compute(sub_of(g["id"])), f"{g['id']}/images", GALLERY,
-                            then=on_definitions)  # fmt: skip
+                tree.submit(
+                    _listed,
+                    g["id"],
+                    conn.compute(sub_of(g["id"])),
+                    f"{g['id']}/images",
+                    GALLERY,
+                    then=on_definitions,
+                )
 
     def on_definitions(items):
         for d in items:
             raw["image_definitions"].append(d)
-            tree.submit(_listed, d["id"], conn.compute(sub_of(d["id"])), f"{d['id']}/versions", GALLERY,
-                        then=on_versions)  # fmt: skip
+            tree.submit(
+                _listed,
+                d["id"],
+                conn.compute(sub_of(d["id"])),
+                f"{d['id']}/versions",
+                GALLERY,
+                then=on_versions,
+            )
 
     def on_versions(items):
         for v in items:
@@ -60,24 +72,41 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
         for t in items:
             if scope.wants_group(t["id"]):
                 client = conn.image_builder(sub_of(t["id"]))
-                tree.submit(paging.get_one, client, t["id"], paging.IMAGE_BUILDER_API,
-                            then=raw["image_templates"].append)  # fmt: skip
+                tree.submit(
+                    paging.get_one,
+                    client,
+                    t["id"],
+                    paging.IMAGE_BUILDER_API,
+                    then=raw["image_templates"].append,
+                )
 
     def on_pools(items):
         for pool in items:
             if scope.wants_pool(pool["id"]):
                 raw["host_pools"].append(pool)
                 avd, rolls = conn.desktop(sub_of(pool["id"])), norm_id(pool["id"]) in scope.roll_pools
-                tree.submit(_listed, pool["id"], avd, f"{pool['id']}/sessionHosts", DESKTOP,
-                            then=lambda hosts, r=rolls: on_hosts(hosts, r))  # fmt: skip
+                tree.submit(
+                    _listed,
+                    pool["id"],
+                    avd,
+                    f"{pool['id']}/sessionHosts",
+                    DESKTOP,
+                    then=lambda hosts, r=rolls: on_hosts(hosts, r),
+                )
 
     def on_hosts(hosts, rolls: bool):
         for h in hosts:
             avd = conn.desktop(sub_of(h["id"]))
             tree.submit(paging.get_one, avd, h["id"], DESKTOP, then=on_host)
             if rolls:
-                tree.submit(_listed, h["id"], avd, f"{h['id']}/userSessions", DESKTOP,
-                            then=raw["user_sessions"].extend)  # fmt: skip
+                tree.submit(
+                    _listed,
+                    h["id"],
+                    avd,
+                    f"{h['id']}/userSessions",
+                    DESKTOP,
+                    then=raw["user_sessions"].extend,
+                )
 
     def on_host(h):
         raw["session_hosts"].append(h)
@@ -90,8 +119,14 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
     for sub in scope.subscription_ids:
         at = paging.subscription_collection
         tree.submit(_listed, sub, conn.compute(sub), at(sub, GALLERIES), GALLERY, then=on_galleries)
-        tree.submit(_listed, sub, conn.image_builder(sub), at(sub, TEMPLATES), paging.IMAGE_BUILDER_API,
-                    then=on_templates)  # fmt: skip
+        tree.submit(
+            _listed,
+            sub,
+            conn.image_builder(sub),
+            at(sub, TEMPLATES),
+            paging.IMAGE_BUILDER_API,
+            then=on_templates,
+        )
         tree.submit(_listed, sub, conn.desktop(sub), at(sub, POOLS), DESKTOP, then=on_pools)
     tree.run()
     observed_at = connection.meter.last_server_time or datetime.now(UTC)

@@ -36,8 +36,11 @@ REPLICATION = {"westeurope": 1200.0, "northeurope": 2400.0}
 
 
 def writes_of(stats: dict) -> int:
-    return sum(n for k, n in stats["requests"].items() if k.split(" ", 1)[0] in ("PUT", "PATCH", "DELETE", "POST")
-               and "token" not in k.lower())  # fmt: skip
+    return sum(
+        n
+        for k, n in stats["requests"].items()
+        if k.split(" ", 1)[0] in ("PUT", "PATCH", "DELETE", "POST") and "token" not in k.lower()
+    )
 
 
 def main() -> int:
@@ -46,17 +49,37 @@ def main() -> int:
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--batch", default="25%")
     args = ap.parse_args()
-    rollout = {"strategy": "surge", "batchSize": f'"{args.batch}"', "capacityFloor": 80, "drainGrace": "15m",
-               "healthTimeout": "45m"}  # fmt: skip
+    rollout = {
+        "strategy": "surge",
+        "batchSize": f'"{args.batch}"',
+        "capacityFloor": 80,
+        "drainGrace": "15m",
+        "healthTimeout": "45m",
+    }
     names = [f"hp-bench-{i:02d}" for i in range(args.pools)]
     versions = {"1.0.0": list(REGIONS), "2.0.0": list(REGIONS)}
 
     def docs(version: str) -> list[str]:
-        return [pool_doc(n, count=args.hosts, version=version, rollout=rollout, location=REGIONS[i % 2],
-                         prefix=f"bench{i:02d}") for i, n in enumerate(names)]  # fmt: skip
+        return [
+            pool_doc(
+                n,
+                count=args.hosts,
+                version=version,
+                rollout=rollout,
+                location=REGIONS[i % 2],
+                prefix=f"bench{i:02d}",
+            )
+            for i, n in enumerate(names)
+        ]
 
-    with Sandbox(time_scale=0, page_size=1000, settings={"session_mean_seconds": 0,
-                 "replication_seconds_by_region": REPLICATION}) as sb, tempfile.TemporaryDirectory() as tmp:  # fmt: skip
+    with (
+        Sandbox(
+            time_scale=0,
+            page_size=1000,
+            settings={"session_mean_seconds": 0, "replication_seconds_by_region": REPLICATION},
+        ) as sb,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         root = write_desired(Path(tmp) / "d", versions, docs("1.0.0"))
         desired = load_desired(root)
         groups = {"rg-img", "rg-pools", "rg-net"}
@@ -68,11 +91,15 @@ def main() -> int:
         for res in resources:  # 2.0.0 was just published: replicating to both regions
             if res["type"].endswith("/versions") and res["name"] == "2.0.0":
                 res["properties"]["provisioningState"] = "Creating"
-                res["properties"]["replicationStatus"] = {"summary": [
-                    {"region": r, "state": "Replicating", "progress": 0} for r in REGIONS]}  # fmt: skip
+                res["properties"]["replicationStatus"] = {
+                    "summary": [{"region": r, "state": "Replicating", "progress": 0} for r in REGIONS]
+                }
             if res["type"].endswith("/hostPools"):
-                res["properties"]["registrationInfo"] = {"expirationTime": None, "token": None,
-                                                         "registrationTokenOperation": "None"}  # fmt: skip
+                res["properties"]["registrationInfo"] = {
+                    "expirationTime": None,
+                    "token": None,
+                    "registrationTokenOperation": "None",
+                }
         sb.seed(resources)
         write_desired(root, versions, docs("2.0.0"))
         desired = load_desired(root)
@@ -99,10 +126,15 @@ def main() -> int:
             if args.batch.endswith("%")
             else int(args.batch)
         )
-        per_batch = (cfg.vm_create_seconds + 2 * cfg.extension_seconds + cfg.registration_seconds
-                     + cfg.vm_delete_seconds)  # fmt: skip
-        bound = max(REPLICATION[REGIONS[i % 2]] + math.ceil(args.hosts / batch) * per_batch
-                    for i in range(args.pools))  # fmt: skip
+        per_batch = (
+            cfg.vm_create_seconds
+            + 2 * cfg.extension_seconds
+            + cfg.registration_seconds
+            + cfg.vm_delete_seconds
+        )
+        bound = max(
+            REPLICATION[REGIONS[i % 2]] + math.ceil(args.hosts / batch) * per_batch for i in range(args.pools)
+        )
         replaced = args.pools * args.hosts
         floors = {p: v for p, v in inv["min_available_per_pool"].items()}
         print(f"pools {args.pools} x hosts {args.hosts} in {len(REGIONS)} regions, surge batch {batch}")

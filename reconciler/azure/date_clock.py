@@ -5,7 +5,8 @@ simulated clock up to 100,000x fast, can be frozen, and can jump. `Date` is all 
 IMF-fixdate, whole seconds), so one response says only: at some real instant between our send and our
 receipt, the server's time was in [date, date + 1). Two such responses bound the rate (server seconds per
 real second) to an interval; every later response of the same segment narrows it. So:
-- against a fast clock the interval is tight at once: 0.1 s apart at 20,000x is 2,000 ± 2 server seconds;
+- against a fast clock the interval is tight at once: two calls 0.1 s apart at 20,000x give 2,000 server
+  seconds, give or take 2 of rounding and the calls' own duration;
 - against Azure the interval keeps containing 1, and the rate stays exactly 1 (the prior) rather than
   wandering with the 1-second rounding, however few responses there are;
 - a response that no rate fits (the clock jumped, was reset or changed speed) starts a new segment, whose

@@ -11,6 +11,9 @@ real second) to an interval; every later response of the same segment narrows it
   wandering with the 1-second rounding, however few responses there are;
 - a response that no rate fits (the clock jumped, was reset or changed speed) starts a new segment, whose
   prior is the rate learned so far: a jump keeps the rate, a new speed is learned again.
+Bounds are measured from the segment's quickest call (the first call of a connection also shakes hands, so
+its server time is the least certain); within the bounds, the rate is read between receipts, because a
+server stamps its answer just before it sends it.
 `skew` widens every bound because the front ends behind one endpoint may disagree a little about the time.
 No I/O here: the connection's meter feeds responses in, the executor's `ServerClock` reads estimates out.
 """
@@ -36,7 +39,8 @@ class DateClock:
         self._skew = skew
         self._prior = prior_rate
         self._rate = prior_rate
-        self._anchor: _Response | None = None  # the first response of the current segment
+        self._first: _Response | None = None  # the first response of the current segment
+        self._anchor: _Response | None = None  # the quickest of its responses: rates are measured from it
         self._latest: _Response | None = None  # the latest server time seen in the segment
         self._low, self._high = 0.0, math.inf  # the rates every response of the segment allows
 
@@ -55,8 +59,14 @@ class DateClock:
                     self._start_segment(seen)
                     return
                 self._low, self._high = low, high
-                fits = low <= self._prior <= high
-                self._rate = self._prior if fits else (low + high) / 2
+                if low <= self._prior <= high:
+                    self._rate = self._prior
+                else:  # a server stamps its answer just before sending it: time it by the receipt
+                    point = (seen.date - anchor.date) / (seen.received - anchor.received)
+                    self._rate = min(max(point, low), high)
+                if seen.received - seen.sent < (anchor.received - anchor.sent) / 2:
+                    # A quicker call pins its server time closer; the bounds learned so far stay true.
+                    self._anchor = seen
             latest = self._latest
             if latest is None or (seen.date, seen.received) > (latest.date, latest.received):
                 self._latest = seen
@@ -69,7 +79,7 @@ class DateClock:
 
     def _start_segment(self, seen: _Response) -> None:
         self._prior = self._rate
-        self._anchor = self._latest = seen
+        self._first = self._anchor = self._latest = seen
         self._low, self._high = 0.0, math.inf
 
     @property
@@ -81,9 +91,9 @@ class DateClock:
     def baseline(self) -> float:
         """Real seconds the current segment's rate is measured over (0 before two responses)."""
         with self._lock:
-            if self._anchor is None or self._latest is None:
+            if self._first is None or self._latest is None:
                 return 0.0
-            return max(0.0, self._latest.sent - self._anchor.received)
+            return max(0.0, self._latest.sent - self._first.received)
 
     def estimate(self, monotonic: float) -> datetime | None:
         """The server's time at `monotonic`, never ahead of it by the rounding of `Date` (None before any

@@ -108,7 +108,12 @@ def seed_resources(desired, now: datetime) -> list[dict]:
     from reconciler.planner.bodies import definition_body, gallery_body, version_body
     from reconciler.planner.versions import source_id
 
-    out = [{"id": RG, "location": "westeurope"}]
+    # The build's identity must exist: the plan checks references before it applies anything.
+    identity = "Microsoft.ManagedIdentity/userAssignedIdentities"
+    out = [
+        {"id": RG, "location": "westeurope"},
+        {"id": f"{RG}/providers/{identity}/aib", "type": identity, "location": "westeurope"},
+    ]
     for g in desired.galleries:
         out.append({"id": g.arm_id, "type": "Microsoft.Compute/galleries", **gallery_body(g)})
     for d in desired.image_definitions:

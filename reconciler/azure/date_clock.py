@@ -15,6 +15,9 @@ Bounds are measured from the segment's quickest call (the first call of a connec
 its server time is the least certain); within the bounds, the rate is read between receipts, because a
 server stamps its answer just before it sends it.
 `skew` widens every bound because the front ends behind one endpoint may disagree a little about the time.
+The price of the prior: a clock slower than ours (a frozen sandbox) reads as rate 1 until about
+(1 + skew) real seconds of calls rule 1 out; `ServerClock.sleep` steps are short, so that only costs
+re-checks.
 No I/O here: the connection's meter feeds responses in, the executor's `ServerClock` reads estimates out.
 """
 

@@ -51,6 +51,7 @@ from reconciler.engine.outcome import (
     Done,
     Failed,
     Outcome,
+    ReasonCode,
     Retry,
     WaitUntil,
     failed_from_exception,
@@ -220,7 +221,9 @@ class _Run:
             if self.policy.exhausted(attempt):
                 why = f"gave up after {attempt} attempts: {outcome.why}"
                 self.last[node_id] = outcome
-                return self._fail(node_id, Failed(why=why, error_code="retries_exhausted"), now)
+                return self._fail(
+                    node_id, Failed(why, "retries_exhausted", ReasonCode.RETRIES_EXHAUSTED), now
+                )
             resume = now + self.policy.delay_after(attempt, outcome.after)
             self.attempt[node_id] = attempt + 1
             return self._park(node_id, outcome, resume, EventKind.RETRYING, now)
@@ -354,5 +357,5 @@ def _call_safely(run_action: RunAction, node: ExecNode, ctx: RunContext) -> Outc
     except Exception as exc:  # noqa: BLE001 -- any action error becomes this node's failure, by design
         return failed_from_exception(exc)
     if not is_outcome(outcome):
-        return Failed(why=f"action returned {outcome!r}, not an outcome", error_code="bad_outcome")
+        return Failed(f"action returned {outcome!r}, not an outcome", "bad_outcome", ReasonCode.BAD_OUTCOME)
     return outcome

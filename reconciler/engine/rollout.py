@@ -6,7 +6,8 @@ calls back on WaitUntil), in the next apply, or after a crash — and it continu
 
 Outcomes: Done when the pool runs the pinned version on `count` Available hosts (changed = wrote something
 this cycle); WaitUntil(next check, why) while anything is in flight or waits for time (grace, window, gate,
-replication); Failed(error_code="RolloutHalted") when the failure budget halted the pool (a person or a new pin
+replication); a rolling-back pool waits and ends Done with reason code `rollback`, not as a plain wait;
+Failed(reason_code="halted", error_code="RolloutHalted") when the failure budget halted the pool (a person or a new pin
 is needed; `reconcile clear-quarantine POOL`).
 """
 
@@ -22,7 +23,7 @@ from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_body import agent_extension, join_extension, vm_body
 from reconciler.azure.hosts_read import PoolSnapshot, read_pool
 from reconciler.azure.hosts_write import PoolWriter
-from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.engine.rollout_inputs import pool_inputs
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
@@ -82,10 +83,13 @@ def converge_pools(desired: DesiredState, pools: Iterable[HostPool], conn: Conne
 
 
 def _outcome(d: Decision, p: PoolInputs, writes: int) -> Outcome:
+    if d.state == "converged" and d.mode == "rollback":
+        detail = f"{p.pool}: rolled back: {p.policy.count} host(s) on the last good version"
+        return Done(changed=writes > 0, detail=detail, reason_code=ReasonCode.ROLLBACK)
     if d.state == "converged":
         return Done(changed=writes > 0, detail=f"{p.pool}: {p.policy.count} host(s) on the pinned version")
     if d.state == "halted":
-        return Failed(f"{p.pool}: " + "; ".join(d.notes), error_code="RolloutHalted")
+        return Failed(f"{p.pool}: " + "; ".join(d.notes), "RolloutHalted", ReasonCode.HALTED)
     at, why = d.next_check or (p.now, "progressing")
     return WaitUntil(max(at, p.now), f"{p.pool}: {why}")
 

@@ -51,6 +51,10 @@ _CHANGE = {
         "resource_id": {"type": "string"},
         "name": {"type": "string"},
         "reason": {"type": "string"},
+        "reason_code": {
+            "type": "string",
+            "description": "why, as a code (model.plan.ChangeReason, maybe ':<fields>'): decide from this",
+        },
         "before": _JSON_OBJECT,
         "after": _JSON_OBJECT,
         "patch": {"type": "array", "items": _PATCH_OP},

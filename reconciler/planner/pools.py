@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import RolloutPreview
 from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
@@ -25,6 +25,7 @@ from reconciler.planner.hosts_state import PoolInputs, PoolTarget, parse_time
 from reconciler.planner.pool_inputs import from_observed, window_of
 from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
+from reconciler.planner.retention import version_key
 from reconciler.planner.rollout import preview_of, step_summary, totals_of
 from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, simulate_rollout
 from reconciler.planner.windows import CronError, Window, next_window
@@ -72,7 +73,10 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     depends_on=pool_deps + _version_deps(target.arm_id),
                     fingerprint=observed_pool.fingerprint if observed_pool else "",
                     details={"version": target.name, "region": pool.location},
-                )  # fmt: skip
+                    reason_code=ChangeReason.ROLLBACK
+                    if _older(target.name, [leaf(current)])
+                    else ChangeReason.PIN_MOVED,
+                )
             )
         inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
         timeline = _simulate(ctx, pool, inputs, finished)
@@ -113,9 +117,24 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     "totals": dict(preview.totals),
                     "simulation": _ending(timeline),
                 },
-            )  # fmt: skip
+                reason_code=_roll_code(timeline, target.name, preview.from_versions),
+            )
         )
     return out, previews
+
+
+def _older(version: str, than: list[str]) -> bool:
+    """`version` sorts below every one of `than` (semantic version order): moving to it is a rollback."""
+    known = [v for v in than if v and v != "unknown"]
+    return bool(known) and all(version_key(version) < version_key(v) for v in known)
+
+
+def _roll_code(timeline: Timeline, version: str, from_versions: tuple[str, ...]) -> ChangeReason:
+    """A roll back (to the last good version after a quarantine, or to an older pin) is reported as one."""
+    first = timeline.first
+    if (first is not None and first.mode == "rollback") or _older(version, list(from_versions)):
+        return ChangeReason.ROLLBACK
+    return ChangeReason.PIN_MOVED
 
 
 def _leaf(version_id: str | None) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 import jsonpatch
 
 from reconciler.model.observed import ObservedImageVersion
-from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.planner.bodies import target_regions
 from reconciler.planner.diff import Outcome
 
@@ -101,6 +101,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
             ),
             fingerprint=observed.fingerprint,
             details={"add": add, "remove": remove, "replica_counts": counts, "retry": retry},
+            reason_code=ChangeReason.REGIONS,
         )
     )
     return out

@@ -20,7 +20,7 @@ from reconciler.azure.writes import HttpResponseError, error_of
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.executor import RunContext
-from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, Retry, WaitUntil
 from reconciler.engine.rollout import PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
 from reconciler.planner.hosts_state import PoolTarget
@@ -65,7 +65,8 @@ class HostWork:
 def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> Outcome:
     details = change.details.get("target")
     if not details:
-        return Failed(f"{change.key}: the plan carries no session-host template (re-plan)", "BadPlan")
+        why = f"{change.key}: the plan carries no session-host template (re-plan)"
+        return Failed(why, "BadPlan", ReasonCode.BAD_PLAN)
     target = PoolTarget.from_details(details)
     mem = env.memory(change.key)
     work: HostWork = mem.setdefault("hosts", HostWork())
@@ -82,7 +83,7 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
         mem["wrote"] = True
     outcome = cycle.outcome
     if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
-        return Done(changed=True, detail=outcome.detail)
+        return replace(outcome, changed=True)
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))
     return outcome
@@ -93,6 +94,8 @@ def wait_reason(cycle: PoolCycle, wait: WaitUntil) -> str:
     d, p = cycle.decision, cycle.inputs
     if d is None or p is None:
         return "hosts"  # the pool does not exist yet
+    if d.mode == "rollback":
+        return "rollback"  # what it is: hosts replaced by the last good version, not a plain wait
     if d.mode == "waiting-replication":
         return "replication"
     if d.mode == "gated":

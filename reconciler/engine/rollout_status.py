@@ -21,8 +21,10 @@ from reconciler.model.rollout import (
     HostFailure,
     parse_last_failure,
 )
-from reconciler.planner.hosts import decide, failure_of
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolTarget
+from reconciler.planner.host_failures import failure_of
+from reconciler.planner.host_inputs import HostView, PoolInputs
+from reconciler.planner.hosts import decide
+from reconciler.planner.pool_target import PoolTarget
 
 
 def _leaf(version_id: str | None) -> str | None:

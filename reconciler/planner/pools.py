@@ -20,13 +20,15 @@ from reconciler.model.rollout import RolloutPreview
 from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
-from reconciler.planner.hosts_plan import plan_session_hosts
-from reconciler.planner.hosts_state import PoolInputs, PoolTarget, parse_time
+from reconciler.planner.host_inputs import PoolInputs, parse_time
+from reconciler.planner.host_steps import DecisionMode
 from reconciler.planner.pool_inputs import from_observed, window_of
+from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
 from reconciler.planner.retention import version_key
 from reconciler.planner.rollout import preview_of, step_summary, totals_of
+from reconciler.planner.session_hosts_plan import plan_session_hosts
 from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, simulate_rollout
 from reconciler.planner.windows import CronError, Window, next_window
 
@@ -132,7 +134,7 @@ def _older(version: str, than: list[str]) -> bool:
 def _roll_code(timeline: Timeline, version: str, from_versions: tuple[str, ...]) -> ChangeReason:
     """A roll back (to the last good version after a quarantine, or to an older pin) is reported as one."""
     first = timeline.first
-    if (first is not None and first.mode == "rollback") or _older(version, list(from_versions)):
+    if (first is not None and first.mode is DecisionMode.ROLLBACK) or _older(version, list(from_versions)):
         return ChangeReason.ROLLBACK
     return ChangeReason.PIN_MOVED
 

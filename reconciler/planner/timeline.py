@@ -33,9 +33,9 @@ from reconciler.model.rollout import (
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
 )
+from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
+from reconciler.planner.host_steps import POLL, Decision, DecisionMode, DecisionState, Step, StepOp
 from reconciler.planner.hosts import decide
-from reconciler.planner.hosts_decision import POLL, Decision, Step
-from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ class Cycle:
 
     at: datetime
     steps: tuple[Step, ...]
-    mode: str
-    state: str
+    mode: DecisionMode
+    state: DecisionState
     available: int  # Available-and-accepting hosts once the steps are done (the low point of the cycle)
     total: int  # VMs that exist (deleting ones included: they count toward count + surge)
     next_check: tuple[datetime, str] | None
@@ -147,7 +147,7 @@ def simulate_rollout(
                 next_check=d.next_check,
             )
         )
-        if d.state in ("converged", "halted") and not world.events:
+        if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
             end, why = d.state, ""
             break
         nxt = _next(d, p, world, now, ready_at, gate_opens)
@@ -184,8 +184,8 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
         times.append(ready_at)
     if not p.gate_ok and gate_opens is not None and gate_opens > now:
         times.append(gate_opens)
-    unknown = (d.mode == "waiting-replication" and ready_at is None) or (
-        d.mode == "gated" and gate_opens is None
+    unknown = (d.mode is DecisionMode.WAITING_REPLICATION and ready_at is None) or (
+        d.mode is DecisionMode.GATED and gate_opens is None
     )
     if unknown and not events:
         return None  # waits for something outside the pool with no assumed end: apply waits there too
@@ -234,53 +234,53 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
         h = world.hosts.get(name) if name else None
-        if op == "delete-ghost":
+        if op is StepOp.DELETE_GHOST:
             ghosts.discard(name)
-        elif op == "count-failure":
-            count, version, marker = data["count"], data["version"], data["marker"]
-        elif op == "quarantine":
-            quarantined = data["version"]
-        elif op == "stamp-rolled-out":
-            rolled_out = last_good = data["version"]
-        elif op == "mark-failed":
-            tag(name, **{HOST_FAILED_TAG: data.get("tag") or data["why"]})
-        elif op == "remove" and h is not None:
+        elif op is StepOp.COUNT_FAILURE:
+            count, version, marker = data.count, data.version, data.marker
+        elif op is StepOp.QUARANTINE:
+            quarantined = data.version
+        elif op is StepOp.STAMP_ROLLED_OUT:
+            rolled_out = last_good = data.version
+        elif op is StepOp.MARK_FAILED:
+            tag(name, **{HOST_FAILED_TAG: data.to_tag()})
+        elif op is StepOp.REMOVE and h is not None:
             world.hosts[name] = replace(
                 h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
             )
             world.events.append((now + du.delete, name, "deleted"))
-        elif op == "create":
+        elif op is StepOp.CREATE:
             tags = {HOST_POOL_TAG: p.pool_id.lower(), HOST_CREATED_TAG: stamp}
-            if data.get("replaces"):
-                tags[HOST_REPLACES_TAG] = data["replaces"]
-            if data.get("assign"):
-                tags[HOST_ASSIGN_TAG] = data["assign"]
-            world.hosts[name] = HostView(name, f"sim/{name}", data["version"], "Creating", tags)
+            if data.replaces:
+                tags[HOST_REPLACES_TAG] = data.replaces
+            if data.assign:
+                tags[HOST_ASSIGN_TAG] = data.assign
+            world.hosts[name] = HostView(name, f"sim/{name}", data.version, "Creating", tags)
             world.events.append((now + du.create, name, "provisioned"))
-        elif op == "join" and h is not None:
+        elif op is StepOp.JOIN and h is not None:
             world.hosts[name] = replace(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"})
             world.events.append((now + du.extension, name, f"extension:{JOIN_EXTENSION}"))
-        elif op == "register" and h is not None:
+        elif op is StepOp.REGISTER and h is not None:
             world.hosts[name] = replace(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"})
             tag(name, **{HOST_REGISTERED_TAG: stamp})
             world.events.append((now + du.extension, name, f"extension:{AGENT_EXTENSION}"))
             world.events.append((now + du.extension + du.register, name, "available"))
-        elif op == "stamp-registered":
+        elif op is StepOp.STAMP_REGISTERED:
             tag(name, **{HOST_REGISTERED_TAG: stamp})
-        elif op == "ready" and h is not None:
-            assigned = data.get("assign") or h.assigned_user
+        elif op is StepOp.READY and h is not None:
+            assigned = data.assign or h.assigned_user
             world.hosts[name] = replace(h, assigned_user=assigned)
             tag(name, **{HOST_STAGE_TAG: READY})
-        elif op == "retire" and h is not None:
+        elif op is StepOp.RETIRE and h is not None:
             world.hosts[name] = replace(h, accepting=False if h.session_host else h.accepting)
-            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data["reason"]})
+            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason})
             if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                 _sign_out_later(world, h, now + p.policy.drain_grace, du)
-        elif op == "drain" and h is not None:
+        elif op is StepOp.DRAIN and h is not None:
             world.hosts[name] = replace(h, accepting=False)
-        elif op == "message":
+        elif op is StepOp.MESSAGE:
             tag(name, **{HOST_MESSAGED_TAG: stamp})
-        elif op == "logoff" and h is not None:
+        elif op is StepOp.LOGOFF and h is not None:
             world.hosts[name] = replace(h, sessions=())
     return replace(
         p,

@@ -9,7 +9,19 @@ from reconciler.engine.apply import history_record
 from reconciler.engine.outcome import changed
 from reconciler.engine.report import RunOutcome
 from reconciler.engine.rollout import PoolCycle
-from reconciler.planner.hosts_decision import Decision, Step
+from reconciler.planner.host_steps import (
+    NO_DATA,
+    CreateData,
+    Decision,
+    LogoffData,
+    MessageData,
+    RemoveData,
+    RemoveReason,
+    RetireData,
+    RetireReason,
+    Step,
+    StepOp,
+)
 from reconciler.render.recap import render_recap_text
 
 from .conftest import T0, Script, nodes
@@ -19,15 +31,15 @@ HOUR = timedelta(hours=1)
 
 def test_host_work_counts_the_steps_a_cycle_performed():
     steps = [
-        Step("create", "h-4", {"version": "v2", "replaces": "h-0"}),
-        Step("create", "h-5", {"version": "v2"}),
-        Step("retire", "h-0", {"session_host": "h-0.corp", "reason": "outdated"}),
-        Step("retire", "h-9", {"reason": "never registered"}),  # no session host: nothing to drain
-        Step("message", "h-0", {"session_host": "h-0.corp", "sessions": ["s/1", "s/2"], "title": "t", "body": "b"}),
-        Step("logoff", "h-0", {"session_host": "h-0.corp", "sessions": ["s/1"]}),
-        Step("remove", "h-1", {"session_host": "h-1.corp"}),
-        Step("register", "h-5", {}),
-    ]  # fmt: skip
+        Step(StepOp.CREATE, "h-4", CreateData("v2", replaces="h-0")),
+        Step(StepOp.CREATE, "h-5", CreateData("v2")),
+        Step(StepOp.RETIRE, "h-0", RetireData(RetireReason.REPLACED, "h-0.corp")),
+        Step(StepOp.RETIRE, "h-9", RetireData(RetireReason.COUNT, None)),  # no session host: nothing to drain
+        Step(StepOp.MESSAGE, "h-0", MessageData("h-0.corp", ("s/1", "s/2"), "t", "b")),
+        Step(StepOp.LOGOFF, "h-0", LogoffData("h-0.corp", ("s/1",))),
+        Step(StepOp.REMOVE, "h-1", RemoveData("h-1.corp", RemoveReason.EMPTY)),
+        Step(StepOp.REGISTER, "h-5", NO_DATA),
+    ]
     work = HostWork()
     work.add(PoolCycle("pool", None, Decision(steps=steps), changed(), writes=9))
     work.add(PoolCycle("pool", None, None, changed(), writes=0))  # a pool that did not exist yet

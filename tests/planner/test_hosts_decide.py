@@ -16,8 +16,11 @@ from reconciler.model.rollout import (
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
 )
-from reconciler.planner.hosts import decide, message_due, next_name
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_names import next_name
+from reconciler.planner.host_retirement import message_due
+from reconciler.planner.host_steps import CreateData
+from reconciler.planner.hosts import decide
 
 NOW = datetime(2026, 11, 3, 22, 0, tzinfo=UTC)
 V1, V2 = "/x/versions/1.0.0", "/x/versions/2.0.0"
@@ -49,7 +52,7 @@ def ops(decision) -> list[tuple[str, str | None]]:
 def test_provisioning_from_nothing_creates_count_hosts_named_by_index():
     d = decide(inputs([], policy(count=3)))
     assert ops(d) == [("create", "avd-0"), ("create", "avd-1"), ("create", "avd-2")]
-    assert all(s.data["version"] == V2 for s in d.steps)
+    assert all(s.data.version == V2 for s in d.steps)
     assert d.mode == "provisioning" and d.state == "progressing"
 
 
@@ -57,7 +60,7 @@ def test_surge_creates_one_batch_of_replacements_first():
     hosts = [host(f"avd-{i}", sessions=i) for i in range(4)]
     d = decide(inputs(hosts))
     assert ops(d) == [("create", "avd-4"), ("create", "avd-5")]
-    assert [s.data["replaces"] for s in d.steps] == ["avd-0", "avd-1"]  # fewest sessions first
+    assert [s.data.replaces for s in d.steps] == ["avd-0", "avd-1"]  # fewest sessions first
 
 
 def test_surge_retires_an_original_once_its_replacement_is_available():
@@ -67,7 +70,7 @@ def test_surge_retires_an_original_once_its_replacement_is_available():
     ]
     d = decide(inputs(hosts))
     assert ("retire", "avd-0") in ops(d) and ("remove", "avd-0") in ops(d)  # empty: removed at once
-    creates = [s.data["replaces"] for s in d.steps if s.op == "create"]
+    creates = [s.data.replaces for s in d.steps if s.op == "create"]
     assert creates == ["avd-1"]  # avd-0 still exists until deleted: 5 VMs + 1 = count + surge, no more
 
 
@@ -115,7 +118,7 @@ def test_a_new_host_past_the_health_timeout_is_counted_removed_and_quarantines_p
     assert ops(d)[:4] == [("count-failure", "avd-4"), ("mark-failed", "avd-4"), ("quarantine", None),
                           ("remove", "avd-4")]  # fmt: skip
     marked = d.steps[1].data
-    assert marked["check"] == "timeout" and marked["why"] == (
+    assert marked.check == "timeout" and marked.text == (
         "not Available within the health timeout (45m) after the AVD agent was sent"
     )
     assert not [s for s in d.steps if s.op == "create"]  # halted: no new tries
@@ -147,8 +150,8 @@ def test_a_failed_extension_names_the_extension_and_its_error():
                    extension_errors={"join": ("VMExtensionProvisioningError", "domain unreachable")})  # fmt: skip
     d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [ext]))
     [marked] = [s.data for s in d.steps if s.op == "mark-failed"]
-    assert marked["check"] == "extension" and marked["extension"] == "join"
-    assert marked["why"] == "extension join failed (VMExtensionProvisioningError: domain unreachable)"
+    assert marked.check == "extension" and marked.extension == "join"
+    assert marked.text == "extension join failed (VMExtensionProvisioningError: domain unreachable)"
 
 
 def test_a_name_in_use_is_never_reused():
@@ -186,19 +189,19 @@ def test_count_up_24_hosts_while_pin_moves():
     pol = policy(count=24, batch=2, floor_percent=75)
     d = decide(inputs(hosts, pol))
     creates = [s for s in d.steps if s.op == "create"]
-    assert all(s.data["version"] == V2 for s in creates)
-    assert len([s for s in creates if "replaces" not in s.data]) == 18
-    assert [s.data["replaces"] for s in creates if "replaces" in s.data] == ["avd-0", "avd-1"]
+    assert all(s.data.version == V2 for s in creates)
+    assert len([s for s in creates if not s.data.replaces]) == 18
+    assert [s.data.replaces for s in creates if s.data.replaces] == ["avd-0", "avd-1"]
     assert len(hosts) + len(creates) == pol.count + pol.surge
     assert not [s for s in d.steps if s.op == "retire"]  # capacity first: nothing drained yet
     # Gated (the ring before has not soaked): added capacity still goes on the pin, replacements wait.
     gated = decide(inputs(hosts, pol, gate_ok=False, gate_why="waits for ring 0"))
-    assert [s.data for s in gated.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert [s.data for s in gated.steps if s.op == "create"] == [CreateData(V2)] * 18
     assert gated.mode == "gated"
     # Not replicated to the region yet: nothing is built on the old version; the hosts wait for the pin.
     waiting = decide(inputs(hosts, pol, target_ready=False))
     assert not [s for s in waiting.steps if s.op == "create"] and waiting.mode == "waiting-replication"
     # Delete-first: no surge, so the 18 come first and the old hosts go only once capacity allows.
     delete_first = decide(inputs(hosts, policy(count=24, batch=2, floor_percent=75, strategy="delete-first")))
-    assert [s.data for s in delete_first.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert [s.data for s in delete_first.steps if s.op == "create"] == [CreateData(V2)] * 18
     assert not [s for s in delete_first.steps if s.op == "retire"]

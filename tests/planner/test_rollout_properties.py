@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
 from reconciler.planner.rollout import totals_of
 from reconciler.planner.timeline import simulate_rollout
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
 from reconciler.planner.rollout import totals_of
 from reconciler.planner.timeline import Durations, simulate_rollout
 
@@ -35,7 +35,7 @@ def nightly(at: datetime) -> tuple[bool, datetime | None]:
 
 def test_first_cycle_is_decide_and_the_rollout_converges_with_every_write_counted():
     timeline = simulate_rollout(pool())
-    assert [(s.op, s.host, s.data["replaces"]) for s in timeline.first.steps] == [
+    assert [(s.op, s.host, s.data.replaces) for s in timeline.first.steps] == [
         ("create", "avd-4", "avd-0"), ("create", "avd-5", "avd-1"),
     ]  # fmt: skip
     assert timeline.end == "converged"

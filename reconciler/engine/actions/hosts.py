@@ -23,7 +23,8 @@ from reconciler.engine.executor import RunContext
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, Retry, WaitUntil
 from reconciler.engine.rollout import PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
-from reconciler.planner.hosts_state import PoolTarget
+from reconciler.planner.host_steps import DecisionMode, StepOp
+from reconciler.planner.pool_target import PoolTarget
 
 TRANSIENT = {409, 412, 429, 500, 502, 503, 504}
 
@@ -43,18 +44,18 @@ class HostWork:
     def add(self, cycle: PoolCycle) -> None:
         self.writes += cycle.writes
         for step in cycle.decision.steps if cycle.decision else ():
-            data = step.data
-            if step.op == "create":
+            op, data = step.op, step.data
+            if op is StepOp.CREATE:
                 self.created += 1
-                self.replaced += 1 if data.get("replaces") else 0
-            elif step.op == "remove":
+                self.replaced += 1 if data.replaces else 0
+            elif op is StepOp.REMOVE:
                 self.deleted += 1
-            elif (step.op == "retire" and data.get("session_host")) or step.op == "drain":
+            elif (op is StepOp.RETIRE and data.session_host) or op is StepOp.DRAIN:
                 self.drained += 1
-            elif step.op == "message":
-                self.messaged += len(data.get("sessions") or ())
-            elif step.op == "logoff":
-                self.logged_off += len(data.get("sessions") or ())
+            elif op is StepOp.MESSAGE:
+                self.messaged += len(data.sessions)
+            elif op is StepOp.LOGOFF:
+                self.logged_off += len(data.sessions)
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -93,15 +94,15 @@ def wait_reason(cycle: PoolCycle, wait: WaitUntil) -> str:
     """The reason code of a pool's wait, from the decision's mode and the inputs it waited on."""
     d, p = cycle.decision, cycle.inputs
     if d is None or p is None:
-        return "hosts"  # the pool does not exist yet
-    if d.mode == "rollback":
-        return "rollback"  # what it is: hosts replaced by the last good version, not a plain wait
-    if d.mode == "waiting-replication":
-        return "replication"
-    if d.mode == "gated":
-        return "soak" if p.gate_until is not None and wait.at >= p.gate_until else "gate"
+        return ReasonCode.HOSTS  # the pool does not exist yet
+    if d.mode is DecisionMode.ROLLBACK:
+        return ReasonCode.ROLLBACK  # what it is: hosts replaced by the last good version, not a plain wait
+    if d.mode is DecisionMode.WAITING_REPLICATION:
+        return ReasonCode.REPLICATION
+    if d.mode is DecisionMode.GATED:
+        return ReasonCode.SOAK if p.gate_until is not None and wait.at >= p.gate_until else ReasonCode.GATE
     if p.next_window is not None and not p.window_open and wait.at >= p.next_window:
-        return "window"
+        return ReasonCode.WINDOW
     if any(h.drain_at is not None for h in p.hosts) and not d.steps:
-        return "drain"
-    return "hosts"
+        return ReasonCode.DRAIN
+    return ReasonCode.HOSTS

@@ -14,7 +14,7 @@ from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import HOST_FAILED_TAG, HOST_POOL_TAG, HOST_RETIRE_TAG
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context
-from reconciler.planner.hosts_state import PoolTarget
+from reconciler.planner.pool_target import PoolTarget
 
 KIND = "session-hosts"
 

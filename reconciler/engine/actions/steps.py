@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reconciler.azure.writes_lro import error_of
+from reconciler.azure.writes_lro import LroState, error_of
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
 
@@ -51,7 +51,7 @@ def lro_step(env: ActionEnv, key: str, operation: str, resource_id: str, body: d
 
 def _finish(mem: dict, tag: str, status):
     mem["started"].discard(tag)
-    if status.state == "Succeeded":
+    if status.state is LroState.SUCCEEDED:
         mem["done"][tag] = status
     return status
 
@@ -64,7 +64,7 @@ def unsettled(what: str, status) -> Outcome | None:
     """What to answer for a step that has not succeeded (still running, or failed); None once it succeeded."""
     if is_wait(status):
         return status
-    if status.state != "Succeeded":
+    if status.state is not LroState.SUCCEEDED:
         return outcome_of_failure(what, status.error_code, status.message)
     return None
 

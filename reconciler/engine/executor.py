@@ -123,10 +123,15 @@ def execute(
         pool.shutdown(wait=not run.abandoned, cancel_futures=True)
     stopped = stop is not None and stop.is_set()
     return ExecutionReport(
-        results=run.results(stopped), started_at=started, finished_at=clock(), deadline=limit, stopped=stopped,
-        timed_out=run.timed_out and not stopped, wait_budget=run.wait_budget,
+        results=run.results(stopped),
+        started_at=started,
+        finished_at=clock(),
+        deadline=limit,
+        stopped=stopped,
+        timed_out=run.timed_out and not stopped,
+        wait_budget=run.wait_budget,
         abandoned=tuple(sorted(run.abandoned)),
-    )  # fmt: skip
+    )
 
 
 class _Run:
@@ -153,8 +158,17 @@ class _Run:
 
     # -- the loop -------------------------------------------------------------------------------------------
 
-    def loop(self, pool, parallelism: int, sleeper, limit: datetime | None, started: datetime, stop,
-             stop_grace: float | None = None, abandon: threading.Event | None = None) -> None:  # fmt: skip
+    def loop(
+        self,
+        pool,
+        parallelism: int,
+        sleeper,
+        limit: datetime | None,
+        started: datetime,
+        stop,
+        stop_grace: float | None = None,
+        abandon: threading.Event | None = None,
+    ) -> None:
         for node_id in self.graph.roots():
             heapq.heappush(self.timers, (started, node_id))
         in_flight: dict[futures.Future[Outcome], str] = {}
@@ -268,9 +282,14 @@ class _Run:
             node_id, NodeStatus.WAITING, outcome.why, finished_at=now, resume_at=resume, handed_back=True
         )
         self._event(
-            EventKind.HANDED_BACK, node_id, now, why=outcome.why, outcome=outcome,
-            attempt=self.attempt[node_id], resume_at=resume,
-        )  # fmt: skip
+            EventKind.HANDED_BACK,
+            node_id,
+            now,
+            why=outcome.why,
+            outcome=outcome,
+            attempt=self.attempt[node_id],
+            resume_at=resume,
+        )
 
     def _fail(self, node_id: str, outcome: Failed, now: datetime) -> None:
         self.last[node_id] = outcome
@@ -341,8 +360,13 @@ class _Run:
                 )
                 out[node_id] = self._result(node_id, NodeStatus.PENDING, why)
             else:
-                unfinished = tuple(sorted(d for d in self.graph.deps[node_id] if d not in self.final or
-                                          self.final[d].status is NodeStatus.WAITING))  # fmt: skip
+                unfinished = tuple(
+                    sorted(
+                        d
+                        for d in self.graph.deps[node_id]
+                        if d not in self.final or self.final[d].status is NodeStatus.WAITING
+                    )
+                )
                 out[node_id] = self._result(
                     node_id, NodeStatus.PENDING, "waiting for " + ", ".join(unfinished), blocked_by=unfinished
                 )

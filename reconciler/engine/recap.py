@@ -127,8 +127,12 @@ class Recap:
         }
 
 
-def build_recap(report: ExecutionReport, *, wrote: Collection[str] = (),
-                hosts: Mapping[str, Mapping[str, int]] | None = None) -> Recap:  # fmt: skip
+def build_recap(
+    report: ExecutionReport,
+    *,
+    wrote: Collection[str] = (),
+    hosts: Mapping[str, Mapping[str, int]] | None = None,
+) -> Recap:
     """Count ``report``'s results per kind and in total (see the module docstring for the counting rule).
 
     ``wrote``: ids of nodes that wrote in this run whatever their status; ``hosts``: host work per pool.
@@ -169,12 +173,18 @@ def pending_items(report: ExecutionReport) -> list[dict[str, Any]]:
         if r.status not in UNFINISHED:
             continue
         action, _, resource = r.id.partition(" ")
-        items.append({
-            "change": action if resource else r.id, "resource": resource or r.id, "kind": r.kind,
-            "status": r.status.value, "resumes_at": _iso(resumes(r)), "why": r.why,
-            "reason_code": r.reason_code,
-            "handed_back": r.handed_back,
-        })  # fmt: skip
+        items.append(
+            {
+                "change": action if resource else r.id,
+                "resource": resource or r.id,
+                "kind": r.kind,
+                "status": r.status.value,
+                "resumes_at": _iso(resumes(r)),
+                "why": r.why,
+                "reason_code": r.reason_code,
+                "handed_back": r.handed_back,
+            }
+        )
     return sorted(items, key=lambda i: (i["resumes_at"] is None, i["resumes_at"] or "", i["resource"]))
 
 

@@ -110,7 +110,7 @@ _ROLLOUT = {
         "target_count",
         "batches",
         "sessions_affected",
-    ],  # fmt: skip
+    ],
     "properties": {
         "pool_id": {"type": "string"},
         "pool": {"type": "string"},
@@ -151,7 +151,7 @@ PLAN_SCHEMA = {
         "rollouts",
         "diagnostics",
         "fingerprints",
-    ],  # fmt: skip
+    ],
     "properties": {
         "format_version": {"const": FORMAT_VERSION},
         "generated_at": {"type": "string", "format": "date-time"},

@@ -230,7 +230,7 @@ def diff_resource(
                     resource_id,
                     f"{label}: {fields} cannot change in place and it cannot be replaced: {replace_blocked}",
                     origin,
-                )  # fmt: skip
+                )
             )
             return out
         out.changes.append(

@@ -56,7 +56,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
                     f"{label}: storageAccountType in {n} cannot change "
                     f"({have[n]['storageAccountType']} → {wanted[n]['storageAccountType']}); publish a new version",
                     origin,
-                )  # fmt: skip
+                )
             )
     if remove and not version.spec.safety_profile.allow_deletion_of_replicated_locations:
         out.diagnostics.append(
@@ -66,7 +66,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
                 f"{label}: removing {', '.join(remove)} needs "
                 "safetyProfile.allowDeletionOfReplicatedLocations: true",
                 origin,
-            )  # fmt: skip
+            )
         )
         remove = []
     retry = sorted(r.region for r in observed.replication or () if r.state == "Failed" and r.region in wanted)

@@ -67,14 +67,17 @@ def built_version_patch(version) -> dict:
     cannot carry (safety profile, end of life, the version's own tags), so the next plan finds it converged."""
     body = version_body(version, None)
     publishing = body["properties"]["publishingProfile"]
-    profile = {k: v for k, v in publishing.items()
-               if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")}  # fmt: skip
+    profile = {
+        k: v for k, v in publishing.items() if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")
+    }
     # Image Builder's TargetRegion has no excludeFromLatest: a per-region exclusion is set here, with the
     # regions exactly as the template distributed them (same names, counts, storage types: no replication).
     if any(r["excludeFromLatest"] for r in publishing["targetRegions"]):
         profile["targetRegions"] = publishing["targetRegions"]
-    return {"tags": body["tags"], "properties": {"publishingProfile": profile,
-                                                 "safetyProfile": body["properties"]["safetyProfile"]}}  # fmt: skip
+    return {
+        "tags": body["tags"],
+        "properties": {"publishingProfile": profile, "safetyProfile": body["properties"]["safetyProfile"]},
+    }
 
 
 def source_id(version) -> str | None:
@@ -128,7 +131,7 @@ def _plan_definition(ctx: Context, definition, in_use: dict[str, dict[str, str]]
                 bool(o and o.exclude_from_latest),
                 o.end_of_life_date if o else None,
                 bool(o and ctx.owned(o)),
-            )  # fmt: skip
+            )
         )
     usage = in_use.get(norm_id(definition.arm_id), {})
     origin = definition.origin("spec.retention")
@@ -220,9 +223,15 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
     frozen = comparison.touches(VERSION_IMMUTABLE)
     if frozen:
         fields = ", ".join(p.rsplit("/", 1)[-1] for p in frozen)
-        out.diagnostics.append(Diagnostic(Severity.ERROR, version.arm_id,
-                                          f"{label}: {fields} cannot change on an existing version; "
-                                          "publish a new version number instead", version.origin("spec.source")))  # fmt: skip
+        out.diagnostics.append(
+            Diagnostic(
+                Severity.ERROR,
+                version.arm_id,
+                f"{label}: {fields} cannot change on an existing version; "
+                "publish a new version number instead",
+                version.origin("spec.source"),
+            )
+        )
     else:
         action = Action.UPDATE if ctx.owned(observed) else Action.ADOPT
         if comparison.patch or action is Action.ADOPT:
@@ -255,11 +264,18 @@ def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> N
     template_id, body = template_for(version)
     template = ctx.find("image_templates", template_id)
     label = f"ImageVersion {version.key}"
-    details = {"produces": version.arm_id, "template": leaf(template_id), "build": version.build.name,
-               "version_patch": built_version_patch(version)}  # fmt: skip
+    details = {
+        "produces": version.arm_id,
+        "template": leaf(template_id),
+        "build": version.build.name,
+        "version_patch": built_version_patch(version),
+    }
     # Any running template that distributes this version (even one from an older recipe) is its build.
-    running = [t for t in ctx.observed.templates_building(version.definition.arm_id)
-               if t.is_running and t.target_version_id == norm_id(version.arm_id)]  # fmt: skip
+    running = [
+        t
+        for t in ctx.observed.templates_building(version.definition.arm_id)
+        if t.is_running and t.target_version_id == norm_id(version.arm_id)
+    ]
     if running:
         template_id, template = running[0].id, running[0]
         details = {**details, "template": leaf(template_id)}

@@ -78,8 +78,16 @@ def render_recap_text(recap: dict[str, Any]) -> str:
             lines.append("  " + _row("TOTAL", recap["hosts"].get("totals", {}), hwidth, HOST_COLUMNS))
     pending = recap.get("pending")
     if pending is None:  # a recap from before the pending section: show what was unfinished
-        pending = [{"change": i["id"], "resource": "", "status": i["status"], "why": i["why"],
-                    "resumes_at": i.get("resume_at")} for i in recap.get("unfinished") or []]  # fmt: skip
+        pending = [
+            {
+                "change": i["id"],
+                "resource": "",
+                "status": i["status"],
+                "why": i["why"],
+                "resumes_at": i.get("resume_at"),
+            }
+            for i in recap.get("unfinished") or []
+        ]
     if pending:
         lines += ["", "PENDING (not failed: a later apply resumes it)"]
         for item in pending:

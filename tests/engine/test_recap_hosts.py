@@ -43,19 +43,33 @@ def test_host_work_counts_the_steps_a_cycle_performed():
     work = HostWork()
     work.add(PoolCycle("pool", None, Decision(steps=steps), changed(), writes=9))
     work.add(PoolCycle("pool", None, None, changed(), writes=0))  # a pool that did not exist yet
-    assert work.to_dict() == {"created": 2, "replaced": 1, "deleted": 1, "drained": 1, "messaged": 2,
-                              "logged_off": 1, "writes": 9}  # fmt: skip
+    assert work.to_dict() == {
+        "created": 2,
+        "replaced": 1,
+        "deleted": 1,
+        "drained": 1,
+        "messaged": 2,
+        "logged_off": 1,
+        "writes": 9,
+    }
 
 
 def _report(clock):
-    script = Script({
-        "roll canary": [changed()],
-        "roll prod": [WaitUntil(T0 + 72 * HOUR, "pool canary soaks until …", reason="soak")],
-        "stamp prod": [changed()],
-    })  # fmt: skip
+    script = Script(
+        {
+            "roll canary": [changed()],
+            "roll prod": [WaitUntil(T0 + 72 * HOUR, "pool canary soaks until …", reason="soak")],
+            "stamp prod": [changed()],
+        }
+    )
     graph = {"roll canary": (), "roll prod": (), "stamp prod": "roll prod"}
-    return execute(nodes(graph, "host-pool"), script, clock=clock.now, sleeper=clock.sleep,
-                   wait_budget=timedelta(minutes=30))  # fmt: skip
+    return execute(
+        nodes(graph, "host-pool"),
+        script,
+        clock=clock.now,
+        sleeper=clock.sleep,
+        wait_budget=timedelta(minutes=30),
+    )
 
 
 def test_pending_says_what_resumes_when_and_how(clock):
@@ -65,11 +79,27 @@ def test_pending_says_what_resumes_when_and_how(clock):
     soak_end = (T0 + 72 * HOUR).isoformat()
     assert recap["outcome"] == "pending" and recap["succeeded"] is True
     assert recap["pending"] == [
-        {"change": "roll", "resource": "prod", "kind": "host-pool", "status": "waiting", "resumes_at": soak_end,
-         "why": "pool canary soaks until …", "reason_code": "soak", "handed_back": True},
-        {"change": "stamp", "resource": "prod", "kind": "host-pool", "status": "pending", "resumes_at": soak_end,
-         "why": "waiting for roll prod", "reason_code": "after-dependency", "handed_back": False},
-    ]  # fmt: skip
+        {
+            "change": "roll",
+            "resource": "prod",
+            "kind": "host-pool",
+            "status": "waiting",
+            "resumes_at": soak_end,
+            "why": "pool canary soaks until …",
+            "reason_code": "soak",
+            "handed_back": True,
+        },
+        {
+            "change": "stamp",
+            "resource": "prod",
+            "kind": "host-pool",
+            "status": "pending",
+            "resumes_at": soak_end,
+            "why": "waiting for roll prod",
+            "reason_code": "after-dependency",
+            "handed_back": False,
+        },
+    ]
     assert (
         recap["resume"]
         == f"re-run `reconcile apply` after {soak_end}, or run `reconcile run` (it resumes on its own)"
@@ -91,8 +121,12 @@ def test_history_has_the_true_outcome_and_the_counts(clock):
     entry = history_record(None, result, source="desired", commit="abc")
     assert (entry["outcome"], entry["succeeded"], entry["complete"]) == ("pending", True, False)
     assert entry["hosts"]["created"] == 2 and entry["hosts_by_pool"]["canary"]["created"] == 2
-    assert entry["pending"][0] == {"change": "roll", "resource": "prod", "resumes_at": (T0 + 72 * HOUR).isoformat(),
-                                   "reason_code": "soak"}  # fmt: skip
+    assert entry["pending"][0] == {
+        "change": "roll",
+        "resource": "prod",
+        "resumes_at": (T0 + 72 * HOUR).isoformat(),
+        "reason_code": "soak",
+    }
     timed_out = ApplyResult(result.report, outcome_override=RunOutcome.TIMED_OUT)
     assert history_record(None, timed_out, source="d", commit=None)["succeeded"] is False
     before = history_record(

@@ -27,22 +27,39 @@ V1, V2 = "/x/versions/1.0.0", "/x/versions/2.0.0"
 
 
 def policy(**kw) -> PoolPolicy:
-    base = dict(count=4, strategy="surge", batch=2, floor_percent=75, drain_grace=timedelta(minutes=30),
-                force_logoff=True, user_message="bye", health_timeout=timedelta(minutes=45), failure_budget=0,
-                prefix="avd")  # fmt: skip
+    base = dict(
+        count=4,
+        strategy="surge",
+        batch=2,
+        floor_percent=75,
+        drain_grace=timedelta(minutes=30),
+        force_logoff=True,
+        user_message="bye",
+        health_timeout=timedelta(minutes=45),
+        failure_budget=0,
+        prefix="avd",
+    )
     return PoolPolicy(**{**base, **kw})
 
 
 def host(name, version=V1, status="Available", sessions=0, managed=False, **tags) -> HostView:
-    return HostView(name=name, vm_id=f"/vms/{name}", version=version, provisioning="Succeeded",
-                    tags={k.replace("_", "-"): v for k, v in tags.items()}, session_host=f"{name}.corp",
-                    status=status, sessions=tuple(UserSessionView(f"/s/{name}/{i}", f"u{i}") for i in
-                    range(sessions)), managed=managed)  # fmt: skip
+    return HostView(
+        name=name,
+        vm_id=f"/vms/{name}",
+        version=version,
+        provisioning="Succeeded",
+        tags={k.replace("_", "-"): v for k, v in tags.items()},
+        session_host=f"{name}.corp",
+        status=status,
+        sessions=tuple(UserSessionView(f"/s/{name}/{i}", f"u{i}") for i in range(sessions)),
+        managed=managed,
+    )
 
 
 def inputs(hosts, pol=None, **kw) -> PoolInputs:
-    return PoolInputs(pool_id="/pools/p", pool="p", now=NOW, policy=pol or policy(), hosts=tuple(hosts),
-                      target=V2, **kw)  # fmt: skip
+    return PoolInputs(
+        pool_id="/pools/p", pool="p", now=NOW, policy=pol or policy(), hosts=tuple(hosts), target=V2, **kw
+    )
 
 
 def ops(decision) -> list[tuple[str, str | None]]:
@@ -90,10 +107,18 @@ def test_outside_the_window_nothing_is_drained():
 
 def test_logoff_only_after_grace_and_only_with_force_logoff():
     drained = (NOW - timedelta(minutes=29)).isoformat()
-    h = host("avd-0", sessions=2, **{HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced",
-                                     HOST_MESSAGED_TAG: drained})  # fmt: skip
-    h = HostView(**{**h.__dict__, "tags": {HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced",
-                                            HOST_MESSAGED_TAG: drained}, "accepting": False})  # fmt: skip
+    h = host(
+        "avd-0",
+        sessions=2,
+        **{HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced", HOST_MESSAGED_TAG: drained},
+    )
+    h = HostView(
+        **{
+            **h.__dict__,
+            "tags": {HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced", HOST_MESSAGED_TAG: drained},
+            "accepting": False,
+        }
+    )
     others = [host(f"avd-{i}", version=V2) for i in range(1, 5)]
     assert "logoff" not in [op for op, _ in ops(decide(inputs([h, *others])))]
     later = PoolInputs(**{**inputs([h, *others]).__dict__, "now": NOW + timedelta(minutes=1)})
@@ -115,8 +140,12 @@ def test_a_new_host_past_the_health_timeout_is_counted_removed_and_quarantines_p
     tags = {HOST_CREATED_TAG: old, HOST_REGISTERED_TAG: old, HOST_REPLACES_TAG: "avd-0"}
     new = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", tags, "avd-4.corp", "Unavailable", managed=True)
     d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [new]))
-    assert ops(d)[:4] == [("count-failure", "avd-4"), ("mark-failed", "avd-4"), ("quarantine", None),
-                          ("remove", "avd-4")]  # fmt: skip
+    assert ops(d)[:4] == [
+        ("count-failure", "avd-4"),
+        ("mark-failed", "avd-4"),
+        ("quarantine", None),
+        ("remove", "avd-4"),
+    ]
     marked = d.steps[1].data
     assert marked.check == "timeout" and marked.text == (
         "not Available within the health timeout (45m) after the AVD agent was sent"
@@ -145,9 +174,16 @@ def test_the_health_timeout_waits_for_the_reconcilers_part():
 
 
 def test_a_failed_extension_names_the_extension_and_its_error():
-    ext = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", {HOST_CREATED_TAG: NOW.isoformat()}, managed=True,
-                   extensions={"join": "Failed"},
-                   extension_errors={"join": ("VMExtensionProvisioningError", "domain unreachable")})  # fmt: skip
+    ext = HostView(
+        "avd-4",
+        "/vms/avd-4",
+        V2,
+        "Succeeded",
+        {HOST_CREATED_TAG: NOW.isoformat()},
+        managed=True,
+        extensions={"join": "Failed"},
+        extension_errors={"join": ("VMExtensionProvisioningError", "domain unreachable")},
+    )
     d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [ext]))
     [marked] = [s.data for s in d.steps if s.op == "mark-failed"]
     assert marked.check == "extension" and marked.extension == "join"
@@ -168,8 +204,9 @@ def test_a_name_in_use_is_never_reused():
     strategy=st.sampled_from(["surge", "delete-first"]),
     sessions=st.lists(st.integers(0, 3), min_size=12, max_size=12),
 )
-def test_never_above_count_plus_surge_and_never_below_floor(n_old, n_new, count, batch, floor, strategy,
-                                                             sessions):  # fmt: skip
+def test_never_above_count_plus_surge_and_never_below_floor(
+    n_old, n_new, count, batch, floor, strategy, sessions
+):
     pol = policy(count=count, batch=batch, floor_percent=floor, strategy=strategy)
     hosts = [host(f"avd-{i}", sessions=sessions[i]) for i in range(n_old)]
     hosts += [host(f"avd-{n_old + i}", version=V2, sessions=sessions[n_old + i]) for i in range(n_new)]

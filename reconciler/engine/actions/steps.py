@@ -18,15 +18,31 @@ from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
 RETRY_AFTER = timedelta(seconds=10)  # server time; the executor backs off further
 
 # ARM codes that no retry can fix within this run.
-TERMINAL_CODES = frozenset({
-    "PropertyChangeNotAllowed", "InvalidParameter", "BadRequest", "LinkedAuthorizationFailed",
-    "AuthorizationFailed", "ParentResourceNotFound", "ResourceGroupNotFound", "OperationNotAllowed",
-    "CrpPirReplicationJobsNotCompleted", "ImageBuildFailed", "Conflict",
-})  # fmt: skip
+TERMINAL_CODES = frozenset(
+    {
+        "PropertyChangeNotAllowed",
+        "InvalidParameter",
+        "BadRequest",
+        "LinkedAuthorizationFailed",
+        "AuthorizationFailed",
+        "ParentResourceNotFound",
+        "ResourceGroupNotFound",
+        "OperationNotAllowed",
+        "CrpPirReplicationJobsNotCompleted",
+        "ImageBuildFailed",
+        "Conflict",
+    }
+)
 
 
-def lro_step(env: ActionEnv, key: str, operation: str, resource_id: str, body: dict[str, Any] | None = None,
-             why: str = ""):  # fmt: skip
+def lro_step(
+    env: ActionEnv,
+    key: str,
+    operation: str,
+    resource_id: str,
+    body: dict[str, Any] | None = None,
+    why: str = "",
+):
     """WaitUntil while running, else the operation's LroStatus (state Succeeded or Failed)."""
     mem = env.memory(key)
     tag = f"{operation}:{resource_id.lower()}"

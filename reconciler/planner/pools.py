@@ -29,7 +29,7 @@ from reconciler.planner.replication import readiness
 from reconciler.planner.retention import version_key
 from reconciler.planner.rollout import preview_of, step_summary, totals_of
 from reconciler.planner.session_hosts_plan import plan_session_hosts
-from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, simulate_rollout
+from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, TimelineEnd, simulate_rollout
 from reconciler.planner.windows import CronError, Window, next_window
 
 
@@ -82,7 +82,10 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
             )
         inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
         timeline = _simulate(ctx, pool, inputs, finished)
-        finished[pool.name] = (target_id, timeline.finished_at if timeline.end == "converged" else None)
+        finished[pool.name] = (
+            target_id,
+            timeline.finished_at if timeline.end is TimelineEnd.CONVERGED else None,
+        )
         now_steps = [step_summary(s, _leaf) for s in (timeline.first.steps if timeline.first else ())]
         outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from reconciler.model.rollout import (
@@ -72,10 +73,17 @@ class Cycle:
     next_check: tuple[datetime, str] | None
 
 
+class TimelineEnd(StrEnum):
+    CONVERGED = "converged"
+    HALTED = "halted"
+    BLOCKED = "blocked"  # waits for something outside the pool with no assumed end
+    BOUND = "bound"  # the cycle or time bound was reached
+
+
 @dataclass(frozen=True)
 class Timeline:
     cycles: tuple[Cycle, ...]
-    end: str  # converged | halted | blocked | bound
+    end: TimelineEnd
     why: str = ""  # for blocked / bound: what it waits for
     assumptions: tuple[str, ...] = ()
 
@@ -88,13 +96,28 @@ class Timeline:
         return self.cycles[-1].at if self.cycles else None
 
 
+class Completion(StrEnum):
+    """What Azure finishes for a host in the model. The values sort as the simulation orders completions due
+    at the same second (deterministic runs)."""
+
+    DELETED = "deleted"
+    PROVISIONED = "provisioned"
+    JOINED = f"extension:{JOIN_EXTENSION}"
+    AGENT_INSTALLED = f"extension:{AGENT_EXTENSION}"
+    AVAILABLE = "available"
+    SIGNED_OUT = "signed-out"
+
+
+EXTENSION_OF = {Completion.JOINED: JOIN_EXTENSION, Completion.AGENT_INSTALLED: AGENT_EXTENSION}
+
+
 @dataclass
 class _World:
     """The simulated pool: host views plus the completions Azure still owes them (time → what)."""
 
     inputs: PoolInputs
     hosts: dict[str, HostView]
-    events: list[tuple[datetime, str, str]] = field(default_factory=list)  # (due, vm, what)
+    events: list[tuple[datetime, str, Completion]] = field(default_factory=list)  # (due, vm, what)
     gone: set[str] = field(default_factory=set)
     assumed: set[str] = field(default_factory=set)
 
@@ -130,7 +153,7 @@ def simulate_rollout(
                 _sign_out_later(
                     world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations
                 )
-    end, why = "bound", "the simulation bound was reached"
+    end, why = TimelineEnd.BOUND, "the simulation bound was reached"
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p)
@@ -148,11 +171,11 @@ def simulate_rollout(
             )
         )
         if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
-            end, why = d.state, ""
+            end, why = TimelineEnd(d.state), ""
             break
         nxt = _next(d, p, world, now, ready_at, gate_opens)
         if nxt is None:
-            end, why = "blocked", _why(d)
+            end, why = TimelineEnd.BLOCKED, _why(d)
             break
         if nxt - inputs.now > durations.horizon:
             why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
@@ -248,7 +271,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             world.hosts[name] = replace(
                 h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
             )
-            world.events.append((now + du.delete, name, "deleted"))
+            world.events.append((now + du.delete, name, Completion.DELETED))
         elif op is StepOp.CREATE:
             tags = {HOST_POOL_TAG: p.pool_id.lower(), HOST_CREATED_TAG: stamp}
             if data.replaces:
@@ -256,15 +279,15 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             if data.assign:
                 tags[HOST_ASSIGN_TAG] = data.assign
             world.hosts[name] = HostView(name, f"sim/{name}", data.version, "Creating", tags)
-            world.events.append((now + du.create, name, "provisioned"))
+            world.events.append((now + du.create, name, Completion.PROVISIONED))
         elif op is StepOp.JOIN and h is not None:
             world.hosts[name] = replace(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"})
-            world.events.append((now + du.extension, name, f"extension:{JOIN_EXTENSION}"))
+            world.events.append((now + du.extension, name, Completion.JOINED))
         elif op is StepOp.REGISTER and h is not None:
             world.hosts[name] = replace(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"})
             tag(name, **{HOST_REGISTERED_TAG: stamp})
-            world.events.append((now + du.extension, name, f"extension:{AGENT_EXTENSION}"))
-            world.events.append((now + du.extension + du.register, name, "available"))
+            world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
+            world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
         elif op is StepOp.STAMP_REGISTERED:
             tag(name, **{HOST_REGISTERED_TAG: stamp})
         elif op is StepOp.READY and h is not None:
@@ -294,7 +317,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
 
 def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durations) -> None:
     """forceLogoff false: the modelled time users leave a drained host by themselves (an assumption)."""
-    world.events.append((grace_ends + du.sign_out, h.name, "signed-out"))
+    world.events.append((grace_ends + du.sign_out, h.name, Completion.SIGNED_OUT))
     world.assumed.add(
         f"users sign out on their own within {int(du.sign_out.total_seconds() // 60)} min of the drain grace "
         "ending (forceLogoff is false)"
@@ -308,16 +331,16 @@ def _complete(world: _World, now: datetime) -> None:
         h = world.hosts.get(name)
         if h is None or name in world.gone:
             continue
-        if what == "deleted":
+        if what is Completion.DELETED:
             world.gone.add(name)
         elif h.deleting:
             continue
-        elif what == "provisioned":
+        elif what is Completion.PROVISIONED:
             world.hosts[name] = replace(h, provisioning="Succeeded")
-        elif what.startswith("extension:"):
-            ext = what.split(":", 1)[1]
+        elif what in EXTENSION_OF:
+            ext = EXTENSION_OF[what]
             world.hosts[name] = replace(h, extensions={**h.extensions, ext: "Succeeded"})
-        elif what == "signed-out":
+        elif what is Completion.SIGNED_OUT:
             world.hosts[name] = replace(h, sessions=())
-        elif what == "available":
+        elif what is Completion.AVAILABLE:
             world.hosts[name] = replace(h, session_host=f"{name}.sim", status="Available", accepting=True)

@@ -10,7 +10,8 @@ import pytest
 from e2e.plan_estate import PoolHosts, converged
 
 from reconciler.model.plan import Plan
-from reconciler.model.tags import PIN_TAG
+from reconciler.model.rollout import POOL_FAILURES_TAG, POOL_QUARANTINE_TAG
+from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG
 from reconciler.planner import plan
 from reconciler.render.json_render import plan_to_json_dict
 
@@ -78,3 +79,19 @@ def test_an_empty_subscription_plans_only_coded_changes_and_the_json_plan_shows_
     data = plan_to_json_dict(result)
     assert [c["reason_code"] for c in data["changes"]] == [c.reason_code for c in result.changes]
     assert Plan.from_dict(result.to_dict()) == result
+
+
+def test_a_quarantined_pin_rolling_back_to_the_last_good_version_is_a_rollback(load):
+    pinned, good = (f"{DEF_ID}/versions/{v}".lower() for v in ("1.1.0", "1.0.0"))
+    rollback = "{strategy: surge, batchSize: 2, capacityFloor: 50, failureBudget: 1, onFailure: rollback}"
+    desired = load(base_docs(pools=[pool_doc(count=2, rollout=rollback)]))
+    resources = converged(desired, NOW, hosts={"pool-a": PoolHosts(2, version="1.0.0")})
+    find(resources, "hostPools/pool-a")["tags"].update(
+        {
+            POOL_QUARANTINE_TAG: f"{pinned}|2026-01-01T10:00:00+00:00",
+            POOL_FAILURES_TAG: f"2|{pinned}|hpa-5",
+            ROLLED_OUT_TAG: f"{good}|2026-01-01T09:00:00+00:00",
+        }
+    )
+    [roll] = [c for c in plan(desired, observed_from(resources), NOW).actionable if c.action.value == "roll"]
+    assert roll.reason_code == "rollback"

@@ -13,6 +13,7 @@ from reconciler.engine.outcome import Done, Failed, ReasonCode, Retry, WaitUntil
 from reconciler.engine.rollout import PoolCycle, outcome_of
 from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy
 from reconciler.planner.host_steps import Decision, DecisionMode, DecisionState
+from reconciler.render.recap import render_recap_text
 
 from .conftest import Script, nodes
 
@@ -92,3 +93,15 @@ def test_report_and_recap_carry_the_code_of_every_node(clock):
         "stamp p": "dependency-failed",
         "roll q": "rollback",
     }
+
+
+def test_the_text_recap_names_a_halted_rollout_as_halted(clock):
+    halted = Failed("p: halted: 2 failed host(s), budget 1", "RolloutHalted", ReasonCode.HALTED)
+    plain = Failed("q: QuotaExceeded", "QuotaExceeded")
+    script = Script({"roll p": [halted], "roll q": [plain]})
+    report = execute(
+        nodes({"roll p": (), "roll q": ()}, "host-pool"), script, clock=clock.now, sleeper=clock.sleep
+    )
+    text = render_recap_text(build_recap(report).to_dict())
+    assert "  roll p (halted): p: halted" in text
+    assert "  roll q: q: QuotaExceeded" in text

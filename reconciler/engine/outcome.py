@@ -14,6 +14,8 @@ controller-runtime's four results: success, requeue-after, error with backoff, t
   dependents stop; independent branches go on.
 
 Outcomes are data, not exceptions, so a table of cases can assert on them and a report can carry them.
+Each carries a ``reason_code`` from one closed vocabulary (:class:`ReasonCode`, the subset its type allows),
+so what reads an outcome (recap, controller, metrics) decides from the code, never from the prose beside it.
 """
 
 from __future__ import annotations

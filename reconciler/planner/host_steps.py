@@ -165,10 +165,12 @@ class Step:
     data: StepData = NO_DATA
 
     def __post_init__(self) -> None:
-        op = StepOp(self.op)  # refuses an op outside the closed set
+        op = self.op
+        if type(op) is not StepOp:  # the common case skips the lookup: decide() runs per simulated cycle
+            op = StepOp(op)  # refuses an op outside the closed set
+            object.__setattr__(self, "op", op)
         if not isinstance(self.data, DATA_OF[op]):
             raise TypeError(f"step {op} carries {type(self.data).__name__}, not {DATA_OF[op].__name__}")
-        object.__setattr__(self, "op", op)
 
 
 class DecisionState(StrEnum):

@@ -13,6 +13,7 @@ Nothing here retries: HTTP retries stay in the azure-core pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
@@ -45,19 +46,30 @@ class CheckOnce(ARMPolling):
             _raise_if_bad_http_status_and_method(self._pipeline_response.http_response)
 
 
+class LroState(StrEnum):
+    """Where a long-running operation stands (ARM's own words, so a status body reads the same)."""
+
+    IN_PROGRESS = "InProgress"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
 @dataclass(frozen=True)
 class LroStatus:
-    """Where an operation stands. `state`: InProgress | Succeeded | Failed. `error_code`/`message` from ARM
-    when Failed; `result` is the final resource (REST dict) when the SDK returns one."""
+    """Where an operation stands. `error_code`/`message` from ARM when Failed; `result` is the final
+    resource (REST dict) when the SDK returns one."""
 
-    state: str
+    state: LroState
     error_code: str | None = None
     message: str = ""
     result: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", LroState(self.state))  # refuses a state outside the closed set
+
     @property
     def done(self) -> bool:
-        return self.state != "InProgress"
+        return self.state is not LroState.IN_PROGRESS
 
 
 def _rest(value: Any) -> dict[str, Any] | None:
@@ -90,9 +102,9 @@ def start(begin, *args: Any, **kwargs: Any) -> tuple[str | None, LroStatus]:
     status = method.status()
     if method.finished():
         if _failed(status):
-            return None, LroStatus("Failed", "OperationFailed", "the operation failed at once")
-        return None, LroStatus("Succeeded", result=_safe_result(method))
-    return poller.continuation_token(), LroStatus("InProgress")
+            return None, LroStatus(LroState.FAILED, "OperationFailed", "the operation failed at once")
+        return None, LroStatus(LroState.SUCCEEDED, result=_safe_result(method))
+    return poller.continuation_token(), LroStatus(LroState.IN_PROGRESS)
 
 
 def check(begin, token: str, *args: Any, **kwargs: Any) -> LroStatus:
@@ -102,11 +114,11 @@ def check(begin, token: str, *args: Any, **kwargs: Any) -> LroStatus:
         poller.wait()
     except HttpResponseError as exc:
         code, message = error_of(exc)
-        return LroStatus("Failed", code, message)
+        return LroStatus(LroState.FAILED, code, message)
     method = poller.polling_method()
     if not method.finished():
-        return LroStatus("InProgress")
-    return LroStatus("Succeeded", result=_safe_result(method))
+        return LroStatus(LroState.IN_PROGRESS)
+    return LroStatus(LroState.SUCCEEDED, result=_safe_result(method))
 
 
 def _safe_result(method) -> dict[str, Any] | None:

@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _targets(args, names: list[str] | None):
-    from reconciler.planner.hosts_state import PoolTarget
+    from reconciler.planner.pool_target import PoolTarget
 
     desired = load_desired(args.desired)
     pools = desired.host_pools

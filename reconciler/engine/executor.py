@@ -51,6 +51,7 @@ from reconciler.engine.outcome import (
     Done,
     Failed,
     Outcome,
+    ReasonCode,
     Retry,
     WaitUntil,
     failed_from_exception,
@@ -122,10 +123,15 @@ def execute(
         pool.shutdown(wait=not run.abandoned, cancel_futures=True)
     stopped = stop is not None and stop.is_set()
     return ExecutionReport(
-        results=run.results(stopped), started_at=started, finished_at=clock(), deadline=limit, stopped=stopped,
-        timed_out=run.timed_out and not stopped, wait_budget=run.wait_budget,
+        results=run.results(stopped),
+        started_at=started,
+        finished_at=clock(),
+        deadline=limit,
+        stopped=stopped,
+        timed_out=run.timed_out and not stopped,
+        wait_budget=run.wait_budget,
         abandoned=tuple(sorted(run.abandoned)),
-    )  # fmt: skip
+    )
 
 
 class _Run:
@@ -152,8 +158,17 @@ class _Run:
 
     # -- the loop -------------------------------------------------------------------------------------------
 
-    def loop(self, pool, parallelism: int, sleeper, limit: datetime | None, started: datetime, stop,
-             stop_grace: float | None = None, abandon: threading.Event | None = None) -> None:  # fmt: skip
+    def loop(
+        self,
+        pool,
+        parallelism: int,
+        sleeper,
+        limit: datetime | None,
+        started: datetime,
+        stop,
+        stop_grace: float | None = None,
+        abandon: threading.Event | None = None,
+    ) -> None:
         for node_id in self.graph.roots():
             heapq.heappush(self.timers, (started, node_id))
         in_flight: dict[futures.Future[Outcome], str] = {}
@@ -220,7 +235,9 @@ class _Run:
             if self.policy.exhausted(attempt):
                 why = f"gave up after {attempt} attempts: {outcome.why}"
                 self.last[node_id] = outcome
-                return self._fail(node_id, Failed(why=why, error_code="retries_exhausted"), now)
+                return self._fail(
+                    node_id, Failed(why, "retries_exhausted", ReasonCode.RETRIES_EXHAUSTED), now
+                )
             resume = now + self.policy.delay_after(attempt, outcome.after)
             self.attempt[node_id] = attempt + 1
             return self._park(node_id, outcome, resume, EventKind.RETRYING, now)
@@ -265,9 +282,14 @@ class _Run:
             node_id, NodeStatus.WAITING, outcome.why, finished_at=now, resume_at=resume, handed_back=True
         )
         self._event(
-            EventKind.HANDED_BACK, node_id, now, why=outcome.why, outcome=outcome,
-            attempt=self.attempt[node_id], resume_at=resume,
-        )  # fmt: skip
+            EventKind.HANDED_BACK,
+            node_id,
+            now,
+            why=outcome.why,
+            outcome=outcome,
+            attempt=self.attempt[node_id],
+            resume_at=resume,
+        )
 
     def _fail(self, node_id: str, outcome: Failed, now: datetime) -> None:
         self.last[node_id] = outcome
@@ -338,8 +360,13 @@ class _Run:
                 )
                 out[node_id] = self._result(node_id, NodeStatus.PENDING, why)
             else:
-                unfinished = tuple(sorted(d for d in self.graph.deps[node_id] if d not in self.final or
-                                          self.final[d].status is NodeStatus.WAITING))  # fmt: skip
+                unfinished = tuple(
+                    sorted(
+                        d
+                        for d in self.graph.deps[node_id]
+                        if d not in self.final or self.final[d].status is NodeStatus.WAITING
+                    )
+                )
                 out[node_id] = self._result(
                     node_id, NodeStatus.PENDING, "waiting for " + ", ".join(unfinished), blocked_by=unfinished
                 )
@@ -354,5 +381,5 @@ def _call_safely(run_action: RunAction, node: ExecNode, ctx: RunContext) -> Outc
     except Exception as exc:  # noqa: BLE001 -- any action error becomes this node's failure, by design
         return failed_from_exception(exc)
     if not is_outcome(outcome):
-        return Failed(why=f"action returned {outcome!r}, not an outcome", error_code="bad_outcome")
+        return Failed(f"action returned {outcome!r}, not an outcome", "bad_outcome", ReasonCode.BAD_OUTCOME)
     return outcome

@@ -14,12 +14,15 @@ controller-runtime's four results: success, requeue-after, error with backoff, t
   dependents stop; independent branches go on.
 
 Outcomes are data, not exceptions, so a table of cases can assert on them and a report can carry them.
+Each carries a ``reason_code`` from one closed vocabulary (:class:`ReasonCode`, the subset its type allows),
+so what reads an outcome (recap, controller, metrics) decides from the code, never from the prose beside it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeAlias
 
 
@@ -29,10 +32,62 @@ def _require_aware(at: datetime) -> None:
         raise ValueError(f"WaitUntil needs a timezone-aware datetime, got naive {at.isoformat()}")
 
 
-# Why a wait lasts: a ring gate's soak (``soak``), a gate waiting for its ring (``gate``), a maintenance
-# window (``window``), an image version replicating to a region (``replication``), a drain grace period
-# (``drain``), hosts being created, registered or deleted (``hosts``), a long operation (``operation``).
-WAIT_REASONS = frozenset({"soak", "gate", "window", "replication", "drain", "hosts", "operation"})
+class ReasonCode(StrEnum):
+    """Why an outcome is what it is, as a code: what reads an outcome (the recap, the controller, metrics)
+    decides from this, never from the words of ``why``/``detail``. Grouped by the outcome that carries it."""
+
+    # Done
+    CONVERGED = "converged"
+    ROLLBACK = "rollback"  # a pool back on its last good version after a quarantine (also while it rolls)
+    # WaitUntil: a ring gate's soak, a gate waiting for its ring, a maintenance window, a version replicating
+    # to a region, a drain grace period, hosts being created, registered or deleted, a long operation.
+    SOAK = "soak"
+    GATE = "gate"
+    WINDOW = "window"
+    REPLICATION = "replication"
+    DRAIN = "drain"
+    HOSTS = "hosts"
+    OPERATION = "operation"
+    WAITING = "waiting"  # a wait whose action named no reason
+    # Retry
+    TRANSIENT = "transient"
+    # Failed
+    ERROR = "error"  # Azure refused or the resource is in a state apply cannot fix (error_code says which)
+    HALTED = "halted"  # a rollout stopped by its failure budget: a person or a new pin is needed
+    RETRIES_EXHAUSTED = "retries-exhausted"
+    BAD_PLAN = "bad-plan"
+    BAD_OUTCOME = "bad-outcome"
+    EXCEPTION = "exception"
+
+
+WAIT_REASONS = frozenset(
+    {
+        ReasonCode.SOAK,
+        ReasonCode.GATE,
+        ReasonCode.WINDOW,
+        ReasonCode.REPLICATION,
+        ReasonCode.DRAIN,
+        ReasonCode.HOSTS,
+        ReasonCode.OPERATION,
+        ReasonCode.ROLLBACK,
+    }
+)
+DONE_REASONS = frozenset({ReasonCode.CONVERGED, ReasonCode.ROLLBACK})
+FAILED_REASONS = frozenset(
+    {
+        ReasonCode.ERROR,
+        ReasonCode.HALTED,
+        ReasonCode.RETRIES_EXHAUSTED,
+        ReasonCode.BAD_PLAN,
+        ReasonCode.BAD_OUTCOME,
+        ReasonCode.EXCEPTION,
+    }
+)
+
+
+def _require_code(code: str, allowed: frozenset[ReasonCode], what: str) -> None:
+    if code not in allowed:
+        raise ValueError(f"unknown {what} reason code {code!r}; one of {sorted(allowed)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +96,10 @@ class Done:
 
     changed: bool = True
     detail: str = ""
+    reason_code: str = ReasonCode.CONVERGED
+
+    def __post_init__(self) -> None:
+        _require_code(self.reason_code, DONE_REASONS, "Done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +116,12 @@ class WaitUntil:
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
-        if self.reason is not None and self.reason not in WAIT_REASONS:
-            raise ValueError(f"unknown wait reason {self.reason!r}; one of {sorted(WAIT_REASONS)}")
+        if self.reason is not None:
+            _require_code(self.reason, WAIT_REASONS, "wait")
+
+    @property
+    def reason_code(self) -> str:
+        return self.reason or ReasonCode.WAITING
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +135,7 @@ class Retry:
     after: timedelta
     why: str
     attempt: int = 0
+    reason_code: str = ReasonCode.TRANSIENT
 
     def __post_init__(self) -> None:
         if self.after < timedelta(0):
@@ -80,10 +144,15 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """Terminal for this run. ``error_code`` is machine-readable (an ARM error code, ``retries_exhausted``…)."""
+    """Terminal for this run. ``reason_code`` is our own code (:class:`ReasonCode`: ``halted``, ``error``…);
+    ``error_code`` is the finer one the source gave (an ARM error code, ``retries_exhausted``…)."""
 
     why: str
     error_code: str | None = None
+    reason_code: str = ReasonCode.ERROR
+
+    def __post_init__(self) -> None:
+        _require_code(self.reason_code, FAILED_REASONS, "Failed")
 
 
 Outcome: TypeAlias = Done | WaitUntil | Retry | Failed
@@ -128,23 +197,42 @@ def failed_from_exception(exc: BaseException) -> Failed:
     reconcile cycle re-observes and tries again from scratch anyway (level-triggered).
     """
     message = str(exc) or type(exc).__name__
-    return Failed(why=f"{type(exc).__name__}: {message}", error_code="unhandled_exception")
+    return Failed(
+        why=f"{type(exc).__name__}: {message}",
+        error_code="unhandled_exception",
+        reason_code=ReasonCode.EXCEPTION,
+    )
 
 
 def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
     """A JSON-able form for reports and the apply history."""
     if isinstance(outcome, Done):
-        return {"outcome": "changed" if outcome.changed else "ok", "detail": outcome.detail}
+        return {
+            "outcome": "changed" if outcome.changed else "ok",
+            "detail": outcome.detail,
+            "reason_code": str(outcome.reason_code),
+        }
     if isinstance(outcome, WaitUntil):
-        return {"outcome": "wait_until", "at": outcome.at.astimezone(UTC).isoformat(), "why": outcome.why,
-                "reason": outcome.reason}  # fmt: skip
+        return {
+            "outcome": "wait_until",
+            "at": outcome.at.astimezone(UTC).isoformat(),
+            "why": outcome.why,
+            "reason": outcome.reason,
+            "reason_code": str(outcome.reason_code),
+        }
     if isinstance(outcome, Retry):
         return {
             "outcome": "retry",
             "after_seconds": outcome.after.total_seconds(),
             "why": outcome.why,
             "attempt": outcome.attempt,
+            "reason_code": str(outcome.reason_code),
         }
     if isinstance(outcome, Failed):
-        return {"outcome": "failed", "why": outcome.why, "error_code": outcome.error_code}
+        return {
+            "outcome": "failed",
+            "why": outcome.why,
+            "error_code": outcome.error_code,
+            "reason_code": str(outcome.reason_code),
+        }
     raise TypeError(f"not an outcome: {outcome!r}")

@@ -12,11 +12,13 @@ Formatting belongs to ``reconciler.render``; this module only counts. The dict s
       "hosts": {"pools": {"<pool>": {"created": …, "replaced": …, "deleted": …, "drained": …,
                                      "messaged": …, "logged_off": …, "writes": …}},
                 "totals": {…same keys…}},
-      "failures": [{"id": …, "kind": …, "why": …, "error_code": …}],   # sorted by id
-      "skipped":  [{"id": …, "kind": …, "why": …}],
-      "unfinished": [{"id": …, "kind": …, "status": "waiting"|"pending", "why": …, "resume_at": …}],
+      "failures": [{"id": …, "kind": …, "why": …, "error_code": …, "reason_code": …}],   # sorted by id
+      "skipped":  [{"id": …, "kind": …, "why": …, "reason_code": "dependency-failed"}],
+      "unfinished": [{"id": …, "kind": …, "status": "waiting"|"pending", "why": …, "resume_at": …,
+                      "reason_code": …}],
       "pending": [{"change": …, "resource": …, "kind": …, "status": …, "resumes_at": …, "why": …,
                    "reason_code": …, "handed_back": bool}],           # what resumes when, soonest first
+      "results": [{"id": …, "kind": …, "status": …, "reason_code": …}],  # every node: its outcome's code
       "resume": "re-run `reconcile apply` after … (or run `reconcile run`)" | None,
       "complete": true|false,    # nothing left for a later cycle
       "succeeded": true|false    # outcome is succeeded or pending: nothing failed, nothing was cut short
@@ -92,12 +94,15 @@ class Recap:
                     "kind": r.kind,
                     "why": r.why,
                     "error_code": r.outcome.error_code if isinstance(r.outcome, Failed) else None,
+                    "reason_code": r.reason_code,
                 }
                 for r in results
                 if r.status is NodeStatus.FAILED
             ],
             "skipped": [
-                {"id": r.id, "kind": r.kind, "why": r.why} for r in results if r.status is NodeStatus.SKIPPED
+                {"id": r.id, "kind": r.kind, "why": r.why, "reason_code": r.reason_code}
+                for r in results
+                if r.status is NodeStatus.SKIPPED
             ],
             "unfinished": [
                 {
@@ -106,19 +111,28 @@ class Recap:
                     "status": r.status.value,
                     "why": r.why,
                     "resume_at": _iso(r.resume_at),
+                    "reason_code": r.reason_code,
                 }
                 for r in results
                 if r.status in UNFINISHED
             ],
             "pending": pending,
+            "results": [
+                {"id": r.id, "kind": r.kind, "status": r.status.value, "reason_code": r.reason_code}
+                for r in results
+            ],
             "resume": resume_hint(self.outcome, pending),
             "complete": self.report.complete,
             "succeeded": self.outcome.ok,
         }
 
 
-def build_recap(report: ExecutionReport, *, wrote: Collection[str] = (),
-                hosts: Mapping[str, Mapping[str, int]] | None = None) -> Recap:  # fmt: skip
+def build_recap(
+    report: ExecutionReport,
+    *,
+    wrote: Collection[str] = (),
+    hosts: Mapping[str, Mapping[str, int]] | None = None,
+) -> Recap:
     """Count ``report``'s results per kind and in total (see the module docstring for the counting rule).
 
     ``wrote``: ids of nodes that wrote in this run whatever their status; ``hosts``: host work per pool.
@@ -159,12 +173,18 @@ def pending_items(report: ExecutionReport) -> list[dict[str, Any]]:
         if r.status not in UNFINISHED:
             continue
         action, _, resource = r.id.partition(" ")
-        items.append({
-            "change": action if resource else r.id, "resource": resource or r.id, "kind": r.kind,
-            "status": r.status.value, "resumes_at": _iso(resumes(r)), "why": r.why,
-            "reason_code": r.reason_code or ("after-dependency" if r.blocked_by else None),
-            "handed_back": r.handed_back,
-        })  # fmt: skip
+        items.append(
+            {
+                "change": action if resource else r.id,
+                "resource": resource or r.id,
+                "kind": r.kind,
+                "status": r.status.value,
+                "resumes_at": _iso(resumes(r)),
+                "why": r.why,
+                "reason_code": r.reason_code,
+                "handed_back": r.handed_back,
+            }
+        )
     return sorted(items, key=lambda i: (i["resumes_at"] is None, i["resumes_at"] or "", i["resource"]))
 
 

@@ -40,6 +40,11 @@ class NodeStatus(StrEnum):
 
 UNFINISHED = frozenset({NodeStatus.WAITING, NodeStatus.PENDING})
 
+# The reason codes of nodes that have no outcome of their own (never called).
+DEPENDENCY_FAILED = "dependency-failed"
+AFTER_DEPENDENCY = "after-dependency"
+NOT_STARTED = "not-started"  # the run's deadline or stop came before the node's turn
+
 
 class RunOutcome(StrEnum):
     """How a whole run ended (see the module docstring for the order). Only the first two are a success."""
@@ -78,9 +83,14 @@ class NodeResult:
     blocked_by: tuple[str, ...] = ()  # pending: the unfinished dependencies it waits for
 
     @property
-    def reason_code(self) -> str | None:
-        """The closed-vocabulary reason of a wait (``WaitUntil.reason``), when the action gave one."""
-        return getattr(self.outcome, "reason", None) if self.status is NodeStatus.WAITING else None
+    def reason_code(self) -> str:
+        """Why the node ended as it did, as a code (:class:`~reconciler.engine.outcome.ReasonCode`): its
+        outcome's code, or for a node never called, why not (a dependency failed, or is still unfinished)."""
+        if self.status is NodeStatus.SKIPPED:
+            return DEPENDENCY_FAILED
+        if self.status is NodeStatus.PENDING or self.outcome is None:
+            return AFTER_DEPENDENCY if self.blocked_by else NOT_STARTED
+        return str(self.outcome.reason_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +98,7 @@ class NodeResult:
             "kind": self.kind,
             "status": self.status.value,
             "why": self.why,
+            "reason_code": self.reason_code,
             "outcome": outcome_to_dict(self.outcome) if self.outcome is not None else None,
             "attempts": self.attempts,
             "calls": self.calls,

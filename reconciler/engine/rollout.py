@@ -6,7 +6,8 @@ calls back on WaitUntil), in the next apply, or after a crash — and it continu
 
 Outcomes: Done when the pool runs the pinned version on `count` Available hosts (changed = wrote something
 this cycle); WaitUntil(next check, why) while anything is in flight or waits for time (grace, window, gate,
-replication); Failed(error_code="RolloutHalted") when the failure budget halted the pool (a person or a new pin
+replication); a rolling-back pool waits and ends Done with reason code `rollback`, not as a plain wait;
+Failed(reason_code="halted", error_code="RolloutHalted") when the failure budget halted the pool (a person or a new pin
 is needed; `reconcile clear-quarantine POOL`).
 """
 
@@ -22,7 +23,7 @@ from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_body import agent_extension, join_extension, vm_body
 from reconciler.azure.hosts_read import PoolSnapshot, read_pool
 from reconciler.azure.hosts_write import PoolWriter
-from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.engine.rollout_inputs import pool_inputs
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
@@ -42,12 +43,21 @@ from reconciler.model.rollout import (
     rollout_id,
 )
 from reconciler.model.tags import ROLLED_OUT_TAG
-from reconciler.planner.hosts import Decision, Step, decide
-from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, READY, PoolInputs, PoolTarget
+from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, READY, PoolInputs
+from reconciler.planner.host_steps import (
+    POOL_OPS,
+    CreateData,
+    Decision,
+    DecisionMode,
+    DecisionState,
+    Step,
+    StepOp,
+)
+from reconciler.planner.hosts import decide
+from reconciler.planner.pool_target import PoolTarget
 from reconciler.spec.desired import DesiredState
 from reconciler.spec.state import HostPool
 
-POOL_STEPS = ("count-failure", "quarantine", "stamp-rolled-out")
 STEP_WORKERS = 8  # concurrent writes per pool; ARM's write bucket (limits.md A1) is per subscription
 
 
@@ -71,21 +81,27 @@ def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
     inputs = pool_inputs(target, snap)
     decision = decide(inputs)
     writes = _perform(decision, inputs, pool, snap, PoolWriter(conn, pool.arm_id))
-    return PoolCycle(pool.name, inputs, decision, _outcome(decision, inputs, writes), writes)
+    return PoolCycle(pool.name, inputs, decision, outcome_of(decision, inputs, writes), writes)
 
 
 def converge_pools(desired: DesiredState, pools: Iterable[HostPool], conn: Connection, workers: int = 8):
-    """One cycle for several pools in parallel (each pool's steps stay in order on one thread)."""
+    """One cycle for several pools in parallel (each pool's steps stay in order on one thread).
+
+    No production caller: the e2e rollout drivers and bench/rollout_bench.py use it (to move there once
+    those are rewritten to go through the reconcile entry point)."""
     targets = [PoolTarget.of(desired, p) for p in pools]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as ex:
         return list(ex.map(lambda t: converge_pool(t, conn), targets))
 
 
-def _outcome(d: Decision, p: PoolInputs, writes: int) -> Outcome:
-    if d.state == "converged":
+def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:
+    if d.state is DecisionState.CONVERGED and d.mode is DecisionMode.ROLLBACK:
+        detail = f"{p.pool}: rolled back: {p.policy.count} host(s) on the last good version"
+        return Done(changed=writes > 0, detail=detail, reason_code=ReasonCode.ROLLBACK)
+    if d.state is DecisionState.CONVERGED:
         return Done(changed=writes > 0, detail=f"{p.pool}: {p.policy.count} host(s) on the pinned version")
-    if d.state == "halted":
-        return Failed(f"{p.pool}: " + "; ".join(d.notes), error_code="RolloutHalted")
+    if d.state is DecisionState.HALTED:
+        return Failed(f"{p.pool}: " + "; ".join(d.notes), "RolloutHalted", ReasonCode.HALTED)
     at, why = d.next_check or (p.now, "progressing")
     return WaitUntil(max(at, p.now), f"{p.pool}: {why}")
 
@@ -97,17 +113,16 @@ def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolSnapshot, w: 
     writes = 0
     pool_tags = dict((snap.pool or {}).get("tags") or {})
     pool_changed = False
-    for step in (s for s in d.steps if s.op in POOL_STEPS):
-        if step.op == "count-failure":
-            pool_tags[POOL_FAILURES_TAG] = (
-                f"{step.data['count']}|{step.data['version']}|{step.data['marker']}"
-            )
-            if step.data.get("tag"):  # why, for status once the failed VM is gone
-                pool_tags[POOL_LAST_FAILURE_TAG] = f"{step.host}|{step.data['tag']}"[:256]
-        elif step.op == "quarantine":
-            pool_tags[POOL_QUARANTINE_TAG] = f"{step.data['version']}|{now.isoformat()}"
-        elif step.op == "stamp-rolled-out":
-            pool_tags[ROLLED_OUT_TAG] = f"{step.data['version']}|{now.isoformat()}"
+    for step in (s for s in d.steps if s.op in POOL_OPS):
+        data = step.data
+        if step.op is StepOp.COUNT_FAILURE:
+            pool_tags[POOL_FAILURES_TAG] = f"{data.count}|{data.version}|{data.marker}"
+            # why, for status once the failed VM is gone
+            pool_tags[POOL_LAST_FAILURE_TAG] = f"{step.host}|{data.failure.to_tag()}"[:256]
+        elif step.op is StepOp.QUARANTINE:
+            pool_tags[POOL_QUARANTINE_TAG] = f"{data.version}|{now.isoformat()}"
+        elif step.op is StepOp.STAMP_ROLLED_OUT:
+            pool_tags[ROLLED_OUT_TAG] = f"{data.version}|{now.isoformat()}"
         pool_changed = True
     if pool_changed:
         w.tag_pool(pool_tags)
@@ -125,7 +140,7 @@ def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolSnapshot, w: 
     # batch is 40 creates; one after the other they would take minutes of wall time on Azure).
     groups: dict[str, list[Step]] = {}
     for step in d.steps:
-        if step.op not in POOL_STEPS:
+        if step.op not in POOL_OPS:
             groups.setdefault(step.host or "", []).append(step)
 
     def run(steps: list[Step]) -> int:
@@ -142,64 +157,62 @@ def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolSnapshot, w: 
 
 def _one(step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime, hosts, tag, removed) -> int:
     op, vm, data = step.op, step.host, step.data
-    if op == "delete-ghost":
+    if op is StepOp.DELETE_GHOST:
         w.delete_session_host(vm)
         return 1
-    if op == "mark-failed":
-        tag(vm, **{HOST_FAILED_TAG: (data.get("tag") or data["why"])[:256]})
+    if op is StepOp.MARK_FAILED:
+        tag(vm, **{HOST_FAILED_TAG: data.to_tag()})
         return 0
-    if op == "remove":
+    if op is StepOp.REMOVE:
         n = 0
         if not hosts[vm].managed:
             # Adopt it first, so it still counts toward count + surge until its delete has finished.
             w.tag_vm(vm, {**hosts[vm].tags, HOST_POOL_TAG: p.pool_id.lower()})
             n = 1
-        if data.get("session_host"):
-            w.delete_session_host(data["session_host"])
+        if data.session_host:
+            w.delete_session_host(data.session_host)
         w.delete_vm(vm)
         removed.add(vm)
-        return n + (2 if data.get("session_host") else 1)
-    if op == "create":
-        w.create_vm(
-            vm, vm_body(pool, vm, data["version"], _zone(pool, vm), _new_tags(p, pool, vm, data, now))
-        )
+        return n + (2 if data.session_host else 1)
+    if op is StepOp.CREATE:
+        w.create_vm(vm, vm_body(pool, vm, data.version, _zone(pool, vm), _new_tags(p, pool, vm, data, now)))
         return 1
-    if op == "join":
+    if op is StepOp.JOIN:
         w.put_extension(vm, JOIN_EXTENSION, join_extension(pool, pool.location))
         return 1
-    if op == "register":
+    if op is StepOp.REGISTER:
         token = w.registration_token(now)
         w.put_extension(vm, AGENT_EXTENSION, agent_extension(pool, pool.location, token))
         # Tagged after the PUT: a kill in between leaves no stamp, and the next cycle stamps late
         # (stamp-registered), so the health timeout never counts time the reconciler was away.
         tag(vm, **{HOST_REGISTERED_TAG: now.isoformat()})
         return 1
-    if op == "stamp-registered":
+    if op is StepOp.STAMP_REGISTERED:
         tag(vm, **{HOST_REGISTERED_TAG: now.isoformat()})
         return 0
-    if op == "ready":
+    if op is StepOp.READY:
         n = 0
-        if data.get("assign") and hosts[vm].assigned_user != data["assign"]:
-            w.assign(data["session_host"], data["assign"])
+        if data.assign and hosts[vm].assigned_user != data.assign:
+            w.assign(data.session_host, data.assign)
             n += 1
         tag(vm, **{HOST_STAGE_TAG: READY})
         return n
-    if op == "retire":
-        when = w.drain(data["session_host"]) if data.get("session_host") else None
-        tag(vm, **{HOST_DRAIN_TAG: (when or now).isoformat(), HOST_RETIRE_TAG: data["reason"]})
-        return 1 if data.get("session_host") else 0
-    if op == "drain":
-        w.drain(data["session_host"])
+    if op is StepOp.RETIRE:
+        when = w.drain(data.session_host) if data.session_host else None
+        tag(vm, **{HOST_DRAIN_TAG: (when or now).isoformat(), HOST_RETIRE_TAG: str(data.reason)})
+        return 1 if data.session_host else 0
+    if op is StepOp.DRAIN:
+        w.drain(data.session_host)
         return 1
-    if op == "message":
-        for sid in data["sessions"]:
-            w.message(data["session_host"], sid.rsplit("/", 1)[-1], data["title"], data["body"])
+    if op is StepOp.MESSAGE:
+        for sid in data.sessions:
+            w.message(data.session_host, sid.rsplit("/", 1)[-1], data.title, data.body)
         tag(vm, **{HOST_MESSAGED_TAG: now.isoformat()})
-        return len(data["sessions"])
-    if op == "logoff":
-        for sid in data["sessions"]:
-            w.logoff(data["session_host"], sid.rsplit("/", 1)[-1])
-        return len(data["sessions"])
+        return len(data.sessions)
+    if op is StepOp.LOGOFF:
+        for sid in data.sessions:
+            w.logoff(data.session_host, sid.rsplit("/", 1)[-1])
+        return len(data.sessions)
     raise ValueError(f"unknown rollout step {op!r}")
 
 
@@ -211,17 +224,17 @@ def _zone(pool: HostPool, name: str) -> str | None:
     return zones[int(index) % len(zones)] if index.isdigit() else zones[0]
 
 
-def _new_tags(p: PoolInputs, pool: HostPool, name: str, data: dict, now: datetime) -> dict[str, str]:
+def _new_tags(p: PoolInputs, pool: HostPool, name: str, data: CreateData, now: datetime) -> dict[str, str]:
     tags = dict(pool.tags)
     tags.update(
         {
             HOST_POOL_TAG: p.pool_id.lower(),
             HOST_CREATED_TAG: now.isoformat(),
-            HOST_ROLLOUT_TAG: rollout_id(data["version"]),
+            HOST_ROLLOUT_TAG: rollout_id(data.version),
         }
     )
-    if data.get("replaces"):
-        tags[HOST_REPLACES_TAG] = data["replaces"]
-    if data.get("assign"):
-        tags[HOST_ASSIGN_TAG] = data["assign"]
+    if data.replaces:
+        tags[HOST_REPLACES_TAG] = data.replaces
+    if data.assign:
+        tags[HOST_ASSIGN_TAG] = data.assign
     return tags

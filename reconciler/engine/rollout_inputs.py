@@ -10,8 +10,9 @@ from reconciler.azure import convert
 from reconciler.azure.hosts_read import PoolSnapshot
 from reconciler.model.observed import norm_id
 from reconciler.model.rollout import HOST_POOL_TAG
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolTarget, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, UserSessionView
 from reconciler.planner.pool_inputs import assemble, policy_of, window_of
+from reconciler.planner.pool_target import PoolTarget
 
 __all__ = ["host_views", "policy_of", "pool_inputs", "window_of"]
 

@@ -21,8 +21,10 @@ from reconciler.model.rollout import (
     HostFailure,
     parse_last_failure,
 )
-from reconciler.planner.hosts import decide, failure_of
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolTarget
+from reconciler.planner.host_failures import failure_of
+from reconciler.planner.host_inputs import HostView, PoolInputs
+from reconciler.planner.hosts import decide
+from reconciler.planner.pool_target import PoolTarget
 
 
 def _leaf(version_id: str | None) -> str | None:
@@ -55,10 +57,15 @@ def failed_hosts(p: PoolInputs, pool_tags: dict[str, str]) -> list[dict[str, Any
             failure, reason = HostFailure.from_tag(h.tags.get(HOST_FAILED_TAG))
         else:
             continue
-        out.append({
-            "host": h.name, "check": failure.check if failure else None, "code": failure.code if failure else None,
-            "extension": failure.extension if failure else None, "reason": reason,
-        })  # fmt: skip
+        out.append(
+            {
+                "host": h.name,
+                "check": failure.check if failure else None,
+                "code": failure.code if failure else None,
+                "extension": failure.extension if failure else None,
+                "reason": reason,
+            }
+        )
     last = parse_last_failure(pool_tags.get(POOL_LAST_FAILURE_TAG))
     if last and last["host"] not in {f["host"] for f in out}:
         out.append(last)
@@ -80,10 +87,16 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
     for h in p.hosts:
         if h.retiring and h.sessions:
             deadline = (h.drain_at or p.now) + pol.drain_grace
-            waiting.append({
-                "host": h.name, "users": [s.user for s in h.sessions], "deadline": deadline.isoformat(),
-                "logoff": "at deadline" if pol.force_logoff else "never (forceLogoff: false): waits for users",
-            })  # fmt: skip
+            waiting.append(
+                {
+                    "host": h.name,
+                    "users": [s.user for s in h.sessions],
+                    "deadline": deadline.isoformat(),
+                    "logoff": "at deadline"
+                    if pol.force_logoff
+                    else "never (forceLogoff: false): waits for users",
+                }
+            )
     count, version, _ = p.failures
     check = d.next_check
     return {
@@ -109,12 +122,12 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
             "satisfied": p.gate_ok,
             "until": p.gate_until.isoformat() if p.gate_until else None,
             "why": p.gate_why or None,
-        },  # fmt: skip
+        },
         "failures": {
             "count": count if version == (p.target or "") else 0,
             "budget": pol.failure_budget,
             "on_failure": pol.on_failure,
-        },  # fmt: skip
+        },
         "quarantined": _leaf(p.quarantined),
         "failed_hosts": failed_hosts(p, (snap.pool or {}).get("tags") or {}),
         "mode": d.mode,

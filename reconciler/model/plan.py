@@ -55,6 +55,35 @@ _PAST = {
 }
 
 
+class ChangeReason(StrEnum):
+    """Why a change is planned, as a code (Terraform's plan has them): what reads a plan decides from this,
+    never from `reason`'s words. Codes that name a field carry it after a colon (`drift:/properties/x`)."""
+
+    MISSING = "missing"  # declared, does not exist: create (or build)
+    DRIFT = "drift"  # differs from desired: update (`drift:<paths>`)
+    IMMUTABLE = "immutable"  # a field that cannot change in place: replace (`immutable:<fields>`)
+    UNOWNED = "unowned"  # exists without our ownership tag: adopt
+    NOT_DECLARED = "not-declared"  # ours, no longer declared: delete
+    RETENTION = "retention"  # the retention policy deprecates or deletes a version
+    PROTECTED = "protected"  # retention would remove it, but it is in use or not ours
+    SKIP_CREATE = "skip-create"  # declared, but retention would retire it at once
+    BUILDING = "building"  # an image build is running
+    REGIONS = "regions"  # target regions, replica counts or a failed replication to redo
+    PIN_MOVED = "pin-moved"  # a pool's pin moves to a newer version (and its hosts follow)
+    ROLLBACK = "rollback"  # a pool's pin moves back to an older version (and its hosts follow)
+    COUNT_UP = "count-up"  # fewer session hosts than `count`
+    COUNT_DOWN = "count-down"  # more session hosts than `count`
+    GHOSTS = "ghosts"  # session hosts whose VM is gone
+    RETIRING = "retiring"  # half-retired or failed hosts to finish
+    REGISTERING = "registering"  # hosts not registered yet
+    RECORD_ROLLED_OUT = "record-rolled-out"  # stamp the pool as running its pin (ring gates read it)
+
+
+def coded(reason: ChangeReason, *fields: str) -> str:
+    """A reason code that names what it is about: `drift:/properties/a,/properties/b`."""
+    return f"{reason}:{','.join(fields)}" if fields else str(reason)
+
+
 class Severity(StrEnum):
     WARNING = "warning"
     ERROR = "error"
@@ -66,7 +95,8 @@ class Change:
 
     `key` is unique within a plan ("<action> <resource id, lower-cased>") and is what `depends_on` refers to.
     `patch` is an RFC 6902 JSON patch from `before` to `after` (updates only); `before`/`after` hold only the
-    REST fields the reconciler manages. `reason` explains, it never decides. `fingerprint` is the hash of the
+    REST fields the reconciler manages. `reason` explains, it never decides; `reason_code` (a
+    :class:`ChangeReason`, maybe with `:<fields>`) is the same why as a code. `fingerprint` is the hash of the
     observed resource JSON this change was computed from ("" when the resource does not exist yet).
     """
 
@@ -80,6 +110,7 @@ class Change:
     depends_on: tuple[str, ...] = ()
     fingerprint: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    reason_code: str = ""
 
     @property
     def key(self) -> str:
@@ -97,6 +128,7 @@ class Change:
             "resource_id": self.resource_id,
             "name": self.name,
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "before": self.before,
             "after": self.after,
             "patch": list(self.patch),
@@ -118,6 +150,7 @@ class Change:
             depends_on=tuple(data.get("depends_on") or ()),
             fingerprint=data.get("fingerprint", ""),
             details=dict(data.get("details") or {}),
+            reason_code=data.get("reason_code", ""),
         )
 
 

@@ -51,6 +51,10 @@ _CHANGE = {
         "resource_id": {"type": "string"},
         "name": {"type": "string"},
         "reason": {"type": "string"},
+        "reason_code": {
+            "type": "string",
+            "description": "why, as a code (model.plan.ChangeReason, maybe ':<fields>'): decide from this",
+        },
         "before": _JSON_OBJECT,
         "after": _JSON_OBJECT,
         "patch": {"type": "array", "items": _PATCH_OP},
@@ -106,7 +110,7 @@ _ROLLOUT = {
         "target_count",
         "batches",
         "sessions_affected",
-    ],  # fmt: skip
+    ],
     "properties": {
         "pool_id": {"type": "string"},
         "pool": {"type": "string"},
@@ -147,7 +151,7 @@ PLAN_SCHEMA = {
         "rollouts",
         "diagnostics",
         "fingerprints",
-    ],  # fmt: skip
+    ],
     "properties": {
         "format_version": {"const": FORMAT_VERSION},
         "generated_at": {"type": "string", "format": "date-time"},

@@ -56,7 +56,7 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
     parts.append(plan_deletions(ctx, wanted_templates))
     changes: list[Change] = after_groups([c for p in parts for c in p.changes], groups.changes)
-    _check_unique(changes)
+    _check_changes(changes)
     ordered, levels = order(changes)
     diagnostics = sorted(
         (d for p in parts for d in p.diagnostics),
@@ -74,9 +74,12 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     )
 
 
-def _check_unique(changes: list[Change]) -> None:
+def _check_changes(changes: list[Change]) -> None:
     seen: set[str] = set()
     for change in changes:
         if change.key in seen and change.action is not Action.NO_OP:
             raise AssertionError(f"planner bug: two changes with key {change.key!r}")
+        # What reads a plan decides from the code; a change without one would be read from its words.
+        if not change.reason_code:
+            raise AssertionError(f"planner bug: change {change.key!r} has no reason code")
         seen.add(change.key)

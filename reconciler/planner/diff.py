@@ -18,7 +18,7 @@ from typing import Any
 import jsonpatch
 
 from reconciler.model.observed import normalize_region
-from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key, coded
 
 _DATE_KEYS = ("endOfLifeDate",)
 _REGION_KEYS = ("location",)
@@ -198,15 +198,27 @@ def diff_resource(
                 f"{origin}: {label} is declared but does not exist",
                 after=normalise(dict(body)),
                 depends_on=deps,
-            )  # fmt: skip
+                reason_code=ChangeReason.MISSING,
+            )
         )
         return out
     comparison = compare(observed.raw, body, ignore)
 
-    def existing(action: Action, reason: str, **extra: Any) -> Change:
+    def existing(action: Action, reason: str, code: str, **extra: Any) -> Change:
         """A change to the observed resource; its fingerprint is only hashed when a change needs it."""
-        return Change(action, kind, resource_id, reason, before=comparison.before, after=comparison.after,
-                      patch=comparison.patch, depends_on=deps, fingerprint=observed.fingerprint, **extra)  # fmt: skip
+        return Change(
+            action,
+            kind,
+            resource_id,
+            reason,
+            before=comparison.before,
+            after=comparison.after,
+            patch=comparison.patch,
+            depends_on=deps,
+            fingerprint=observed.fingerprint,
+            reason_code=code,
+            **extra,
+        )
 
     frozen = comparison.touches(immutable)
     if frozen:
@@ -218,13 +230,14 @@ def diff_resource(
                     resource_id,
                     f"{label}: {fields} cannot change in place and it cannot be replaced: {replace_blocked}",
                     origin,
-                )  # fmt: skip
+                )
             )
             return out
         out.changes.append(
             existing(
                 Action.REPLACE,
                 f"{origin}: {label}: {fields} cannot change in place, so it is deleted and created again",
+                coded(ChangeReason.IMMUTABLE, *frozen),
                 details={"immutable": [p.rsplit("/", 1)[-1] for p in frozen]},
             )
         )
@@ -236,6 +249,7 @@ def diff_resource(
                 Action.ADOPT,
                 f"{origin}: {label} exists without the ownership tag {tag_name}={tag_value}; adopt it"
                 + (f" and update {', '.join(comparison.changed_paths)}" if comparison.patch else ""),
+                ChangeReason.UNOWNED,
             )
         )
         return out
@@ -245,6 +259,7 @@ def diff_resource(
                 Action.UPDATE,
                 f"{origin}: {label}: {', '.join(comparison.changed_paths)} "
                 f"{'differs' if len(comparison.changed_paths) == 1 else 'differ'} from desired",
+                coded(ChangeReason.DRIFT, *comparison.changed_paths),
             )
         )
     return out

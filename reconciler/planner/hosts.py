@@ -26,12 +26,27 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from reconciler.model.rollout import HOST_FAILED_TAG, HostFailure
-from reconciler.planner.hosts_decision import POLL, Decision, Step
-from reconciler.planner.hosts_retire import REMINDERS, message_body, message_due, progress_retirement
-from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
-
-__all__ = ["Decision", "Step", "decide", "failure_of", "failure_marker", "message_due", "next_name"]
+from reconciler.model.rollout import HOST_FAILED_TAG
+from reconciler.planner.host_failures import failure_marker, failure_of
+from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
+from reconciler.planner.host_names import next_name
+from reconciler.planner.host_retirement import REMINDERS, message_body, progress_retirement
+from reconciler.planner.host_steps import (
+    POLL,
+    CountFailureData,
+    CreateData,
+    Decision,
+    DecisionMode,
+    DecisionState,
+    ReadyData,
+    RemoveData,
+    RemoveReason,
+    RetireData,
+    RetireReason,
+    Step,
+    StepOp,
+    VersionData,
+)
 
 
 def _order(host: HostView) -> tuple[int, int, str]:
@@ -39,52 +54,11 @@ def _order(host: HostView) -> tuple[int, int, str]:
     return (1 if host.accepting_available else 0, len(host.sessions), host.name)
 
 
-def failure_of(host: HostView, p: PoolInputs) -> HostFailure | None:
-    """Why a new host counts as failed, or None. Only hosts we created and never saw Available are judged.
-
-    The health timeout runs from HOST_REGISTERED_TAG (when the reconciler sent the AVD agent), not from the
-    VM's creation: a host whose next step is still the reconciler's (an apply killed, slow or not running)
-    is waiting for us, not failing. Provisioning and extension failures are Azure's verdicts and count at once.
-    """
-    if not host.managed or host.established or host.retiring or host.deleting:
-        return None
-    if host.provisioning == "Failed":
-        code, message = host.provisioning_error or (None, None)
-        return HostFailure("provisioning", code, message)
-    for name, state in sorted(host.extensions.items()):
-        if state == "Failed":
-            code, message = host.extension_errors.get(name) or (None, None)
-            return HostFailure("extension", code, message, extension=name)
-    sent = host.registered_at
-    if sent is not None and p.now - sent > p.policy.health_timeout and not host.available:
-        return HostFailure("timeout", timeout=_duration(p.policy.health_timeout))
-    return None
-
-
-def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
-
-
-def failure_marker(host: HostView) -> str:
-    """Identifies one failed VM across cycles even if its name is later reused: name@creation second."""
-    created = host.created_at
-    return f"{host.name}@{int(created.timestamp())}" if created else host.name
-
-
-def next_name(prefix: str, used: set[str]) -> str:
-    """`<prefix>-<n>` with the smallest n whose name is not in use (names in use are never reused)."""
-    n = 0
-    while f"{prefix}-{n}".lower() in used:
-        n += 1
-    return f"{prefix}-{n}"
-
-
 def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the order the rules apply
     d = Decision()
     pol, now = p.policy, p.now
     for ghost in p.ghosts:
-        d.steps.append(Step("delete-ghost", ghost))
+        d.steps.append(Step(StepOp.DELETE_GHOST, ghost))
     hosts = list(p.hosts)
 
     # 1. Failures: count one new failure per cycle (pool tag, then the VM mark: idempotent across crashes).
@@ -94,29 +68,22 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     if newly:
         host, why = sorted(newly, key=lambda x: x[0].name)[0]
         marker = failure_marker(host)
-        failure = {"why": why.text, "check": why.check, "code": why.code, "extension": why.extension,
-                   "tag": why.to_tag()}  # fmt: skip
         if not (failed_version == (host.version or "") and last == marker):
             count = count + 1 if failed_version == (host.version or "") else 1
             failed_version, last = host.version or "", marker
-            d.steps.append(
-                Step(
-                    "count-failure",
-                    host.name,
-                    {"count": count, "version": failed_version, "marker": marker, **failure},
-                )
-            )
-        d.steps.append(Step("mark-failed", host.name, failure))
+            counted = CountFailureData(count, failed_version, marker, why)
+            d.steps.append(Step(StepOp.COUNT_FAILURE, host.name, counted))
+        d.steps.append(Step(StepOp.MARK_FAILED, host.name, why))
         d.notes.append(f"{host.name} failed: {why.text}")
         hosts = [h if h is not host else _marked_failed(h) for h in hosts]
         if len(newly) > 1:
             d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
     if p.target and failed_version == p.target and count > pol.failure_budget and quarantined != p.target:
         quarantined = p.target
-        d.steps.append(Step("quarantine", None, {"version": p.target, "failures": count}))
+        d.steps.append(Step(StepOp.QUARANTINE, None, VersionData(p.target, failures=count)))
     for h in hosts:
         if h.failed:
-            d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "failed"}))
+            d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.FAILED)))
 
     live = [h for h in hosts if not h.failed and not h.deleting]  # deleting VMs only count toward room
     retiring = [h for h in live if h.retiring]
@@ -128,26 +95,26 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     target: str | None = p.target
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
-            target, d.mode = p.last_good, "rollback"
+            target, d.mode = p.last_good, DecisionMode.ROLLBACK
             d.notes.append(f"rolling back to the last good version after {count} failure(s)")
         else:
-            target, d.mode = None, "halted"
+            target, d.mode = None, DecisionMode.HALTED
             last_failure = f"; last: {p.last_failure}" if p.last_failure else ""
             d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
     elif p.target and not p.target_ready:
-        target, d.mode = None, "waiting-replication"
+        target, d.mode = None, DecisionMode.WAITING_REPLICATION
         d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
     elif p.target and not p.gate_ok and any(h.version != p.target for h in established):
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
-        target, d.mode = None, "gated"
+        target, d.mode = None, DecisionMode.GATED
         d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
     # Which version hosts added for `count` (not replacements) get. Never one the pool is moving away from,
     # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
     # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the
     # pin is the failed version: they go on the last good one.
-    if d.mode == "gated":
+    if d.mode is DecisionMode.GATED:
         create_version: str | None = p.target
-    elif d.mode == "halted":
+    elif d.mode is DecisionMode.HALTED:
         create_version = fallback
     else:
         create_version = target
@@ -159,17 +126,17 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         if h.deleting or h.provisioning != "Succeeded":
             continue
         if h.available:
-            d.steps.append(Step("ready", h.name, {"assign": h.assign, "session_host": h.session_host}))
+            d.steps.append(Step(StepOp.READY, h.name, ReadyData(h.session_host, h.assign)))
         elif not h.registered_at and (h.session_host or AGENT_EXTENSION in h.extensions):
             # The agent went out but its timestamp did not (an apply killed in between): start the health
             # clock now. Late, never early: the host is not judged for time the reconciler was away.
-            d.steps.append(Step("stamp-registered", h.name))
+            d.steps.append(Step(StepOp.STAMP_REGISTERED, h.name))
         elif h.session_host:
             continue  # registered, not Available yet: the health gate decides
         elif JOIN_EXTENSION not in h.extensions:
-            d.steps.append(Step("join", h.name))
+            d.steps.append(Step(StepOp.JOIN, h.name))
         elif h.extensions.get(JOIN_EXTENSION) == "Succeeded" and AGENT_EXTENSION not in h.extensions:
-            d.steps.append(Step("register", h.name))
+            d.steps.append(Step(StepOp.REGISTER, h.name))
     for h in hosts:
         if h.deleting:
             d.wait(now + POLL, f"{h.name} being deleted")
@@ -189,9 +156,9 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     outdated = [h for h in active if target and h.version != target and h.established]
     is_outdated = {h.name for h in outdated}  # by name: comparing whole views is slow on large pools
     replacement_of = {h.replaces.lower(): h for h in active if h.replaces and h.version == target}
-    to_retire: list[tuple[HostView, str]] = []
+    to_retire: list[tuple[HostView, RetireReason]] = []
 
-    def take(host: HostView, reason: str) -> bool:
+    def take(host: HostView, reason: RetireReason) -> bool:
         nonlocal budget
         if host.accepting_available:
             if budget <= 0:
@@ -205,13 +172,13 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             for h in sorted(outdated, key=_order):
                 repl = replacement_of.get(h.name.lower())
                 if repl is not None and repl.established and repl.available:
-                    take(h, "replaced")
+                    take(h, RetireReason.REPLACED)
         elif outdated:
             slots = pol.batch - len(retiring) - len(in_flight)
             for h in sorted(outdated, key=_order):
                 if slots <= 0:
                     break
-                if take(h, "replaced"):
+                if take(h, RetireReason.REPLACED):
                     slots -= 1
         chosen = {h.name for h, _ in to_retire}
         remaining = [h for h in active if h.name not in chosen]
@@ -223,19 +190,19 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             for h in spare:
                 if surplus <= 0:
                     break
-                if take(h, "count"):
+                if take(h, RetireReason.COUNT):
                     surplus -= 1
     elif outdated or len(active) > pol.count:
         if p.next_window:
             d.wait(p.next_window, f"next maintenance window opens {p.next_window.isoformat()}")
         d.notes.append("outside the maintenance window: no drains or logoffs")
     for h, reason in to_retire:
-        d.steps.append(Step("retire", h.name, {"reason": reason, "session_host": h.session_host}))
+        d.steps.append(Step(StepOp.RETIRE, h.name, RetireData(reason, h.session_host)))
         if not h.sessions:
-            d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
+            d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.EMPTY)))
         else:
             deadline = now + pol.drain_grace
-            d.steps.append(Step("message", h.name, message_body(h, pol.user_message, deadline, now)))
+            d.steps.append(Step(StepOp.MESSAGE, h.name, message_body(h, pol.user_message, deadline, now)))
             d.wait(deadline if pol.drain_grace < REMINDERS[0] else deadline - REMINDERS[0], "drain grace")
     retired_now = {h.name for h, _ in to_retire}
 
@@ -251,8 +218,8 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         for _ in range(min(missing, room)):
             name = next_name(pol.prefix, used)
             used.add(name.lower())
-            creations.append(Step("create", name, {"version": create_version}))
-    elif missing > 0 and d.mode == "waiting-replication":
+            creations.append(Step(StepOp.CREATE, name, CreateData(create_version)))
+    elif missing > 0 and d.mode is DecisionMode.WAITING_REPLICATION:
         d.notes.append(f"{missing} host(s) missing: they are built on the pinned version once it replicates")
     elif missing > 0:
         d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
@@ -264,10 +231,8 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
                 break
             name = next_name(pol.prefix, used)
             used.add(name.lower())
-            data = {"version": target, "replaces": h.name}
-            if pol.personal and h.assigned_user:
-                data["assign"] = h.assigned_user
-            creations.append(Step("create", name, data))
+            assign = h.assigned_user if pol.personal else None
+            creations.append(Step(StepOp.CREATE, name, CreateData(target, replaces=h.name, assign=assign)))
             slots -= 1
     d.steps.extend(creations)
     if p.window_open and outdated and not to_retire and not retiring and not in_flight and not creations:
@@ -290,19 +255,22 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         and all(h.version == target and h.available and h.established for h in steady)
     )
     if done and p.rolled_out != target:
-        d.steps.append(Step("stamp-rolled-out", None, {"version": target}))
-    if d.mode == "steady":
-        d.mode = "provisioning" if not established else ("rollout" if outdated else "steady")
+        d.steps.append(Step(StepOp.STAMP_ROLLED_OUT, None, VersionData(target)))
+    if d.mode is DecisionMode.STEADY:
+        if not established:
+            d.mode = DecisionMode.PROVISIONING
+        elif outdated:
+            d.mode = DecisionMode.ROLLOUT
     settled = not d.steps and not retiring and not in_flight and not any(h.deleting for h in hosts)
-    if d.mode == "halted" and settled:
-        d.state = "halted"
+    if d.mode is DecisionMode.HALTED and settled:
+        d.state = DecisionState.HALTED
     elif done and not d.steps:
-        d.state = "converged"
+        d.state = DecisionState.CONVERGED
     elif d.steps:
-        d.state = "progressing"
+        d.state = DecisionState.PROGRESSING
     else:
-        d.state = "waiting"
-    if d.state in ("progressing", "waiting") and not d.waits:
+        d.state = DecisionState.WAITING
+    if d.state in (DecisionState.PROGRESSING, DecisionState.WAITING) and not d.waits:
         d.wait(now + POLL, "progressing")
     return d
 

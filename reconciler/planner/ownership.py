@@ -9,7 +9,7 @@ definitions we keep, a host pool with session hosts, a running build) is reporte
 from __future__ import annotations
 
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 
@@ -84,4 +84,5 @@ def plan_deletions(ctx: Context, wanted_templates: set[str]) -> Outcome:
 def _delete(kind: str, resource, why: str, deps: tuple[str, ...] = ()) -> Change:
     return Change(Action.DELETE, kind, resource.id, f"ownership: {kind} {leaf(resource.id)} carries our "
                   f"ownership tag and {why}", before={"tags": dict(resource.tags or {})},
-                  depends_on=deps, fingerprint=resource.fingerprint)  # fmt: skip
+                  depends_on=deps, fingerprint=resource.fingerprint,
+                  reason_code=ChangeReason.NOT_DECLARED)  # fmt: skip

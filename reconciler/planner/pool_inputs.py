@@ -26,7 +26,7 @@ from reconciler.model.rollout import (
     parse_quarantine,
 )
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView, parse_time
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView, parse_time
 from reconciler.planner.windows import CronError, Window, next_window
 
 

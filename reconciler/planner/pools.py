@@ -15,18 +15,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import RolloutPreview
 from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
-from reconciler.planner.hosts_plan import plan_session_hosts
-from reconciler.planner.hosts_state import PoolInputs, PoolTarget, parse_time
+from reconciler.planner.host_inputs import PoolInputs, parse_time
+from reconciler.planner.host_steps import DecisionMode
 from reconciler.planner.pool_inputs import from_observed, window_of
+from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
+from reconciler.planner.retention import version_key
 from reconciler.planner.rollout import preview_of, step_summary, totals_of
-from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, simulate_rollout
+from reconciler.planner.session_hosts_plan import plan_session_hosts
+from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, TimelineEnd, simulate_rollout
 from reconciler.planner.windows import CronError, Window, next_window
 
 
@@ -72,11 +75,17 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     depends_on=pool_deps + _version_deps(target.arm_id),
                     fingerprint=observed_pool.fingerprint if observed_pool else "",
                     details={"version": target.name, "region": pool.location},
-                )  # fmt: skip
+                    reason_code=ChangeReason.ROLLBACK
+                    if _older(target.name, [leaf(current)])
+                    else ChangeReason.PIN_MOVED,
+                )
             )
         inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
         timeline = _simulate(ctx, pool, inputs, finished)
-        finished[pool.name] = (target_id, timeline.finished_at if timeline.end == "converged" else None)
+        finished[pool.name] = (
+            target_id,
+            timeline.finished_at if timeline.end is TimelineEnd.CONVERGED else None,
+        )
         now_steps = [step_summary(s, _leaf) for s in (timeline.first.steps if timeline.first else ())]
         outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:
@@ -113,9 +122,24 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     "totals": dict(preview.totals),
                     "simulation": _ending(timeline),
                 },
-            )  # fmt: skip
+                reason_code=_roll_code(timeline, target.name, preview.from_versions),
+            )
         )
     return out, previews
+
+
+def _older(version: str, than: list[str]) -> bool:
+    """`version` sorts below every one of `than` (semantic version order): moving to it is a rollback."""
+    known = [v for v in than if v and v != "unknown"]
+    return bool(known) and all(version_key(version) < version_key(v) for v in known)
+
+
+def _roll_code(timeline: Timeline, version: str, from_versions: tuple[str, ...]) -> ChangeReason:
+    """A roll back (to the last good version after a quarantine, or to an older pin) is reported as one."""
+    first = timeline.first
+    if (first is not None and first.mode is DecisionMode.ROLLBACK) or _older(version, list(from_versions)):
+        return ChangeReason.ROLLBACK
+    return ChangeReason.PIN_MOVED
 
 
 def _leaf(version_id: str | None) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 import jsonpatch
 
 from reconciler.model.observed import ObservedImageVersion
-from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.planner.bodies import target_regions
 from reconciler.planner.diff import Outcome
 
@@ -56,7 +56,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
                     f"{label}: storageAccountType in {n} cannot change "
                     f"({have[n]['storageAccountType']} → {wanted[n]['storageAccountType']}); publish a new version",
                     origin,
-                )  # fmt: skip
+                )
             )
     if remove and not version.spec.safety_profile.allow_deletion_of_replicated_locations:
         out.diagnostics.append(
@@ -66,7 +66,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
                 f"{label}: removing {', '.join(remove)} needs "
                 "safetyProfile.allowDeletionOfReplicatedLocations: true",
                 origin,
-            )  # fmt: skip
+            )
         )
         remove = []
     retry = sorted(r.region for r in observed.replication or () if r.state == "Failed" and r.region in wanted)
@@ -101,6 +101,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
             ),
             fingerprint=observed.fingerprint,
             details={"add": add, "remove": remove, "replica_counts": counts, "retry": retry},
+            reason_code=ChangeReason.REGIONS,
         )
     )
     return out

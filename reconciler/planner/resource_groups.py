@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler.model.observed import norm_id, normalize_region
-from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome
 
@@ -85,6 +85,7 @@ def plan_resource_groups(ctx: Context) -> Outcome:
                 group,
                 f"{origin}: resource group of {label} does not exist; create it before anything in it",
                 after={"location": normalize_region(location), "tags": tags},
+                reason_code=ChangeReason.MISSING,
             )  # fmt: skip
         )
     return out

@@ -22,22 +22,43 @@ GALLERY_IMMUTABLE = ("/location",)
 
 
 def plan_galleries(ctx: Context) -> Outcome:
-    return _plan_kind(ctx, ctx.desired.galleries, "galleries", kind="gallery", body=gallery_body,
-                      label=lambda g: f"Gallery {g.name}", immutable=GALLERY_IMMUTABLE,
-                      replace_blocked=_gallery_in_use)  # fmt: skip
+    return _plan_kind(
+        ctx,
+        ctx.desired.galleries,
+        "galleries",
+        kind="gallery",
+        body=gallery_body,
+        label=lambda g: f"Gallery {g.name}",
+        immutable=GALLERY_IMMUTABLE,
+        replace_blocked=_gallery_in_use,
+    )
 
 
 def plan_definitions(ctx: Context) -> Outcome:
-    return _plan_kind(ctx, ctx.desired.image_definitions, "image_definitions", kind="image-definition",
-                      body=definition_body, label=lambda d: f"ImageDefinition {d.key}",
-                      parents=lambda d: (d.gallery.arm_id,), immutable=DEFINITION_IMMUTABLE,
-                      replace_blocked=_definition_in_use)  # fmt: skip
+    return _plan_kind(
+        ctx,
+        ctx.desired.image_definitions,
+        "image_definitions",
+        kind="image-definition",
+        body=definition_body,
+        label=lambda d: f"ImageDefinition {d.key}",
+        parents=lambda d: (d.gallery.arm_id,),
+        immutable=DEFINITION_IMMUTABLE,
+        replace_blocked=_definition_in_use,
+    )
 
 
 def plan_host_pools(ctx: Context) -> Outcome:
-    return _plan_kind(ctx, ctx.desired.host_pools, "host_pools", kind="host-pool", body=host_pool_body,
-                      label=lambda p: f"HostPool {p.name}", immutable=HOST_POOL_IMMUTABLE,
-                      replace_blocked=_host_pool_in_use)  # fmt: skip
+    return _plan_kind(
+        ctx,
+        ctx.desired.host_pools,
+        "host_pools",
+        kind="host-pool",
+        body=host_pool_body,
+        label=lambda p: f"HostPool {p.name}",
+        immutable=HOST_POOL_IMMUTABLE,
+        replace_blocked=_host_pool_in_use,
+    )
 
 
 # Why an existing resource cannot be replaced (None: it can), asked only when it exists.

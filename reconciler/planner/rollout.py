@@ -16,27 +16,26 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.model.rollout import TOTALS, BatchPreview, HostRef, RolloutPreview
-from reconciler.planner.hosts_decision import Step
-from reconciler.planner.hosts_state import PoolInputs
+from reconciler.planner.host_inputs import PoolInputs
+from reconciler.planner.host_steps import RetireReason, Step, StepOp
 from reconciler.planner.timeline import Timeline
-
-RETIRE_REASONS = ("replaced", "count", "rollback")
 
 
 def step_summary(step: Step, leaf=lambda v: v) -> dict[str, Any]:
     """One write as the plan lists it: op, host and, for a create, the version (and whom it replaces)."""
-    out: dict[str, Any] = {"op": step.op, "host": step.host}
-    if step.op == "create":
-        out["version"] = leaf(step.data.get("version"))
-        if step.data.get("replaces"):
-            out["replaces"] = step.data["replaces"]
-    elif step.op == "retire":
-        out["reason"] = step.data.get("reason")
-        out["drains"] = bool(step.data.get("session_host"))  # a registered host is drained first
-    elif step.op in ("message", "logoff"):
-        out["sessions"] = len(step.data.get("sessions") or ())
-    elif step.op == "remove":
-        out["why"] = step.data.get("why")
+    out: dict[str, Any] = {"op": str(step.op), "host": step.host}
+    op, data = step.op, step.data
+    if op is StepOp.CREATE:
+        out["version"] = leaf(data.version)
+        if data.replaces:
+            out["replaces"] = data.replaces
+    elif op is StepOp.RETIRE:
+        out["reason"] = str(data.reason)
+        out["drains"] = bool(data.session_host)  # a registered host is drained first
+    elif op in (StepOp.MESSAGE, StepOp.LOGOFF):
+        out["sessions"] = len(data.sessions)
+    elif op is StepOp.REMOVE:
+        out["why"] = str(data.why)
     return out
 
 
@@ -49,22 +48,21 @@ def totals_of(timeline: Timeline) -> dict[str, int]:
     messaged: set[str] = set()
     for cycle in timeline.cycles:
         for s in cycle.steps:
-            if s.op == "create":
+            if s.op is StepOp.CREATE:
                 created += 1
-            elif s.op == "retire":
-                replaced += s.data.get("reason") == "replaced"
-                if s.data.get("session_host"):
+            elif s.op is StepOp.RETIRE:
+                replaced += s.data.reason is RetireReason.REPLACED
+                if s.data.session_host:
                     drained.add(s.host or "")
-            elif s.op == "drain":
+            elif s.op is StepOp.DRAIN:
                 drained.add(s.host or "")
-            elif s.op == "remove":
+            elif s.op is StepOp.REMOVE:
                 deleted += 1
-            elif s.op == "message":
-                sessions = s.data.get("sessions") or ()
-                messages += len(sessions)
-                messaged.update(sessions)
-            elif s.op == "logoff":
-                logged_off += len(s.data.get("sessions") or ())
+            elif s.op is StepOp.MESSAGE:
+                messages += len(s.data.sessions)
+                messaged.update(s.data.sessions)
+            elif s.op is StepOp.LOGOFF:
+                logged_off += len(s.data.sessions)
     values = (created, replaced, deleted, len(drained), len(messaged), messages, logged_off)
     return dict(zip(TOTALS, values, strict=True))
 
@@ -72,7 +70,7 @@ def totals_of(timeline: Timeline) -> dict[str, int]:
 def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tuple[BatchPreview, ...]:
     """One batch per simulated cycle that retired hosts."""
     views = {h.name: h for h in inputs.hosts}
-    waves = [i for i, c in enumerate(timeline.cycles) if any(s.op == "retire" for s in c.steps)]
+    waves = [i for i, c in enumerate(timeline.cycles) if any(s.op is StepOp.RETIRE for s in c.steps)]
     out = []
     for n, i in enumerate(waves):
         cycle = timeline.cycles[i]
@@ -80,12 +78,12 @@ def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tupl
         before = timeline.cycles[i - 1].available if i else _available(inputs)
         refs = []
         reasons = set()
-        for s in (s for s in cycle.steps if s.op == "retire"):
+        for s in (s for s in cycle.steps if s.op is StepOp.RETIRE):
             h = views.get(s.host or "")
             sessions = len(h.sessions) if h else 0
             version = leaf(h.version) if h and h.version else None
             refs.append(HostRef(s.host or "", version, sessions, (h.status if h else None) or "new"))
-            reasons.add(s.data.get("reason") or "replaced")
+            reasons.add(str(s.data.reason))
         out.append(
             BatchPreview(
                 index=n + 1,

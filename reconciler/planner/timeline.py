@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from reconciler.model.rollout import (
@@ -33,9 +34,9 @@ from reconciler.model.rollout import (
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
 )
+from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
+from reconciler.planner.host_steps import POLL, Decision, DecisionMode, DecisionState, Step, StepOp
 from reconciler.planner.hosts import decide
-from reconciler.planner.hosts_decision import POLL, Decision, Step
-from reconciler.planner.hosts_state import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
 
 
 @dataclass(frozen=True)
@@ -65,17 +66,24 @@ class Cycle:
 
     at: datetime
     steps: tuple[Step, ...]
-    mode: str
-    state: str
+    mode: DecisionMode
+    state: DecisionState
     available: int  # Available-and-accepting hosts once the steps are done (the low point of the cycle)
     total: int  # VMs that exist (deleting ones included: they count toward count + surge)
     next_check: tuple[datetime, str] | None
 
 
+class TimelineEnd(StrEnum):
+    CONVERGED = "converged"
+    HALTED = "halted"
+    BLOCKED = "blocked"  # waits for something outside the pool with no assumed end
+    BOUND = "bound"  # the cycle or time bound was reached
+
+
 @dataclass(frozen=True)
 class Timeline:
     cycles: tuple[Cycle, ...]
-    end: str  # converged | halted | blocked | bound
+    end: TimelineEnd
     why: str = ""  # for blocked / bound: what it waits for
     assumptions: tuple[str, ...] = ()
 
@@ -88,13 +96,28 @@ class Timeline:
         return self.cycles[-1].at if self.cycles else None
 
 
+class Completion(StrEnum):
+    """What Azure finishes for a host in the model. The values sort as the simulation orders completions due
+    at the same second (deterministic runs)."""
+
+    DELETED = "deleted"
+    PROVISIONED = "provisioned"
+    JOINED = f"extension:{JOIN_EXTENSION}"
+    AGENT_INSTALLED = f"extension:{AGENT_EXTENSION}"
+    AVAILABLE = "available"
+    SIGNED_OUT = "signed-out"
+
+
+EXTENSION_OF = {Completion.JOINED: JOIN_EXTENSION, Completion.AGENT_INSTALLED: AGENT_EXTENSION}
+
+
 @dataclass
 class _World:
     """The simulated pool: host views plus the completions Azure still owes them (time → what)."""
 
     inputs: PoolInputs
     hosts: dict[str, HostView]
-    events: list[tuple[datetime, str, str]] = field(default_factory=list)  # (due, vm, what)
+    events: list[tuple[datetime, str, Completion]] = field(default_factory=list)  # (due, vm, what)
     gone: set[str] = field(default_factory=set)
     assumed: set[str] = field(default_factory=set)
 
@@ -130,7 +153,7 @@ def simulate_rollout(
                 _sign_out_later(
                     world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations
                 )
-    end, why = "bound", "the simulation bound was reached"
+    end, why = TimelineEnd.BOUND, "the simulation bound was reached"
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p)
@@ -147,12 +170,12 @@ def simulate_rollout(
                 next_check=d.next_check,
             )
         )
-        if d.state in ("converged", "halted") and not world.events:
-            end, why = d.state, ""
+        if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
+            end, why = TimelineEnd(d.state), ""
             break
         nxt = _next(d, p, world, now, ready_at, gate_opens)
         if nxt is None:
-            end, why = "blocked", _why(d)
+            end, why = TimelineEnd.BLOCKED, _why(d)
             break
         if nxt - inputs.now > durations.horizon:
             why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
@@ -184,8 +207,8 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
         times.append(ready_at)
     if not p.gate_ok and gate_opens is not None and gate_opens > now:
         times.append(gate_opens)
-    unknown = (d.mode == "waiting-replication" and ready_at is None) or (
-        d.mode == "gated" and gate_opens is None
+    unknown = (d.mode is DecisionMode.WAITING_REPLICATION and ready_at is None) or (
+        d.mode is DecisionMode.GATED and gate_opens is None
     )
     if unknown and not events:
         return None  # waits for something outside the pool with no assumed end: apply waits there too
@@ -234,53 +257,53 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
         h = world.hosts.get(name) if name else None
-        if op == "delete-ghost":
+        if op is StepOp.DELETE_GHOST:
             ghosts.discard(name)
-        elif op == "count-failure":
-            count, version, marker = data["count"], data["version"], data["marker"]
-        elif op == "quarantine":
-            quarantined = data["version"]
-        elif op == "stamp-rolled-out":
-            rolled_out = last_good = data["version"]
-        elif op == "mark-failed":
-            tag(name, **{HOST_FAILED_TAG: data.get("tag") or data["why"]})
-        elif op == "remove" and h is not None:
+        elif op is StepOp.COUNT_FAILURE:
+            count, version, marker = data.count, data.version, data.marker
+        elif op is StepOp.QUARANTINE:
+            quarantined = data.version
+        elif op is StepOp.STAMP_ROLLED_OUT:
+            rolled_out = last_good = data.version
+        elif op is StepOp.MARK_FAILED:
+            tag(name, **{HOST_FAILED_TAG: data.to_tag()})
+        elif op is StepOp.REMOVE and h is not None:
             world.hosts[name] = replace(
                 h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
             )
-            world.events.append((now + du.delete, name, "deleted"))
-        elif op == "create":
+            world.events.append((now + du.delete, name, Completion.DELETED))
+        elif op is StepOp.CREATE:
             tags = {HOST_POOL_TAG: p.pool_id.lower(), HOST_CREATED_TAG: stamp}
-            if data.get("replaces"):
-                tags[HOST_REPLACES_TAG] = data["replaces"]
-            if data.get("assign"):
-                tags[HOST_ASSIGN_TAG] = data["assign"]
-            world.hosts[name] = HostView(name, f"sim/{name}", data["version"], "Creating", tags)
-            world.events.append((now + du.create, name, "provisioned"))
-        elif op == "join" and h is not None:
+            if data.replaces:
+                tags[HOST_REPLACES_TAG] = data.replaces
+            if data.assign:
+                tags[HOST_ASSIGN_TAG] = data.assign
+            world.hosts[name] = HostView(name, f"sim/{name}", data.version, "Creating", tags)
+            world.events.append((now + du.create, name, Completion.PROVISIONED))
+        elif op is StepOp.JOIN and h is not None:
             world.hosts[name] = replace(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"})
-            world.events.append((now + du.extension, name, f"extension:{JOIN_EXTENSION}"))
-        elif op == "register" and h is not None:
+            world.events.append((now + du.extension, name, Completion.JOINED))
+        elif op is StepOp.REGISTER and h is not None:
             world.hosts[name] = replace(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"})
             tag(name, **{HOST_REGISTERED_TAG: stamp})
-            world.events.append((now + du.extension, name, f"extension:{AGENT_EXTENSION}"))
-            world.events.append((now + du.extension + du.register, name, "available"))
-        elif op == "stamp-registered":
+            world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
+            world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
+        elif op is StepOp.STAMP_REGISTERED:
             tag(name, **{HOST_REGISTERED_TAG: stamp})
-        elif op == "ready" and h is not None:
-            assigned = data.get("assign") or h.assigned_user
+        elif op is StepOp.READY and h is not None:
+            assigned = data.assign or h.assigned_user
             world.hosts[name] = replace(h, assigned_user=assigned)
             tag(name, **{HOST_STAGE_TAG: READY})
-        elif op == "retire" and h is not None:
+        elif op is StepOp.RETIRE and h is not None:
             world.hosts[name] = replace(h, accepting=False if h.session_host else h.accepting)
-            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data["reason"]})
+            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason})
             if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                 _sign_out_later(world, h, now + p.policy.drain_grace, du)
-        elif op == "drain" and h is not None:
+        elif op is StepOp.DRAIN and h is not None:
             world.hosts[name] = replace(h, accepting=False)
-        elif op == "message":
+        elif op is StepOp.MESSAGE:
             tag(name, **{HOST_MESSAGED_TAG: stamp})
-        elif op == "logoff" and h is not None:
+        elif op is StepOp.LOGOFF and h is not None:
             world.hosts[name] = replace(h, sessions=())
     return replace(
         p,
@@ -294,7 +317,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
 
 def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durations) -> None:
     """forceLogoff false: the modelled time users leave a drained host by themselves (an assumption)."""
-    world.events.append((grace_ends + du.sign_out, h.name, "signed-out"))
+    world.events.append((grace_ends + du.sign_out, h.name, Completion.SIGNED_OUT))
     world.assumed.add(
         f"users sign out on their own within {int(du.sign_out.total_seconds() // 60)} min of the drain grace "
         "ending (forceLogoff is false)"
@@ -308,16 +331,16 @@ def _complete(world: _World, now: datetime) -> None:
         h = world.hosts.get(name)
         if h is None or name in world.gone:
             continue
-        if what == "deleted":
+        if what is Completion.DELETED:
             world.gone.add(name)
         elif h.deleting:
             continue
-        elif what == "provisioned":
+        elif what is Completion.PROVISIONED:
             world.hosts[name] = replace(h, provisioning="Succeeded")
-        elif what.startswith("extension:"):
-            ext = what.split(":", 1)[1]
+        elif what in EXTENSION_OF:
+            ext = EXTENSION_OF[what]
             world.hosts[name] = replace(h, extensions={**h.extensions, ext: "Succeeded"})
-        elif what == "signed-out":
+        elif what is Completion.SIGNED_OUT:
             world.hosts[name] = replace(h, sessions=())
-        elif what == "available":
+        elif what is Completion.AVAILABLE:
             world.hosts[name] = replace(h, session_host=f"{name}.sim", status="Available", accepting=True)

@@ -9,7 +9,7 @@ hash of its content (templates are immutable) and runs it; the template distribu
 from __future__ import annotations
 
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, Diagnostic, Severity, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key, coded
 from reconciler.planner.bodies import content_hash, template_body, version_body
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome, compare
@@ -67,14 +67,17 @@ def built_version_patch(version) -> dict:
     cannot carry (safety profile, end of life, the version's own tags), so the next plan finds it converged."""
     body = version_body(version, None)
     publishing = body["properties"]["publishingProfile"]
-    profile = {k: v for k, v in publishing.items()
-               if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")}  # fmt: skip
+    profile = {
+        k: v for k, v in publishing.items() if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")
+    }
     # Image Builder's TargetRegion has no excludeFromLatest: a per-region exclusion is set here, with the
     # regions exactly as the template distributed them (same names, counts, storage types: no replication).
     if any(r["excludeFromLatest"] for r in publishing["targetRegions"]):
         profile["targetRegions"] = publishing["targetRegions"]
-    return {"tags": body["tags"], "properties": {"publishingProfile": profile,
-                                                 "safetyProfile": body["properties"]["safetyProfile"]}}  # fmt: skip
+    return {
+        "tags": body["tags"],
+        "properties": {"publishingProfile": profile, "safetyProfile": body["properties"]["safetyProfile"]},
+    }
 
 
 def source_id(version) -> str | None:
@@ -128,7 +131,7 @@ def _plan_definition(ctx: Context, definition, in_use: dict[str, dict[str, str]]
                 bool(o and o.exclude_from_latest),
                 o.end_of_life_date if o else None,
                 bool(o and ctx.owned(o)),
-            )  # fmt: skip
+            )
         )
     usage = in_use.get(norm_id(definition.arm_id), {})
     origin = definition.origin("spec.retention")
@@ -137,8 +140,17 @@ def _plan_definition(ctx: Context, definition, in_use: dict[str, dict[str, str]]
         o = observed.get(decision.name)
         reason = f"{origin}: retention of {definition.key}: {decision.reason}"
         if decision.decision is Decision.DELETE:
-            out.changes.append(Change(Action.DELETE, "image-version", version_id, reason, before=_brief(o),
-                                      fingerprint=o.fingerprint))  # fmt: skip
+            out.changes.append(
+                Change(
+                    Action.DELETE,
+                    "image-version",
+                    version_id,
+                    reason,
+                    before=_brief(o),
+                    fingerprint=o.fingerprint,
+                    reason_code=ChangeReason.RETENTION,
+                )
+            )
         elif decision.decision is Decision.DEPRECATE:
             after = {}
             if decision.exclude_from_latest is not None:
@@ -150,10 +162,24 @@ def _plan_definition(ctx: Context, definition, in_use: dict[str, dict[str, str]]
                 {"op": "add", "path": f"/properties/publishingProfile/{k}", "value": v}
                 for k, v in after.items()
             ]
-            out.changes.append(Change(Action.DEPRECATE, "image-version", version_id, reason, before=before,
-                                      after=after, patch=patch, fingerprint=o.fingerprint))  # fmt: skip
+            out.changes.append(
+                Change(
+                    Action.DEPRECATE,
+                    "image-version",
+                    version_id,
+                    reason,
+                    before=before,
+                    after=after,
+                    patch=patch,
+                    fingerprint=o.fingerprint,
+                    reason_code=ChangeReason.RETENTION,
+                )
+            )
         elif decision.decision in (Decision.PROTECT, Decision.SKIP_CREATE):
-            out.changes.append(Change(Action.NO_OP, "image-version", version_id, reason))
+            code = (
+                ChangeReason.PROTECTED if decision.decision is Decision.PROTECT else ChangeReason.SKIP_CREATE
+            )
+            out.changes.append(Change(Action.NO_OP, "image-version", version_id, reason, reason_code=code))
         if decision.name in desired and decision.decision is not Decision.SKIP_CREATE:
             _plan_declared(ctx, desired[decision.name], o, decision.superseded, out)
 
@@ -172,9 +198,17 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
         parents = (version.definition.arm_id, version.definition.gallery.arm_id)
         deps = tuple(change_key(a, p) for p in parents for a in (Action.CREATE, Action.REPLACE))
         if version.build is None:
-            out.changes.append(Change(Action.CREATE, "image-version", version.arm_id,
-                                      f"{version.origin('spec')}: {label} is declared but does not exist",
-                                      after=body, depends_on=deps))  # fmt: skip
+            out.changes.append(
+                Change(
+                    Action.CREATE,
+                    "image-version",
+                    version.arm_id,
+                    f"{version.origin('spec')}: {label} is declared but does not exist",
+                    after=body,
+                    depends_on=deps,
+                    reason_code=ChangeReason.MISSING,
+                )
+            )
         else:
             _plan_build(ctx, version, deps, out)
         return
@@ -189,18 +223,38 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
     frozen = comparison.touches(VERSION_IMMUTABLE)
     if frozen:
         fields = ", ".join(p.rsplit("/", 1)[-1] for p in frozen)
-        out.diagnostics.append(Diagnostic(Severity.ERROR, version.arm_id,
-                                          f"{label}: {fields} cannot change on an existing version; "
-                                          "publish a new version number instead", version.origin("spec.source")))  # fmt: skip
+        out.diagnostics.append(
+            Diagnostic(
+                Severity.ERROR,
+                version.arm_id,
+                f"{label}: {fields} cannot change on an existing version; "
+                "publish a new version number instead",
+                version.origin("spec.source"),
+            )
+        )
     else:
         action = Action.UPDATE if ctx.owned(observed) else Action.ADOPT
         if comparison.patch or action is Action.ADOPT:
             what = ", ".join(comparison.changed_paths) or "ownership tag"
-            out.changes.append(Change(action, "image-version", version.arm_id,
-                                      f"{version.origin('spec')}: {label}: {what} "
-                                      f"{'differ' if len(comparison.changed_paths) > 1 else 'differs'} from desired",
-                                      before=comparison.before, after=comparison.after, patch=comparison.patch,
-                                      fingerprint=observed.fingerprint))  # fmt: skip
+            differ = "differ" if len(comparison.changed_paths) > 1 else "differs"
+            code = (
+                coded(ChangeReason.DRIFT, *comparison.changed_paths)
+                if action is Action.UPDATE
+                else ChangeReason.UNOWNED
+            )
+            out.changes.append(
+                Change(
+                    action,
+                    "image-version",
+                    version.arm_id,
+                    f"{version.origin('spec')}: {label}: {what} {differ} from desired",
+                    before=comparison.before,
+                    after=comparison.after,
+                    patch=comparison.patch,
+                    fingerprint=observed.fingerprint,
+                    reason_code=code,
+                )
+            )
     replication = plan_replication(version, observed)
     out.changes.extend(replication.changes)
     out.diagnostics.extend(replication.diagnostics)
@@ -210,18 +264,33 @@ def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> N
     template_id, body = template_for(version)
     template = ctx.find("image_templates", template_id)
     label = f"ImageVersion {version.key}"
-    details = {"produces": version.arm_id, "template": leaf(template_id), "build": version.build.name,
-               "version_patch": built_version_patch(version)}  # fmt: skip
+    details = {
+        "produces": version.arm_id,
+        "template": leaf(template_id),
+        "build": version.build.name,
+        "version_patch": built_version_patch(version),
+    }
     # Any running template that distributes this version (even one from an older recipe) is its build.
-    running = [t for t in ctx.observed.templates_building(version.definition.arm_id)
-               if t.is_running and t.target_version_id == norm_id(version.arm_id)]  # fmt: skip
+    running = [
+        t
+        for t in ctx.observed.templates_building(version.definition.arm_id)
+        if t.is_running and t.target_version_id == norm_id(version.arm_id)
+    ]
     if running:
         template_id, template = running[0].id, running[0]
         details = {**details, "template": leaf(template_id)}
     if template is not None and template.is_running:
-        out.changes.append(Change(Action.NO_OP, "image-build", template_id,
-                                  f"{version.origin('spec.source.build')}: {label} is being built "
-                                  f"({template.last_run_sub_state or 'running'})", details=details))  # fmt: skip
+        out.changes.append(
+            Change(
+                Action.NO_OP,
+                "image-build",
+                template_id,
+                f"{version.origin('spec.source.build')}: {label} is being built "
+                f"({template.last_run_sub_state or 'running'})",
+                details=details,
+                reason_code=ChangeReason.BUILDING,
+            )
+        )
         return
     why = "is declared but does not exist"
     if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
@@ -240,5 +309,6 @@ def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> N
             depends_on=deps,
             details=details,
             fingerprint=template.fingerprint if template is not None else "",
-        )  # fmt: skip
+            reason_code=ChangeReason.MISSING,
+        )
     )

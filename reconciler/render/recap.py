@@ -17,6 +17,7 @@ needs nothing but the standard library. Text:
 
     FAILED
       image-version 1.1.0: create image version 1.1.0: replication failed (…)
+      roll hp-prod (halted): hp-prod: halted: 2 failed host(s), budget 1
 
     PENDING (not failed: a later apply resumes it)
       roll hp-prod: at 2026-12-06T10:00:00+00:00 (soak): hp-prod: pool hp-canary soaks until …
@@ -53,6 +54,12 @@ def _change_name(node_id: str) -> str:
     return f"{action} {_short(rid)}"
 
 
+def _code(item: dict[str, Any]) -> str:
+    """The reason code when it says more than the section title does (halted, retries-exhausted…)."""
+    code = item.get("reason_code")
+    return f" ({code})" if code and code not in ("error", "dependency-failed") else ""
+
+
 def render_recap_text(recap: dict[str, Any]) -> str:
     kinds = recap.get("kinds", {})
     width = max([len(k) for k in kinds] + [5])
@@ -68,7 +75,7 @@ def render_recap_text(recap: dict[str, Any]) -> str:
     for title, items in (("FAILED", recap.get("failures")), ("SKIPPED", recap.get("skipped"))):
         if items:
             lines += ["", title]
-            lines += [f"  {_change_name(i['id'])}: {i['why']}" for i in items]
+            lines += [f"  {_change_name(i['id'])}{_code(i)}: {i['why']}" for i in items]
     hosts = (recap.get("hosts") or {}).get("pools") or {}
     if hosts:
         hwidth = max([len(p) for p in hosts] + [5])
@@ -78,8 +85,16 @@ def render_recap_text(recap: dict[str, Any]) -> str:
             lines.append("  " + _row("TOTAL", recap["hosts"].get("totals", {}), hwidth, HOST_COLUMNS))
     pending = recap.get("pending")
     if pending is None:  # a recap from before the pending section: show what was unfinished
-        pending = [{"change": i["id"], "resource": "", "status": i["status"], "why": i["why"],
-                    "resumes_at": i.get("resume_at")} for i in recap.get("unfinished") or []]  # fmt: skip
+        pending = [
+            {
+                "change": i["id"],
+                "resource": "",
+                "status": i["status"],
+                "why": i["why"],
+                "resumes_at": i.get("resume_at"),
+            }
+            for i in recap.get("unfinished") or []
+        ]
     if pending:
         lines += ["", "PENDING (not failed: a later apply resumes it)"]
         for item in pending:

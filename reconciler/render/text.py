@@ -160,7 +160,8 @@ def _change_block(out: _Out, change: Change) -> None:
                 out.add(line)
         else:
             out.add(f"{indent}{key}: {_value(value)}")
-    out.add(f"{indent}reason: {change.reason}")
+    code = f" [{change.reason_code}]" if change.reason_code else ""
+    out.add(f"{indent}reason{code}: {change.reason}")
     if change.depends_on:
         out.add(f"{indent}after: {', '.join(_short(k) for k in change.depends_on)}")
     out.add()

@@ -47,8 +47,11 @@ def test_stale_reasons_name_changed_created_and_deleted_resources():
     g = ObservedGallery(GID, "g1", raw={"id": GID, "properties": {"description": "a"}})
     changed = ObservedGallery(GID, "g1", raw={"id": GID, "properties": {"description": "b"}})
     other = GID.replace("g1", "g2")
-    plan = Plan(changes=(Change(Action.UPDATE, "gallery", GID, "r", fingerprint=g.fingerprint),),
-                generated_at=NOW.isoformat(), fingerprints={GID.lower(): g.fingerprint, other.lower(): "absent"})  # fmt: skip
+    plan = Plan(
+        changes=(Change(Action.UPDATE, "gallery", GID, "r", fingerprint=g.fingerprint),),
+        generated_at=NOW.isoformat(),
+        fingerprints={GID.lower(): g.fingerprint, other.lower(): "absent"},
+    )
     assert stale_reasons(plan, _observed(g)) == []
     assert stale_reasons(plan, _observed(changed)) == [f"{GID.lower()}: changed since the plan was made"]
     created = ObservedGallery(other, "g2", raw={"id": other})
@@ -71,8 +74,16 @@ def test_recap_text_has_a_row_per_kind_totals_replication_and_failures():
     text = render_recap_text(recap)
     lines = text.splitlines()
     assert lines[0].startswith("APPLY RECAP")
-    assert lines[1].split() == ["gallery", ":", "ok=1", "changed=1", "failed=0", "skipped=0", "waiting=0",
-                                "pending=0"]  # fmt: skip
+    assert lines[1].split() == [
+        "gallery",
+        ":",
+        "ok=1",
+        "changed=1",
+        "failed=0",
+        "skipped=0",
+        "waiting=0",
+        "pending=0",
+    ]
     assert "TOTAL" in lines[3] and "failed=1" in lines[3]
     assert "  g1/d/1.0.0: eastus=Failed westeurope=Completed" in lines
     assert "  create g1/d/1.0.0: boom" in lines

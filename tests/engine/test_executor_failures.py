@@ -37,6 +37,7 @@ def test_retry_backs_off_boundedly_then_gives_up(clock, policy, after, expected_
     assert result.outcome == Failed(
         why=f"gave up after {policy.max_attempts} attempts: parent not visible yet",
         error_code="retries_exhausted",
+        reason_code="retries-exhausted",
     )
     assert result.attempts == result.calls == policy.max_attempts
 
@@ -98,13 +99,13 @@ def test_a_node_with_two_failed_dependencies_is_skipped_once(clock):
 
 
 @pytest.mark.parametrize(
-    ("step", "why", "code"),
+    ("step", "why", "code", "reason_code"),
     [
-        (RuntimeError("boom"), "RuntimeError: boom", "unhandled_exception"),
-        (None, "action returned None, not an outcome", "bad_outcome"),
+        (RuntimeError("boom"), "RuntimeError: boom", "unhandled_exception", "exception"),
+        (None, "action returned None, not an outcome", "bad_outcome", "bad-outcome"),
     ],
 )
-def test_a_misbehaving_action_fails_its_node_not_the_run(clock, step, why, code):
+def test_a_misbehaving_action_fails_its_node_not_the_run(clock, step, why, code, reason_code):
     def action(node, ctx):
         if node.id == "bad":
             if isinstance(step, BaseException):
@@ -115,7 +116,8 @@ def test_a_misbehaving_action_fails_its_node_not_the_run(clock, step, why, code)
     report = execute(
         nodes({"bad": (), "after": "bad", "fine": ()}), action, clock=clock.now, sleeper=clock.sleep
     )
-    assert report.results["bad"].outcome == Failed(why=why, error_code=code)
+    assert report.results["bad"].outcome == Failed(why=why, error_code=code, reason_code=reason_code)
+    assert report.results["after"].reason_code == "dependency-failed"
     assert report.results["after"].status is NodeStatus.SKIPPED
     assert report.results["fine"].status is NodeStatus.OK
 

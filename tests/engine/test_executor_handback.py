@@ -19,18 +19,30 @@ HOUR = timedelta(hours=1)
 
 
 def test_a_wait_beyond_the_budget_is_handed_back_at_once_and_its_dependents_stay_pending(clock):
-    script = Script({
-        "canary": [WaitUntil(T0 + 10 * MIN, "hosts coming up"), changed()],
-        "prod": [WaitUntil(T0 + 72 * HOUR, "soaks until …", reason="soak"), changed()],
-        "prod/tags": [ok()],
-    })  # fmt: skip
+    script = Script(
+        {
+            "canary": [WaitUntil(T0 + 10 * MIN, "hosts coming up"), changed()],
+            "prod": [WaitUntil(T0 + 72 * HOUR, "soaks until …", reason="soak"), changed()],
+            "prod/tags": [ok()],
+        }
+    )
     events = []
-    report = execute(nodes({"canary": (), "prod": (), "prod/tags": "prod"}), script, clock=clock.now,
-                     sleeper=clock.sleep, wait_budget=30 * MIN, on_event=events.append)  # fmt: skip
+    report = execute(
+        nodes({"canary": (), "prod": (), "prod/tags": "prod"}),
+        script,
+        clock=clock.now,
+        sleeper=clock.sleep,
+        wait_budget=30 * MIN,
+        on_event=events.append,
+    )
     assert clock.sleeps == [600.0], "waited for the 10-minute wait only"
     prod = report.results["prod"]
     assert (prod.status, prod.handed_back, prod.resume_at, prod.reason_code) == (
-        NodeStatus.WAITING, True, T0 + 72 * HOUR, "soak")  # fmt: skip
+        NodeStatus.WAITING,
+        True,
+        T0 + 72 * HOUR,
+        "soak",
+    )
     assert report.results["prod/tags"].status is NodeStatus.PENDING
     assert report.results["prod/tags"].blocked_by == ("prod",)
     assert report.results["canary"].status is NodeStatus.CHANGED
@@ -48,12 +60,15 @@ def test_short_waits_are_waited_for_however_many_there_are(clock):
 
 
 def test_wait_none_hands_back_every_real_wait_but_not_a_retry(clock):
-    script = Script({
-        "a": [WaitUntil(T0 + 5 * MIN, "operation running"), ok()],
-        "b": [retry_in(2, "parent not visible yet"), changed()],
-    })  # fmt: skip
-    report = execute(nodes({"a": (), "b": ()}), script, clock=clock.now, sleeper=clock.sleep,
-                     wait_budget=timedelta(0))  # fmt: skip
+    script = Script(
+        {
+            "a": [WaitUntil(T0 + 5 * MIN, "operation running"), ok()],
+            "b": [retry_in(2, "parent not visible yet"), changed()],
+        }
+    )
+    report = execute(
+        nodes({"a": (), "b": ()}), script, clock=clock.now, sleeper=clock.sleep, wait_budget=timedelta(0)
+    )
     assert report.results["a"].status is NodeStatus.WAITING and report.results["a"].handed_back
     assert report.results["b"].status is NodeStatus.CHANGED, "a retry backoff is not a wait"
     assert report.outcome is RunOutcome.PENDING
@@ -70,16 +85,28 @@ def test_wait_forever_sits_through_a_long_wait_on_the_fake_clock(clock):
 def test_a_deadline_that_cuts_ready_work_is_timed_out(clock):
     # a retries for longer than the deadline allows: the deadline, not a wait, ended the run.
     script = Script({"a": [retry_in(600, "throttled"), ok()], "b": [ok()]})
-    report = execute(nodes({"a": (), "b": "a"}), script, clock=clock.now, sleeper=clock.sleep,
-                     max_wait=5 * MIN, wait_budget=None)  # fmt: skip
+    report = execute(
+        nodes({"a": (), "b": "a"}),
+        script,
+        clock=clock.now,
+        sleeper=clock.sleep,
+        max_wait=5 * MIN,
+        wait_budget=None,
+    )
     assert report.timed_out
     assert report.outcome is RunOutcome.TIMED_OUT and not report.outcome.ok
 
 
 def test_a_deadline_that_only_meets_handed_back_waits_is_pending_not_timed_out(clock):
     script = Script({"a": [WaitUntil(T0 + 6 * HOUR, "window opens at …", reason="window"), ok()]})
-    report = execute(nodes({"a": ()}), script, clock=clock.now, sleeper=clock.sleep, max_wait=2 * HOUR,
-                     wait_budget=2 * HOUR)  # fmt: skip
+    report = execute(
+        nodes({"a": ()}),
+        script,
+        clock=clock.now,
+        sleeper=clock.sleep,
+        max_wait=2 * HOUR,
+        wait_budget=2 * HOUR,
+    )
     assert not report.timed_out and report.outcome is RunOutcome.PENDING
     assert clock.sleeps == []
 
@@ -97,8 +124,10 @@ def test_a_deadline_that_only_meets_handed_back_waits_is_pending_not_timed_out(c
 def test_the_outcome_order(stopped, failed, timed_out, pending, expected):
     from reconciler.engine.report import ExecutionReport, NodeResult
 
-    results = {"a": NodeResult("a", "k", NodeStatus.FAILED if failed else NodeStatus.OK),
-               "b": NodeResult("b", "k", NodeStatus.WAITING if pending else NodeStatus.OK)}  # fmt: skip
+    results = {
+        "a": NodeResult("a", "k", NodeStatus.FAILED if failed else NodeStatus.OK),
+        "b": NodeResult("b", "k", NodeStatus.WAITING if pending else NodeStatus.OK),
+    }
     report = ExecutionReport(results, T0, T0, stopped=stopped, timed_out=timed_out)
     assert report.outcome is expected
 

@@ -34,8 +34,9 @@ def dags(draw):
     max_wait_minutes=st.one_of(st.none(), st.integers(min_value=0, max_value=120)),
     budget_minutes=st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
 )
-def test_random_dags_end_every_node_in_exactly_one_consistent_state(dag, parallelism, max_wait_minutes,
-                                                                    budget_minutes):  # fmt: skip
+def test_random_dags_end_every_node_in_exactly_one_consistent_state(
+    dag, parallelism, max_wait_minutes, budget_minutes
+):
     graph, scripts = dag
     if max_wait_minutes is None and (budget_minutes is None or budget_minutes >= 15):
         # the last step repeats forever: a node that always waits would, rightly, never end without a deadline

@@ -51,8 +51,14 @@ def test_only_done_and_failed_are_terminal(outcome, terminal):
 @pytest.mark.parametrize(
     ("outcome", "expected"),
     [
-        (Done(changed=False, detail="matches"), {"outcome": "ok", "detail": "matches"}),
-        (Done(changed=True, detail="created"), {"outcome": "changed", "detail": "created"}),
+        (
+            Done(changed=False, detail="matches"),
+            {"outcome": "ok", "detail": "matches", "reason_code": "converged"},
+        ),
+        (
+            Done(changed=True, detail="created"),
+            {"outcome": "changed", "detail": "created", "reason_code": "converged"},
+        ),
         (
             wait_for(T0, timedelta(minutes=90), "replicating"),
             {
@@ -60,15 +66,22 @@ def test_only_done_and_failed_are_terminal(outcome, terminal):
                 "at": "2026-01-01T13:30:00+00:00",
                 "why": "replicating",
                 "reason": None,
+                "reason_code": "waiting",
             },
         ),
         (
             Retry(after=timedelta(seconds=2.5), why="parent not visible", attempt=3),
-            {"outcome": "retry", "after_seconds": 2.5, "why": "parent not visible", "attempt": 3},
+            {
+                "outcome": "retry",
+                "after_seconds": 2.5,
+                "why": "parent not visible",
+                "attempt": 3,
+                "reason_code": "transient",
+            },
         ),
         (
             Failed("quota", "QuotaExceeded"),
-            {"outcome": "failed", "why": "quota", "error_code": "QuotaExceeded"},
+            {"outcome": "failed", "why": "quota", "error_code": "QuotaExceeded", "reason_code": "error"},
         ),
     ],
 )
@@ -78,5 +91,7 @@ def test_outcome_to_dict(outcome, expected):
 
 def test_an_exception_becomes_a_failure_naming_its_type():
     failure = failed_from_exception(KeyError("gallery"))
-    assert failure == Failed(why="KeyError: 'gallery'", error_code="unhandled_exception")
+    assert failure == Failed(
+        why="KeyError: 'gallery'", error_code="unhandled_exception", reason_code="exception"
+    )
     assert failed_from_exception(RuntimeError()).why == "RuntimeError: RuntimeError"

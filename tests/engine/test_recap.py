@@ -41,10 +41,21 @@ def test_recap_counts_per_kind_like_ansible(clock):
     assert list(recap["kinds"]) == sorted(recap["kinds"])
     assert recap["totals"] == {"ok": 4, "changed": 2, "failed": 1, "skipped": 1, "waiting": 1, "pending": 0}
     assert recap["failures"] == [
-        {"id": "build/a1", "kind": "image_build", "why": "customizer failed", "error_code": "BuildFailed"}
+        {
+            "id": "build/a1",
+            "kind": "image_build",
+            "why": "customizer failed",
+            "error_code": "BuildFailed",
+            "reason_code": "error",
+        }
     ]
     assert recap["skipped"] == [
-        {"id": "version/a1", "kind": "image_version", "why": "dependency build/a1 failed: customizer failed"}
+        {
+            "id": "version/a1",
+            "kind": "image_version",
+            "why": "dependency build/a1 failed: customizer failed",
+            "reason_code": "dependency-failed",
+        }
     ]
     assert recap["unfinished"] == [
         {
@@ -53,6 +64,7 @@ def test_recap_counts_per_kind_like_ansible(clock):
             "status": "waiting",
             "why": "replicating",
             "resume_at": "2026-01-01T14:00:00+00:00",
+            "reason_code": "waiting",
         }
     ]
     assert recap["complete"] is False and recap["succeeded"] is False
@@ -66,4 +78,8 @@ def test_report_and_recap_are_json_serialisable(clock):
     )
     json.dumps(report.to_dict())
     assert json.loads(json.dumps(build_recap(report).to_dict()))["totals"]["changed"] == 1
-    assert report.to_dict()["results"][0]["outcome"] == {"outcome": "changed", "detail": "made"}
+    assert report.to_dict()["results"][0]["outcome"] == {
+        "outcome": "changed",
+        "detail": "made",
+        "reason_code": "converged",
+    }

@@ -9,7 +9,19 @@ from reconciler.engine.apply import history_record
 from reconciler.engine.outcome import changed
 from reconciler.engine.report import RunOutcome
 from reconciler.engine.rollout import PoolCycle
-from reconciler.planner.hosts_decision import Decision, Step
+from reconciler.planner.host_steps import (
+    NO_DATA,
+    CreateData,
+    Decision,
+    LogoffData,
+    MessageData,
+    RemoveData,
+    RemoveReason,
+    RetireData,
+    RetireReason,
+    Step,
+    StepOp,
+)
 from reconciler.render.recap import render_recap_text
 
 from .conftest import T0, Script, nodes
@@ -19,31 +31,45 @@ HOUR = timedelta(hours=1)
 
 def test_host_work_counts_the_steps_a_cycle_performed():
     steps = [
-        Step("create", "h-4", {"version": "v2", "replaces": "h-0"}),
-        Step("create", "h-5", {"version": "v2"}),
-        Step("retire", "h-0", {"session_host": "h-0.corp", "reason": "outdated"}),
-        Step("retire", "h-9", {"reason": "never registered"}),  # no session host: nothing to drain
-        Step("message", "h-0", {"session_host": "h-0.corp", "sessions": ["s/1", "s/2"], "title": "t", "body": "b"}),
-        Step("logoff", "h-0", {"session_host": "h-0.corp", "sessions": ["s/1"]}),
-        Step("remove", "h-1", {"session_host": "h-1.corp"}),
-        Step("register", "h-5", {}),
-    ]  # fmt: skip
+        Step(StepOp.CREATE, "h-4", CreateData("v2", replaces="h-0")),
+        Step(StepOp.CREATE, "h-5", CreateData("v2")),
+        Step(StepOp.RETIRE, "h-0", RetireData(RetireReason.REPLACED, "h-0.corp")),
+        Step(StepOp.RETIRE, "h-9", RetireData(RetireReason.COUNT, None)),  # no session host: nothing to drain
+        Step(StepOp.MESSAGE, "h-0", MessageData("h-0.corp", ("s/1", "s/2"), "t", "b")),
+        Step(StepOp.LOGOFF, "h-0", LogoffData("h-0.corp", ("s/1",))),
+        Step(StepOp.REMOVE, "h-1", RemoveData("h-1.corp", RemoveReason.EMPTY)),
+        Step(StepOp.REGISTER, "h-5", NO_DATA),
+    ]
     work = HostWork()
     work.add(PoolCycle("pool", None, Decision(steps=steps), changed(), writes=9))
     work.add(PoolCycle("pool", None, None, changed(), writes=0))  # a pool that did not exist yet
-    assert work.to_dict() == {"created": 2, "replaced": 1, "deleted": 1, "drained": 1, "messaged": 2,
-                              "logged_off": 1, "writes": 9}  # fmt: skip
+    assert work.to_dict() == {
+        "created": 2,
+        "replaced": 1,
+        "deleted": 1,
+        "drained": 1,
+        "messaged": 2,
+        "logged_off": 1,
+        "writes": 9,
+    }
 
 
 def _report(clock):
-    script = Script({
-        "roll canary": [changed()],
-        "roll prod": [WaitUntil(T0 + 72 * HOUR, "pool canary soaks until …", reason="soak")],
-        "stamp prod": [changed()],
-    })  # fmt: skip
+    script = Script(
+        {
+            "roll canary": [changed()],
+            "roll prod": [WaitUntil(T0 + 72 * HOUR, "pool canary soaks until …", reason="soak")],
+            "stamp prod": [changed()],
+        }
+    )
     graph = {"roll canary": (), "roll prod": (), "stamp prod": "roll prod"}
-    return execute(nodes(graph, "host-pool"), script, clock=clock.now, sleeper=clock.sleep,
-                   wait_budget=timedelta(minutes=30))  # fmt: skip
+    return execute(
+        nodes(graph, "host-pool"),
+        script,
+        clock=clock.now,
+        sleeper=clock.sleep,
+        wait_budget=timedelta(minutes=30),
+    )
 
 
 def test_pending_says_what_resumes_when_and_how(clock):
@@ -53,11 +79,27 @@ def test_pending_says_what_resumes_when_and_how(clock):
     soak_end = (T0 + 72 * HOUR).isoformat()
     assert recap["outcome"] == "pending" and recap["succeeded"] is True
     assert recap["pending"] == [
-        {"change": "roll", "resource": "prod", "kind": "host-pool", "status": "waiting", "resumes_at": soak_end,
-         "why": "pool canary soaks until …", "reason_code": "soak", "handed_back": True},
-        {"change": "stamp", "resource": "prod", "kind": "host-pool", "status": "pending", "resumes_at": soak_end,
-         "why": "waiting for roll prod", "reason_code": "after-dependency", "handed_back": False},
-    ]  # fmt: skip
+        {
+            "change": "roll",
+            "resource": "prod",
+            "kind": "host-pool",
+            "status": "waiting",
+            "resumes_at": soak_end,
+            "why": "pool canary soaks until …",
+            "reason_code": "soak",
+            "handed_back": True,
+        },
+        {
+            "change": "stamp",
+            "resource": "prod",
+            "kind": "host-pool",
+            "status": "pending",
+            "resumes_at": soak_end,
+            "why": "waiting for roll prod",
+            "reason_code": "after-dependency",
+            "handed_back": False,
+        },
+    ]
     assert (
         recap["resume"]
         == f"re-run `reconcile apply` after {soak_end}, or run `reconcile run` (it resumes on its own)"
@@ -79,8 +121,12 @@ def test_history_has_the_true_outcome_and_the_counts(clock):
     entry = history_record(None, result, source="desired", commit="abc")
     assert (entry["outcome"], entry["succeeded"], entry["complete"]) == ("pending", True, False)
     assert entry["hosts"]["created"] == 2 and entry["hosts_by_pool"]["canary"]["created"] == 2
-    assert entry["pending"][0] == {"change": "roll", "resource": "prod", "resumes_at": (T0 + 72 * HOUR).isoformat(),
-                                   "reason_code": "soak"}  # fmt: skip
+    assert entry["pending"][0] == {
+        "change": "roll",
+        "resource": "prod",
+        "resumes_at": (T0 + 72 * HOUR).isoformat(),
+        "reason_code": "soak",
+    }
     timed_out = ApplyResult(result.report, outcome_override=RunOutcome.TIMED_OUT)
     assert history_record(None, timed_out, source="d", commit=None)["succeeded"] is False
     before = history_record(

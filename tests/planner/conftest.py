@@ -31,9 +31,19 @@ def load(tmp_path: Path):
 
 
 def observed_from(resources: list[dict], now: datetime = NOW):
-    raw: dict[str, list[dict]] = {k: [] for k in (
-        "galleries", "image_definitions", "image_versions", "image_templates", "host_pools", "session_hosts",
-        "vms", "user_sessions")}  # fmt: skip
+    raw: dict[str, list[dict]] = {
+        k: []
+        for k in (
+            "galleries",
+            "image_definitions",
+            "image_versions",
+            "image_templates",
+            "host_pools",
+            "session_hosts",
+            "vms",
+            "user_sessions",
+        )
+    }
     kinds = {
         "microsoft.compute/galleries": "galleries",
         "microsoft.compute/galleries/images": "image_definitions",

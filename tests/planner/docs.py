@@ -54,8 +54,13 @@ spec:
 {extra}"""
 
 
-def pool_doc(name="pool-a", version="1.1.0", count=4, rollout="{strategy: surge, batchSize: 2, capacityFloor: 50}",
-             extra="") -> str:  # fmt: skip
+def pool_doc(
+    name="pool-a",
+    version="1.1.0",
+    count=4,
+    rollout="{strategy: surge, batchSize: 2, capacityFloor: 50}",
+    extra="",
+) -> str:
     return f"""
 apiVersion: avd.reconciler.io/v1alpha1
 kind: HostPool

@@ -42,82 +42,154 @@ STAMP = "2026-11-29T12:00:00Z"
 
 SAMPLES: dict[str, dict] = {
     GALLERY: {
-        "id": GAL, "name": "gal1", "location": "westeurope", "tags": {"owner": "us"}, "etag": "1",
+        "id": GAL,
+        "name": "gal1",
+        "location": "westeurope",
+        "tags": {"owner": "us"},
+        "etag": "1",
         "systemData": {"lastModifiedAt": STAMP},
-        "properties": {"description": "golden", "softDeletePolicy": {"isSoftDeleteEnabled": True},
-                       "sharingProfile": {"permissions": "Private"}, "provisioningState": "Succeeded",
-                       "identifier": {"uniqueName": "abc-gal1"}},
+        "properties": {
+            "description": "golden",
+            "softDeletePolicy": {"isSoftDeleteEnabled": True},
+            "sharingProfile": {"permissions": "Private"},
+            "provisioningState": "Succeeded",
+            "identifier": {"uniqueName": "abc-gal1"},
+        },
     },
     IMAGE_DEFINITION: {
-        "id": f"{GAL}/images/win11", "name": "win11", "location": "westeurope", "tags": {"owner": "us"},
-        "properties": {"osType": "Windows", "osState": "Generalized", "hyperVGeneration": "V2",
-                       "architecture": "x64", "identifier": {"publisher": "P", "offer": "O", "sku": "S"},
-                       "features": [{"name": "SecurityType", "value": "TrustedLaunch"}],
-                       "recommended": {"vCPUs": {"min": 2}}, "disallowed": {"diskTypes": ["Standard_LRS"]},
-                       "purchasePlan": {"name": "p"}, "description": "Windows 11",
-                       "endOfLifeDate": "2027-01-01T00:00:00Z", "provisioningState": "Succeeded"},
-    },
-    IMAGE_VERSION: {
-        "id": f"{GAL}/images/win11/versions/1.0.0", "name": "1.0.0", "location": "westeurope",
+        "id": f"{GAL}/images/win11",
+        "name": "win11",
+        "location": "westeurope",
         "tags": {"owner": "us"},
         "properties": {
-            "publishingProfile": {"targetRegions": [{"name": "West Europe", "regionalReplicaCount": 1}],
-                                  "replicaCount": 1, "storageAccountType": "Standard_LRS",
-                                  "excludeFromLatest": False, "endOfLifeDate": "2027-01-01T00:00:00Z",
-                                  "replicationMode": "Full", "publishedDate": STAMP},
+            "osType": "Windows",
+            "osState": "Generalized",
+            "hyperVGeneration": "V2",
+            "architecture": "x64",
+            "identifier": {"publisher": "P", "offer": "O", "sku": "S"},
+            "features": [{"name": "SecurityType", "value": "TrustedLaunch"}],
+            "recommended": {"vCPUs": {"min": 2}},
+            "disallowed": {"diskTypes": ["Standard_LRS"]},
+            "purchasePlan": {"name": "p"},
+            "description": "Windows 11",
+            "endOfLifeDate": "2027-01-01T00:00:00Z",
+            "provisioningState": "Succeeded",
+        },
+    },
+    IMAGE_VERSION: {
+        "id": f"{GAL}/images/win11/versions/1.0.0",
+        "name": "1.0.0",
+        "location": "westeurope",
+        "tags": {"owner": "us"},
+        "properties": {
+            "publishingProfile": {
+                "targetRegions": [{"name": "West Europe", "regionalReplicaCount": 1}],
+                "replicaCount": 1,
+                "storageAccountType": "Standard_LRS",
+                "excludeFromLatest": False,
+                "endOfLifeDate": "2027-01-01T00:00:00Z",
+                "replicationMode": "Full",
+                "publishedDate": STAMP,
+            },
             "safetyProfile": {"allowDeletionOfReplicatedLocations": True},
             "storageProfile": {"source": {"id": f"{SUB}/providers/Microsoft.Compute/images/src"}},
             "provisioningState": "Updating",
-            "replicationStatus": {"aggregatedState": "InProgress",
-                                  "summary": [{"region": "West Europe", "state": "Replicating", "progress": 40}]},
+            "replicationStatus": {
+                "aggregatedState": "InProgress",
+                "summary": [{"region": "West Europe", "state": "Replicating", "progress": 40}],
+            },
         },
     },
     IMAGE_TEMPLATE: {
-        "id": f"{SUB}/providers/Microsoft.VirtualMachineImages/imageTemplates/t1", "name": "t1",
-        "location": "westeurope", "tags": {"owner": "us"},
+        "id": f"{SUB}/providers/Microsoft.VirtualMachineImages/imageTemplates/t1",
+        "name": "t1",
+        "location": "westeurope",
+        "tags": {"owner": "us"},
         "identity": {"type": "UserAssigned", "userAssignedIdentities": {"/x/id1": {}}},
-        "properties": {"source": {"type": "PlatformImage", "version": "latest"},
-                       "customize": [{"type": "PowerShell", "inline": ["echo"]}],
-                       "distribute": [{"type": "SharedImage", "galleryImageId": f"{GAL}/images/win11/versions/1.1.0"}],
-                       "vmProfile": {"vmSize": "Standard_D4s_v5"}, "buildTimeoutInMinutes": 120,
-                       "stagingResourceGroup": f"{SUB}-staging", "provisioningState": "Succeeded",
-                       "provisioningError": {"provisioningErrorCode": "None"},
-                       "lastRunStatus": {"runState": "Running", "runSubState": "Building", "startTime": STAMP}},
+        "properties": {
+            "source": {"type": "PlatformImage", "version": "latest"},
+            "customize": [{"type": "PowerShell", "inline": ["echo"]}],
+            "distribute": [{"type": "SharedImage", "galleryImageId": f"{GAL}/images/win11/versions/1.1.0"}],
+            "vmProfile": {"vmSize": "Standard_D4s_v5"},
+            "buildTimeoutInMinutes": 120,
+            "stagingResourceGroup": f"{SUB}-staging",
+            "provisioningState": "Succeeded",
+            "provisioningError": {"provisioningErrorCode": "None"},
+            "lastRunStatus": {"runState": "Running", "runSubState": "Building", "startTime": STAMP},
+        },
     },
     HOST_POOL: {
-        "id": POOL, "name": "hp1", "location": "westeurope", "tags": {"owner": "us", "avd-pin": "v1"},
-        "properties": {"hostPoolType": "Pooled", "loadBalancerType": "BreadthFirst",
-                       "preferredAppGroupType": "Desktop", "maxSessionLimit": 10,
-                       "personalDesktopAssignmentType": "Automatic", "friendlyName": "HP 1",
-                       "description": "pool", "validationEnvironment": False, "startVMOnConnect": True,
-                       "customRdpProperty": "audiomode:i:0;", "ring": 1,
-                       "registrationInfo": {"expirationTime": STAMP, "registrationTokenOperation": "Update"},
-                       "agentUpdate": {"type": "Default"}},
+        "id": POOL,
+        "name": "hp1",
+        "location": "westeurope",
+        "tags": {"owner": "us", "avd-pin": "v1"},
+        "properties": {
+            "hostPoolType": "Pooled",
+            "loadBalancerType": "BreadthFirst",
+            "preferredAppGroupType": "Desktop",
+            "maxSessionLimit": 10,
+            "personalDesktopAssignmentType": "Automatic",
+            "friendlyName": "HP 1",
+            "description": "pool",
+            "validationEnvironment": False,
+            "startVMOnConnect": True,
+            "customRdpProperty": "audiomode:i:0;",
+            "ring": 1,
+            "registrationInfo": {"expirationTime": STAMP, "registrationTokenOperation": "Update"},
+            "agentUpdate": {"type": "Default"},
+        },
     },
     SESSION_HOST: {
-        "id": HOST, "name": "hp1/avd-0.corp.example",
-        "properties": {"resourceId": VM_ID, "virtualMachineId": "vm-uuid-0", "allowNewSession": True,
-                       "assignedUser": "ann@corp.example", "friendlyName": "avd-0", "sessions": 3,
-                       "status": "Available", "statusTimestamp": STAMP, "lastHeartBeat": STAMP,
-                       "lastUpdateTime": STAMP, "updateState": "Succeeded", "updateErrorMessage": "",
-                       "agentVersion": "1.0.1", "osVersion": "10.0.1", "sxSStackVersion": "rdp-1",
-                       "sessionHostHealthCheckResults": [{"healthCheckName": "DomainJoinedCheck",
-                                                          "healthCheckResult": "HealthCheckSucceeded"}]},
+        "id": HOST,
+        "name": "hp1/avd-0.corp.example",
+        "properties": {
+            "resourceId": VM_ID,
+            "virtualMachineId": "vm-uuid-0",
+            "allowNewSession": True,
+            "assignedUser": "ann@corp.example",
+            "friendlyName": "avd-0",
+            "sessions": 3,
+            "status": "Available",
+            "statusTimestamp": STAMP,
+            "lastHeartBeat": STAMP,
+            "lastUpdateTime": STAMP,
+            "updateState": "Succeeded",
+            "updateErrorMessage": "",
+            "agentVersion": "1.0.1",
+            "osVersion": "10.0.1",
+            "sxSStackVersion": "rdp-1",
+            "sessionHostHealthCheckResults": [
+                {"healthCheckName": "DomainJoinedCheck", "healthCheckResult": "HealthCheckSucceeded"}
+            ],
+        },
     },
     VIRTUAL_MACHINE: {
-        "id": VM_ID, "name": "avd-0", "location": "westeurope", "zones": ["1"],
+        "id": VM_ID,
+        "name": "avd-0",
+        "location": "westeurope",
+        "zones": ["1"],
         "tags": {"avd-host-pool": POOL.lower()},
-        "properties": {"vmId": "vm-uuid-0", "hardwareProfile": {"vmSize": "Standard_D4s_v5"},
-                       "storageProfile": {"imageReference": {"id": f"{GAL}/images/win11/versions/1.0.0"}},
-                       "osProfile": {"computerName": "avd-0"}, "licenseType": "Windows_Client",
-                       "provisioningState": "Succeeded", "timeCreated": STAMP,
-                       "instanceView": {"statuses": [{"code": "PowerState/running"}]}},
+        "properties": {
+            "vmId": "vm-uuid-0",
+            "hardwareProfile": {"vmSize": "Standard_D4s_v5"},
+            "storageProfile": {"imageReference": {"id": f"{GAL}/images/win11/versions/1.0.0"}},
+            "osProfile": {"computerName": "avd-0"},
+            "licenseType": "Windows_Client",
+            "provisioningState": "Succeeded",
+            "timeCreated": STAMP,
+            "instanceView": {"statuses": [{"code": "PowerState/running"}]},
+        },
     },
     USER_SESSION: {
-        "id": f"{HOST}/userSessions/1", "name": "hp1/avd-0.corp.example/1",
-        "properties": {"userPrincipalName": "ann@corp.example", "sessionState": "Active", "createTime": STAMP},
+        "id": f"{HOST}/userSessions/1",
+        "name": "hp1/avd-0.corp.example/1",
+        "properties": {
+            "userPrincipalName": "ann@corp.example",
+            "sessionState": "Active",
+            "createTime": STAMP,
+        },
     },
-}  # fmt: skip
+}
 
 
 def _set(raw: dict, path: str, value) -> None:
@@ -160,7 +232,7 @@ CONFIG_CASES = [(t, p) for t, paths in FINGERPRINT_FIELDS.items() for p in paths
 @pytest.mark.parametrize(
     ("arm_type", "path"), RUNTIME_CASES, ids=[f"{t.rsplit('/', 1)[-1]}:{p}" for t, p in RUNTIME_CASES]
 )
-def test_runtime_fields_do_not_count(arm_type, path):  # fmt: skip
+def test_runtime_fields_do_not_count(arm_type, path):
     before = resource_fingerprint(arm_type, SAMPLES[arm_type])
     assert resource_fingerprint(arm_type, _moved(arm_type, path)) == before
 
@@ -168,7 +240,7 @@ def test_runtime_fields_do_not_count(arm_type, path):  # fmt: skip
 @pytest.mark.parametrize(
     ("arm_type", "path"), CONFIG_CASES, ids=[f"{t.rsplit('/', 1)[-1]}:{p}" for t, p in CONFIG_CASES]
 )
-def test_configuration_fields_count_and_are_named(arm_type, path):  # fmt: skip
+def test_configuration_fields_count_and_are_named(arm_type, path):
     planned = field_digests(fingerprint_fields(arm_type, SAMPLES[arm_type]))
     moved = _moved(arm_type, path)
     assert resource_fingerprint(arm_type, moved) != resource_fingerprint(arm_type, SAMPLES[arm_type])

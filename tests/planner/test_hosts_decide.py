@@ -16,30 +16,50 @@ from reconciler.model.rollout import (
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
 )
-from reconciler.planner.hosts import decide, message_due, next_name
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_names import next_name
+from reconciler.planner.host_retirement import message_due
+from reconciler.planner.host_steps import CreateData
+from reconciler.planner.hosts import decide
 
 NOW = datetime(2026, 11, 3, 22, 0, tzinfo=UTC)
 V1, V2 = "/x/versions/1.0.0", "/x/versions/2.0.0"
 
 
 def policy(**kw) -> PoolPolicy:
-    base = dict(count=4, strategy="surge", batch=2, floor_percent=75, drain_grace=timedelta(minutes=30),
-                force_logoff=True, user_message="bye", health_timeout=timedelta(minutes=45), failure_budget=0,
-                prefix="avd")  # fmt: skip
+    base = dict(
+        count=4,
+        strategy="surge",
+        batch=2,
+        floor_percent=75,
+        drain_grace=timedelta(minutes=30),
+        force_logoff=True,
+        user_message="bye",
+        health_timeout=timedelta(minutes=45),
+        failure_budget=0,
+        prefix="avd",
+    )
     return PoolPolicy(**{**base, **kw})
 
 
 def host(name, version=V1, status="Available", sessions=0, managed=False, **tags) -> HostView:
-    return HostView(name=name, vm_id=f"/vms/{name}", version=version, provisioning="Succeeded",
-                    tags={k.replace("_", "-"): v for k, v in tags.items()}, session_host=f"{name}.corp",
-                    status=status, sessions=tuple(UserSessionView(f"/s/{name}/{i}", f"u{i}") for i in
-                    range(sessions)), managed=managed)  # fmt: skip
+    return HostView(
+        name=name,
+        vm_id=f"/vms/{name}",
+        version=version,
+        provisioning="Succeeded",
+        tags={k.replace("_", "-"): v for k, v in tags.items()},
+        session_host=f"{name}.corp",
+        status=status,
+        sessions=tuple(UserSessionView(f"/s/{name}/{i}", f"u{i}") for i in range(sessions)),
+        managed=managed,
+    )
 
 
 def inputs(hosts, pol=None, **kw) -> PoolInputs:
-    return PoolInputs(pool_id="/pools/p", pool="p", now=NOW, policy=pol or policy(), hosts=tuple(hosts),
-                      target=V2, **kw)  # fmt: skip
+    return PoolInputs(
+        pool_id="/pools/p", pool="p", now=NOW, policy=pol or policy(), hosts=tuple(hosts), target=V2, **kw
+    )
 
 
 def ops(decision) -> list[tuple[str, str | None]]:
@@ -49,7 +69,7 @@ def ops(decision) -> list[tuple[str, str | None]]:
 def test_provisioning_from_nothing_creates_count_hosts_named_by_index():
     d = decide(inputs([], policy(count=3)))
     assert ops(d) == [("create", "avd-0"), ("create", "avd-1"), ("create", "avd-2")]
-    assert all(s.data["version"] == V2 for s in d.steps)
+    assert all(s.data.version == V2 for s in d.steps)
     assert d.mode == "provisioning" and d.state == "progressing"
 
 
@@ -57,7 +77,7 @@ def test_surge_creates_one_batch_of_replacements_first():
     hosts = [host(f"avd-{i}", sessions=i) for i in range(4)]
     d = decide(inputs(hosts))
     assert ops(d) == [("create", "avd-4"), ("create", "avd-5")]
-    assert [s.data["replaces"] for s in d.steps] == ["avd-0", "avd-1"]  # fewest sessions first
+    assert [s.data.replaces for s in d.steps] == ["avd-0", "avd-1"]  # fewest sessions first
 
 
 def test_surge_retires_an_original_once_its_replacement_is_available():
@@ -67,7 +87,7 @@ def test_surge_retires_an_original_once_its_replacement_is_available():
     ]
     d = decide(inputs(hosts))
     assert ("retire", "avd-0") in ops(d) and ("remove", "avd-0") in ops(d)  # empty: removed at once
-    creates = [s.data["replaces"] for s in d.steps if s.op == "create"]
+    creates = [s.data.replaces for s in d.steps if s.op == "create"]
     assert creates == ["avd-1"]  # avd-0 still exists until deleted: 5 VMs + 1 = count + surge, no more
 
 
@@ -87,10 +107,18 @@ def test_outside_the_window_nothing_is_drained():
 
 def test_logoff_only_after_grace_and_only_with_force_logoff():
     drained = (NOW - timedelta(minutes=29)).isoformat()
-    h = host("avd-0", sessions=2, **{HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced",
-                                     HOST_MESSAGED_TAG: drained})  # fmt: skip
-    h = HostView(**{**h.__dict__, "tags": {HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced",
-                                            HOST_MESSAGED_TAG: drained}, "accepting": False})  # fmt: skip
+    h = host(
+        "avd-0",
+        sessions=2,
+        **{HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced", HOST_MESSAGED_TAG: drained},
+    )
+    h = HostView(
+        **{
+            **h.__dict__,
+            "tags": {HOST_DRAIN_TAG: drained, HOST_RETIRE_TAG: "replaced", HOST_MESSAGED_TAG: drained},
+            "accepting": False,
+        }
+    )
     others = [host(f"avd-{i}", version=V2) for i in range(1, 5)]
     assert "logoff" not in [op for op, _ in ops(decide(inputs([h, *others])))]
     later = PoolInputs(**{**inputs([h, *others]).__dict__, "now": NOW + timedelta(minutes=1)})
@@ -112,10 +140,14 @@ def test_a_new_host_past_the_health_timeout_is_counted_removed_and_quarantines_p
     tags = {HOST_CREATED_TAG: old, HOST_REGISTERED_TAG: old, HOST_REPLACES_TAG: "avd-0"}
     new = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", tags, "avd-4.corp", "Unavailable", managed=True)
     d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [new]))
-    assert ops(d)[:4] == [("count-failure", "avd-4"), ("mark-failed", "avd-4"), ("quarantine", None),
-                          ("remove", "avd-4")]  # fmt: skip
+    assert ops(d)[:4] == [
+        ("count-failure", "avd-4"),
+        ("mark-failed", "avd-4"),
+        ("quarantine", None),
+        ("remove", "avd-4"),
+    ]
     marked = d.steps[1].data
-    assert marked["check"] == "timeout" and marked["why"] == (
+    assert marked.check == "timeout" and marked.text == (
         "not Available within the health timeout (45m) after the AVD agent was sent"
     )
     assert not [s for s in d.steps if s.op == "create"]  # halted: no new tries
@@ -142,13 +174,20 @@ def test_the_health_timeout_waits_for_the_reconcilers_part():
 
 
 def test_a_failed_extension_names_the_extension_and_its_error():
-    ext = HostView("avd-4", "/vms/avd-4", V2, "Succeeded", {HOST_CREATED_TAG: NOW.isoformat()}, managed=True,
-                   extensions={"join": "Failed"},
-                   extension_errors={"join": ("VMExtensionProvisioningError", "domain unreachable")})  # fmt: skip
+    ext = HostView(
+        "avd-4",
+        "/vms/avd-4",
+        V2,
+        "Succeeded",
+        {HOST_CREATED_TAG: NOW.isoformat()},
+        managed=True,
+        extensions={"join": "Failed"},
+        extension_errors={"join": ("VMExtensionProvisioningError", "domain unreachable")},
+    )
     d = decide(inputs([host(f"avd-{i}") for i in range(4)] + [ext]))
     [marked] = [s.data for s in d.steps if s.op == "mark-failed"]
-    assert marked["check"] == "extension" and marked["extension"] == "join"
-    assert marked["why"] == "extension join failed (VMExtensionProvisioningError: domain unreachable)"
+    assert marked.check == "extension" and marked.extension == "join"
+    assert marked.text == "extension join failed (VMExtensionProvisioningError: domain unreachable)"
 
 
 def test_a_name_in_use_is_never_reused():
@@ -165,8 +204,9 @@ def test_a_name_in_use_is_never_reused():
     strategy=st.sampled_from(["surge", "delete-first"]),
     sessions=st.lists(st.integers(0, 3), min_size=12, max_size=12),
 )
-def test_never_above_count_plus_surge_and_never_below_floor(n_old, n_new, count, batch, floor, strategy,
-                                                             sessions):  # fmt: skip
+def test_never_above_count_plus_surge_and_never_below_floor(
+    n_old, n_new, count, batch, floor, strategy, sessions
+):
     pol = policy(count=count, batch=batch, floor_percent=floor, strategy=strategy)
     hosts = [host(f"avd-{i}", sessions=sessions[i]) for i in range(n_old)]
     hosts += [host(f"avd-{n_old + i}", version=V2, sessions=sessions[n_old + i]) for i in range(n_new)]
@@ -186,19 +226,19 @@ def test_count_up_24_hosts_while_pin_moves():
     pol = policy(count=24, batch=2, floor_percent=75)
     d = decide(inputs(hosts, pol))
     creates = [s for s in d.steps if s.op == "create"]
-    assert all(s.data["version"] == V2 for s in creates)
-    assert len([s for s in creates if "replaces" not in s.data]) == 18
-    assert [s.data["replaces"] for s in creates if "replaces" in s.data] == ["avd-0", "avd-1"]
+    assert all(s.data.version == V2 for s in creates)
+    assert len([s for s in creates if not s.data.replaces]) == 18
+    assert [s.data.replaces for s in creates if s.data.replaces] == ["avd-0", "avd-1"]
     assert len(hosts) + len(creates) == pol.count + pol.surge
     assert not [s for s in d.steps if s.op == "retire"]  # capacity first: nothing drained yet
     # Gated (the ring before has not soaked): added capacity still goes on the pin, replacements wait.
     gated = decide(inputs(hosts, pol, gate_ok=False, gate_why="waits for ring 0"))
-    assert [s.data for s in gated.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert [s.data for s in gated.steps if s.op == "create"] == [CreateData(V2)] * 18
     assert gated.mode == "gated"
     # Not replicated to the region yet: nothing is built on the old version; the hosts wait for the pin.
     waiting = decide(inputs(hosts, pol, target_ready=False))
     assert not [s for s in waiting.steps if s.op == "create"] and waiting.mode == "waiting-replication"
     # Delete-first: no surge, so the 18 come first and the old hosts go only once capacity allows.
     delete_first = decide(inputs(hosts, policy(count=24, batch=2, floor_percent=75, strategy="delete-first")))
-    assert [s.data for s in delete_first.steps if s.op == "create"] == [{"version": V2}] * 18
+    assert [s.data for s in delete_first.steps if s.op == "create"] == [CreateData(V2)] * 18
     assert not [s for s in delete_first.steps if s.op == "retire"]

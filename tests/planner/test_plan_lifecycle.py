@@ -73,11 +73,19 @@ def test_a_version_in_use_or_not_ours_is_never_deleted(load, use, why):
     elif use == "pin in azure":
         find(resources, "hostPools/pool-a")["tags"][PIN_TAG] = V["1.0.0"].lower()
     elif use == "running build":
-        resources.append({
-            "id": f"{RG}/providers/Microsoft.VirtualMachineImages/imageTemplates/t1", "name": "t1", "location": "westeurope",
-            "type": "Microsoft.VirtualMachineImages/imageTemplates", "tags": {},
-            "properties": {"lastRunStatus": {"runState": "Running"}, "distribute": [{"galleryImageId": V["1.0.0"]}]},
-        })  # fmt: skip
+        resources.append(
+            {
+                "id": f"{RG}/providers/Microsoft.VirtualMachineImages/imageTemplates/t1",
+                "name": "t1",
+                "location": "westeurope",
+                "type": "Microsoft.VirtualMachineImages/imageTemplates",
+                "tags": {},
+                "properties": {
+                    "lastRunStatus": {"runState": "Running"},
+                    "distribute": [{"galleryImageId": V["1.0.0"]}],
+                },
+            }
+        )
     else:
         find(resources, "versions/1.0.0")["tags"] = {}
     result = plan(desired, observed_from(resources), NOW)
@@ -107,8 +115,10 @@ spec:
 
 
 def build_estate(load):
-    built = version_doc("1.2.0").replace(f"source: {{managedImageId: {RG}/providers/Microsoft.Compute/images/src-1-2-0}}",
-                                         "source: {build: b1}")  # fmt: skip
+    built = version_doc("1.2.0").replace(
+        f"source: {{managedImageId: {RG}/providers/Microsoft.Compute/images/src-1-2-0}}",
+        "source: {build: b1}",
+    )
     desired = load(base_docs() + [BUILD, built])
     resources = [r for r in converged(desired, NOW) if not r["id"].endswith("/versions/1.2.0")]
     return desired, resources
@@ -128,10 +138,17 @@ def test_a_missing_built_version_plans_a_build_with_a_content_named_template(loa
 def test_a_running_build_is_waited_for_and_a_failed_one_rerun(load):
     desired, resources = build_estate(load)
     template_id = plan(desired, observed_from(resources), NOW).actionable[0].resource_id
-    template = {"id": template_id, "name": template_id.rsplit("/", 1)[-1], "location": "westeurope", "tags": {"owner": "us"},
-                "type": "Microsoft.VirtualMachineImages/imageTemplates",
-                "properties": {"lastRunStatus": {"runState": "Running", "runSubState": "Customizing"},
-                               "distribute": [{"galleryImageId": V["1.2.0"]}]}}  # fmt: skip
+    template = {
+        "id": template_id,
+        "name": template_id.rsplit("/", 1)[-1],
+        "location": "westeurope",
+        "tags": {"owner": "us"},
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "properties": {
+            "lastRunStatus": {"runState": "Running", "runSubState": "Customizing"},
+            "distribute": [{"galleryImageId": V["1.2.0"]}],
+        },
+    }
     result = plan(desired, observed_from([*resources, template]), NOW)
     assert not result.actionable and "Customizing" in changes_of(result, Action.NO_OP)[0].reason
     template["properties"]["lastRunStatus"] = {"runState": "Failed", "message": "customizer s1 failed"}
@@ -142,9 +159,16 @@ def test_a_running_build_is_waited_for_and_a_failed_one_rerun(load):
 def test_a_finished_template_we_own_is_cleaned_up(load):
     desired = load(base_docs())
     resources = converged(desired, NOW)
-    resources.append({"id": f"{RG}/providers/Microsoft.VirtualMachineImages/imageTemplates/old-1", "name": "old-1",
-                      "type": "Microsoft.VirtualMachineImages/imageTemplates", "location": "westeurope",
-                      "tags": {"owner": "us"}, "properties": {"lastRunStatus": {"runState": "Succeeded"}}})  # fmt: skip
+    resources.append(
+        {
+            "id": f"{RG}/providers/Microsoft.VirtualMachineImages/imageTemplates/old-1",
+            "name": "old-1",
+            "type": "Microsoft.VirtualMachineImages/imageTemplates",
+            "location": "westeurope",
+            "tags": {"owner": "us"},
+            "properties": {"lastRunStatus": {"runState": "Succeeded"}},
+        }
+    )
     [change] = plan(desired, observed_from(resources), NOW).actionable
     assert (
         change.action is Action.DELETE and change.kind == "image-build" and "build finished" in change.reason
@@ -177,8 +201,15 @@ def test_surge_rollout_takes_the_emptiest_hosts_first_and_never_drops_capacity(l
         ("create", "ha-4", "1.1.0", "ha-1"),
         ("create", "ha-5", "1.1.0", "ha-2"),
     ]
-    assert preview.totals == {"created": 4, "replaced": 4, "deleted": 4, "drained": 4, "messaged": 9,
-                              "messages": preview.totals["messages"], "logged_off": 9}  # fmt: skip
+    assert preview.totals == {
+        "created": 4,
+        "replaced": 4,
+        "deleted": 4,
+        "drained": 4,
+        "messaged": 9,
+        "messages": preview.totals["messages"],
+        "logged_off": 9,
+    }
     assert preview.end == "converged" and roll.details["now"] == list(preview.now)
     assert preview.from_versions == ("1.0.0",) and preview.to_version == "1.1.0"
     assert roll.details["sessions_affected"] == 9
@@ -240,9 +271,17 @@ def test_ring_gate_soak(load, ago, satisfied, until):
 
 def test_a_build_running_from_an_older_recipe_is_not_started_twice(load):
     desired, resources = build_estate(load)
-    old = {"id": f"{RG}/providers/Microsoft.VirtualMachineImages/imageTemplates/b1-0000000000", "name": "b1-0000000000",
-           "location": "westeurope", "tags": {"owner": "us"}, "type": "Microsoft.VirtualMachineImages/imageTemplates",
-           "properties": {"lastRunStatus": {"runState": "Running"}, "distribute": [{"galleryImageId": V["1.2.0"]}]}}  # fmt: skip
+    old = {
+        "id": f"{RG}/providers/Microsoft.VirtualMachineImages/imageTemplates/b1-0000000000",
+        "name": "b1-0000000000",
+        "location": "westeurope",
+        "tags": {"owner": "us"},
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "properties": {
+            "lastRunStatus": {"runState": "Running"},
+            "distribute": [{"galleryImageId": V["1.2.0"]}],
+        },
+    }
     result = plan(desired, observed_from([*resources, old]), NOW)
     assert not result.actionable
     assert changes_of(result, Action.NO_OP)[0].details["template"] == "b1-0000000000"

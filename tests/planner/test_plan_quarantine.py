@@ -40,8 +40,9 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("rollout", "tags", "running", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("rollout", "tags", "running", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_quarantine_warning_table(load, rollout, tags, running, expected):
     desired = load(base_docs(pools=[pool_doc(rollout=rollout)]))
     resources = converged(desired, NOW, hosts={"pool-a": PoolHosts(4, version=running)})

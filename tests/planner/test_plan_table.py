@@ -86,12 +86,17 @@ def test_plan_table(load, docs, mutate, expected):
 def test_empty_subscription_creates_everything_in_dependency_order(load):
     desired = load(base_docs())
     result = plan(desired, observed_from([]), NOW)
-    assert summary(result) == sorted([
-        ("create", "gallery", "gal1"), ("create", "image-definition", "win11"),
-        ("create", "image-version", "1.0.0"), ("create", "image-version", "1.1.0"),
-        ("create", "host-pool", "pool-a"), ("pin", "host-pool", "pool-a"),
-        ("create", "session-hosts", "sessionHosts"),
-    ])  # fmt: skip
+    assert summary(result) == sorted(
+        [
+            ("create", "gallery", "gal1"),
+            ("create", "image-definition", "win11"),
+            ("create", "image-version", "1.0.0"),
+            ("create", "image-version", "1.1.0"),
+            ("create", "host-pool", "pool-a"),
+            ("pin", "host-pool", "pool-a"),
+            ("create", "session-hosts", "sessionHosts"),
+        ]
+    )
     position = {c.key: i for i, c in enumerate(result.changes)}
     for change in result.changes:
         for dep in change.depends_on:
@@ -167,8 +172,12 @@ def test_a_failed_region_is_retried(load):
     resources = converged(desired, NOW)
     props = find(resources, "versions/1.1.0")["properties"]
     props["provisioningState"] = "Failed"
-    props["replicationStatus"] = {"aggregatedState": "Failed", "summary": [
-        {"region": "West Europe", "state": "Failed", "details": "internal error", "progress": 40}]}  # fmt: skip
+    props["replicationStatus"] = {
+        "aggregatedState": "Failed",
+        "summary": [
+            {"region": "West Europe", "state": "Failed", "details": "internal error", "progress": 40}
+        ],
+    }
     result = plan(desired, observed_from(resources), NOW)
     [change] = result.actionable
     assert change.action is Action.REPLICATE and change.details["retry"] == ["westeurope"]
@@ -187,8 +196,14 @@ def test_deleted_definitions_with_versions_are_kept_with_a_warning(load):
     desired = load(base_docs(versions=(), pools=[]))
     resources = converged(desired, NOW)
     orphan = {**find(resources, "images/win11"), "id": DEF_ID + "old", "name": "win11old"}
-    version = {"id": DEF_ID + "old/versions/1.0.0", "name": "1.0.0", "location": "westeurope", "tags": {"owner": "us"},
-               "type": "Microsoft.Compute/galleries/images/versions", "properties": {"provisioningState": "Succeeded"}}  # fmt: skip
+    version = {
+        "id": DEF_ID + "old/versions/1.0.0",
+        "name": "1.0.0",
+        "location": "westeurope",
+        "tags": {"owner": "us"},
+        "type": "Microsoft.Compute/galleries/images/versions",
+        "properties": {"provisioningState": "Succeeded"},
+    }
     result = plan(desired, observed_from([*resources, orphan, version]), NOW)
     assert not result.actionable
     assert result.diagnostics[0].severity is Severity.WARNING

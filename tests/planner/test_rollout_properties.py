@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
 from reconciler.planner.rollout import totals_of
 from reconciler.planner.timeline import simulate_rollout
 
@@ -44,9 +44,17 @@ def _host(i: int, version: str, sessions: int) -> HostView:
 def test_simulated_rollout_never_crosses_floor_or_max_and_converges(
     n_old, n_new, count, batch, floor, strategy, force_logoff, sessions
 ):
-    pol = PoolPolicy(count=count, strategy=strategy, batch=batch, floor_percent=floor,
-                     drain_grace=timedelta(minutes=30), force_logoff=force_logoff, user_message="bye",
-                     health_timeout=timedelta(minutes=45), failure_budget=0)  # fmt: skip
+    pol = PoolPolicy(
+        count=count,
+        strategy=strategy,
+        batch=batch,
+        floor_percent=floor,
+        drain_grace=timedelta(minutes=30),
+        force_logoff=force_logoff,
+        user_message="bye",
+        health_timeout=timedelta(minutes=45),
+        failure_budget=0,
+    )
     hosts = [_host(i, V1, sessions[i]) for i in range(n_old)]
     hosts += [_host(n_old + i, V2, sessions[n_old + i]) for i in range(n_new)]
     p = PoolInputs(pool_id="/pools/p", pool="p", now=NOW, policy=pol, hosts=tuple(hosts), target=V2)

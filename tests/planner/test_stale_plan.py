@@ -39,8 +39,14 @@ def test_users_coming_and_going_do_not_make_a_plan_stale(estate):
     later = [r for r in resources if r not in sessions[:3]]  # three users signed out...
     for host in _hosts(later):
         p = host["properties"]
-        p.update(sessions=p["sessions"] + 2, lastHeartBeat="2026-11-29T12:09:00Z", status="Unavailable",
-                 statusTimestamp="2026-11-29T12:09:00Z", agentVersion="1.0.2", updateState="Started")  # fmt: skip
+        p.update(
+            sessions=p["sessions"] + 2,
+            lastHeartBeat="2026-11-29T12:09:00Z",
+            status="Unavailable",
+            statusTimestamp="2026-11-29T12:09:00Z",
+            agentVersion="1.0.2",
+            updateState="Started",
+        )
     for vm in (r for r in later if r["type"].endswith("/virtualMachines")):
         vm["properties"]["provisioningState"] = "Updating"
     assert stale_reasons(saved, observed_from(later)) == []
@@ -79,10 +85,12 @@ def test_a_deleted_host_and_a_host_of_a_pool_that_counts_up(estate):
     b_host = _hosts(resources, "pool-b")[0]
     b_host["properties"]["assignedUser"] = "ann@corp.example"
     reasons = stale_reasons(saved, observed_from([r for r in resources if r is not gone]))
-    assert reasons == sorted([
-        f"{gone['id'].lower()}: deleted since the plan was made",
-        f"{b_host['id'].lower()}: changed since the plan was made: assignedUser (now \"ann@corp.example\")",
-    ])  # fmt: skip
+    assert reasons == sorted(
+        [
+            f"{gone['id'].lower()}: deleted since the plan was made",
+            f'{b_host["id"].lower()}: changed since the plan was made: assignedUser (now "ann@corp.example")',
+        ]
+    )
 
 
 def test_version_replication_in_flight_does_not_count_but_its_target_regions_do(estate):

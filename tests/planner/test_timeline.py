@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler.planner.hosts_state import HostView, PoolInputs, PoolPolicy, UserSessionView
+from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
 from reconciler.planner.rollout import totals_of
 from reconciler.planner.timeline import Durations, simulate_rollout
 
@@ -14,14 +14,30 @@ V1, V2 = "/x/versions/1.0.0", "/x/versions/2.0.0"
 
 
 def pool(n=4, sessions=1, **kw) -> PoolInputs:
-    pol = PoolPolicy(count=kw.pop("count", n), strategy=kw.pop("strategy", "surge"), batch=kw.pop("batch", 2),
-                     floor_percent=75, drain_grace=timedelta(minutes=30), force_logoff=kw.pop("force_logoff", True),
-                     user_message="bye", health_timeout=timedelta(minutes=45), failure_budget=0)  # fmt: skip
+    pol = PoolPolicy(
+        count=kw.pop("count", n),
+        strategy=kw.pop("strategy", "surge"),
+        batch=kw.pop("batch", 2),
+        floor_percent=75,
+        drain_grace=timedelta(minutes=30),
+        force_logoff=kw.pop("force_logoff", True),
+        user_message="bye",
+        health_timeout=timedelta(minutes=45),
+        failure_budget=0,
+    )
     hosts = tuple(
-        HostView(f"avd-{i}", f"/vms/avd-{i}", V1, "Succeeded", session_host=f"avd-{i}.corp", status="Available",
-                 sessions=tuple(UserSessionView(f"/s/{i}/{k}", f"u{k}") for k in range(sessions)), managed=False)
+        HostView(
+            f"avd-{i}",
+            f"/vms/avd-{i}",
+            V1,
+            "Succeeded",
+            session_host=f"avd-{i}.corp",
+            status="Available",
+            sessions=tuple(UserSessionView(f"/s/{i}/{k}", f"u{k}") for k in range(sessions)),
+            managed=False,
+        )
         for i in range(n)
-    )  # fmt: skip
+    )
     return PoolInputs(pool_id="/pools/p", pool="p", now=NOW, policy=pol, hosts=hosts, target=V2, **kw)
 
 
@@ -35,12 +51,20 @@ def nightly(at: datetime) -> tuple[bool, datetime | None]:
 
 def test_first_cycle_is_decide_and_the_rollout_converges_with_every_write_counted():
     timeline = simulate_rollout(pool())
-    assert [(s.op, s.host, s.data["replaces"]) for s in timeline.first.steps] == [
-        ("create", "avd-4", "avd-0"), ("create", "avd-5", "avd-1"),
-    ]  # fmt: skip
+    assert [(s.op, s.host, s.data.replaces) for s in timeline.first.steps] == [
+        ("create", "avd-4", "avd-0"),
+        ("create", "avd-5", "avd-1"),
+    ]
     assert timeline.end == "converged"
-    assert totals_of(timeline) == {"created": 4, "replaced": 4, "deleted": 4, "drained": 4, "messaged": 4,
-                                   "messages": 12, "logged_off": 4}  # fmt: skip
+    assert totals_of(timeline) == {
+        "created": 4,
+        "replaced": 4,
+        "deleted": 4,
+        "drained": 4,
+        "messaged": 4,
+        "messages": 12,
+        "logged_off": 4,
+    }
     assert max(c.total for c in timeline.cycles) == 6  # count + surge
 
 

@@ -16,6 +16,7 @@ import contextlib
 import copy
 
 from reconciler.azure.writes import HttpResponseError
+from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step
@@ -42,7 +43,7 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 phase = (template.last_run_sub_state if template else None) or "running"
                 return WaitUntil(status.at, f"building ({phase})")
             mem["running"] = False
-            if status.state != "Succeeded":
+            if status.state is not LroState.SUCCEEDED:
                 template = env.reader.template(template_id)
                 detail = (template.last_run_message if template else "") or status.message
                 mem["failure"] = (f"{what}: Image Builder: {status.error_code}: {detail}", status.error_code)
@@ -73,7 +74,11 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 return status
             mem["creating"] = False
             template = env.reader.template(template_id)
-            if status.state != "Succeeded" or template is None or template.provisioning_state == "Failed":
+            if (
+                status.state is not LroState.SUCCEEDED
+                or template is None
+                or template.provisioning_state == "Failed"
+            ):
                 return _template_failed(env, change, what, template, status.message)
         if template.provisioning_state == "Failed":
             return _template_failed(env, change, what, template, "")

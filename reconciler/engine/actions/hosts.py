@@ -20,10 +20,11 @@ from reconciler.azure.writes import HttpResponseError, error_of
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.executor import RunContext
-from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, Retry, WaitUntil
 from reconciler.engine.rollout import PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
-from reconciler.planner.hosts_state import PoolTarget
+from reconciler.planner.host_steps import DecisionMode, StepOp
+from reconciler.planner.pool_target import PoolTarget
 
 TRANSIENT = {409, 412, 429, 500, 502, 503, 504}
 
@@ -43,18 +44,18 @@ class HostWork:
     def add(self, cycle: PoolCycle) -> None:
         self.writes += cycle.writes
         for step in cycle.decision.steps if cycle.decision else ():
-            data = step.data
-            if step.op == "create":
+            op, data = step.op, step.data
+            if op is StepOp.CREATE:
                 self.created += 1
-                self.replaced += 1 if data.get("replaces") else 0
-            elif step.op == "remove":
+                self.replaced += 1 if data.replaces else 0
+            elif op is StepOp.REMOVE:
                 self.deleted += 1
-            elif (step.op == "retire" and data.get("session_host")) or step.op == "drain":
+            elif (op is StepOp.RETIRE and data.session_host) or op is StepOp.DRAIN:
                 self.drained += 1
-            elif step.op == "message":
-                self.messaged += len(data.get("sessions") or ())
-            elif step.op == "logoff":
-                self.logged_off += len(data.get("sessions") or ())
+            elif op is StepOp.MESSAGE:
+                self.messaged += len(data.sessions)
+            elif op is StepOp.LOGOFF:
+                self.logged_off += len(data.sessions)
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -65,7 +66,8 @@ class HostWork:
 def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> Outcome:
     details = change.details.get("target")
     if not details:
-        return Failed(f"{change.key}: the plan carries no session-host template (re-plan)", "BadPlan")
+        why = f"{change.key}: the plan carries no session-host template (re-plan)"
+        return Failed(why, "BadPlan", ReasonCode.BAD_PLAN)
     target = PoolTarget.from_details(details)
     mem = env.memory(change.key)
     work: HostWork = mem.setdefault("hosts", HostWork())
@@ -82,7 +84,7 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
         mem["wrote"] = True
     outcome = cycle.outcome
     if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
-        return Done(changed=True, detail=outcome.detail)
+        return replace(outcome, changed=True)
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))
     return outcome
@@ -92,13 +94,15 @@ def wait_reason(cycle: PoolCycle, wait: WaitUntil) -> str:
     """The reason code of a pool's wait, from the decision's mode and the inputs it waited on."""
     d, p = cycle.decision, cycle.inputs
     if d is None or p is None:
-        return "hosts"  # the pool does not exist yet
-    if d.mode == "waiting-replication":
-        return "replication"
-    if d.mode == "gated":
-        return "soak" if p.gate_until is not None and wait.at >= p.gate_until else "gate"
+        return ReasonCode.HOSTS  # the pool does not exist yet
+    if d.mode is DecisionMode.ROLLBACK:
+        return ReasonCode.ROLLBACK  # what it is: hosts replaced by the last good version, not a plain wait
+    if d.mode is DecisionMode.WAITING_REPLICATION:
+        return ReasonCode.REPLICATION
+    if d.mode is DecisionMode.GATED:
+        return ReasonCode.SOAK if p.gate_until is not None and wait.at >= p.gate_until else ReasonCode.GATE
     if p.next_window is not None and not p.window_open and wait.at >= p.next_window:
-        return "window"
+        return ReasonCode.WINDOW
     if any(h.drain_at is not None for h in p.hosts) and not d.steps:
-        return "drain"
-    return "hosts"
+        return ReasonCode.DRAIN
+    return ReasonCode.HOSTS

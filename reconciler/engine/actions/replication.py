@@ -69,14 +69,18 @@ def replicate(change: Change, env: ActionEnv, ctx) -> Outcome:
         retries: dict = mem.setdefault("retries", {})
         home = normalize_region(version.location)
         if home in failed:  # the gallery's own region cannot be removed; only a person can look into it
-            return Failed(f"{what}: replication to the gallery's home region {home} failed",
-                          error_code="CrpPirReplicationJobsNotCompleted")  # fmt: skip
+            return Failed(
+                f"{what}: replication to the gallery's home region {home} failed",
+                error_code="CrpPirReplicationJobsNotCompleted",
+            )
         if failed:
             exhausted = [r for r in failed if retries.get(r, 0) >= env.max_region_retries]
             if exhausted:
-                return Failed(f"{what}: replication to {', '.join(exhausted)} failed again after "
-                              f"{env.max_region_retries} remove-and-re-add retries",
-                              error_code="CrpPirReplicationJobsNotCompleted")  # fmt: skip
+                return Failed(
+                    f"{what}: replication to {', '.join(exhausted)} failed again after "
+                    f"{env.max_region_retries} remove-and-re-add retries",
+                    error_code="CrpPirReplicationJobsNotCompleted",
+                )
             safety = (version.raw.get("properties") or {}).get("safetyProfile") or {}
             if not safety.get("allowDeletionOfReplicatedLocations", True):
                 mem["restore_safety"] = True
@@ -85,10 +89,15 @@ def replicate(change: Change, env: ActionEnv, ctx) -> Outcome:
             for r in failed:
                 retries[r] = retries.get(r, 0) + 1
             keep = [
-                {"name": r.name, "regionalReplicaCount": r.regional_replica_count,
-                 "storageAccountType": r.storage_account_type, "excludeFromLatest": bool(r.exclude_from_latest)}
-                for r in version.target_regions if r.name not in failed
-            ]  # fmt: skip
+                {
+                    "name": r.name,
+                    "regionalReplicaCount": r.regional_replica_count,
+                    "storageAccountType": r.storage_account_type,
+                    "excludeFromLatest": bool(r.exclude_from_latest),
+                }
+                for r in version.target_regions
+                if r.name not in failed
+            ]
             body = {"properties": {"publishingProfile": {"targetRegions": keep}}}
             return _start_patch(env, change, body, f"removing failed region(s) {', '.join(failed)}")
         if _observed_shape(version) != _shape(wanted) or mem.get("restore_safety"):

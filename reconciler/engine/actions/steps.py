@@ -11,22 +11,38 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reconciler.azure.writes_lro import error_of
+from reconciler.azure.writes_lro import LroState, error_of
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
 
 RETRY_AFTER = timedelta(seconds=10)  # server time; the executor backs off further
 
 # ARM codes that no retry can fix within this run.
-TERMINAL_CODES = frozenset({
-    "PropertyChangeNotAllowed", "InvalidParameter", "BadRequest", "LinkedAuthorizationFailed",
-    "AuthorizationFailed", "ParentResourceNotFound", "ResourceGroupNotFound", "OperationNotAllowed",
-    "CrpPirReplicationJobsNotCompleted", "ImageBuildFailed", "Conflict",
-})  # fmt: skip
+TERMINAL_CODES = frozenset(
+    {
+        "PropertyChangeNotAllowed",
+        "InvalidParameter",
+        "BadRequest",
+        "LinkedAuthorizationFailed",
+        "AuthorizationFailed",
+        "ParentResourceNotFound",
+        "ResourceGroupNotFound",
+        "OperationNotAllowed",
+        "CrpPirReplicationJobsNotCompleted",
+        "ImageBuildFailed",
+        "Conflict",
+    }
+)
 
 
-def lro_step(env: ActionEnv, key: str, operation: str, resource_id: str, body: dict[str, Any] | None = None,
-             why: str = ""):  # fmt: skip
+def lro_step(
+    env: ActionEnv,
+    key: str,
+    operation: str,
+    resource_id: str,
+    body: dict[str, Any] | None = None,
+    why: str = "",
+):
     """WaitUntil while running, else the operation's LroStatus (state Succeeded or Failed)."""
     mem = env.memory(key)
     tag = f"{operation}:{resource_id.lower()}"
@@ -51,7 +67,7 @@ def lro_step(env: ActionEnv, key: str, operation: str, resource_id: str, body: d
 
 def _finish(mem: dict, tag: str, status):
     mem["started"].discard(tag)
-    if status.state == "Succeeded":
+    if status.state is LroState.SUCCEEDED:
         mem["done"][tag] = status
     return status
 
@@ -64,7 +80,7 @@ def unsettled(what: str, status) -> Outcome | None:
     """What to answer for a step that has not succeeded (still running, or failed); None once it succeeded."""
     if is_wait(status):
         return status
-    if status.state != "Succeeded":
+    if status.state is not LroState.SUCCEEDED:
         return outcome_of_failure(what, status.error_code, status.message)
     return None
 

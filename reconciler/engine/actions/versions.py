@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 from reconciler.azure.writes import HttpResponseError
+from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import (
@@ -46,10 +47,13 @@ def create_version(change: Change, env: ActionEnv, ctx) -> Outcome:
     except HttpResponseError as exc:
         return http_failure(what, exc)
     env.record_replication(version)
-    if status.state != "Succeeded":
+    if status.state is not LroState.SUCCEEDED:
         if version is not None and any(r.state == "Failed" for r in version.replication or ()):
-            return Failed(f"{what}: replication failed ({_regions_text(version)}); the next apply removes and "
-                          "re-adds the failed region", error_code=status.error_code or "ReplicationFailed")  # fmt: skip
+            return Failed(
+                f"{what}: replication failed ({_regions_text(version)}); the next apply removes and "
+                "re-adds the failed region",
+                error_code=status.error_code or "ReplicationFailed",
+            )
         return outcome_of_failure(what, status.error_code, status.message)
     return Done(True, f"image version {change.name} created")
 
@@ -94,8 +98,9 @@ def delete_version(change: Change, env: ActionEnv, ctx) -> Outcome:
                 return Done(False, f"image version {change.name} already gone")
             users = env.reader.users_of_version(change.resource_id, env.subscriptions)
             if users:
-                return Failed(f"{what}: not deleted, still in use by {', '.join(users[:3])}",
-                              error_code="VersionInUse")  # fmt: skip
+                return Failed(
+                    f"{what}: not deleted, still in use by {', '.join(users[:3])}", error_code="VersionInUse"
+                )
         status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting")
     except HttpResponseError as exc:
         return http_failure(what, exc)

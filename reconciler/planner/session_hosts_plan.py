@@ -10,11 +10,11 @@ does from this observation (`now`, `totals`), simulated by planner.timeline.
 from __future__ import annotations
 
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import HOST_FAILED_TAG, HOST_POOL_TAG, HOST_RETIRE_TAG
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context
-from reconciler.planner.hosts_state import PoolTarget
+from reconciler.planner.pool_target import PoolTarget
 
 KIND = "session-hosts"
 
@@ -35,36 +35,40 @@ def plan_session_hosts(ctx: Context, pool, target_id: str | None, deps: tuple[st
     registered = {h.vm_id for h in hosts}
     unregistered = [v.name for v in vms if v.key not in registered]
     live = len(hosts) - len(ghosts)
-    reasons: list[str] = []
+    reasons: list[tuple[ChangeReason, str]] = []
     action = Action.UPDATE
     if live < count:
         action = Action.CREATE
-        reasons.append(f"{live} of {count} session host(s) exist; add {count - live}")
+        reasons.append(
+            (ChangeReason.COUNT_UP, f"{live} of {count} session host(s) exist; add {count - live}")
+        )
     elif live > count:
         action = Action.DELETE
-        reasons.append(f"{live} session host(s), {count} wanted; drain and remove {live - count}")
+        why = f"{live} session host(s), {count} wanted; drain and remove {live - count}"
+        reasons.append((ChangeReason.COUNT_DOWN, why))
     if ghosts:
-        reasons.append(
-            f"remove {len(ghosts)} ghost session host(s) whose VM is gone: {', '.join(sorted(ghosts))}"
-        )
+        why = f"remove {len(ghosts)} ghost session host(s) whose VM is gone: {', '.join(sorted(ghosts))}"
+        reasons.append((ChangeReason.GHOSTS, why))
     if busy:
-        reasons.append(f"finish retiring {', '.join(sorted(busy))}")
+        reasons.append((ChangeReason.RETIRING, f"finish retiring {', '.join(sorted(busy))}"))
     if unregistered and live >= count:
-        reasons.append(f"finish registering {', '.join(sorted(unregistered))}")
+        reasons.append((ChangeReason.REGISTERING, f"finish registering {', '.join(sorted(unregistered))}"))
     stamp = parse_rolled_out((observed_pool.tags or {}).get(ROLLED_OUT_TAG)) if observed_pool else None
     gated = bool(ctx.desired.gated_by(pool))
     if not reasons and gated and target_id and hosts and (stamp is None or stamp[0] != target_id):
-        reasons.append("record that every host runs the pinned version (ring gates read it)")
+        why = "record that every host runs the pinned version (ring gates read it)"
+        reasons.append((ChangeReason.RECORD_ROLLED_OUT, why))
     if not reasons:
         return None
     return Change(
         action,
         KIND,
         hosts_resource_id(pool.arm_id),
-        f"{pool.origin('spec.sessionHosts')}: HostPool {pool.name}: " + "; ".join(reasons),
+        f"{pool.origin('spec.sessionHosts')}: HostPool {pool.name}: " + "; ".join(why for _, why in reasons),
         depends_on=deps,
         fingerprint=observed_pool.fingerprint if observed_pool else "",
         details={"count": count, "target": PoolTarget.of(ctx.desired, pool).to_details()},
+        reason_code=reasons[0][0],  # the first reason is the one that sets the action
     )
 
 

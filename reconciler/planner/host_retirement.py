@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from reconciler.model.rollout import HOST_MESSAGED_TAG
-from reconciler.planner.hosts_decision import POLL, Decision, Step
-from reconciler.planner.hosts_state import HostView, PoolInputs
+from reconciler.planner.host_inputs import HostView, PoolInputs
+from reconciler.planner.host_steps import (
+    POLL,
+    Decision,
+    DrainData,
+    LogoffData,
+    MessageData,
+    RemoveData,
+    RemoveReason,
+    Step,
+    StepOp,
+)
 
 REMINDERS = (timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=2))
 
@@ -25,14 +34,14 @@ def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datet
     return None
 
 
-def message_body(host: HostView, text: str, deadline: datetime, now: datetime) -> dict[str, Any]:
+def message_body(host: HostView, text: str, deadline: datetime, now: datetime) -> MessageData:
     minutes = max(0, int((deadline - now).total_seconds() // 60))
-    return {
-        "sessions": [s.id for s in host.sessions],
-        "title": "Session host maintenance",
-        "body": f"{text} (time left: {minutes} min)",
-        "session_host": host.session_host,
-    }
+    return MessageData(
+        session_host=host.session_host,
+        sessions=tuple(s.id for s in host.sessions),
+        title="Session host maintenance",
+        body=f"{text} (time left: {minutes} min)",
+    )
 
 
 def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
@@ -41,16 +50,16 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         d.wait(now + POLL, f"{h.name} being deleted")
         return
     if not h.session_host or not h.sessions:
-        d.steps.append(Step("remove", h.name, {"session_host": h.session_host, "why": "empty"}))
+        d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.EMPTY)))
         return
     if h.accepting and p.window_open:
-        d.steps.append(Step("drain", h.name, {"session_host": h.session_host}))
+        d.steps.append(Step(StepOp.DRAIN, h.name, DrainData(h.session_host)))
     drain_at = h.drain_at or now
     deadline = drain_at + pol.drain_grace
     if now >= deadline:
         if pol.force_logoff and p.window_open:
-            sessions = [s.id for s in h.sessions]
-            d.steps.append(Step("logoff", h.name, {"sessions": sessions, "session_host": h.session_host}))
+            sessions = tuple(s.id for s in h.sessions)
+            d.steps.append(Step(StepOp.LOGOFF, h.name, LogoffData(h.session_host, sessions)))
             d.wait(now + POLL, f"{h.name} users being signed out")
         elif pol.force_logoff:
             d.wait(p.next_window or now + timedelta(hours=1), f"{h.name}: logoff waits for the next window")
@@ -60,7 +69,7 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         return
     due = message_due(h, deadline, pol.drain_grace, now)
     if due is not None and due <= now:
-        d.steps.append(Step("message", h.name, message_body(h, pol.user_message, deadline, now)))
+        d.steps.append(Step(StepOp.MESSAGE, h.name, message_body(h, pol.user_message, deadline, now)))
         nxt = message_due(_messaged(h, now), deadline, pol.drain_grace, now)
     else:
         nxt = due

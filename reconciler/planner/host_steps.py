@@ -1,0 +1,207 @@
+"""What `decide` returns for one host pool: the writes to make now and when to look again (pure data).
+
+A step is a closed op (:class:`StepOp`) with the typed data that op needs, so the executor of steps
+(engine/rollout.py), the simulation (planner/timeline.py) and whatever counts steps (the preview, the recap)
+read fields, never dictionary keys that could drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from reconciler.model.rollout import HostFailure
+
+POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
+
+
+class StepOp(StrEnum):
+    """One kind of write. `register` sends the AVD agent and stamps HOST_REGISTERED_TAG (the health
+    timeout's start); `stamp-registered` writes only that tag, for a host whose agent went out without it
+    (a killed apply)."""
+
+    DELETE_GHOST = "delete-ghost"
+    COUNT_FAILURE = "count-failure"
+    MARK_FAILED = "mark-failed"
+    QUARANTINE = "quarantine"
+    REMOVE = "remove"
+    RETIRE = "retire"
+    DRAIN = "drain"
+    MESSAGE = "message"
+    LOGOFF = "logoff"
+    CREATE = "create"
+    JOIN = "join"
+    REGISTER = "register"
+    STAMP_REGISTERED = "stamp-registered"
+    READY = "ready"
+    STAMP_ROLLED_OUT = "stamp-rolled-out"
+
+
+# Steps that write the pool's tags, not a VM's: the engine runs them first, so a failure is counted on the
+# pool before its VM is marked.
+POOL_OPS = frozenset({StepOp.COUNT_FAILURE, StepOp.QUARANTINE, StepOp.STAMP_ROLLED_OUT})
+
+
+class RetireReason(StrEnum):
+    REPLACED = "replaced"  # runs another version than the target and has a replacement (or the batch allows)
+    COUNT = "count"  # more hosts than `count`
+    ROLLBACK = "rollback"
+
+
+class RemoveReason(StrEnum):
+    EMPTY = "empty"  # retiring and no user signed in
+    FAILED = "failed"  # judged failed by the health gate
+
+
+@dataclass(frozen=True)
+class NoData:
+    """The op needs nothing beyond the host's name (delete-ghost, join, register, stamp-registered)."""
+
+
+@dataclass(frozen=True)
+class CountFailureData:
+    """The pool's failure count after this failure, for `version`, last failed VM `marker`."""
+
+    count: int
+    version: str
+    marker: str
+    failure: HostFailure
+
+
+@dataclass(frozen=True)
+class VersionData:
+    """quarantine (with the failures counted) and stamp-rolled-out: the version id they record."""
+
+    version: str
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class RemoveData:
+    session_host: str | None
+    why: RemoveReason
+
+
+@dataclass(frozen=True)
+class RetireData:
+    reason: RetireReason
+    session_host: str | None
+
+
+@dataclass(frozen=True)
+class DrainData:
+    session_host: str | None
+
+
+@dataclass(frozen=True)
+class MessageData:
+    session_host: str | None
+    sessions: tuple[str, ...]  # user session ARM ids
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class LogoffData:
+    session_host: str | None
+    sessions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreateData:
+    version: str
+    replaces: str | None = None  # the outdated host this one replaces
+    assign: str | None = None  # personal pools: the user the replaced host was assigned to
+
+
+@dataclass(frozen=True)
+class ReadyData:
+    session_host: str | None
+    assign: str | None = None
+
+
+StepData = (
+    NoData
+    | HostFailure
+    | CountFailureData
+    | VersionData
+    | RemoveData
+    | RetireData
+    | DrainData
+    | MessageData
+    | LogoffData
+    | CreateData
+    | ReadyData
+)
+
+DATA_OF: dict[StepOp, type] = {
+    StepOp.DELETE_GHOST: NoData,
+    StepOp.COUNT_FAILURE: CountFailureData,
+    StepOp.MARK_FAILED: HostFailure,  # why the host failed (its tag form: HostFailure.to_tag)
+    StepOp.QUARANTINE: VersionData,
+    StepOp.REMOVE: RemoveData,
+    StepOp.RETIRE: RetireData,
+    StepOp.DRAIN: DrainData,
+    StepOp.MESSAGE: MessageData,
+    StepOp.LOGOFF: LogoffData,
+    StepOp.CREATE: CreateData,
+    StepOp.JOIN: NoData,
+    StepOp.REGISTER: NoData,
+    StepOp.STAMP_REGISTERED: NoData,
+    StepOp.READY: ReadyData,
+    StepOp.STAMP_ROLLED_OUT: VersionData,
+}
+
+NO_DATA = NoData()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write: `op` on `host` (the VM; a session host name for delete-ghost; None for pool steps)."""
+
+    op: StepOp
+    host: str | None = None
+    data: StepData = NO_DATA
+
+    def __post_init__(self) -> None:
+        op = self.op
+        if type(op) is not StepOp:  # the common case skips the lookup: decide() runs per simulated cycle
+            op = StepOp(op)  # refuses an op outside the closed set
+            object.__setattr__(self, "op", op)
+        if not isinstance(self.data, DATA_OF[op]):
+            raise TypeError(f"step {op} carries {type(self.data).__name__}, not {DATA_OF[op].__name__}")
+
+
+class DecisionState(StrEnum):
+    CONVERGED = "converged"
+    PROGRESSING = "progressing"  # steps to perform now
+    WAITING = "waiting"  # nothing to write now: waits for Azure, time, a window or a gate
+    HALTED = "halted"  # the failure budget stopped the rollout
+
+
+class DecisionMode(StrEnum):
+    STEADY = "steady"
+    PROVISIONING = "provisioning"  # hosts added to a pool that has none established
+    ROLLOUT = "rollout"
+    ROLLBACK = "rollback"  # the pin is quarantined: back to the last good version
+    HALTED = "halted"
+    WAITING_REPLICATION = "waiting-replication"
+    GATED = "gated"  # a ring gate holds replacements back
+
+
+@dataclass
+class Decision:
+    steps: list[Step] = field(default_factory=list)
+    waits: list[tuple[datetime, str]] = field(default_factory=list)
+    state: DecisionState = DecisionState.CONVERGED
+    mode: DecisionMode = DecisionMode.STEADY
+    effective_target: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def wait(self, at: datetime, why: str) -> None:
+        self.waits.append((at, why))
+
+    @property
+    def next_check(self) -> tuple[datetime, str] | None:
+        return min(self.waits, key=lambda w: w[0]) if self.waits else None

@@ -1,0 +1,16 @@
+"""The text plan shows each change's reason code beside its reason, so a reader sees what the JSON carries."""
+
+from __future__ import annotations
+
+from reconciler.model.plan import Action, Change, ChangeReason, Plan
+from reconciler.render.text import render_text
+
+GALLERY = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g1"
+
+
+def test_the_reason_line_carries_the_code():
+    change = Change(
+        Action.CREATE, "gallery", GALLERY, "declared, does not exist", reason_code=ChangeReason.MISSING
+    )
+    text = render_text(Plan(changes=(change,), generated_at="2026-01-01T00:00:00+00:00"))
+    assert "reason [missing]: declared, does not exist" in text

@@ -9,8 +9,8 @@ import signal
 import time
 
 import pytest
-from e2e.apply_estate import DEF_ID, POOL_ID, RG, version, write_desired
 from prometheus_client.parser import text_string_to_metric_families
+from support.image_estate import DEF_ID, POOL_ID, RG, version, write_desired
 
 from reconciler.model.tags import PIN_TAG
 from reconciler.store.blob import BlobStore

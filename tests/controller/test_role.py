@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e.apply_estate import RG, version, write_desired
 from sandbox.helpers import estates_landing_zone
+from support.image_estate import RG, version, write_desired
 
 from reconciler.sandbox import Sandbox
 

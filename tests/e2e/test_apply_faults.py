@@ -4,18 +4,16 @@ nothing is created twice, and a version in use is never deleted."""
 from __future__ import annotations
 
 import pytest
+from support.image_estate import DEF_ID, RG, SUB, version, write_desired
 
-from e2e.apply_estate import DEF_ID, RG, SUB, version, write_desired
 from reconciler.cli import main
 
 ARM = r"^/subscriptions/"
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
+def env(cli_env):
+    sb = cli_env
     sb.seed([{"id": RG, "location": "westeurope"}])
     sb.inject_fault(method="*", path=ARM, status=429, code="TooManyRequests", probability=0.04)
     sb.inject_fault(method="*", path=ARM, status=503, code="ServiceUnavailable", probability=0.03)

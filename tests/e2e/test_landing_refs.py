@@ -10,8 +10,8 @@ import json
 import re
 
 import pytest
+from support.image_estate import RG, SUB, version, write_desired
 
-from e2e.apply_estate import RG, SUB, version, write_desired
 from reconciler.cli import main
 
 KV1 = f"{RG}/providers/Microsoft.KeyVault/vaults/kv1"
@@ -19,12 +19,8 @@ FRESH = f"/subscriptions/{SUB}/resourceGroups/rg-fresh"
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
-    return sb
+def env(cli_env):
+    return cli_env
 
 
 def estate(tmp_path, edit=None):

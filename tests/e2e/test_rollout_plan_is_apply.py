@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sandbox.helpers import estates_landing_zone
+from support.estate import PoolHosts
 
 from e2e.plan_apply_support import (
     drive_until,
@@ -24,7 +25,6 @@ from e2e.plan_apply_support import (
     totals_from,
     writes,
 )
-from e2e.plan_estate import PoolHosts
 from e2e.rollout_support import connect, pool_doc, write_desired
 from reconciler.engine.outcome import Done
 from reconciler.spec import load_desired

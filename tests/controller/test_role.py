@@ -55,8 +55,12 @@ def with_hosts(desired) -> None:
 
 def run_once(tmp_path, env, repo, name: str) -> bool:
     """One `reconcile run --once`; True when its cycle succeeded and its plan found nothing to do."""
-    c = RunningController(tmp_path, env, identity=name, args=[
-        "--git-url", repo.url, "--state", f"local:{tmp_path / 'state'}", "--once", "--listen", "off"])  # fmt: skip
+    c = RunningController(
+        tmp_path,
+        env,
+        identity=name,
+        args=["--git-url", repo.url, "--state", f"local:{tmp_path / 'state'}", "--once", "--listen", "off"],
+    )
     try:
         c.wait(90)
     finally:
@@ -86,8 +90,12 @@ def test_the_role_grants_exactly_what_a_full_run_uses(clock_sb, tmp_path):
     env = dict(sb.env)
     converge(sb, tmp_path, env, repo, "create")
     # Retention: keep one; a new version (the hosts roll to it); the older ones are deprecated, then deleted.
-    write_desired(repo.root / "desired", [version("1.0.0"), version("1.1.0", build=True), version("1.2.0")],
-                  pin="1.2.0", keep=1)  # fmt: skip
+    write_desired(
+        repo.root / "desired",
+        [version("1.0.0"), version("1.1.0", build=True), version("1.2.0")],
+        pin="1.2.0",
+        keep=1,
+    )
     with_hosts(repo.root / "desired")
     repo.commit("new version, keep one")
     converge(sb, tmp_path, env, repo, "retire")

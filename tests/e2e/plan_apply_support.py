@@ -96,8 +96,11 @@ def expected_writes(now_steps: list[dict]) -> Counter:
 
 def totals_from(counter: Counter, entries: list[dict]) -> dict[str, int]:
     """The plan's totals vocabulary, counted from the audit."""
-    messaged = {e["id"].rsplit("/", 1)[0].lower() for e in entries
-                if e["status"] < 400 and e["id"].lower().endswith("/sendmessage")}  # fmt: skip
+    messaged = {
+        e["id"].rsplit("/", 1)[0].lower()
+        for e in entries
+        if e["status"] < 400 and e["id"].lower().endswith("/sendmessage")
+    }
     return {
         "created": sum(n for (op, _), n in counter.items() if op == "create"),
         "deleted": sum(n for (op, _), n in counter.items() if op == "delete"),

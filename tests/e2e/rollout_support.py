@@ -33,8 +33,17 @@ from reconciler.engine.rollout import converge_pools
 from reconciler.spec import load_desired
 
 
-def drive(sb, desired_dir: Path, conn, *, max_cycles: int = 200, until_done: bool = True, on_cycle=None,
-          max_hosts: dict[str, int] | None = None, stop_on_failed: bool = True):  # fmt: skip
+def drive(
+    sb,
+    desired_dir: Path,
+    conn,
+    *,
+    max_cycles: int = 200,
+    until_done: bool = True,
+    on_cycle=None,
+    max_hosts: dict[str, int] | None = None,
+    stop_on_failed: bool = True,
+):
     """Run cycles until every pool is Done (or Failed), advancing the frozen sandbox clock between them.
     Returns (cycles, last results)."""
     desired = load_desired(desired_dir)

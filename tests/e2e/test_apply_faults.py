@@ -61,12 +61,19 @@ def test_repeated_apply_converges_under_faults(env, tmp_path, capsys, clients):
     first = converge(capsys, d)
     # A VM runs 1.0.0; then retention keeps only the newest version: 1.1.0 goes, 1.0.0 must stay.
     v100 = f"{DEF_ID}/versions/1.0.0"
-    env.seed([{
-        "id": f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.Compute/virtualMachines/vm1",
-        "location": "westeurope",
-        "properties": {"storageProfile": {"imageReference": {"id": v100}}, "provisioningState": "Succeeded",
-                       "hardwareProfile": {"vmSize": "Standard_D4s_v5"}},
-    }])  # fmt: skip
+    env.seed(
+        [
+            {
+                "id": f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.Compute/virtualMachines/vm1",
+                "location": "westeurope",
+                "properties": {
+                    "storageProfile": {"imageReference": {"id": v100}},
+                    "provisioningState": "Succeeded",
+                    "hardwareProfile": {"vmSize": "Standard_D4s_v5"},
+                },
+            }
+        ]
+    )
     write_desired(d, versions, pin="1.2.0", keep=1)
     second = converge(capsys, d)
     names = {

@@ -69,8 +69,10 @@ def test_missing_group_is_created_before_what_is_in_it_then_plan_is_empty(env, t
 def test_group_creation_turned_off_is_a_clear_error_and_nothing_is_written(env, tmp_path, capsys):
     def off(text: str) -> str:
         text = in_fresh_group(text)
-        return text.replace("  ownershipTag: {name: owner, value: us}\n",
-                            "  ownershipTag: {name: owner, value: us}\n  resourceGroups: {create: false}\n")  # fmt: skip
+        return text.replace(
+            "  ownershipTag: {name: owner, value: us}\n",
+            "  ownershipTag: {name: owner, value: us}\n  resourceGroups: {create: false}\n",
+        )
 
     root, text = estate(tmp_path, off)
     assert main(["plan", "--desired", str(root)]) == 1

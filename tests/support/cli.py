@@ -109,8 +109,15 @@ def advance_to_earliest_wait(sb, result: ApplyPass) -> None:
     sb.advance(max(delta, 1.0))
 
 
-def drive(sb, desired_dir: Path, *, max_cycles: int = 200, on_cycle=None,
-          max_hosts: dict[str, int] | None = None, stop_on_failed: bool = True) -> tuple[int, ApplyPass]:  # fmt: skip
+def drive(
+    sb,
+    desired_dir: Path,
+    *,
+    max_cycles: int = 200,
+    on_cycle=None,
+    max_hosts: dict[str, int] | None = None,
+    stop_on_failed: bool = True,
+) -> tuple[int, ApplyPass]:
     """Apply passes until every pool is done (or, with `stop_on_failed`, every pool is done or failed and one
     failed), moving the frozen sandbox clock between them. Returns (passes, the last pass)."""
     result = None

@@ -36,8 +36,13 @@ def _resource(rid: str, rtype: str, body: dict) -> dict:
     return out
 
 
-def converged(desired, now: datetime, *, hosts: dict[str, PoolHosts] | None = None,
-              skip_versions: set[str] = frozenset()) -> list[dict]:  # fmt: skip
+def converged(
+    desired,
+    now: datetime,
+    *,
+    hosts: dict[str, PoolHosts] | None = None,
+    skip_versions: set[str] = frozenset(),
+) -> list[dict]:
     """Resources matching `desired`. `hosts` maps pool name → session hosts to create; `skip_versions`
     holds version keys ("gallery/def/1.2.0") to leave out (e.g. ones retention retires)."""
     out: list[dict] = []
@@ -129,15 +134,20 @@ def session_host_pair(
                 "userPrincipalName": f"user{index}-{n}@corp.example",
                 "sessionState": "Active",
                 "applicationType": "Desktop",
-            },  # fmt: skip
+            },
         }
         for n in range(1, sessions + 1)
     ]
     return [vm, host, *users]
 
 
-def converged_seed(desired, now: datetime, *, hosts: dict[str, PoolHosts] | None = None,
-                   replicating: dict[str, list[str]] | None = None) -> list[dict]:  # fmt: skip
+def converged_seed(
+    desired,
+    now: datetime,
+    *,
+    hosts: dict[str, PoolHosts] | None = None,
+    replicating: dict[str, list[str]] | None = None,
+) -> list[dict]:
     """What `seed_estate` seeds, as a list (for a sandbox started from a seed file). `hosts` defaults to none
     in every pool; versions listed in `replicating` are still replicating to those regions."""
     from support.rollout import RG_IMAGES, SUB
@@ -169,8 +179,9 @@ def converged_seed(desired, now: datetime, *, hosts: dict[str, PoolHosts] | None
     return out
 
 
-def seed_estate(sb, desired, *, hosts: dict[str, PoolHosts] | None = None,
-                replicating: dict[str, list[str]] | None = None) -> None:  # fmt: skip
+def seed_estate(
+    sb, desired, *, hosts: dict[str, PoolHosts] | None = None, replicating: dict[str, list[str]] | None = None
+) -> None:
     """Resource groups, gallery, definition, versions (Succeeded unless listed in `replicating`) and the host
     pools, as a converged Azure would hold them, with `hosts` per pool (default: none)."""
     sb.seed(converged_seed(desired, sb.now(), hosts=hosts, replicating=replicating))

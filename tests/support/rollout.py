@@ -76,11 +76,25 @@ AD_JOIN = (
 )
 
 
-def pool_doc(name: str, *, count: int = 4, version: str = "1.0.0", prefix: str | None = None,
-             rollout: dict | None = None, location: str = "westeurope", type_: str = "Pooled",
-             join: str = "{type: entra}") -> str:  # fmt: skip
-    fields = {"strategy": "surge", "batchSize": 1, "capacityFloor": 75, "drainGrace": "30m",
-              "healthTimeout": "30m", **(rollout or {})}  # fmt: skip
+def pool_doc(
+    name: str,
+    *,
+    count: int = 4,
+    version: str = "1.0.0",
+    prefix: str | None = None,
+    rollout: dict | None = None,
+    location: str = "westeurope",
+    type_: str = "Pooled",
+    join: str = "{type: entra}",
+) -> str:
+    fields = {
+        "strategy": "surge",
+        "batchSize": 1,
+        "capacityFloor": 75,
+        "drainGrace": "30m",
+        "healthTimeout": "30m",
+        **(rollout or {}),
+    }
     lines = []
     for key, value in fields.items():
         if isinstance(value, (dict, list)):
@@ -89,9 +103,16 @@ def pool_doc(name: str, *, count: int = 4, version: str = "1.0.0", prefix: str |
             value = json.dumps(value)
         lines.append(f"    {key}: {value}")
     return POOL % {
-        "name": name, "location": location, "type": type_, "version": version, "count": count,
-        "prefix": prefix or name.replace("-", "")[:9], "sub": SUB, "join": join, "rollout": "\n".join(lines),
-    }  # fmt: skip
+        "name": name,
+        "location": location,
+        "type": type_,
+        "version": version,
+        "count": count,
+        "prefix": prefix or name.replace("-", "")[:9],
+        "sub": SUB,
+        "join": join,
+        "rollout": "\n".join(lines),
+    }
 
 
 def write_desired(root: Path, versions: dict[str, list[str]], pools: list[str]) -> Path:
@@ -106,8 +127,13 @@ def write_desired(root: Path, versions: dict[str, list[str]], pools: list[str]) 
     return root
 
 
-def check_invariants(sb, floors: dict[str, int] | None = None, *, grace: dict[str, float] | None = None,
-                     max_hosts: dict[str, int] | None = None) -> dict:  # fmt: skip
+def check_invariants(
+    sb,
+    floors: dict[str, int] | None = None,
+    *,
+    grace: dict[str, float] | None = None,
+    max_hosts: dict[str, int] | None = None,
+) -> dict:
     inv = sb.invariants()
     assert inv["orphan_disks"] == [], inv["orphan_disks"]
     assert inv["orphan_nics"] == [], inv["orphan_nics"]
@@ -162,11 +188,17 @@ def seed_sessions(sb, pool: str, per_host: int) -> list[str]:
         for n in range(1, per_host + 1):
             rid = f"{host['id']}/userSessions/{n}"
             ids.append(rid)
-            out.append({
-                "id": rid, "name": f"{host['name']}/{n}",
-                "type": "Microsoft.DesktopVirtualization/hostPools/sessionHosts/userSessions",
-                "properties": {"userPrincipalName": f"u{n}-{host['name'].split('/')[-1]}@corp.example",
-                               "sessionState": "Active", "applicationType": "Desktop"},
-            })  # fmt: skip
+            out.append(
+                {
+                    "id": rid,
+                    "name": f"{host['name']}/{n}",
+                    "type": "Microsoft.DesktopVirtualization/hostPools/sessionHosts/userSessions",
+                    "properties": {
+                        "userPrincipalName": f"u{n}-{host['name'].split('/')[-1]}@corp.example",
+                        "sessionState": "Active",
+                        "applicationType": "Desktop",
+                    },
+                }
+            )
     sb.seed(out)
     return ids

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sandbox.helpers import estates_landing_zone
 from support.image_estate import RG, version, write_desired
-
-from reconciler.sandbox import Sandbox
+from support.sandbox import own_sandbox
 
 from .gitrepo import REPO, GitRepo
 from .rbac import LINKED, action_of_read, action_of_write, used_actions
@@ -26,8 +24,7 @@ MAX_RUNS = 6  # `--once` runs per phase (each waits inside its cycle until nothi
 
 @pytest.fixture
 def clock_sb():
-    with Sandbox(time_scale=TIME_SCALE, settings=FASTER) as sb:
-        sb.seed(estates_landing_zone(sb.subscription_ids))  # the subnet, identity and vault the estate uses
+    with own_sandbox(time_scale=TIME_SCALE, settings=FASTER) as sb:  # with the estate's landing zone
         yield sb
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # reuse the e2e estate writer and seeding helpers
 
-from e2e.plan_estate import PoolHosts, converged  # noqa: E402
-from e2e.rollout_support import connect, pool_doc, write_desired  # noqa: E402
+from support.estate import PoolHosts, converged  # noqa: E402
+from support.rollout import pool_doc, write_desired  # noqa: E402
+from support.sandbox import connect  # noqa: E402
 
 from reconciler.engine.outcome import Done, Failed, WaitUntil  # noqa: E402
 from reconciler.engine.rollout import converge_pools  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from e2e.plan_estate import PoolHosts, converged  # noqa: E402
+from support.estate import PoolHosts, converged  # noqa: E402
 
 from reconciler.spec import load_desired  # noqa: E402
 

@@ -1,20 +1,15 @@
 """Shared fixtures: one sandbox per test session (reset before each test) and the real SDK clients against it.
 
-The clients use polling_interval=0 and retry_backoff_factor=0 (emulator-recipe §5): waits come only from the
-sandbox's Retry-After headers, which follow its clock (time_scale 100000: a 30-minute replication is 18 ms).
+What they are built from (clients, connections, clocks, estates) lives in the `support` package, so a test
+that needs a sandbox of its own builds it the same way.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
-from sandbox.helpers import estates_landing_zone
+from support.sandbox import RG, TIME_SCALE, credential_for, landing_zone, make_clients, time_scale
 
 from reconciler.sandbox import Sandbox
-
-TIME_SCALE = 100_000
-RG = "rg-test"
 
 
 @pytest.fixture(scope="session")
@@ -30,44 +25,28 @@ def sb(sandbox):
     sandbox.reset()
     sub = sandbox.subscription_ids[0]
     sandbox.seed([{"id": f"/subscriptions/{sub}/resourceGroups/{RG}", "location": "westeurope"}])
-    sandbox.seed(estates_landing_zone(sandbox.subscription_ids))
+    sandbox.seed(landing_zone(sandbox.subscription_ids))
     yield sandbox
+
+
+@pytest.fixture
+def frozen(sb):
+    """The session sandbox with its clock frozen: only the test moves it (`sb.advance`)."""
+    with time_scale(sb, 0):
+        yield sb
+
+
+@pytest.fixture
+def sandbox_env(sb, monkeypatch):
+    """The sandbox's endpoint, CA bundle and service principal in the environment, as production reads them."""
+    for name, value in sb.env.items():
+        monkeypatch.setenv(name, value)
+    return sb.env
 
 
 @pytest.fixture(scope="session")
 def credential(sandbox):
-    from azure.identity import ClientSecretCredential
-
-    return ClientSecretCredential(
-        sandbox.tenant_id,
-        sandbox.client_id,
-        sandbox.client_secret,
-        authority=f"127.0.0.1:{sandbox.port}",
-        disable_instance_discovery=True,
-        connection_verify=sandbox.ca_bundle,
-    )
-
-
-def make_clients(sandbox, credential, subscription_id=None, **extra):
-    from azure.mgmt.compute import ComputeManagementClient
-    from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
-    from azure.mgmt.imagebuilder import ImageBuilderClient
-
-    sub = subscription_id or sandbox.subscription_ids[0]
-    kw = dict(
-        base_url=sandbox.endpoint,
-        connection_verify=sandbox.ca_bundle,
-        polling_interval=0,
-        retry_backoff_factor=0,
-        **extra,
-    )
-    return SimpleNamespace(
-        compute=ComputeManagementClient(credential, sub, **kw),
-        aib=ImageBuilderClient(credential, sub, **kw),
-        avd=DesktopVirtualizationMgmtClient(credential, sub, **kw),
-        sub=sub,
-        rg=RG,
-    )
+    return credential_for(sandbox)
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +64,12 @@ def session_clients(sandbox, credential):
 def clients(sb, session_clients):
     """compute, aib, avd clients (real SDKs over HTTPS) for subscription 1; `clients.rg` exists."""
     return session_clients
+
+
+@pytest.fixture
+def cli_env(sb, sandbox_env, monkeypatch, tmp_path):
+    """`reconcile` run in process against the session sandbox: its environment, no colour, and the state
+    directory in tmp_path/state."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
+    return sb

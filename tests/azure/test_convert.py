@@ -110,8 +110,11 @@ def test_snapshot_lookups_group_children_by_parent_case_insensitively():
     v2 = convert.image_version(
         {"id": f"{definition.upper()}/VERSIONS/2.0.0", "name": "2.0.0", "properties": {}}
     )
-    vm = ObservedVM(id="/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/x", name="x",
-                    image_version_id=v1.key)  # fmt: skip
+    vm = ObservedVM(
+        id="/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/x",
+        name="x",
+        image_version_id=v1.key,
+    )
     observed = Observed.build(ObserveScope.of(["S"]), datetime.now(UTC), image_versions=[v1, v2], vms=[vm])
     assert {v.name for v in observed.versions_of(definition.lower())} == {"1.0.0", "2.0.0"}
     assert observed.versions_in_use == {v1.key}

@@ -126,8 +126,16 @@ def test_meter_keeps_the_latest_server_time():
 def test_compute_policy_budgets_are_recorded_per_subscription():
     meter = CallMeter()
     header = "Microsoft.Compute/HighCostGet3Min;107,Microsoft.Compute/HighCostGet30Min;827"
-    meter.record("GET", f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines", 200,
-                 {"x-ms-ratelimit-remaining-resource": header})  # fmt: skip
-    meter.record("GET", f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines", 200,
-                 {"x-ms-ratelimit-remaining-resource": "Microsoft.Compute/HighCostGet3Min;99"})  # fmt: skip
+    meter.record(
+        "GET",
+        f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines",
+        200,
+        {"x-ms-ratelimit-remaining-resource": header},
+    )
+    meter.record(
+        "GET",
+        f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines",
+        200,
+        {"x-ms-ratelimit-remaining-resource": "Microsoft.Compute/HighCostGet3Min;99"},
+    )
     assert meter.stats().lowest_remaining == {f"{SUB}/HighCostGet3Min": 99, f"{SUB}/HighCostGet30Min": 827}

@@ -19,8 +19,12 @@ def pool_id(sb, conn):
     sb.set_time_scale(0)
     rg = f"/subscriptions/{sb.subscription_ids[0]}/resourceGroups/rg-test"
     rid = f"{rg}/providers/Microsoft.DesktopVirtualization/hostPools/{POOL}"
-    body = {"location": "westeurope", "host_pool_type": "Pooled", "load_balancer_type": "BreadthFirst",
-            "preferred_app_group_type": "Desktop"}  # fmt: skip
+    body = {
+        "location": "westeurope",
+        "host_pool_type": "Pooled",
+        "load_balancer_type": "BreadthFirst",
+        "preferred_app_group_type": "Desktop",
+    }
     conn.desktop(sb.subscription_ids[0]).host_pools.create_or_update("rg-test", POOL, body)
     yield rid
     sb.set_time_scale(scale)

@@ -39,7 +39,8 @@ def test_a_retry_after_beyond_the_ceiling_fails_fast_instead_of_blocking(sb, est
         started = time.monotonic()
         with pytest.raises(ObserveError, match="429"):
             observe(ObserveScope.of(sb.subscription_ids), conn)
-        assert time.monotonic() - started < 10
+        # Did not sit through the 1200 s Retry-After (a loaded machine may be slow, never that slow).
+        assert time.monotonic() - started < 600
         assert conn.meter.stats().throttled == 1
 
 

@@ -18,8 +18,13 @@ class RecordingCycle:
         self.called.set()
         if self.results:
             return self.results.pop(0)
-        return CycleResult(ok=True, drift={"host-pool": 1}, actions={("host-pool", "changed"): 1},
-                           arm_requests={("GET", "200"): 3}, hosts={("hp-a", "1.0.0"): 2})  # fmt: skip
+        return CycleResult(
+            ok=True,
+            drift={"host-pool": 1},
+            actions={("host-pool", "changed"): 1},
+            arm_requests={("GET", "200"): 3},
+            hosts={("hp-a", "1.0.0"): 2},
+        )
 
     @property
     def commits(self) -> list[str]:

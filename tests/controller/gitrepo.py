@@ -8,8 +8,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "desired"
-_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}  # fmt: skip
+_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/nonexistent",
+}
 
 
 class GitRepo:
@@ -25,8 +31,9 @@ class GitRepo:
         return self.root.as_uri()
 
     def git(self, *args: str) -> str:
-        done = subprocess.run(["git", "-C", str(self.root), *args], env=_ENV, capture_output=True, text=True,
-                              check=True)  # fmt: skip
+        done = subprocess.run(
+            ["git", "-C", str(self.root), *args], env=_ENV, capture_output=True, text=True, check=True
+        )
         return done.stdout.strip()
 
     def write(self, relative: str, text: str) -> None:

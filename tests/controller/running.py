@@ -22,8 +22,19 @@ class RunningController:
         self.identity = identity
         self.port = free_port()
         self.log_path = tmp / f"{identity}.log"
-        cmd = [sys.executable, "-m", "reconciler", "run", "--identity", identity,
-               "--listen", f"127.0.0.1:{self.port}", "--workdir", str(tmp / f"work-{identity}"), *args]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "run",
+            "--identity",
+            identity,
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--workdir",
+            str(tmp / f"work-{identity}"),
+            *args,
+        ]
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
@@ -55,8 +66,9 @@ class RunningController:
             if last is not None and predicate(last):
                 return last
             time.sleep(0.1)
-        raise AssertionError(f"{self.identity}: {what} not seen within {timeout} s; last status {last}\n"
-                             f"{self.log()[-3000:]}")  # fmt: skip
+        raise AssertionError(
+            f"{self.identity}: {what} not seen within {timeout} s; last status {last}\n{self.log()[-3000:]}"
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

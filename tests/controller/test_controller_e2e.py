@@ -9,8 +9,8 @@ import signal
 import time
 
 import pytest
-from e2e.apply_estate import DEF_ID, POOL_ID, RG, version, write_desired
 from prometheus_client.parser import text_string_to_metric_families
+from support.image_estate import DEF_ID, POOL_ID, RG, version, write_desired
 
 from reconciler.model.tags import PIN_TAG
 from reconciler.store.blob import BlobStore
@@ -34,8 +34,25 @@ def repo(tmp_path):
 
 
 def start(tmp_path, env, repo, identity: str, container: str, *extra: str) -> RunningController:
-    args = ["--git-url", repo.url, "--git-ref", "main", "--git-path", "desired", "--interval", str(INTERVAL),
-            "--poll", "0.3", "--retry-interval", "1", "--state", f"blob:{container}", "--lease-ttl", "15", *extra]  # fmt: skip
+    args = [
+        "--git-url",
+        repo.url,
+        "--git-ref",
+        "main",
+        "--git-path",
+        "desired",
+        "--interval",
+        str(INTERVAL),
+        "--poll",
+        "0.3",
+        "--retry-interval",
+        "1",
+        "--state",
+        f"blob:{container}",
+        "--lease-ttl",
+        "15",
+        *extra,
+    ]
     return RunningController(tmp_path, env, identity=identity, args=args)
 
 
@@ -94,8 +111,12 @@ def test_pin_move_applied_within_one_interval_and_invalid_commit_keeps_last_good
         assert status["desired"]["last_good_commit"] == moved
         assert metric(c, "reconcile_desired_invalid") == 1
         cycles = status["cycles"]
-        c.wait_for("cycles go on with the last good commit",
-                   lambda s: s["cycles"] >= cycles + 1 and s["last_cycle"]["commit"] == moved and s["last_cycle"]["ok"])  # fmt: skip
+        c.wait_for(
+            "cycles go on with the last good commit",
+            lambda s: (
+                s["cycles"] >= cycles + 1 and s["last_cycle"]["commit"] == moved and s["last_cycle"]["ok"]
+            ),
+        )
         assert pin_of(sb) == version_id("1.1.0")
         assert c.get("/readyz")[0] == 200 and c.get("/healthz")[0] == 200
         assert metric(c, "reconcile_leader") == 1
@@ -125,8 +146,15 @@ def test_two_replicas_only_the_leader_writes_and_the_standby_takes_over(sb, env,
         killed = time.monotonic()
         repo.edit("estate.yaml", 'version: "1.1.0"', 'version: "1.0.0"')
         back = repo.commit("move it back")
-        b.wait_for("b took over and applied", lambda s: s["role"] == "leader" and (s["last_cycle"] or {}).get("commit") == back
-                   and s["last_cycle"]["ok"], timeout=40)  # fmt: skip
+        b.wait_for(
+            "b took over and applied",
+            lambda s: (
+                s["role"] == "leader"
+                and (s["last_cycle"] or {}).get("commit") == back
+                and s["last_cycle"]["ok"]
+            ),
+            timeout=40,
+        )
         took = time.monotonic() - killed
         assert took < 15 + INTERVAL + 5, f"takeover took {took:.1f} s"
         assert pin_of(sb) == version_id("1.0.0")
@@ -170,8 +198,21 @@ def test_sigterm_releases_the_lease_at_once_and_a_restart_converges(sb, env, rep
 
 
 def test_dry_run_reports_drift_and_writes_nothing(sb, env, repo, tmp_path):
-    c = RunningController(tmp_path, env, identity="observer", args=[
-        "--git-url", repo.url, "--state", f"local:{tmp_path / 'state'}", "--once", "--dry-run", "--listen", "off"])  # fmt: skip
+    c = RunningController(
+        tmp_path,
+        env,
+        identity="observer",
+        args=[
+            "--git-url",
+            repo.url,
+            "--state",
+            f"local:{tmp_path / 'state'}",
+            "--once",
+            "--dry-run",
+            "--listen",
+            "off",
+        ],
+    )
     try:
         assert c.wait(60) == 0
     finally:

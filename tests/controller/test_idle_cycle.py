@@ -45,8 +45,9 @@ def converged(tmp_path, monkeypatch):
 
 def test_idle_cycles_read_one_list_per_page_and_write_nothing(converged):
     sb, floor, tmp_path = converged
-    cycle = EngineCycle(LocalStore(str(tmp_path / "state")), parallelism=4, user_agent="test",
-                        timeout=timedelta(seconds=30))  # fmt: skip
+    cycle = EngineCycle(
+        LocalStore(str(tmp_path / "state")), parallelism=4, user_agent="test", timeout=timedelta(seconds=30)
+    )
     settings = LoopSettings(interval=3600, jitter=0.0, poll=3600, retry_base=3600)
     controller = Controller(
         DirSource(str(tmp_path / "desired")), cycle, elector=AlwaysLeader(), settings=settings

@@ -67,8 +67,9 @@ def test_one_leader_on_a_blob_lease_and_release_hands_over(blob_spec):
 
 def test_a_broken_lease_is_noticed_on_the_next_renew(blob_spec):
     lost = threading.Event()
-    a = LeaderElector(BlobStore.from_spec(blob_spec), identity="a", ttl=TTL,
-                      on_change=lambda leading: leading or lost.set())  # fmt: skip
+    a = LeaderElector(
+        BlobStore.from_spec(blob_spec), identity="a", ttl=TTL, on_change=lambda leading: leading or lost.set()
+    )
     b = LeaderElector(BlobStore.from_spec(blob_spec), identity="b", ttl=TTL)
     assert a.step()
     BlobStore.from_spec(blob_spec).break_lock("leader")  # what a lapse looks like to the others
@@ -80,8 +81,13 @@ def test_a_broken_lease_is_noticed_on_the_next_renew(blob_spec):
 def test_the_validity_timer_fires_without_a_step(tmp_path):
     """A renew call that hangs cannot keep a leader writing: a timer ends its validity."""
     lost = threading.Event()
-    elector = LeaderElector(LocalStore(tmp_path), identity="a", ttl=timedelta(seconds=0.6),
-                            margin=timedelta(seconds=0.3), on_change=lambda leading: leading or lost.set())  # fmt: skip
+    elector = LeaderElector(
+        LocalStore(tmp_path),
+        identity="a",
+        ttl=timedelta(seconds=0.6),
+        margin=timedelta(seconds=0.3),
+        on_change=lambda leading: leading or lost.set(),
+    )
     assert elector.step()
     assert lost.wait(3), "no step happened, yet validity should have run out after 0.3 s"
     assert not elector.is_leader()

@@ -23,8 +23,11 @@ from .gitrepo import GitRepo
 
 def samples(controller: Controller) -> dict[tuple[str, tuple], float]:
     text = controller.metrics.exposition().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 @pytest.fixture

@@ -32,8 +32,9 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def served():
-    controller = Controller(DirSource(EXAMPLE), RecordingCycle(), elector=AlwaysLeader(),
-                            settings=LoopSettings(interval=60))  # fmt: skip
+    controller = Controller(
+        DirSource(EXAMPLE), RecordingCycle(), elector=AlwaysLeader(), settings=LoopSettings(interval=60)
+    )
     probes = Probes(controller.healthy, controller.ready, controller.metrics.exposition, controller.status)
     server = ProbeServer("127.0.0.1:0", probes).start()
     yield controller, server.port
@@ -52,9 +53,18 @@ def test_endpoints_before_and_after_the_first_cycle(served):
     assert code == 200 and status["role"] == "leader" and status["last_cycle"]["ok"] is True
     code, body = get(port, "/metrics")
     families = {f.name: f for f in text_string_to_metric_families(body.decode())}
-    for name in ("reconcile_cycle_duration_seconds", "reconcile_last_success_timestamp_seconds", "reconcile_drift",
-                 "reconcile_actions", "reconcile_arm_requests", "reconcile_arm_throttled", "reconcile_session_hosts",
-                 "reconcile_rollout_batches", "reconcile_quarantined_versions", "reconcile_leader"):  # fmt: skip
+    for name in (
+        "reconcile_cycle_duration_seconds",
+        "reconcile_last_success_timestamp_seconds",
+        "reconcile_drift",
+        "reconcile_actions",
+        "reconcile_arm_requests",
+        "reconcile_arm_throttled",
+        "reconcile_session_hosts",
+        "reconcile_rollout_batches",
+        "reconcile_quarantined_versions",
+        "reconcile_leader",
+    ):
         assert name in families, name
     hosts = [s for s in families["reconcile_session_hosts"].samples]
     assert hosts[0].labels == {"pool": "hp-a", "version": "1.0.0"} and hosts[0].value == 2
@@ -92,8 +102,13 @@ def test_every_log_line_is_json_and_secrets_are_scrubbed(monkeypatch):
 def test_webhooks_are_rate_limited_and_shaped():
     sent: list[tuple[str, dict]] = []
     clock = FakeClock()
-    notifier = Notifier("http://127.0.0.1:9/hook", repeat_after=600, per_hour=3,
-                        post=lambda url, body: sent.append((url, body)), clock=clock)  # fmt: skip
+    notifier = Notifier(
+        "http://127.0.0.1:9/hook",
+        repeat_after=600,
+        per_hour=3,
+        post=lambda url, body: sent.append((url, body)),
+        clock=clock,
+    )
     assert notifier.notify("invalid_commit", "bad", key="c1")
     assert not notifier.notify("invalid_commit", "bad", key="c1")  # the same event again: suppressed
     assert notifier.notify("invalid_commit", "bad", key="c2")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e.apply_estate import RG, version, write_desired
-from sandbox.helpers import estates_landing_zone
-
-from reconciler.sandbox import Sandbox
+from support.image_estate import RG, version, write_desired
+from support.sandbox import own_sandbox
 
 from .gitrepo import REPO, GitRepo
 from .rbac import LINKED, action_of_read, action_of_write, used_actions
@@ -26,8 +24,7 @@ MAX_RUNS = 6  # `--once` runs per phase (each waits inside its cycle until nothi
 
 @pytest.fixture
 def clock_sb():
-    with Sandbox(time_scale=TIME_SCALE, settings=FASTER) as sb:
-        sb.seed(estates_landing_zone(sb.subscription_ids))  # the subnet, identity and vault the estate uses
+    with own_sandbox(time_scale=TIME_SCALE, settings=FASTER) as sb:  # with the estate's landing zone
         yield sb
 
 
@@ -55,8 +52,12 @@ def with_hosts(desired) -> None:
 
 def run_once(tmp_path, env, repo, name: str) -> bool:
     """One `reconcile run --once`; True when its cycle succeeded and its plan found nothing to do."""
-    c = RunningController(tmp_path, env, identity=name, args=[
-        "--git-url", repo.url, "--state", f"local:{tmp_path / 'state'}", "--once", "--listen", "off"])  # fmt: skip
+    c = RunningController(
+        tmp_path,
+        env,
+        identity=name,
+        args=["--git-url", repo.url, "--state", f"local:{tmp_path / 'state'}", "--once", "--listen", "off"],
+    )
     try:
         c.wait(90)
     finally:
@@ -86,8 +87,12 @@ def test_the_role_grants_exactly_what_a_full_run_uses(clock_sb, tmp_path):
     env = dict(sb.env)
     converge(sb, tmp_path, env, repo, "create")
     # Retention: keep one; a new version (the hosts roll to it); the older ones are deprecated, then deleted.
-    write_desired(repo.root / "desired", [version("1.0.0"), version("1.1.0", build=True), version("1.2.0")],
-                  pin="1.2.0", keep=1)  # fmt: skip
+    write_desired(
+        repo.root / "desired",
+        [version("1.0.0"), version("1.1.0", build=True), version("1.2.0")],
+        pin="1.2.0",
+        keep=1,
+    )
     with_hosts(repo.root / "desired")
     repo.commit("new version, keep one")
     converge(sb, tmp_path, env, repo, "retire")

@@ -7,11 +7,12 @@ their health timeout on a loaded machine).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from e2e.rollout_support import pool_doc, seed_estate, write_desired
-from reconciler.cli import main
+from support.cli import apply_json, history  # noqa: F401  (the wait tests take them from here)
+from support.estate import seed_estate
+from support.rollout import pool_doc, write_desired
+
 from reconciler.spec import load_desired
 
 VERSIONS = {"1.0.0": ["westeurope"], "2.0.0": ["westeurope"]}
@@ -20,8 +21,10 @@ RING = {"batchSize": 1, "capacityFloor": 50, "drainGrace": "0s", "healthTimeout"
 
 def ring_docs(version: str, soak: str = "72h") -> list[str]:
     gated = {**RING, "gate": {"after": "hp-canary", "soak": soak}}
-    return [pool_doc("hp-canary", count=2, version=version, rollout=RING, prefix="canary"),
-            pool_doc("hp-prod", count=2, version=version, rollout=gated, prefix="prod")]  # fmt: skip
+    return [
+        pool_doc("hp-canary", count=2, version=version, rollout=RING, prefix="canary"),
+        pool_doc("hp-prod", count=2, version=version, rollout=gated, prefix="prod"),
+    ]
 
 
 def provisioned_rings(sb, root: Path, state: Path, soak: str = "72h") -> Path:
@@ -32,22 +35,3 @@ def provisioned_rings(sb, root: Path, state: Path, soak: str = "72h") -> Path:
     assert code == 0 and recap["outcome"] == "succeeded", err[-2000:]
     write_desired(root, VERSIONS, ring_docs("2.0.0", soak))
     return root
-
-
-def apply_json(desired: Path, state: Path, *extra: str, capsys=None) -> tuple[int, dict, str]:
-    """Run `reconcile apply -o json` in process; (exit code, recap, stderr)."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["apply", "--auto-approve", "--desired", str(desired), "--state", str(state), "-o", "json",
-                     *extra])  # fmt: skip
-    text = out.getvalue()
-    recap = json.loads(text)["recap"] if text.strip().startswith("{") else {}
-    return code, recap, err.getvalue()
-
-
-def history(state: Path) -> list[dict]:
-    path = state / "history.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

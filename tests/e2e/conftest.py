@@ -1,18 +1,9 @@
-"""E2E fixtures: the session sandbox with a frozen clock (moved only by the tests) and a Connection to it."""
+"""E2E fixtures: a production Connection to the session sandbox with its clock frozen (moved only by the tests)."""
 
 from __future__ import annotations
 
 import pytest
-
-from e2e.rollout_support import connect
-
-
-@pytest.fixture
-def frozen(sb):
-    scale = sb.clock.time_scale
-    sb.set_time_scale(0)
-    yield sb
-    sb.set_time_scale(scale)
+from support.sandbox import connect
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from e2e.plan_estate import PoolHosts, converged
-from e2e.rollout_support import RG_IMAGES, SUB
+from support.estate import PoolHosts, seed_estate
+
 from reconciler.azure.observe import observe
 from reconciler.model.observed import ObserveScope
 from reconciler.model.plan import Plan
@@ -20,21 +20,10 @@ from reconciler.planner.core import plan
 
 
 def seed_pools(sb, desired, hosts: dict[str, PoolHosts]) -> None:
-    """Resource groups, gallery, versions and pools (as rollout_support.seed_estate), with `hosts` per pool:
-    VMs on a given version and users signed in (who stay until logged off: no natural session ends)."""
+    """The converged estate (support.estate.seed_estate) with `hosts` per pool: VMs on a given version and
+    users signed in (who stay until logged off: no natural session ends)."""
     sb.configure(session_mean_seconds=0)
-    groups = {(p.subscription_id, p.resource_group) for p in desired.host_pools}
-    groups |= {(SUB, RG_IMAGES), (SUB, "rg-net")}
-    sb.seed([{"id": f"/subscriptions/{s}/resourceGroups/{g}", "location": "westeurope"} for s, g in groups])
-    resources = converged(desired, sb.now(), hosts=hosts)
-    for res in resources:
-        res.get("tags", {}).pop("avd-reconciler-image-version", None)
-        if res["type"].endswith("/hostPools"):
-            res["properties"].setdefault(
-                "registrationInfo",
-                {"expirationTime": None, "token": None, "registrationTokenOperation": "None"},
-            )
-    sb.seed(resources)
+    seed_estate(sb, desired, hosts=hosts)
 
 
 def plan_estate(desired, conn) -> Plan:
@@ -107,8 +96,11 @@ def expected_writes(now_steps: list[dict]) -> Counter:
 
 def totals_from(counter: Counter, entries: list[dict]) -> dict[str, int]:
     """The plan's totals vocabulary, counted from the audit."""
-    messaged = {e["id"].rsplit("/", 1)[0].lower() for e in entries
-                if e["status"] < 400 and e["id"].lower().endswith("/sendmessage")}  # fmt: skip
+    messaged = {
+        e["id"].rsplit("/", 1)[0].lower()
+        for e in entries
+        if e["status"] < 400 and e["id"].lower().endswith("/sendmessage")
+    }
     return {
         "created": sum(n for (op, _), n in counter.items() if op == "create"),
         "deleted": sum(n for (op, _), n in counter.items() if op == "delete"),

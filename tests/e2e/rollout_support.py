@@ -1,175 +1,49 @@
-"""Sandbox e2e support for session-host rollouts: a small estate on disk, seeding, and a cycle driver.
+"""The old import path of the rollout estate (now support.rollout, support.estate, support.sandbox), and the
+in-process cycle driver the rollout tests not yet driven through `reconcile apply` still use.
 
-The sandbox clock is frozen (time_scale 0) and moved only by `drive`: each cycle is one `converge_pools`
-(what one apply pass does), then the clock jumps to the earliest time any pool asked to be looked at again.
-After every cycle the sandbox invariants are checked, so a rule broken for a moment is caught.
+`drive` here calls `converge_pools` directly (one apply pass's pool cycles); support.cli.drive runs the real
+`reconcile apply` instead, and is what a converted test uses.
 """
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-from reconciler.azure.connection import Connection, ConnectionSettings
+from support.estate import seed_estate  # noqa: F401
+from support.rollout import (  # noqa: F401
+    AD_JOIN,
+    RG_IMAGES,
+    RG_POOLS,
+    SUB,
+    VERSION_PREFIX,
+    check_invariants,
+    hosts_of,
+    min_available_after,
+    pool_doc,
+    pool_id,
+    seed_sessions,
+    versions_running,
+    vms_of,
+    write_desired,
+)
+from support.sandbox import connect, stored  # noqa: F401
+
 from reconciler.engine.outcome import Done, Failed, WaitUntil
 from reconciler.engine.rollout import converge_pools
 from reconciler.spec import load_desired
 
-SUB = "11111111-1111-4111-8111-111111111111"
-RG_IMAGES = "rg-img"
-RG_POOLS = "rg-pools"
-VERSION_PREFIX = (
-    f"/subscriptions/{SUB}/resourceGroups/{RG_IMAGES}/providers/Microsoft.Compute/galleries/galtest"
-    "/images/win11/versions/"
-)
 
-BASE = """\
-apiVersion: avd.reconciler.io/v1alpha1
-kind: Settings
-metadata: {name: test}
-spec:
-  subscriptions: {prod: %(sub)s}
-  defaults: {subscription: prod, resourceGroup: rg-img, location: westeurope}
----
-apiVersion: avd.reconciler.io/v1alpha1
-kind: Gallery
-metadata: {name: galtest}
----
-apiVersion: avd.reconciler.io/v1alpha1
-kind: ImageDefinition
-metadata: {name: win11}
-spec:
-  gallery: galtest
-  identifier: {publisher: Test, offer: Win11, sku: multi}
-  features: [{name: SecurityType, value: TrustedLaunchSupported}]
-"""
-
-VERSION = """\
----
-apiVersion: avd.reconciler.io/v1alpha1
-kind: ImageVersion
-metadata: {name: %(name)s}
-spec:
-  definition: win11
-  source: {managedImageId: /subscriptions/%(sub)s/resourceGroups/rg-img/providers/Microsoft.Compute/images/img-%(name)s}
-  targetRegions: %(regions)s
-"""
-
-POOL = """\
----
-apiVersion: avd.reconciler.io/v1alpha1
-kind: HostPool
-metadata: {name: %(name)s}
-spec:
-  resourceGroup: rg-pools
-  location: %(location)s
-  hostPoolType: %(type)s
-  image: {definition: win11, version: %(version)s}
-  sessionHosts:
-    count: %(count)s
-    vmSize: Standard_D4s_v5
-    namePrefix: %(prefix)s
-    subnetId: /subscriptions/%(sub)s/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/avd
-    zones: [1, 2]
-    localAdmin: {password: {keyVaultSecret: {vaultName: kv-test, secretName: local-admin}}}
-    join: %(join)s
-  rollout:
-%(rollout)s
-"""
-
-AD_JOIN = (
-    "{type: activeDirectory, domain: corp.example.com, username: svc-join@corp.example.com, "
-    "password: {keyVaultSecret: {vaultName: kv-test, secretName: domain-join}}}"
-)
-
-
-def pool_doc(name: str, *, count: int = 4, version: str = "1.0.0", prefix: str | None = None,
-             rollout: dict | None = None, location: str = "westeurope", type_: str = "Pooled",
-             join: str = "{type: entra}") -> str:  # fmt: skip
-    fields = {"strategy": "surge", "batchSize": 1, "capacityFloor": 75, "drainGrace": "30m",
-              "healthTimeout": "30m", **(rollout or {})}  # fmt: skip
-    lines = []
-    for key, value in fields.items():
-        if isinstance(value, (dict, list)):
-            import json
-
-            value = json.dumps(value)
-        lines.append(f"    {key}: {value}")
-    return POOL % {
-        "name": name, "location": location, "type": type_, "version": version, "count": count,
-        "prefix": prefix or name.replace("-", "")[:9], "sub": SUB, "join": join, "rollout": "\n".join(lines),
-    }  # fmt: skip
-
-
-def write_desired(root: Path, versions: dict[str, list[str]], pools: list[str]) -> Path:
-    """versions: name -> regions. Writes desired/estate.yaml and returns the directory."""
-    root.mkdir(parents=True, exist_ok=True)
-    text = BASE % {"sub": SUB}
-    for name, regions in versions.items():
-        regions_yaml = "[" + ", ".join(f"{{name: {r}}}" for r in regions) + "]"
-        text += VERSION % {"name": name, "sub": SUB, "regions": regions_yaml}
-    text += "".join(pools)
-    (root / "estate.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
-
-def seed_estate(sb, desired, *, replicating: dict[str, list[str]] | None = None) -> None:
-    """Resource groups, gallery, definition, versions (Succeeded unless listed in `replicating`, whose
-    regions are then still replicating), and the host pools, as a converged Azure would hold them."""
-    from e2e.plan_estate import PoolHosts, converged
-
-    groups = {(p.subscription_id, p.resource_group) for p in desired.host_pools}
-    groups |= {(SUB, RG_IMAGES), (SUB, "rg-net")}
-    sb.seed([{"id": f"/subscriptions/{s}/resourceGroups/{g}", "location": "westeurope"} for s, g in groups])
-    resources = converged(desired, sb.now(), hosts={p.name: PoolHosts(0) for p in desired.host_pools})
-    for res in resources:
-        res.get("tags", {}).pop("avd-reconciler-image-version", None)
-        name = res["name"]
-        if res["type"].endswith("/hostPools"):
-            # A seeded pool skips the sandbox's PUT defaults; Azure always returns registrationInfo.
-            res["properties"].setdefault(
-                "registrationInfo",
-                {"expirationTime": None, "token": None, "registrationTokenOperation": "None"},
-            )
-        if res["type"].endswith("/versions") and replicating and name in replicating:
-            res["properties"]["provisioningState"] = "Creating"
-            res["properties"]["replicationStatus"] = {
-                "aggregatedState": "InProgress",
-                "summary": [{"region": r, "state": "Replicating", "progress": 10} for r in replicating[name]],
-            }
-    sb.seed(resources)
-
-
-def connect(sb) -> Connection:
-    from azure.identity import ClientSecretCredential
-
-    credential = ClientSecretCredential(
-        sb.tenant_id, sb.client_id, sb.client_secret, authority=f"127.0.0.1:{sb.port}",
-        disable_instance_discovery=True, connection_verify=sb.ca_bundle,
-    )  # fmt: skip
-    settings = ConnectionSettings(
-        arm_endpoint=sb.endpoint, ca_bundle=sb.ca_bundle, polling_interval=0, retry_backoff_factor=0
-    )
-    return Connection(settings, credential=credential)
-
-
-def check_invariants(sb, floors: dict[str, int] | None = None, *, grace: dict[str, float] | None = None,
-                     max_hosts: dict[str, int] | None = None) -> dict:  # fmt: skip
-    inv = sb.invariants()
-    assert inv["orphan_disks"] == [], inv["orphan_disks"]
-    assert inv["orphan_nics"] == [], inv["orphan_nics"]
-    assert inv["ghost_session_hosts"] == [], inv["ghost_session_hosts"]
-    for pool_id, cap in (max_hosts or {}).items():
-        seen = inv["max_hosts_per_pool"].get(pool_id.lower(), 0)
-        assert seen <= cap, f"{pool_id}: {seen} hosts > {cap}"
-    for end in inv["forced_session_ends"]:
-        limit = min((grace or {}).values(), default=0)
-        assert end["seconds_after_drain"] is not None and end["seconds_after_drain"] >= limit, end
-    return inv
-
-
-def drive(sb, desired_dir: Path, conn, *, max_cycles: int = 200, until_done: bool = True, on_cycle=None,
-          max_hosts: dict[str, int] | None = None, stop_on_failed: bool = True):  # fmt: skip
+def drive(
+    sb,
+    desired_dir: Path,
+    conn,
+    *,
+    max_cycles: int = 200,
+    until_done: bool = True,
+    on_cycle=None,
+    max_hosts: dict[str, int] | None = None,
+    stop_on_failed: bool = True,
+):
     """Run cycles until every pool is Done (or Failed), advancing the frozen sandbox clock between them.
     Returns (cycles, last results)."""
     desired = load_desired(desired_dir)
@@ -195,66 +69,3 @@ def drive(sb, desired_dir: Path, conn, *, max_cycles: int = 200, until_done: boo
         else:
             sb.advance(1.0)
     raise AssertionError(f"not converged after {max_cycles} cycles: {[r.outcome for r in results]}")
-
-
-def stored(sb, rtype: str, prefix: str = "") -> list[dict]:
-    """Resources of one type in the sandbox store (after settling due operations)."""
-    app = sb._app()
-    with app.lock:
-        app.settle()
-        return [
-            r
-            for r in app.store.all()
-            if r.get("type", "").lower() == rtype.lower() and r["id"].lower().startswith(prefix.lower())
-        ]
-
-
-def pool_id(name: str) -> str:
-    return f"/subscriptions/{SUB}/resourceGroups/{RG_POOLS}/providers/Microsoft.DesktopVirtualization/hostPools/{name}"
-
-
-def hosts_of(sb, name: str) -> list[dict]:
-    return stored(sb, "Microsoft.DesktopVirtualization/hostPools/sessionHosts", pool_id(name) + "/")
-
-
-def vms_of(sb, name: str) -> list[dict]:
-    key = pool_id(name).lower()
-    return [
-        v
-        for v in stored(sb, "Microsoft.Compute/virtualMachines")
-        if (v.get("tags") or {}).get("avd-reconciler-pool", "").lower() == key
-    ]
-
-
-def versions_running(sb, name: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in vms_of(sb, name):
-        ref = v["properties"]["storageProfile"]["imageReference"]["id"].rsplit("/", 1)[-1]
-        out[ref] = out.get(ref, 0) + 1
-    return out
-
-
-def min_available_after(sb, pool: str, since_iso: str) -> int:
-    """The lowest Available-and-accepting count the sandbox saw for `pool` from `since_iso` on (the value in
-    force at `since_iso` included)."""
-    timeline = sb.invariants()["pools"][pool_id(pool).lower()]["timeline"]
-    before = [v for t, v in timeline if t <= since_iso]
-    after = [v for t, v in timeline if t > since_iso]
-    return min(([before[-1]] if before else []) + after)
-
-
-def seed_sessions(sb, pool: str, per_host: int) -> list[str]:
-    """Sign `per_host` users in on every session host of `pool`; returns the session ids."""
-    ids, out = [], []
-    for host in hosts_of(sb, pool):
-        for n in range(1, per_host + 1):
-            rid = f"{host['id']}/userSessions/{n}"
-            ids.append(rid)
-            out.append({
-                "id": rid, "name": f"{host['name']}/{n}",
-                "type": "Microsoft.DesktopVirtualization/hostPools/sessionHosts/userSessions",
-                "properties": {"userPrincipalName": f"u{n}-{host['name'].split('/')[-1]}@corp.example",
-                               "sessionState": "Active", "applicationType": "Desktop"},
-            })  # fmt: skip
-    sb.seed(out)
-    return ids

@@ -8,18 +8,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.image_estate import DEF_ID, GALLERY_ID, POOL_ID, RG, version, write_desired
 
-from e2e.apply_estate import DEF_ID, GALLERY_ID, POOL_ID, RG, version, write_desired
 from reconciler.cli import main
 from reconciler.model.tags import PIN_TAG
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
+def env(cli_env):
+    sb = cli_env
     sb.seed([{"id": RG, "location": "westeurope"}])
     return sb
 
@@ -62,8 +59,12 @@ def test_changed_desired_state_new_version_region_and_retention(env, tmp_path, c
     write_desired(d, [version("1.0.0"), version("1.1.0")], pin="1.1.0", keep=2)
     assert apply(capsys, "--desired", str(d))[0] == 0
     # New version, a second region for 1.1.0, keep only 2: 1.0.0 is deprecated now, deleted next time.
-    write_desired(d, [version("1.0.0"), version("1.1.0", regions=("westeurope", "northeurope")),
-                      version("1.2.0")], pin="1.2.0", keep=2)  # fmt: skip
+    write_desired(
+        d,
+        [version("1.0.0"), version("1.1.0", regions=("westeurope", "northeurope")), version("1.2.0")],
+        pin="1.2.0",
+        keep=2,
+    )
     code, out, err = apply(capsys, "--desired", str(d), "-o", "json")
     assert code == 0, out + err
     recap = json.loads(out)["recap"]
@@ -78,8 +79,10 @@ def test_changed_desired_state_new_version_region_and_retention(env, tmp_path, c
     old = versions.get("rg-img", "gal1", "win11", "1.0.0")
     assert old.publishing_profile.exclude_from_latest is True
     assert old.publishing_profile.end_of_life_date is not None
-    regions = {r.name.replace(" ", "").lower() for r in versions.get("rg-img", "gal1", "win11", "1.1.0")
-               .publishing_profile.target_regions}  # fmt: skip
+    regions = {
+        r.name.replace(" ", "").lower()
+        for r in versions.get("rg-img", "gal1", "win11", "1.1.0").publishing_profile.target_regions
+    }
     assert regions == {"westeurope", "northeurope"}
     assert clients.avd.host_pools.get("rg-img", "pool-a").tags[PIN_TAG].endswith("/versions/1.2.0")
     # End of life has passed (0 days after being superseded): the next apply deletes 1.0.0.

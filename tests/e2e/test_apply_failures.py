@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.image_estate import DEF_ID, RG, version, write_desired
 
-from e2e.apply_estate import DEF_ID, RG, version, write_desired
 from reconciler.cli import main
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
+def env(cli_env):
+    sb = cli_env
     sb.seed([{"id": RG, "location": "westeurope"}])
     return sb
 

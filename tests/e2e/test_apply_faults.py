@@ -4,18 +4,16 @@ nothing is created twice, and a version in use is never deleted."""
 from __future__ import annotations
 
 import pytest
+from support.image_estate import DEF_ID, RG, SUB, version, write_desired
 
-from e2e.apply_estate import DEF_ID, RG, SUB, version, write_desired
 from reconciler.cli import main
 
 ARM = r"^/subscriptions/"
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
+def env(cli_env):
+    sb = cli_env
     sb.seed([{"id": RG, "location": "westeurope"}])
     sb.inject_fault(method="*", path=ARM, status=429, code="TooManyRequests", probability=0.04)
     sb.inject_fault(method="*", path=ARM, status=503, code="ServiceUnavailable", probability=0.03)
@@ -63,12 +61,19 @@ def test_repeated_apply_converges_under_faults(env, tmp_path, capsys, clients):
     first = converge(capsys, d)
     # A VM runs 1.0.0; then retention keeps only the newest version: 1.1.0 goes, 1.0.0 must stay.
     v100 = f"{DEF_ID}/versions/1.0.0"
-    env.seed([{
-        "id": f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.Compute/virtualMachines/vm1",
-        "location": "westeurope",
-        "properties": {"storageProfile": {"imageReference": {"id": v100}}, "provisioningState": "Succeeded",
-                       "hardwareProfile": {"vmSize": "Standard_D4s_v5"}},
-    }])  # fmt: skip
+    env.seed(
+        [
+            {
+                "id": f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.Compute/virtualMachines/vm1",
+                "location": "westeurope",
+                "properties": {
+                    "storageProfile": {"imageReference": {"id": v100}},
+                    "provisioningState": "Succeeded",
+                    "hardwareProfile": {"vmSize": "Standard_D4s_v5"},
+                },
+            }
+        ]
+    )
     write_desired(d, versions, pin="1.2.0", keep=1)
     second = converge(capsys, d)
     names = {

@@ -13,22 +13,30 @@ from e2e.rollout_support import pool_doc, seed_estate, seed_sessions, versions_r
 from reconciler.spec import load_desired
 
 SCALE = 1_000  # a 24 h health timeout is 86 s of wall time: hosts are not failed for a slow client
-ROLLOUT = {"batchSize": 8, "capacityFloor": 50, "drainGrace": "10m", "forceLogoff": "true",
-           "userMessage": "Updating tonight", "healthTimeout": "24h"}  # fmt: skip
+ROLLOUT = {
+    "batchSize": 8,
+    "capacityFloor": 50,
+    "drainGrace": "10m",
+    "forceLogoff": "true",
+    "userMessage": "Updating tonight",
+    "healthTimeout": "24h",
+}
 VM = re.compile(r"/providers/microsoft\.compute/virtualmachines/[^/]+$", re.I)
 
 
 def _audited(sb, since: int, pool: str) -> dict[str, int]:
     audit = sb.audit()
-    entries = [e for e in audit["entries"][since["entries"]:] if e["status"] < 300]  # fmt: skip
+    entries = [e for e in audit["entries"][since["entries"] :] if e["status"] < 300]
     in_pool = [e for e in entries if f"/hostpools/{pool}/" in e["id"].lower()]
     return {
         "created": sum(1 for e in entries if e["method"] == "PUT" and VM.search(e["id"])),
         "deleted": sum(1 for e in entries if e["method"] == "DELETE" and VM.search(e["id"])),
         "drained": sum(1 for e in in_pool if e["method"] == "PATCH" and "/sessionhosts/" in e["id"].lower()),
-        "messaged": len(audit["messages"][since["messages"]:]),
-        "logged_off": sum(1 for e in in_pool if e["method"] == "DELETE" and "/usersessions/" in e["id"].lower()),
-    }  # fmt: skip
+        "messaged": len(audit["messages"][since["messages"] :]),
+        "logged_off": sum(
+            1 for e in in_pool if e["method"] == "DELETE" and "/usersessions/" in e["id"].lower()
+        ),
+    }
 
 
 def _mark(sb) -> dict[str, int]:

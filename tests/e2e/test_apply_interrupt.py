@@ -25,8 +25,21 @@ def test_sigint_mid_apply_records_interrupted_and_prints_the_recap(sb, monkeypat
     try:
         state = tmp_path / "state"
         root = provisioned_rings(sb, tmp_path / "d", state)
-        cmd = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--desired", str(root), "--state",
-               str(state), "--wait", "forever", "-o", "json"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "apply",
+            "--auto-approve",
+            "--desired",
+            str(root),
+            "--state",
+            str(state),
+            "--wait",
+            "forever",
+            "-o",
+            "json",
+        ]
         env = {**os.environ, **sb.env, "NO_COLOR": "1"}
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines: list[str] = []

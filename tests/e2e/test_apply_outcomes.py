@@ -4,16 +4,14 @@ apply cut short by `--timeout` is `timed-out` (exit 1, never "succeeded"), and t
 from __future__ import annotations
 
 import pytest
+from support.image_estate import RG, version, write_desired
 
-from e2e.apply_estate import RG, version, write_desired
 from e2e.apply_rings import apply_json, history
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NO_COLOR", "1")
+def env(cli_env):
+    sb = cli_env
     sb.seed([{"id": RG, "location": "westeurope"}])
     return sb
 

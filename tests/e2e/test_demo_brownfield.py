@@ -28,8 +28,18 @@ def test_brownfield_demo_converges_then_plan_is_empty(monkeypatch, tmp_path, cap
         desired = str(ROOT / "desired")
         applies = []
         for _ in range(MAX_APPLIES):
-            code = main(["apply", "--auto-approve", "--desired", desired, "--state", str(tmp_path / "state"),
-                         "-o", "json"])  # fmt: skip
+            code = main(
+                [
+                    "apply",
+                    "--auto-approve",
+                    "--desired",
+                    desired,
+                    "--state",
+                    str(tmp_path / "state"),
+                    "-o",
+                    "json",
+                ]
+            )
             out, err = capsys.readouterr()
             if "No changes" in out:
                 break

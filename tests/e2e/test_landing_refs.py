@@ -10,8 +10,8 @@ import json
 import re
 
 import pytest
+from support.image_estate import RG, SUB, version, write_desired
 
-from e2e.apply_estate import RG, SUB, version, write_desired
 from reconciler.cli import main
 
 KV1 = f"{RG}/providers/Microsoft.KeyVault/vaults/kv1"
@@ -19,12 +19,8 @@ FRESH = f"/subscriptions/{SUB}/resourceGroups/rg-fresh"
 
 
 @pytest.fixture
-def env(sb, monkeypatch, tmp_path):
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
-    return sb
+def env(cli_env):
+    return cli_env
 
 
 def estate(tmp_path, edit=None):
@@ -73,8 +69,10 @@ def test_missing_group_is_created_before_what_is_in_it_then_plan_is_empty(env, t
 def test_group_creation_turned_off_is_a_clear_error_and_nothing_is_written(env, tmp_path, capsys):
     def off(text: str) -> str:
         text = in_fresh_group(text)
-        return text.replace("  ownershipTag: {name: owner, value: us}\n",
-                            "  ownershipTag: {name: owner, value: us}\n  resourceGroups: {create: false}\n")  # fmt: skip
+        return text.replace(
+            "  ownershipTag: {name: owner, value: us}\n",
+            "  ownershipTag: {name: owner, value: us}\n  resourceGroups: {create: false}\n",
+        )
 
     root, text = estate(tmp_path, off)
     assert main(["plan", "--desired", str(root)]) == 1

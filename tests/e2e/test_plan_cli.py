@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from planner.docs import RG, SUB, base_docs
+from support.estate import PoolHosts, converged
 
-from e2e.plan_estate import PoolHosts, converged
 from reconciler.cli import main
 from reconciler.model.plan import Plan
 from reconciler.model.tags import PIN_TAG

@@ -4,8 +4,9 @@ writes the plan listed for its first cycle, never creates a VM on 1.0.0, and end
 
 from __future__ import annotations
 
+from support.estate import PoolHosts
+
 from e2e.plan_apply_support import expected_writes, plan_estate, pool_changes, seed_pools, totals_from, writes
-from e2e.plan_estate import PoolHosts
 from e2e.rollout_support import drive, pool_doc, pool_id, versions_running, vms_of, write_desired
 from reconciler.engine.outcome import Done
 from reconciler.model.plan import Action

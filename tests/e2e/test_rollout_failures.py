@@ -47,8 +47,13 @@ def test_failures_past_budget_halt_and_quarantine(frozen, conn, tmp_path):
     # Failed hosts are gone with their VMs; the pool still serves from the old version.
     assert versions_running(frozen, "hp-f") == {"1.0.0": 3}
     assert len(hosts_of(frozen, "hp-f")) == 3
-    created = [e for e in frozen.audit()["entries"] if e["method"] == "PUT" and "/virtualmachines/" in
-               e["id"].lower() and "/extensions/" not in e["id"].lower()]  # fmt: skip
+    created = [
+        e
+        for e in frozen.audit()["entries"]
+        if e["method"] == "PUT"
+        and "/virtualmachines/" in e["id"].lower()
+        and "/extensions/" not in e["id"].lower()
+    ]
     assert len(created) == 3 + 2  # provisioning + exactly two tries: no unbounded loop of creations
     # Further cycles do not try the quarantined version again.
     desired = load_desired(root)
@@ -60,8 +65,13 @@ def test_failures_past_budget_halt_and_quarantine(frozen, conn, tmp_path):
 
 
 def test_failures_past_budget_roll_back_when_asked(frozen, conn, tmp_path):
-    rollout = {"batchSize": 1, "capacityFloor": 60, "failureBudget": 0, "healthTimeout": "20m",
-               "onFailure": "rollback"}  # fmt: skip
+    rollout = {
+        "batchSize": 1,
+        "capacityFloor": 60,
+        "failureBudget": 0,
+        "healthTimeout": "20m",
+        "onFailure": "rollback",
+    }
     root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-r", count=3, rollout=rollout)])
     _, results = _failing_rollout(frozen, conn, root, "hp-r", rollout)
     assert isinstance(results[0].outcome, Done)  # rolled back: converged on the last good version

@@ -31,8 +31,10 @@ def test_ring_waits_for_soak(frozen, conn, tmp_path):
     gated = {**ring, "gate": {"after": "hp-canary", "soak": "6h"}}
 
     def docs(version):
-        return [pool_doc("hp-canary", count=2, version=version, rollout=ring, prefix="canary"),
-                pool_doc("hp-prod", count=2, version=version, rollout=gated, prefix="prod")]  # fmt: skip
+        return [
+            pool_doc("hp-canary", count=2, version=version, rollout=ring, prefix="canary"),
+            pool_doc("hp-prod", count=2, version=version, rollout=gated, prefix="prod"),
+        ]
 
     root = write_desired(tmp_path / "d", VERSIONS, docs("1.0.0"))
     seed_estate(frozen, load_desired(root))
@@ -75,8 +77,9 @@ def test_unreplicated_version_delays_instead_of_failing(frozen, conn, tmp_path):
 
 def test_personal_pool_keeps_assigned_users(frozen, conn, tmp_path):
     rollout = {"strategy": "delete-first", "batchSize": 1, "capacityFloor": 0}
-    root = write_desired(tmp_path / "d", VERSIONS,
-                         [pool_doc("hp-p", count=2, rollout=rollout, type_="Personal")])  # fmt: skip
+    root = write_desired(
+        tmp_path / "d", VERSIONS, [pool_doc("hp-p", count=2, rollout=rollout, type_="Personal")]
+    )
     seed_estate(frozen, load_desired(root))
     drive(frozen, root, conn)
     avd = conn.desktop(SUB)
@@ -88,8 +91,9 @@ def test_personal_pool_keeps_assigned_users(frozen, conn, tmp_path):
         user = f"doctor{i}@corp.example"
         avd.session_hosts.update("rg-pools", "hp-p", name, session_host=SessionHostPatch(assigned_user=user))
         users[user] = name
-    write_desired(root, VERSIONS, [pool_doc("hp-p", count=2, version="2.0.0", rollout=rollout,
-                                            type_="Personal")])  # fmt: skip
+    write_desired(
+        root, VERSIONS, [pool_doc("hp-p", count=2, version="2.0.0", rollout=rollout, type_="Personal")]
+    )
     drive(frozen, root, conn, max_hosts={pool_id("hp-p"): 3})
     assert versions_running(frozen, "hp-p") == {"2.0.0": 2}
     after = {h["properties"]["assignedUser"] for h in hosts_of(frozen, "hp-p")}

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sandbox.helpers import estates_landing_zone
+from support.estate import PoolHosts
 
 from e2e.plan_apply_support import (
     drive_until,
@@ -24,7 +25,6 @@ from e2e.plan_apply_support import (
     totals_from,
     writes,
 )
-from e2e.plan_estate import PoolHosts
 from e2e.rollout_support import connect, pool_doc, write_desired
 from reconciler.engine.outcome import Done
 from reconciler.spec import load_desired
@@ -70,8 +70,13 @@ def _check_one(sandbox, tmp_path_factory, a, b, ring):
     specs = {"hp-a": a, "hp-b": b}
 
     def doc(name, spec, version):
-        rollout = {"strategy": spec["strategy"], "batchSize": spec["batch"], "capacityFloor": spec["floor"],
-                   "drainGrace": "20m", "forceLogoff": True}  # fmt: skip
+        rollout = {
+            "strategy": spec["strategy"],
+            "batchSize": spec["batch"],
+            "capacityFloor": spec["floor"],
+            "drainGrace": "20m",
+            "forceLogoff": True,
+        }
         if spec["window"] == "late":  # closed now, opens within the day
             hour = (sandbox.now().hour + 3) % 24
             rollout["maintenanceWindows"] = [{"cron": f"0 {hour} * * *", "duration": "4h", "timeZone": "UTC"}]
@@ -95,8 +100,10 @@ def _check_one(sandbox, tmp_path_factory, a, b, ring):
         start = len(sandbox.audit()["entries"])
         marks: list[int] = []
         # Past the simulation's last write (+ slack for polling), a blocked pool writes nothing more.
-        ends = [datetime.fromisoformat(d["simulation"]["last_write_at"] or d["simulation"]["finished_at"])
-                for d in planned.values()]  # fmt: skip
+        ends = [
+            datetime.fromisoformat(d["simulation"]["last_write_at"] or d["simulation"]["finished_at"])
+            for d in planned.values()
+        ]
         blocked = {n for n, d in planned.items() if d["simulation"]["end"] != "converged"}
         until = max(ends, default=sandbox.now()) + timedelta(minutes=10)
         results = drive_until(

@@ -5,38 +5,45 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from e2e.rollout_support import (
+from support.cli import apply_pass, drive
+from support.estate import seed_estate
+from support.rollout import (
     check_invariants,
-    drive,
     hosts_of,
     pool_doc,
     pool_id,
-    seed_estate,
     seed_sessions,
     versions_running,
     write_desired,
 )
-from reconciler.engine.outcome import Done, WaitUntil
+
+from e2e.rollout_support import drive as legacy_drive
+from reconciler.engine.outcome import WaitUntil
 from reconciler.engine.rollout import converge_pools
 from reconciler.spec import load_desired
 
 VERSIONS = {"1.0.0": ["westeurope"], "2.0.0": ["westeurope"]}
 
 
-def _provisioned(sb, conn, root, pool):
+def _provisioned(sb, root, pool):
     sb.configure(session_mean_seconds=0)  # users stay until logged off (or the test signs them out)
     seed_estate(sb, load_desired(root))
-    drive(sb, root, conn)
+    drive(sb, root)
 
 
-def test_users_messaged_and_logged_off_only_after_grace(frozen, conn, tmp_path):
-    rollout = {"batchSize": 1, "capacityFloor": 50, "drainGrace": "45m", "forceLogoff": "true",
-               "userMessage": "Updating tonight"}  # fmt: skip
+def test_users_messaged_and_logged_off_only_after_grace(frozen, tmp_path):
+    rollout = {
+        "batchSize": 1,
+        "capacityFloor": 50,
+        "drainGrace": "45m",
+        "forceLogoff": "true",
+        "userMessage": "Updating tonight",
+    }
     root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-u", count=2, rollout=rollout)])
-    _provisioned(frozen, conn, root, "hp-u")
+    _provisioned(frozen, root, "hp-u")
     sessions = seed_sessions(frozen, "hp-u", 2)
     write_desired(root, VERSIONS, [pool_doc("hp-u", count=2, version="2.0.0", rollout=rollout)])
-    drive(frozen, root, conn, max_hosts={pool_id("hp-u"): 3})
+    drive(frozen, root, max_hosts={pool_id("hp-u"): 3})
     assert versions_running(frozen, "hp-u") == {"2.0.0": 2}
     audit = frozen.audit()
     ends = [e for e in audit["forced_session_ends"] if e["id"] in sessions]
@@ -49,36 +56,39 @@ def test_users_messaged_and_logged_off_only_after_grace(frozen, conn, tmp_path):
     check_invariants(frozen, grace={"hp-u": 45 * 60})
 
 
-def test_no_forced_logoff_waits_for_users(frozen, conn, tmp_path):
+def test_no_forced_logoff_waits_for_users(frozen, tmp_path):
     rollout = {"batchSize": 1, "capacityFloor": 50, "drainGrace": "15m", "forceLogoff": "false"}
     root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-w", count=2, rollout=rollout)])
-    _provisioned(frozen, conn, root, "hp-w")
+    _provisioned(frozen, root, "hp-w")
     sessions = seed_sessions(frozen, "hp-w", 1)
     write_desired(root, VERSIONS, [pool_doc("hp-w", count=2, version="2.0.0", rollout=rollout)])
-    desired = load_desired(root)
     for _ in range(40):  # well past the grace period
-        result = converge_pools(desired, desired.host_pools, conn)[0]
-        assert isinstance(result.outcome, WaitUntil)
+        result = apply_pass(frozen, root).pool("hp-w")
+        assert result.waiting
         frozen.advance(300)
     assert frozen.audit()["forced_session_ends"] == []
-    assert "still signed in" in result.outcome.why or "sign out" in result.outcome.why
+    assert "still signed in" in result.why or "sign out" in result.why
     # The users sign out on their own: the rollout finishes.
     app = frozen._app()
     with app.lock:
         for sid in sessions:
             app.store.delete(sid)
-    _, results = drive(frozen, root, conn)
-    assert isinstance(results[0].outcome, Done)
+    _, last = drive(frozen, root)
+    assert last.pool("hp-w").done
     assert versions_running(frozen, "hp-w") == {"2.0.0": 2}
 
 
 def test_maintenance_window_defers_draining(frozen, conn, tmp_path):
+    # Still on the in-process pool cycle (e2e.rollout_support): through `reconcile apply` its first pass
+    # answers "progressing" and a later pass hung on the frozen clock; not yet understood.
     now = frozen.now()
     opens = (now + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     window = [{"cron": f"0 {opens.hour} * * *", "duration": "2h", "timeZone": "UTC"}]
     rollout = {"batchSize": 1, "capacityFloor": 50, "maintenanceWindows": window}
     root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-m", count=2, rollout=rollout)])
-    _provisioned(frozen, conn, root, "hp-m")
+    frozen.configure(session_mean_seconds=0)
+    seed_estate(frozen, load_desired(root))
+    legacy_drive(frozen, root, conn)
     seed_sessions(frozen, "hp-m", 1)
     write_desired(root, VERSIONS, [pool_doc("hp-m", count=2, version="2.0.0", rollout=rollout)])
     desired = load_desired(root)
@@ -91,7 +101,7 @@ def test_maintenance_window_defers_draining(frozen, conn, tmp_path):
         assert all(h["properties"]["allowNewSession"] for h in hosts_of(frozen, "hp-m"))
         frozen.advance(600)
     frozen.advance((opens - frozen.now()).total_seconds() + 1)
-    drive(frozen, root, conn)
+    legacy_drive(frozen, root, conn)
     assert versions_running(frozen, "hp-m") == {"2.0.0": 2}
     drains = [e for e in frozen.audit()["forced_session_ends"]]
     assert all(e["drained_at"] >= opens.isoformat().replace("+00:00", "") for e in drains)

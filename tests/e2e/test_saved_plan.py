@@ -62,9 +62,21 @@ def host_activity(clients) -> dict[str, tuple[int, str]]:
 
 def sign_in(sb, host: str, users: int) -> None:
     host_id = sb.get(f"{pool_id(sb)}/sessionHosts/{host}")["id"]
-    sb.seed([{"id": f"{host_id}/userSessions/{n}", "name": f"{POOL}/{host}/{n}", "type": USER_SESSION,
-              "properties": {"userPrincipalName": f"late{n}@corp.example", "sessionState": "Active",
-                             "applicationType": "Desktop"}} for n in range(50, 50 + users)])  # fmt: skip
+    sb.seed(
+        [
+            {
+                "id": f"{host_id}/userSessions/{n}",
+                "name": f"{POOL}/{host}/{n}",
+                "type": USER_SESSION,
+                "properties": {
+                    "userPrincipalName": f"late{n}@corp.example",
+                    "sessionState": "Active",
+                    "applicationType": "Desktop",
+                },
+            }
+            for n in range(50, 50 + users)
+        ]
+    )
 
 
 def pool_id(sb) -> str:
@@ -134,5 +146,8 @@ def test_a_saved_plan_is_refused_after_a_configuration_change(demo, clients, tmp
     code, out, err = run(capsys, "apply", "--auto-approve", str(plan_file))
     assert code == 1
     lines = [line.strip() for line in err.splitlines()]
-    assert lines[:2] == [reason, f"error: the saved plan {plan_file} is stale (1 resource(s) changed since it was made); run `reconcile plan` again"]  # fmt: skip
+    assert lines[:2] == [
+        reason,
+        f"error: the saved plan {plan_file} is stale (1 resource(s) changed since it was made); run `reconcile plan` again",
+    ]
     assert len(writes(demo)) == written, "a refused plan writes nothing"

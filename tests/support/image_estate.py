@@ -67,7 +67,13 @@ spec:
 
 def write_desired(root: Path, versions: list[str], *, pin: str, keep: int = 3, step: str = "one") -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    docs = [SETTINGS, GALLERY, DEFINITION.replace("KEEP", str(keep)), BUILD.replace("STEP", step), *versions,
-            pool(pin)]  # fmt: skip
+    docs = [
+        SETTINGS,
+        GALLERY,
+        DEFINITION.replace("KEEP", str(keep)),
+        BUILD.replace("STEP", step),
+        *versions,
+        pool(pin),
+    ]
     (root / "estate.yaml").write_text("\n---\n".join(docs))
     return root

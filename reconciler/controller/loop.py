@@ -78,10 +78,20 @@ def suspension(desired) -> tuple[bool, frozenset[str]]:
 
 
 class Controller:
-    def __init__(self, source, cycle: Cycle, *, elector, settings: LoopSettings | None = None,
-                 metrics: ControllerMetrics | None = None, notifier: Notifier | None = None,
-                 identity: str = "reconcile", clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source,
+        cycle: Cycle,
+        *,
+        elector,
+        settings: LoopSettings | None = None,
+        metrics: ControllerMetrics | None = None,
+        notifier: Notifier | None = None,
+        identity: str = "reconcile",
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
         self.source, self.cycle, self.elector = source, cycle, elector
         self.settings = settings or LoopSettings()
         self.metrics = metrics or ControllerMetrics()
@@ -166,11 +176,20 @@ class Controller:
         self.desired.invalid = {"commit": commit, "errors": errors}
         self.metrics.desired_invalid.set(1)
         keeping = self._good.commit if self._good else None
-        log.error("invalid desired state: %d error(s); still applying %s", len(errors), keeping or "nothing",
-                  extra={"event": "invalid_commit", "commit": commit, "error": "; ".join(errors[:5])})  # fmt: skip
-        self.notifier.notify("invalid_commit", f"Invalid desired state at {commit[:12]}",
-                             "\n".join(errors[:10]) + f"\nStill applying {keeping or 'nothing'}.",
-                             key=commit, severity="error", commit=commit)  # fmt: skip
+        log.error(
+            "invalid desired state: %d error(s); still applying %s",
+            len(errors),
+            keeping or "nothing",
+            extra={"event": "invalid_commit", "commit": commit, "error": "; ".join(errors[:5])},
+        )
+        self.notifier.notify(
+            "invalid_commit",
+            f"Invalid desired state at {commit[:12]}",
+            "\n".join(errors[:10]) + f"\nStill applying {keeping or 'nothing'}.",
+            key=commit,
+            severity="error",
+            commit=commit,
+        )
 
     def _interval(self) -> float:
         if self.settings.interval is not None:

@@ -2,7 +2,9 @@
 
 status: per host pool, the pinned and running versions, hosts by version and state, the batch in progress,
 users waiting to be signed out and their deadline, the next maintenance window, failures against the budget
-and quarantines (-o json for machines). Exit 0, or 1 on an error (unknown pool, Azure unreachable).
+and quarantines, then its conditions (Ready, Reconciling, Stalled; -o json for machines,
+with every version's and build's conditions too; rendered by reconciler/render/status.py). Exit 0, or 1 on
+an error (unknown pool, Azure unreachable).
 clear-quarantine: removes the failed-version mark and failure count from the pool's tags, so the next apply
 tries the pinned version again. Exit 0 (also when there was nothing to clear), 1 on error.
 """

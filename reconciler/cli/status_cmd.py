@@ -2,7 +2,9 @@
 
 status: per host pool, the pinned and running versions, hosts by version and state, the batch in progress,
 users waiting to be signed out and their deadline, the next maintenance window, failures against the budget
-and quarantines (-o json for machines). Exit 0, or 1 on an error (unknown pool, Azure unreachable).
+and quarantines, then its conditions (Ready, Reconciling, Stalled; -o json for machines,
+with every version's and build's conditions too; rendered by reconciler/render/status.py). Exit 0, or 1 on
+an error (unknown pool, Azure unreachable).
 clear-quarantine: removes the failed-version mark and failure count from the pool's tags, so the next apply
 tries the pinned version again. Exit 0 (also when there was nothing to clear), 1 on error.
 """
@@ -50,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _targets(args, names: list[str] | None):
+    return _desired_and_targets(args, names)[1]
+
+
+def _desired_and_targets(args, names: list[str] | None):
     from reconciler.planner.pool_target import PoolTarget
 
     desired = load_desired(args.desired)
@@ -61,7 +67,7 @@ def _targets(args, names: list[str] | None):
             hint = did_you_mean(missing[0], known)
             raise LookupError(f"no HostPool named {missing[0]!r} in {args.desired}{hint}")
         pools = tuple(p for p in pools if p.name in names)
-    return [PoolTarget.of(desired, p) for p in pools]
+    return desired, [PoolTarget.of(desired, p) for p in pools]
 
 
 def _connection(args):
@@ -101,15 +107,38 @@ def run_clear(args: argparse.Namespace) -> int:
 
 def _status(args) -> int:
     from reconciler.engine.rollout_status import pool_status
+    from reconciler.render.status import conditions_for, conditions_json, render_pool
 
-    targets = _targets(args, [args.pool] if args.pool else None)
+    desired, targets = _desired_and_targets(args, [args.pool] if args.pool else None)
     with _connection(args) as conn:
         report = [pool_status(t, conn) for t in targets]
+        conditions = _conditions(desired, conn, {args.pool} if args.pool else None)
     if args.output == "json":
-        print(json.dumps({"pools": report}, indent=2))
+        for pool in report:
+            obj = conditions_for(conditions, "host-pool", pool["pool"])
+            pool["conditions"] = obj.to_json()["conditions"] if obj else []
+        print(json.dumps({"pools": report, "conditions": conditions_json(conditions)}, indent=2))
     else:
-        sys.stdout.write("".join(render_pool(p) for p in report))
+        for pool in report:
+            sys.stdout.write(render_pool(pool, conditions_for(conditions, "host-pool", pool["pool"])))
     return EXIT_OK
+
+
+def _conditions(desired, conn, only_pools: set[str] | None):
+    """Fresh conditions (the CLI keeps no previous set: a transition time is the observation's)."""
+    from reconciler.azure.observe import observe
+    from reconciler.controller.engine_cycle import subscriptions
+    from reconciler.model.observed import ObserveScope
+    from reconciler.planner import plan as make_plan
+    from reconciler.planner.conditions import derive_conditions
+    from reconciler.planner.references import reference_ids
+
+    observed = observe(ObserveScope.of(subscriptions(desired), references=reference_ids(desired)), conn)
+    plan = make_plan(desired, observed, observed.observed_at)
+    pools = {
+        p.arm_id.lower(): p.name for p in desired.host_pools if only_pools is None or p.name in only_pools
+    }
+    return derive_conditions(observed, plan, pool_names=pools, now=observed.observed_at)
 
 
 def _clear(args) -> int:
@@ -120,38 +149,3 @@ def _clear(args) -> int:
         had = clear_quarantine(target, conn)
     print(f"{args.pool}: quarantine cleared" if had else f"{args.pool}: no quarantine to clear")
     return EXIT_OK
-
-
-def render_pool(s: dict) -> str:
-    if not s.get("exists"):
-        return f"{s['pool']}: does not exist in Azure yet\n\n"
-    lines = [f"{s['pool']}: {s['state']} ({s['mode']})"]
-    running = ", ".join(f"{v}×{n}" for v, n in s["running"].items()) or "no hosts"
-    pinned = s["pinned"] or "?"
-    if not s["target_ready"] and s["target_why"]:
-        pinned += f" (waits: {s['target_why']})"
-    lines.append(f"  pinned {pinned}; running {running}")
-    lines.append(f"  hosts {s['available']} available of {s['count']} wanted; floor {s['floor_hosts']}, "
-                 f"{s['strategy']} batch {s['batch_size']}")  # fmt: skip
-    for version, states in s["hosts"].items():
-        lines.append(f"    {version}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
-    if s["batch_in_progress"]:
-        lines.append("  batch in progress: " + ", ".join(s["batch_in_progress"]))
-    for w in s["users_waiting"]:
-        lines.append(f"  {w['host']}: {len(w['users'])} user(s) until {w['deadline']}; logoff {w['logoff']}")
-    lines.append("  maintenance window: " + ("open now" if s["window_open"] else
-                 f"closed, next opens {s['next_window'] or 'never'}"))  # fmt: skip
-    if s["gate"]["why"]:
-        lines.append(f"  ring gate: {s['gate']['why']}")
-    f = s["failures"]
-    lines.append(f"  failures {f['count']} of budget {f['budget']} (then {f['on_failure']})")
-    for failed in s.get("failed_hosts") or []:
-        lines.append(f"  failed host {failed['host']}: {failed['reason']}")
-    if s["quarantined"]:
-        lines.append(f"  QUARANTINED: {s['quarantined']} (reconcile clear-quarantine {s['pool']})")
-    if s["next_check"]:
-        lines.append(f"  next: {', '.join(s['next_step']) or 'check'} — {s['next_check']['why']} "
-                     f"at {s['next_check']['at']}")  # fmt: skip
-    for note in s["notes"]:
-        lines.append(f"  note: {note}")
-    return "\n".join(lines) + "\n\n"

@@ -74,8 +74,15 @@ def build_source(o: RunOptions):
     if o.git_url:
         token = read_secret(o.git_token_file, "RECONCILE_GIT_TOKEN")
         workdir = o.workdir or str(Path(tempfile.gettempdir()) / f"reconcile-src-{os.getpid()}")
-        return GitSource(o.git_url, ref=o.git_ref, path=o.git_path, workdir=workdir, token=token,
-                         ssh_key_file=o.git_ssh_key_file, known_hosts_file=o.git_known_hosts), token  # fmt: skip
+        return GitSource(
+            o.git_url,
+            ref=o.git_ref,
+            path=o.git_path,
+            workdir=workdir,
+            token=token,
+            ssh_key_file=o.git_ssh_key_file,
+            known_hosts_file=o.git_known_hosts,
+        ), token
     return DirSource(o.desired or "desired"), None
 
 
@@ -98,12 +105,18 @@ def build_controller(o: RunOptions, cycle=None) -> tuple[Controller, LeaderElect
             parallelism=o.parallelism,
             user_agent=user_agent,
         )
-    settings = LoopSettings(interval=o.interval, poll=o.poll, retry_base=o.retry_base, dry_run=o.dry_run,
-                            once=o.once)  # fmt: skip
-    controller = Controller(source, cycle, elector=None, settings=settings, metrics=metrics, notifier=notifier,
-                            identity=identity)  # fmt: skip
-    elector = LeaderElector(store, identity=f"reconcile run ({identity})", ttl=timedelta(seconds=o.lease_ttl),
-                            on_change=controller.leadership_changed)  # fmt: skip
+    settings = LoopSettings(
+        interval=o.interval, poll=o.poll, retry_base=o.retry_base, dry_run=o.dry_run, once=o.once
+    )
+    controller = Controller(
+        source, cycle, elector=None, settings=settings, metrics=metrics, notifier=notifier, identity=identity
+    )
+    elector = LeaderElector(
+        store,
+        identity=f"reconcile run ({identity})",
+        ttl=timedelta(seconds=o.lease_ttl),
+        on_change=controller.leadership_changed,
+    )
     controller.elector = elector
     controller.secrets = [token] if token else []
     return controller, elector
@@ -120,13 +133,20 @@ def serve(o: RunOptions, cycle=None, redactor=None) -> int:
             controller.healthy, controller.ready, controller.metrics.exposition, controller.status
         )
         server = ProbeServer(o.listen, probes).start()
-        log.info("serving /healthz /readyz /metrics /status on %s:%d", o.listen.rpartition(":")[0], server.port,
-                 extra={"event": "listening"})  # fmt: skip
+        log.info(
+            "serving /healthz /readyz /metrics /status on %s:%d",
+            o.listen.rpartition(":")[0],
+            server.port,
+            extra={"event": "listening"},
+        )
     election_stop = threading.Event()
 
     def on_signal(signum, _frame) -> None:
-        log.info("received %s: finishing in-flight calls, then stopping", signal.Signals(signum).name,
-                 extra={"event": "signal"})  # fmt: skip
+        log.info(
+            "received %s: finishing in-flight calls, then stopping",
+            signal.Signals(signum).name,
+            extra={"event": "signal"},
+        )
         controller.request_stop()
 
     if threading.current_thread() is threading.main_thread():

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.model.conditions import ConditionSet
+
 
 @dataclass(frozen=True)
 class CycleInput:
@@ -22,6 +24,7 @@ class CycleInput:
     suspended: bool  # Settings says suspend: same as dry_run, reported differently
     suspended_pools: frozenset[str]  # host pools whose writes are paused (by name)
     stop: threading.Event  # set on SIGTERM or when leadership is lost: start nothing new
+    previous_conditions: ConditionSet = ()  # the last cycle's, so an unchanged status keeps its transition time
 
 
 @dataclass
@@ -45,6 +48,7 @@ class CycleResult:
     changes: tuple[dict[str, Any], ...] = ()  # applied changes (kind, resource, action, outcome)
     report: dict[str, Any] = field(default_factory=dict)  # JSON-able, shown on /status
     requeue_after: float | None = None  # real seconds until the earliest wait the apply handed back
+    conditions: ConditionSet = ()  # Ready / Reconciling / Stalled / ... per pool, version and build
 
 
 Cycle = Callable[[CycleInput], CycleResult]

@@ -37,6 +37,7 @@ from reconciler.model.observed import ObserveScope
 from reconciler.model.plan import Action, Plan
 from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
 from reconciler.planner import plan as make_plan
+from reconciler.planner.conditions import derive_conditions
 from reconciler.planner.references import reference_ids
 
 _WRITES = ("PUT", "PATCH", "DELETE", "POST")
@@ -187,6 +188,9 @@ class EngineCycle:
             for e in executed
             if e["outcome"] == "failed" and "halt" in (e["why"] or "").lower()
         )
+        pool_names = {p.arm_id.lower(): p.name for p in inp.desired.host_pools}
+        conditions = derive_conditions(observed, plan, pool_names=pool_names, halted_pools=halted,
+                                       previous=inp.previous_conditions, now=observed.observed_at)  # fmt: skip
         return CycleResult(
             ok=error is None, error=error, wrote=any(m in _WRITES for m, _ in joint), stopped=stopped,
             drift=numbers["drift"], actions=dict(actions), arm_requests=dict(joint),
@@ -195,7 +199,7 @@ class EngineCycle:
             throttled=sum(n for (_, s), n in joint.items() if s == "429"),
             hosts=numbers["hosts"], rollout_batches=numbers["rollout_batches"],
             quarantined=numbers["quarantined"], halted_rollouts=halted, changes=tuple(executed), report=report,
-            requeue_after=requeue_after,
+            requeue_after=requeue_after, conditions=conditions,
         )  # fmt: skip
 
     def _apply(self, plan: Plan, inp: CycleInput, conn: Connection, subs: list[str]):

@@ -22,8 +22,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 class Probes:
     """What the endpoints answer; the controller provides these four callables."""
 
-    def __init__(self, healthy: Callable[[], tuple[bool, str]], ready: Callable[[], tuple[bool, str]],
-                 metrics: Callable[[], bytes], status: Callable[[], dict[str, Any]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        healthy: Callable[[], tuple[bool, str]],
+        ready: Callable[[], tuple[bool, str]],
+        metrics: Callable[[], bytes],
+        status: Callable[[], dict[str, Any]],
+    ) -> None:
         self.healthy, self.ready, self.metrics, self.status = healthy, ready, metrics, status
 
 

@@ -27,10 +27,17 @@ LEADER_LOCK = "leader"
 
 
 class LeaderElector:
-    def __init__(self, store, *, identity: str, ttl: timedelta = timedelta(seconds=30),
-                 margin: timedelta | None = None, name: str = LEADER_LOCK,
-                 clock: Callable[[], float] = time.monotonic,
-                 on_change: Callable[[bool], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store,
+        *,
+        identity: str,
+        ttl: timedelta = timedelta(seconds=30),
+        margin: timedelta | None = None,
+        name: str = LEADER_LOCK,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.store, self.identity, self.name = store, identity, name
         self.ttl = ttl
         self.margin = margin if margin is not None else max(ttl / 4, timedelta(seconds=2))
@@ -61,8 +68,10 @@ class LeaderElector:
             else:
                 lease = self.store.acquire(self.name, owner=self.identity, ttl=self.ttl)
                 if lease.took_over_from is not None:
-                    log.warning("took over the leader lease from a holder that stopped renewing",
-                                extra={"event": "leader_takeover", "role": "leader"})  # fmt: skip
+                    log.warning(
+                        "took over the leader lease from a holder that stopped renewing",
+                        extra={"event": "leader_takeover", "role": "leader"},
+                    )
         except LockHeld as exc:
             self.holder = exc.holder.owner if exc.holder else None
             self._set(None, 0.0)
@@ -96,15 +105,19 @@ class LeaderElector:
         with self._lock:
             if self._lease is None or self._clock() < self._valid_until:
                 return
-        log.error("leader lease validity ran out without a renew; writes stop",
-                  extra={"event": "leader_lost", "role": "standby"})  # fmt: skip
+        log.error(
+            "leader lease validity ran out without a renew; writes stop",
+            extra={"event": "leader_lost", "role": "standby"},
+        )
         self._changed(False)
 
     def _changed(self, leading: bool) -> None:
         if leading != self._leading:
             self._leading = leading
-            log.info("became leader" if leading else "not the leader",
-                     extra={"event": "leader_change", "role": "leader" if leading else "standby"})  # fmt: skip
+            log.info(
+                "became leader" if leading else "not the leader",
+                extra={"event": "leader_change", "role": "leader" if leading else "standby"},
+            )
             if self._on_change:
                 self._on_change(leading)
 

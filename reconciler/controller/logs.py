@@ -16,8 +16,13 @@ from datetime import UTC, datetime
 
 FIELDS = ("commit", "resource", "action", "kind", "outcome", "why", "duration_s", "role", "event", "error")
 # Environment variables whose values must never appear in a log line.
-SECRET_ENV = ("AZURE_CLIENT_SECRET", "RECONCILE_GIT_TOKEN", "AZURE_STORAGE_CONNECTION_STRING",
-              "AZURE_STORAGE_KEY", "RECONCILE_WEBHOOK_URL")  # fmt: skip
+SECRET_ENV = (
+    "AZURE_CLIENT_SECRET",
+    "RECONCILE_GIT_TOKEN",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_KEY",
+    "RECONCILE_WEBHOOK_URL",
+)
 LOGGER = "reconciler"
 
 
@@ -78,8 +83,9 @@ class TextFormatter(logging.Formatter):
         return f"{line}  {extras}" if extras else line
 
 
-def setup_logging(fmt: str = "json", *, level: int = logging.INFO, stream=None,
-                  secrets: list[str] | None = None) -> Redactor:  # fmt: skip
+def setup_logging(
+    fmt: str = "json", *, level: int = logging.INFO, stream=None, secrets: list[str] | None = None
+) -> Redactor:
     """Route the ``reconciler`` logger (and the Azure SDK's warnings) to ``stream`` in ``fmt``."""
     redactor = Redactor([*(secrets or []), *(os.environ.get(name, "") for name in SECRET_ENV)])
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -8,8 +8,10 @@ Invariants:
   and the error stays on /status, /metrics (``reconcile_desired_invalid``), the log and the webhook until a
   valid commit arrives. A controller that starts on an invalid commit has nothing good to apply and reports
   not-ready.
-- **Schedule.** After a cycle: ``interval`` with ±``jitter`` (so replicas and controllers spread out); after
-  a failed cycle: exponential backoff ``retry_base * 2**(n-1)`` capped at ``interval``. A new valid commit
+- **Schedule.** After a cycle: ``interval`` with ±``jitter`` (so replicas and controllers spread out), or
+  sooner when the cycle handed back an earlier wait (a soak ending, a window opening, a replication due): the
+  next cycle starts when that wait ends, but never less than ``min_gap`` after this one, so a wait that is
+  already due cannot spin the loop against ARM; after a failed cycle: exponential backoff ``retry_base * 2**(n-1)`` capped at ``interval``. A new valid commit
   triggers a cycle at once (the source is polled every ``poll`` seconds).
 - **One writer.** Only the leader runs cycles. ``halt`` (the executor's stop event) is set on SIGTERM and the
   moment leadership is lost, so nothing new starts; in-flight ARM calls finish (they are idempotent).
@@ -30,7 +32,7 @@ from typing import Any
 from reconciler.controller.cycle import Cycle, CycleInput, CycleResult
 from reconciler.controller.metrics import ControllerMetrics
 from reconciler.controller.notify import Notifier
-from reconciler.controller.report import publish
+from reconciler.controller.report import Reporter
 from reconciler.controller.source import SourceError
 from reconciler.spec import DesiredStateError, load_desired
 
@@ -43,6 +45,7 @@ class LoopSettings:
     jitter: float = 0.1
     poll: float = 60.0  # how often the source is checked for a new commit
     retry_base: float = 30.0
+    min_gap: float = 5.0  # seconds: the earliest a handed-back wait may bring the next cycle
     dry_run: bool = False
     once: bool = False
     max_cycle: float = 3600.0  # /healthz fails when one cycle runs longer than this
@@ -75,10 +78,20 @@ def suspension(desired) -> tuple[bool, frozenset[str]]:
 
 
 class Controller:
-    def __init__(self, source, cycle: Cycle, *, elector, settings: LoopSettings | None = None,
-                 metrics: ControllerMetrics | None = None, notifier: Notifier | None = None,
-                 identity: str = "reconcile", clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source,
+        cycle: Cycle,
+        *,
+        elector,
+        settings: LoopSettings | None = None,
+        metrics: ControllerMetrics | None = None,
+        notifier: Notifier | None = None,
+        identity: str = "reconcile",
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
         self.source, self.cycle, self.elector = source, cycle, elector
         self.settings = settings or LoopSettings()
         self.metrics = metrics or ControllerMetrics()
@@ -96,7 +109,7 @@ class Controller:
         self.last_ok: bool | None = None
         self.last_success: float | None = None
         self.cycles = 0
-        self._quarantined: set[str] = set()
+        self.reporter = Reporter(self.metrics, self.notifier)
         self.stop = threading.Event()
         self.halt = threading.Event()
         self._wake = threading.Event()
@@ -163,11 +176,20 @@ class Controller:
         self.desired.invalid = {"commit": commit, "errors": errors}
         self.metrics.desired_invalid.set(1)
         keeping = self._good.commit if self._good else None
-        log.error("invalid desired state: %d error(s); still applying %s", len(errors), keeping or "nothing",
-                  extra={"event": "invalid_commit", "commit": commit, "error": "; ".join(errors[:5])})  # fmt: skip
-        self.notifier.notify("invalid_commit", f"Invalid desired state at {commit[:12]}",
-                             "\n".join(errors[:10]) + f"\nStill applying {keeping or 'nothing'}.",
-                             key=commit, severity="error", commit=commit)  # fmt: skip
+        log.error(
+            "invalid desired state: %d error(s); still applying %s",
+            len(errors),
+            keeping or "nothing",
+            extra={"event": "invalid_commit", "commit": commit, "error": "; ".join(errors[:5])},
+        )
+        self.notifier.notify(
+            "invalid_commit",
+            f"Invalid desired state at {commit[:12]}",
+            "\n".join(errors[:10]) + f"\nStill applying {keeping or 'nothing'}.",
+            key=commit,
+            severity="error",
+            commit=commit,
+        )
 
     def _interval(self) -> float:
         if self.settings.interval is not None:
@@ -179,8 +201,8 @@ class Controller:
         if ok:
             self._failures = 0
             delay = interval * (1 + self._rng.uniform(-self.settings.jitter, self.settings.jitter))
-            if requeue_after is not None:  # the earliest wait the cycle handed back, bounded by the interval
-                delay = min(delay, max(1.0, requeue_after))
+            if requeue_after is not None:
+                delay = min(delay, max(self.settings.min_gap, requeue_after))
         else:
             self._failures += 1
             delay = min(interval, self.settings.retry_base * 2 ** (self._failures - 1))
@@ -204,7 +226,9 @@ class Controller:
         everything, pools = suspension(good.desired)
         self.metrics.suspended.set(1 if everything else 0)
         dry = self.settings.dry_run or everything
-        inp = CycleInput(good.desired, good.commit, dry, everything, pools, self.halt)
+        inp = CycleInput(
+            good.desired, good.commit, dry, everything, pools, self.halt, self.reporter.conditions
+        )
         started = self._clock()
         self._cycle_started = started
         log.info("cycle started", extra={"event": "cycle_start", "commit": good.commit, "role": "leader"})
@@ -224,7 +248,7 @@ class Controller:
         self.last_ok = result.ok
         if result.ok:
             self.last_success = self._wall()
-        publish(self, commit, result, duration)
+        self.last = self.reporter.publish(commit, result, duration, self.last_success)
         self._schedule(result.ok, result.requeue_after)
 
     # -- probes ----------------------------------------------------------------------------------------------

@@ -27,16 +27,36 @@ SHAPES = ("generic", "slack", "teams")
 _COLOURS = {"info": "2E7D32", "warning": "F9A825", "error": "C62828"}
 
 
-def body_for(shape: str, event: str, severity: str, title: str, text: str, commit: str | None,
-             fields: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+def body_for(
+    shape: str,
+    event: str,
+    severity: str,
+    title: str,
+    text: str,
+    commit: str | None,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
     if shape == "slack":
         return {"text": f"*{title}*\n{text}"}
     if shape == "teams":
         facts = "".join(f"\n\n**{k}**: {v}" for k, v in fields.items())
-        return {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title,
-                "title": title, "text": text + facts, "themeColor": _COLOURS.get(severity, "607D8B")}  # fmt: skip
-    return {"event": event, "severity": severity, "title": title, "text": text, "commit": commit,
-            "fields": dict(fields), "time": datetime.now(UTC).isoformat()}  # fmt: skip
+        return {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": title,
+            "title": title,
+            "text": text + facts,
+            "themeColor": _COLOURS.get(severity, "607D8B"),
+        }
+    return {
+        "event": event,
+        "severity": severity,
+        "title": title,
+        "text": text,
+        "commit": commit,
+        "fields": dict(fields),
+        "time": datetime.now(UTC).isoformat(),
+    }
 
 
 def _post(url: str, body: dict[str, Any]) -> None:
@@ -50,9 +70,16 @@ def _post(url: str, body: dict[str, Any]) -> None:
 class Notifier:
     """Send events to one webhook, rate-limited. ``url=None`` makes every call a no-op."""
 
-    def __init__(self, url: str | None, *, shape: str = "generic", repeat_after: float = 3600.0,
-                 per_hour: int = 30, post: Callable[[str, dict], None] = _post,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str | None,
+        *,
+        shape: str = "generic",
+        repeat_after: float = 3600.0,
+        per_hour: int = 30,
+        post: Callable[[str, dict], None] = _post,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if shape not in SHAPES:
             raise ValueError(f"webhook format must be one of {', '.join(SHAPES)}")
         self.url, self.shape = url, shape
@@ -62,8 +89,17 @@ class Notifier:
         self._sent: deque[float] = deque()
         self.sent = self.suppressed = self.failed = 0
 
-    def notify(self, event: str, title: str, text: str = "", *, key: str = "", severity: str = "info",
-               commit: str | None = None, fields: Mapping[str, Any] | None = None) -> bool:  # fmt: skip
+    def notify(
+        self,
+        event: str,
+        title: str,
+        text: str = "",
+        *,
+        key: str = "",
+        severity: str = "info",
+        commit: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Send unless rate-limited; True when a POST went out and succeeded."""
         if not self.url:
             return False

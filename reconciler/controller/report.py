@@ -1,80 +1,164 @@
-"""Turning one cycle's result into metrics, log lines, notifications and the /status record."""
+"""Turning one cycle's result into metrics, log lines, notifications and the /status record.
+
+The :class:`Reporter` owns what notifications must remember between cycles (which versions were already
+announced as quarantined, which conditions were already Stalled), so nothing outside it writes that state.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from reconciler.controller.cycle import CycleResult
+from reconciler.controller.metrics import ControllerMetrics
+from reconciler.controller.notify import Notifier
+from reconciler.model.conditions import ConditionSet, ConditionStatus, ConditionType
+from reconciler.render.status import conditions_json
 
 log = logging.getLogger("reconciler.controller")
 
 
-def publish(controller: Any, commit: str | None, result: CycleResult, duration: float) -> None:
-    m, notifier = controller.metrics, controller.notifier
-    outcome = "success" if result.ok else "failure"
-    m.cycle_duration.labels(outcome).observe(duration)
-    m.cycles.labels(outcome).inc()
-    if result.ok:
-        m.last_success.set(controller.last_success)
-    if commit is not None:
-        m.set_labelled(m.applied_commit, {commit: 1})
-        m.set_labelled(m.drift, dict(result.drift))
-        m.set_labelled(m.hosts, dict(result.hosts))
-        m.quarantined.set(len(result.quarantined))
-        m.set_labelled(m.rollout_batches, dict(result.rollout_batches))
-    for (kind, res), n in result.actions.items():
-        m.actions.labels(kind, res).inc(n)
-    for (method, status), n in result.arm_requests.items():
-        m.arm_requests.labels(method, status).inc(n)
-    if result.throttled:
-        m.throttled.inc(result.throttled)
+class Reporter:
+    def __init__(self, metrics: ControllerMetrics, notifier: Notifier) -> None:
+        self.metrics, self.notifier = metrics, notifier
+        self._announced_quarantines: set[str] = set()
+        self.conditions: ConditionSet = ()  # the last cycle's, handed to the next so transition times carry
 
-    for change in result.changes:
-        log.info("%s %s", change.get("action"), change.get("resource"),
-                 extra={"commit": commit, **{k: change.get(k) for k in ("resource", "action", "kind", "outcome", "why")}})  # fmt: skip
-    drift_total = sum(result.drift.values())
-    extra = {"event": "cycle_end", "commit": commit, "outcome": outcome, "duration_s": round(duration, 3)}
-    if result.ok:
-        log.info("cycle done: %d change(s) pending, %d ARM reads, %d writes", drift_total, result.arm_reads,
-                 result.arm_writes, extra=extra)  # fmt: skip
-    else:
-        log.error("cycle failed: %s", result.error, extra={**extra, "error": result.error})
+    def publish(self, commit: str | None, result: CycleResult, duration: float, last_success: float | None):
+        """Metrics, logs and notifications for ``result``; returns the /status record of the cycle."""
+        m = self.metrics
+        outcome = "success" if result.ok else "failure"
+        m.cycle_duration.labels(outcome).observe(duration)
+        m.cycles.labels(outcome).inc()
+        if result.ok:
+            m.last_success.set(last_success)
+        if commit is not None:
+            m.set_labelled(m.applied_commit, {commit: 1})
+            m.set_labelled(m.drift, dict(result.drift))
+            m.set_labelled(m.hosts, dict(result.hosts))
+            m.quarantined.set(len(result.quarantined))
+            m.set_labelled(m.rollout_batches, dict(result.rollout_batches))
+        if result.conditions or commit is not None:
+            m.set_conditions(result.conditions)
+        for (kind, res), n in result.actions.items():
+            m.actions.labels(kind, res).inc(n)
+        for (method, status), n in result.arm_requests.items():
+            m.arm_requests.labels(method, status).inc(n)
+        if result.throttled:
+            m.throttled.inc(result.throttled)
 
-    controller.last = {
-        "finished_at": datetime.now(UTC).isoformat(),
-        "commit": commit,
-        "ok": result.ok,
-        "error": result.error,
-        "stopped": result.stopped,
-        "duration_s": round(duration, 3),
-        "drift": dict(result.drift),
-        "arm_reads": result.arm_reads,
-        "arm_writes": result.arm_writes,
-        "report": result.report,
-    }
-    _notify(controller, notifier, commit, result)
+        for change in result.changes:
+            fields = {k: change.get(k) for k in ("resource", "action", "kind", "outcome", "why")}
+            log.info(
+                "%s %s", change.get("action"), change.get("resource"), extra={"commit": commit, **fields}
+            )
+        drift_total = sum(result.drift.values())
+        extra = {"event": "cycle_end", "commit": commit, "outcome": outcome, "duration_s": round(duration, 3)}
+        if result.ok:
+            log.info(
+                "cycle done: %d change(s) pending, %d ARM reads, %d writes",
+                drift_total,
+                result.arm_reads,
+                result.arm_writes,
+                extra=extra,
+            )
+        else:
+            log.error("cycle failed: %s", result.error, extra={**extra, "error": result.error})
 
+        self._notify(commit, result)
+        if result.conditions or commit is not None:
+            self.conditions = tuple(result.conditions)
+        return {
+            "finished_at": datetime.now(UTC).isoformat(),
+            "commit": commit,
+            "ok": result.ok,
+            "error": result.error,
+            "stopped": result.stopped,
+            "duration_s": round(duration, 3),
+            "drift": dict(result.drift),
+            "arm_reads": result.arm_reads,
+            "arm_writes": result.arm_writes,
+            "conditions": conditions_json(self.conditions),
+            "report": result.report,
+        }
 
-def _notify(controller: Any, notifier: Any, commit: str | None, result: CycleResult) -> None:
-    short = (commit or "")[:12]
-    if not result.ok:
-        notifier.notify("cycle_failed", f"Reconcile cycle failed at {short or 'no commit'}", result.error or "",
-                        key=result.error or "", severity="error", commit=commit)  # fmt: skip
-    if result.wrote and result.changes:
-        lines = [f"{c.get('action')} {c.get('resource')}: {c.get('outcome')}" for c in result.changes[:20]]
-        notifier.notify("applied", f"Applied {len(result.changes)} change(s) from {short}", "\n".join(lines),
-                        key=f"{commit}:{len(result.changes)}:{hash(tuple(lines))}", commit=commit)  # fmt: skip
-    elif result.drift and not result.wrote:
-        drift = ", ".join(f"{k}: {v}" for k, v in sorted(result.drift.items()))
-        notifier.notify("drift", "Drift found (not applied: dry run or suspended)", drift,
-                        key=drift, severity="warning", commit=commit, fields=dict(result.drift))  # fmt: skip
-    for pool in result.halted_rollouts:
-        notifier.notify("rollout_halted", f"Rollout halted in host pool {pool}", "", key=f"{pool}:{commit}",
-                        severity="error", commit=commit)  # fmt: skip
-    new = set(result.quarantined) - controller._quarantined
-    for version in sorted(new):
-        notifier.notify("quarantined", "Image version quarantined", version, key=version, severity="error",
-                        commit=commit)  # fmt: skip
-    controller._quarantined = set(result.quarantined)
+    def _notify(self, commit: str | None, result: CycleResult) -> None:
+        notifier, short = self.notifier, (commit or "")[:12]
+        if not result.ok:
+            notifier.notify(
+                "cycle_failed",
+                f"Reconcile cycle failed at {short or 'no commit'}",
+                result.error or "",
+                key=result.error or "",
+                severity="error",
+                commit=commit,
+            )
+        if result.wrote and result.changes:
+            lines = [
+                f"{c.get('action')} {c.get('resource')}: {c.get('outcome')}" for c in result.changes[:20]
+            ]
+            notifier.notify(
+                "applied",
+                f"Applied {len(result.changes)} change(s) from {short}",
+                "\n".join(lines),
+                key=f"{commit}:{len(result.changes)}:{hash(tuple(lines))}",
+                commit=commit,
+            )
+        elif result.drift and not result.wrote:
+            drift = ", ".join(f"{k}: {v}" for k, v in sorted(result.drift.items()))
+            notifier.notify(
+                "drift",
+                "Drift found (not applied: dry run or suspended)",
+                drift,
+                key=drift,
+                severity="warning",
+                commit=commit,
+                fields=dict(result.drift),
+            )
+        for pool in result.halted_rollouts:
+            notifier.notify(
+                "rollout_halted",
+                f"Rollout halted in host pool {pool}",
+                "",
+                key=f"{pool}:{commit}",
+                severity="error",
+                commit=commit,
+            )
+        for version in sorted(set(result.quarantined) - self._announced_quarantines):
+            notifier.notify(
+                "quarantined",
+                "Image version quarantined",
+                version,
+                key=version,
+                severity="error",
+                commit=commit,
+            )
+        self._announced_quarantines = set(result.quarantined)
+        self._notify_newly_stalled(commit, result.conditions)
+
+    def _notify_newly_stalled(self, commit: str | None, conditions: ConditionSet) -> None:
+        """One message when an object's Stalled turns True (its reason code in the fields, for routing)."""
+        before = {(o.kind, o.name): o.get(ConditionType.STALLED) for o in self.conditions}
+        for obj in conditions:
+            stalled = obj.get(ConditionType.STALLED)
+            if stalled is None or stalled.status is not ConditionStatus.TRUE:
+                continue
+            old = before.get((obj.kind, obj.name))
+            if old is not None and old.status is ConditionStatus.TRUE:
+                continue
+            fields = {
+                "kind": obj.kind.value,
+                "name": obj.name,
+                "type": stalled.type.value,
+                "status": stalled.status.value,
+                "reason": stalled.reason.value,
+            }
+            self.notifier.notify(
+                "stalled",
+                f"{obj.kind.value} {obj.name} is Stalled ({stalled.reason.value})",
+                stalled.message,
+                key=f"{obj.kind.value}:{obj.name}:{stalled.reason.value}",
+                severity="error",
+                commit=commit,
+                fields=fields,
+            )

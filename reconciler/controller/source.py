@@ -53,9 +53,18 @@ def read_secret(file: str | None, env: str) -> str | None:
 
 
 class GitSource:
-    def __init__(self, url: str, *, ref: str = "main", path: str = "desired", workdir: str | Path,
-                 token: str | None = None, ssh_key_file: str | None = None,
-                 known_hosts_file: str | None = None, timeout: float = 120.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        ref: str = "main",
+        path: str = "desired",
+        workdir: str | Path,
+        token: str | None = None,
+        ssh_key_file: str | None = None,
+        known_hosts_file: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
         self.url, self.ref, self.subpath = url, ref, path
         self.workdir = Path(workdir)
         self._token = token
@@ -69,8 +78,13 @@ class GitSource:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/true", "LC_ALL": "C"}
         if self._token:
             basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
-            env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"})  # fmt: skip
+            env.update(
+                {
+                    "GIT_CONFIG_COUNT": "1",
+                    "GIT_CONFIG_KEY_0": "http.extraHeader",
+                    "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+                }
+            )
         if self._ssh_key:
             hosts = (
                 f"-o UserKnownHostsFile={self._known_hosts} -o StrictHostKeyChecking=yes"
@@ -83,9 +97,13 @@ class GitSource:
     def _git(self, *args: str) -> str:
         try:
             done = subprocess.run(
-                ["git", "-C", str(self.workdir), *args], env=self._env(), capture_output=True, text=True,
-                timeout=self._timeout, check=False,
-            )  # fmt: skip
+                ["git", "-C", str(self.workdir), *args],
+                env=self._env(),
+                capture_output=True,
+                text=True,
+                timeout=self._timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise SourceError(
                 f"git {args[0]} timed out after {self._timeout:g} s ({self.describe()})"
@@ -133,14 +151,24 @@ class DirSource:
 def _git_commit(path: Path) -> str | None:
     folder = path if path.is_dir() else path.parent
     try:
-        done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
         return None
-    status = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."],
-                            capture_output=True, text=True, timeout=10, check=False)  # fmt: skip
+    status = subprocess.run(
+        ["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     # Uncommitted edits: the commit id alone would hide them, so add a content hash.
     return done.stdout.strip() + ("+" + content_hash(path)[:12] if status.stdout.strip() else "")
 

@@ -1,0 +1,74 @@
+"""How `reconcile status` shows host pools and conditions, as text and as JSON.
+
+Conditions are rendered from :mod:`reconciler.model.conditions` objects only; ``/status``, the metrics and
+the notifications read the same objects, so what one shows the others show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.model.conditions import ConditionSet, ConditionStatus, ObjectConditions
+
+
+def conditions_json(conditions: ConditionSet) -> list[dict[str, Any]]:
+    return [obj.to_json() for obj in conditions]
+
+
+def conditions_for(conditions: ConditionSet, kind: str, name: str) -> ObjectConditions | None:
+    return next((o for o in conditions if o.kind.value == kind and o.name == name), None)
+
+
+def render_conditions(obj: ObjectConditions | None) -> str:
+    if obj is None:
+        return ""
+    lines = []
+    for c in obj.conditions:
+        mark = {ConditionStatus.TRUE: "+", ConditionStatus.FALSE: "-"}.get(c.status, "?")
+        text = f": {c.message}" if c.message else ""
+        lines.append(
+            f"  [{mark}] {c.type.value}={c.status.value} ({c.reason.value}){text}"
+            f" since {c.last_transition.isoformat()}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_pool(s: dict, conditions: ObjectConditions | None = None) -> str:
+    if not s.get("exists"):
+        return f"{s['pool']}: does not exist in Azure yet\n\n"
+    lines = [f"{s['pool']}: {s['state']} ({s['mode']})"]
+    running = ", ".join(f"{v}×{n}" for v, n in s["running"].items()) or "no hosts"
+    pinned = s["pinned"] or "?"
+    if not s["target_ready"] and s["target_why"]:
+        pinned += f" (waits: {s['target_why']})"
+    lines.append(f"  pinned {pinned}; running {running}")
+    lines.append(
+        f"  hosts {s['available']} available of {s['count']} wanted; floor {s['floor_hosts']}, "
+        f"{s['strategy']} batch {s['batch_size']}"
+    )
+    for version, states in s["hosts"].items():
+        lines.append(f"    {version}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
+    if s["batch_in_progress"]:
+        lines.append("  batch in progress: " + ", ".join(s["batch_in_progress"]))
+    for w in s["users_waiting"]:
+        lines.append(f"  {w['host']}: {len(w['users'])} user(s) until {w['deadline']}; logoff {w['logoff']}")
+    lines.append(
+        "  maintenance window: "
+        + ("open now" if s["window_open"] else f"closed, next opens {s['next_window'] or 'never'}")
+    )
+    if s["gate"]["why"]:
+        lines.append(f"  ring gate: {s['gate']['why']}")
+    f = s["failures"]
+    lines.append(f"  failures {f['count']} of budget {f['budget']} (then {f['on_failure']})")
+    for failed in s.get("failed_hosts") or []:
+        lines.append(f"  failed host {failed['host']}: {failed['reason']}")
+    if s["quarantined"]:
+        lines.append(f"  QUARANTINED: {s['quarantined']} (reconcile clear-quarantine {s['pool']})")
+    if s["next_check"]:
+        lines.append(
+            f"  next: {', '.join(s['next_step']) or 'check'} — {s['next_check']['why']} "
+            f"at {s['next_check']['at']}"
+        )
+    for note in s["notes"]:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines) + "\n" + render_conditions(conditions) + "\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from e2e.apply_estate import version, write_desired
+from support.image_estate import version, write_desired
 
 from reconciler.controller.cycle import CycleInput, CycleResult
 from reconciler.controller.leader import AlwaysLeader

@@ -1,4 +1,4 @@
-"""Read one host pool's session-host world, fresh, for one rollout cycle (list calls, as REST JSON).
+"""Read one host pool's session-host world, fresh, for one rollout cycle, as a typed PoolObservation.
 
 Per cycle and pool: GET the pool; list the VMs of its resource group, its session hosts and its user sessions;
 GET the gate pool (ring gates) and the target version (with ReplicationStatus) when asked; list the
@@ -9,39 +9,17 @@ except for hosts in flight. Session hosts whose VM lives elsewhere are checked w
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from reconciler.azure import paging
+from reconciler.azure import convert, paging
 from reconciler.azure.connection import Connection
 from reconciler.azure.observe import id_parts
-from reconciler.model.observed import norm_id
+from reconciler.model.observed import PoolObservation, norm_id
 from reconciler.model.rollout import HOST_POOL_TAG, HOST_STAGE_TAG
 
 READ_WORKERS = 8
-
-
-@dataclass
-class PoolSnapshot:
-    """Raw REST JSON of one pool and what hangs off it, plus the server's time at the end of the read."""
-
-    pool: dict[str, Any] | None
-    vms: list[dict[str, Any]] = field(default_factory=list)  # the pool's VMs (tagged or referenced)
-    session_hosts: list[dict[str, Any]] = field(default_factory=list)
-    sessions: list[dict[str, Any]] = field(default_factory=list)
-    extensions: dict[str, dict[str, str]] = field(default_factory=dict)  # vm id (lower) -> name -> state
-    # vm id (lower) -> (code, message) of a failed create / name -> (code, message) of a failed extension,
-    # read only for failed ones, so status and the failure tag can say why
-    provisioning_errors: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-    extension_errors: dict[str, dict[str, tuple[str | None, str | None]]] = field(default_factory=dict)
-    ghosts: list[str] = field(default_factory=list)  # session host names whose VM is gone
-    used_names: set[str] = field(default_factory=set)  # lower-cased VM names in the resource group
-    gate_pool: dict[str, Any] | None = None
-    version: dict[str, Any] | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def read_pool(
@@ -50,14 +28,14 @@ def read_pool(
     *,
     version_id: str | None = None,
     gate_pool_id: str | None = None,
-) -> PoolSnapshot:
+) -> PoolObservation:
     parts = id_parts(pool_id)
     sub, rg = parts["subscriptions"], parts["resourcegroups"]
     avd, compute = conn.desktop(sub), conn.compute(sub)
     try:
         pool = paging.get_one(avd, pool_id, paging.DESKTOP_API)
     except ResourceNotFoundError:
-        return PoolSnapshot(pool=None, now=_now(conn))
+        return PoolObservation(pool=None, now=_now(conn))
     rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
     all_vms = paging.list_all(compute, f"{rg_id}/providers/Microsoft.Compute/virtualMachines", paging.VM_API)
     hosts = paging.list_all(avd, f"{pool_id}/sessionHosts", paging.DESKTOP_API)
@@ -127,29 +105,35 @@ def read_pool(
     gate = None
     if gate_pool_id:
         try:
-            gate = paging.get_one(conn.desktop(id_parts(gate_pool_id)["subscriptions"]), gate_pool_id,
-                                  paging.DESKTOP_API)  # fmt: skip
+            gate = paging.get_one(
+                conn.desktop(id_parts(gate_pool_id)["subscriptions"]), gate_pool_id, paging.DESKTOP_API
+            )
         except ResourceNotFoundError:
             gate = None
     version = None
     if version_id:
         try:
-            version = paging.get_one(conn.compute(id_parts(version_id)["subscriptions"]), version_id,
-                                     paging.GALLERY_API, **{"$expand": "ReplicationStatus"})  # fmt: skip
+            version = paging.get_one(
+                conn.compute(id_parts(version_id)["subscriptions"]),
+                version_id,
+                paging.GALLERY_API,
+                **{"$expand": "ReplicationStatus"},
+            )
         except ResourceNotFoundError:
             version = None
-    return PoolSnapshot(
-        pool=pool,
-        vms=list(mine.values()),
-        session_hosts=hosts,
-        sessions=sessions,
+    vms = {vid: convert.vm(raw) for vid, raw in mine.items()}
+    return PoolObservation(
+        pool=convert.host_pool(pool),
+        vms=tuple(vms.values()),
+        session_hosts=tuple(convert.session_host(h, vms) for h in hosts),
+        sessions=tuple(convert.user_session(s) for s in sessions),
         extensions=extensions,
         provisioning_errors=provisioning_errors,
         extension_errors=errors,
-        ghosts=ghosts,
-        used_names=used,
-        gate_pool=gate,
-        version=version,
+        ghosts=tuple(ghosts),
+        used_names=frozenset(used),
+        gate_pool=convert.host_pool(gate) if gate is not None else None,
+        version=convert.image_version(version) if version is not None else None,
         now=_now(conn),
     )
 

@@ -21,10 +21,10 @@ from datetime import datetime
 
 from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_body import agent_extension, join_extension, vm_body
-from reconciler.azure.hosts_read import PoolSnapshot, read_pool
+from reconciler.azure.hosts_read import read_pool
 from reconciler.azure.hosts_write import PoolWriter
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
-from reconciler.engine.rollout_inputs import pool_inputs
+from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
     HOST_CREATED_TAG,
@@ -54,6 +54,7 @@ from reconciler.planner.host_steps import (
     StepOp,
 )
 from reconciler.planner.hosts import decide
+from reconciler.planner.pool_inputs import from_pool_observation
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.spec.desired import DesiredState
 from reconciler.spec.state import HostPool
@@ -78,7 +79,7 @@ def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
         return PoolCycle(
             pool.name, None, None, WaitUntil(snap.now, f"host pool {pool.name} does not exist yet")
         )
-    inputs = pool_inputs(target, snap)
+    inputs = from_pool_observation(target, snap)
     decision = decide(inputs)
     writes = _perform(decision, inputs, pool, snap, PoolWriter(conn, pool.arm_id))
     return PoolCycle(pool.name, inputs, decision, outcome_of(decision, inputs, writes), writes)
@@ -106,12 +107,12 @@ def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:
     return WaitUntil(max(at, p.now), f"{p.pool}: {why}")
 
 
-def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolSnapshot, w: PoolWriter) -> int:
+def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, w: PoolWriter) -> int:
     """Run the steps in order; pool-tag steps first, so a failure is counted before its VM is marked."""
     now = p.now
     hosts = {h.name: h for h in p.hosts}
     writes = 0
-    pool_tags = dict((snap.pool or {}).get("tags") or {})
+    pool_tags = dict(snap.pool.tags or {}) if snap.pool else {}
     pool_changed = False
     for step in (s for s in d.steps if s.op in POOL_OPS):
         data = step.data

@@ -12,7 +12,6 @@ from typing import Any
 from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_read import read_pool
 from reconciler.azure.hosts_write import PoolWriter
-from reconciler.engine.rollout_inputs import pool_inputs
 from reconciler.model.rollout import (
     HOST_FAILED_TAG,
     POOL_FAILURES_TAG,
@@ -24,6 +23,7 @@ from reconciler.model.rollout import (
 from reconciler.planner.host_failures import failure_of
 from reconciler.planner.host_inputs import HostView, PoolInputs
 from reconciler.planner.hosts import decide
+from reconciler.planner.pool_inputs import from_pool_observation
 from reconciler.planner.pool_target import PoolTarget
 
 
@@ -77,7 +77,7 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
     snap = read_pool(conn, pool.arm_id, version_id=target.version_id, gate_pool_id=target.gate_pool_id)
     if snap.pool is None:
         return {"pool": pool.name, "id": pool.arm_id, "exists": False}
-    p = pool_inputs(target, snap)
+    p = from_pool_observation(target, snap)
     d = decide(p)
     pol = p.policy
     by_state: dict[str, Counter] = {}
@@ -129,7 +129,7 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
             "on_failure": pol.on_failure,
         },
         "quarantined": _leaf(p.quarantined),
-        "failed_hosts": failed_hosts(p, (snap.pool or {}).get("tags") or {}),
+        "failed_hosts": failed_hosts(p, dict(snap.pool.tags or {}) if snap.pool else {}),
         "mode": d.mode,
         "state": d.state,
         "next_step": [f"{s.op} {s.host or ''}".strip() for s in d.steps],
@@ -145,7 +145,7 @@ def clear_quarantine(target: PoolTarget, conn: Connection) -> bool:
     snap = read_pool(conn, pool.arm_id)
     if snap.pool is None:
         raise LookupError(f"host pool {pool.name} does not exist in Azure")
-    tags = dict(snap.pool.get("tags") or {})
+    tags = dict(snap.pool.tags or {})
     had = POOL_QUARANTINE_TAG in tags
     if had or POOL_FAILURES_TAG in tags:
         tags.pop(POOL_QUARANTINE_TAG, None)

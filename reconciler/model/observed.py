@@ -248,3 +248,28 @@ class Observed:
                 "user_sessions",
             )
         }
+
+
+@dataclass(frozen=True)
+class PoolObservation:
+    """One host pool's session-host world, read fresh for one rollout cycle, typed like the Observed snapshot.
+
+    The rollout reads this per cycle (its own list calls, not the plan's snapshot) so each cycle decides on
+    what Azure shows now; both it and the plan's snapshot go through the same HostView builder
+    (reconciler.planner.pool_inputs), so nothing downstream ever sees REST JSON.
+    """
+
+    pool: ObservedHostPool | None
+    now: datetime
+    vms: tuple[ObservedVM, ...] = ()  # the pool's VMs (tagged with the pool, or behind one of its hosts)
+    session_hosts: tuple[ObservedSessionHost, ...] = ()
+    sessions: tuple[ObservedUserSession, ...] = ()
+    extensions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # vm id -> name -> state
+    # Why a failed VM create or extension failed, read only for failed ones: vm id -> (code, message) and
+    # vm id -> extension name -> (code, message).
+    provisioning_errors: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    extension_errors: Mapping[str, Mapping[str, tuple[str | None, str | None]]] = field(default_factory=dict)
+    ghosts: tuple[str, ...] = ()  # session host names whose VM is gone
+    used_names: frozenset[str] = frozenset()  # lower-cased VM and host names in the resource group
+    gate_pool: ObservedHostPool | None = None
+    version: ObservedImageVersion | None = None

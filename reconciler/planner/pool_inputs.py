@@ -1,7 +1,8 @@
 """One pool's decision inputs (PoolInputs), built in one place for plan and apply — pure.
 
-Apply builds them per cycle from a fresh REST read (reconciler.engine.rollout_inputs converts the JSON to
-host views and calls `assemble`); the plan builds them from its Observed snapshot (`from_observed`). Both go
+Apply builds them per cycle from a fresh typed read of the pool (`from_pool_observation`, over
+reconciler.azure.hosts_read's PoolObservation); the plan builds them from its Observed snapshot
+(`from_observed`). Both join VMs, session hosts and users in one builder (`host_views`). Both go
 through the same policy, window, gate and replication rules below, so `decide()` sees the same facts
 whichever of the two asks.
 
@@ -12,10 +13,17 @@ user sessions were listed, who is signed in (the session count is, so placeholde
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
-from reconciler.model.observed import Observed, ObservedImageVersion, norm_id
+from reconciler.model.observed import (
+    Observed,
+    ObservedImageVersion,
+    ObservedSessionHost,
+    ObservedVM,
+    PoolObservation,
+    norm_id,
+)
 from reconciler.model.rollout import (
     HOST_POOL_TAG,
     POOL_FAILURES_TAG,
@@ -27,6 +35,7 @@ from reconciler.model.rollout import (
 )
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView, parse_time
+from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.windows import CronError, Window, next_window
 
 
@@ -132,6 +141,65 @@ def assemble(
     )
 
 
+def host_views(
+    pool_key: str,
+    vms: Iterable[ObservedVM],
+    session_hosts: Iterable[ObservedSessionHost],
+    sessions_of: Callable[[ObservedSessionHost], tuple[UserSessionView, ...]],
+    observation: PoolObservation | None = None,
+) -> tuple[HostView, ...]:
+    """The one HostView builder: a pool's VMs joined with their session hosts and users, sorted by name.
+
+    `observation` adds what only the rollout's fresh read holds (extension states and failure reasons)."""
+    by_vm = {h.vm_id: h for h in session_hosts if h.vm_id}
+    views = []
+    for vm in sorted(vms, key=lambda v: v.name.lower()):
+        sh = by_vm.get(vm.key)
+        views.append(
+            HostView(
+                name=vm.name,
+                vm_id=vm.id,
+                version=vm.image_version_id or None,
+                provisioning=vm.provisioning_state or "",
+                tags=dict(vm.tags or {}),
+                session_host=sh.name if sh else None,
+                status=sh.status if sh else None,
+                accepting=sh.allow_new_session if sh else True,
+                sessions=sessions_of(sh) if sh else (),
+                assigned_user=sh.assigned_user if sh else None,
+                extensions=observation.extensions.get(vm.key, {}) if observation else {},
+                provisioning_error=observation.provisioning_errors.get(vm.key) if observation else None,
+                extension_errors=observation.extension_errors.get(vm.key, {}) if observation else {},
+                managed=norm_id((vm.tags or {}).get(HOST_POOL_TAG)) == pool_key,
+            )
+        )
+    return tuple(views)
+
+
+def from_pool_observation(target: PoolTarget, obs: PoolObservation) -> PoolInputs:
+    """The rollout's PoolInputs for one cycle, from its fresh read of the pool."""
+    pool = target.pool
+    key = norm_id(pool.arm_id)
+    by_host: dict[str, list[UserSessionView]] = {}
+    for s in obs.sessions:
+        by_host.setdefault(s.session_host_name.lower(), []).append(
+            UserSessionView(s.id, s.user_principal_name)
+        )
+    return assemble(
+        pool,
+        now=obs.now,
+        hosts=host_views(
+            key, obs.vms, obs.session_hosts, lambda sh: tuple(by_host.get(sh.name.lower(), ())), obs
+        ),
+        pool_tags=dict(obs.pool.tags or {}) if obs.pool else {},
+        target=norm_id(target.version_id) or None,
+        version=obs.version,
+        gate_pool_tags=dict(obs.gate_pool.tags or {}) if obs.gate_pool else {},
+        ghosts=obs.ghosts,
+        used_names=obs.used_names,
+    )
+
+
 def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInputs:
     """The plan's PoolInputs for `pool` from the Observed snapshot (see the module docstring for its limits)."""
     key = norm_id(pool.arm_id)
@@ -147,34 +215,17 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
     by_vm = {h.vm_id: h for h in hosts if h.vm_id}
     vms = {k: v for k, v in observed.vms.items() if norm_id((v.tags or {}).get(HOST_POOL_TAG)) == key}
     vms.update({vid: observed.vms[vid] for vid in by_vm if vid in observed.vms})
-    views = []
-    for vid, vm in sorted(vms.items(), key=lambda item: item[1].name.lower()):
-        sh = by_vm.get(vid)
-        sessions: tuple[UserSessionView, ...] = ()
-        if sh is not None:
-            listed = observed.sessions_of(key, sh.name)
-            sessions = tuple(UserSessionView(s.id, s.user_principal_name) for s in listed)
-            # Not listed (the plan reads session counts, not sessions): stand-ins, so messages and logoffs
-            # are counted for the users the count says are there.
-            sessions += tuple(
-                UserSessionView(f"{sh.id}/userSessions/unlisted-{i}", None)
-                for i in range(sh.sessions - len(listed))
-            )
-        views.append(
-            HostView(
-                name=vm.name,
-                vm_id=vm.id,
-                version=vm.image_version_id or None,
-                provisioning=vm.provisioning_state or "",
-                tags=dict(vm.tags or {}),
-                session_host=sh.name if sh else None,
-                status=sh.status if sh else None,
-                accepting=sh.allow_new_session if sh else True,
-                sessions=sessions,
-                assigned_user=sh.assigned_user if sh else None,
-                managed=norm_id((vm.tags or {}).get(HOST_POOL_TAG)) == key,
-            )
+
+    def sessions_of(sh: ObservedSessionHost) -> tuple[UserSessionView, ...]:
+        listed = observed.sessions_of(key, sh.name)
+        # Not listed (the plan reads session counts, not sessions): stand-ins, so messages and logoffs
+        # are counted for the users the count says are there.
+        return tuple(UserSessionView(s.id, s.user_principal_name) for s in listed) + tuple(
+            UserSessionView(f"{sh.id}/userSessions/unlisted-{i}", None)
+            for i in range(sh.sessions - len(listed))
         )
+
+    views = host_views(key, vms.values(), hosts, sessions_of)
     ghosts = tuple(sorted(h.name for h in hosts if h.vm_id and h.vm_id not in observed.vms))
     group = "/".join(key.split("/")[:5])
     used = {v.name.lower() for k, v in observed.vms.items() if k.startswith(group + "/")}
@@ -183,7 +234,7 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
     return assemble(
         pool,
         now=now,
-        hosts=tuple(views),
+        hosts=views,
         pool_tags=dict(observed_pool.tags or {}) if observed_pool else {},
         target=target,
         version=version,

@@ -15,9 +15,9 @@ from functools import partial
 from reconciler.azure import paging
 from reconciler.azure.connection import Connection
 from reconciler.azure.metering import stats_since
-from reconciler.azure.observe import _KINDS, GALLERIES, POOLS, TEMPLATES, _listed, assemble, id_parts
+from reconciler.azure.observe import _KINDS, GALLERIES, POOLS, TEMPLATES, _listed, assemble
 from reconciler.azure.tasks import TaskTree
-from reconciler.model.observed import Observed, ObserveScope, norm_id
+from reconciler.model.observed import Observed, ObserveScope, id_parts, norm_id
 
 GALLERY, DESKTOP = paging.GALLERY_API, paging.DESKTOP_API
 EXPAND = {"$expand": "ReplicationStatus"}

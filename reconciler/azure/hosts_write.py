@@ -27,7 +27,7 @@ from azure.mgmt.desktopvirtualization.models import (
 
 from reconciler.azure.connection import Connection
 from reconciler.azure.metering import CallMeter, server_time
-from reconciler.azure.observe import id_parts
+from reconciler.model.observed import id_parts
 
 # Azure accepts 1 h to 30 days ahead of its clock. 4 h sits well inside that window: our estimate of the server
 # time may be up to 3 h stale (or the PATCH that slow) and the expiry is still valid, and it is still short.

@@ -27,23 +27,11 @@ from reconciler.azure import convert, paging, references
 from reconciler.azure.connection import Connection
 from reconciler.azure.metering import add_stats, stats_since
 from reconciler.azure.tasks import TaskTree
-from reconciler.model.observed import Observed, ObserveScope, norm_id
+from reconciler.model.observed import Observed, ObserveScope, id_parts, norm_id
 
 
 class ObserveError(RuntimeError):
     """A read failed after azure-core's retries; names the collection so the message is actionable."""
-
-
-def id_parts(resource_id: str) -> dict[str, str]:
-    """{"subscriptions": s, "resourcegroups": rg, "galleries": g, ...} from an ARM id (keys lower-cased)."""
-    parts = resource_id.strip("/").split("/")
-    out: dict[str, str] = {}
-    for i in range(0, len(parts) - 1, 2):
-        if parts[i].lower() != "providers":
-            out[parts[i].lower()] = parts[i + 1]
-        else:
-            out.setdefault("namespace", parts[i + 1])
-    return out
 
 
 def _listed(what: str, client, path: str, api_version: str) -> list[dict[str, Any]]:

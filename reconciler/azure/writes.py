@@ -5,7 +5,7 @@ that onto the right SDK call (by the id's resource type) and answers with plain 
 and an `LroStatus`, never an SDK model. Errors are the SDK's `HttpResponseError` (the engine turns them into
 outcomes through `error_of`). Host pools are synchronous in the AVD API: their writes finish at once.
 Reads the actions need right before acting (a version's per-region replication, a template's last run, the
-VMs that use a version) are in `writes_reads`.
+VMs that use a version) are in `reads`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from reconciler.azure.connection import Connection
-from reconciler.azure.observe import id_parts
 from reconciler.azure.writes_lro import LroStatus, check, error_of, start
+from reconciler.model.observed import id_parts
 
 __all__ = ["HttpResponseError", "LroStatus", "ResourceNotFoundError", "Writer", "error_of", "kind_of_id"]
 

@@ -251,8 +251,8 @@ def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactiv
     from reconciler.azure.clock import ServerClock
     from reconciler.azure.connection import Connection, ConnectionSettings, describe_error
     from reconciler.azure.observe import observe
+    from reconciler.azure.reads import Reader
     from reconciler.azure.writes import Writer
-    from reconciler.azure.writes_reads import Reader
     from reconciler.engine.actions import ActionEnv
     from reconciler.engine.actions.env import COMMIT_TAG
     from reconciler.engine.apply import apply_plan, record

@@ -26,8 +26,8 @@ from reconciler.azure.clock import ServerClock
 from reconciler.azure.connection import Connection, ConnectionSettings
 from reconciler.azure.metering import CallMeter
 from reconciler.azure.observe import observe
+from reconciler.azure.reads import Reader
 from reconciler.azure.writes import Writer
-from reconciler.azure.writes_reads import Reader
 from reconciler.controller.cycle import CycleInput, CycleResult
 from reconciler.engine.actions import ActionEnv
 from reconciler.engine.actions.env import COMMIT_TAG

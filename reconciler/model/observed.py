@@ -34,6 +34,7 @@ from reconciler.model.observed_resources import (  # noqa: F401  (re-exported: t
     ObservedUserSession,
     ObservedVM,
     _Resource,
+    id_parts,
     leaf_name,
     norm_id,
     normalize_region,

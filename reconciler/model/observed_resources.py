@@ -28,6 +28,18 @@ from reconciler.model.fingerprint import (
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def id_parts(resource_id: str) -> dict[str, str]:
+    """{"subscriptions": s, "resourcegroups": rg, "galleries": g, ...} from an ARM id (keys lower-cased)."""
+    parts = resource_id.strip("/").split("/")
+    out: dict[str, str] = {}
+    for i in range(0, len(parts) - 1, 2):
+        if parts[i].lower() != "providers":
+            out[parts[i].lower()] = parts[i + 1]
+        else:
+            out.setdefault("namespace", parts[i + 1])
+    return out
+
+
 def norm_id(resource_id: str | None) -> str:
     """The comparison key of an ARM id: lower-cased, no trailing slash ("" for None). Hot: keep it cheap."""
     if not resource_id:

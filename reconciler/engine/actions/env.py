@@ -24,7 +24,7 @@ COMMIT_TAG = "avd-reconciler-commit"
 @dataclass
 class ActionEnv:
     writer: Any  # reconciler.azure.writes.Writer
-    reader: Any  # reconciler.azure.writes_reads.Reader
+    reader: Any  # reconciler.azure.reads.Reader
     ledger: OperationLedger
     clock: Callable[[], datetime]
     extra_tags: dict[str, str] = field(default_factory=dict)  # e.g. the git commit, on what we create

@@ -13,8 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from reconciler.azure import convert, paging
 from reconciler.azure.connection import Connection
-from reconciler.azure.observe import id_parts
-from reconciler.model.observed import norm_id
+from reconciler.model.observed import id_parts, norm_id
 from reconciler.model.tags import PIN_TAG
 
 

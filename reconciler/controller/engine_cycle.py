@@ -189,7 +189,7 @@ class EngineCycle:
                         "action": change.action.value if change else "",
                         "outcome": r.status.value,
                         "why": r.why or None,
-                        "reason_code": getattr(r, "reason_code", None),
+                        "reason_code": r.reason_code,
                     }
                 )
             recap = result.recap()

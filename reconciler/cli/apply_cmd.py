@@ -30,6 +30,7 @@ from pathlib import Path
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import render
 from reconciler.render.apply_messages import render_no_changes, render_stale, render_timed_out
+from reconciler.render.cli_messages import error_count, render_error
 from reconciler.render.progress import Progress
 from reconciler.render.recap import render_recap_json, render_recap_text
 from reconciler.spec import DesiredStateError, load_desired
@@ -101,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    sys.stderr.write(render_error(message))
     return EXIT_ERROR
 
 
@@ -191,9 +192,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             desired = load_desired(args.desired)
         except DesiredStateError as exc:
-            for error in exc.errors:
-                print(error, file=sys.stderr)
-            return _fail(f"{len(exc.errors)} error(s) in desired state {args.desired}")
+            sys.stderr.write("".join(f"{error}\n" for error in exc.errors))
+            return _fail(error_count(len(exc.errors), args.desired))
     store = LocalStore(args.state)
     try:
         lease = store.acquire("apply", owner="reconcile apply")

@@ -51,11 +51,16 @@ class CycleOutcome:
 
 
 class Reconciler:
-    """Holds the connection, the store, the commit to tag writes with and the parallelism; the server
+    """Holds the connection, the store (None for a plan-only reader: `reconcile plan`), the commit to tag writes with and the parallelism; the server
     clock is made on first use and kept, so its rate estimate survives across a controller's cycles."""
 
     def __init__(
-        self, connection: Connection, store: Store, *, commit: str | None = None, parallelism: int = 8
+        self,
+        connection: Connection,
+        store: Store | None = None,
+        *,
+        commit: str | None = None,
+        parallelism: int = 8,
     ) -> None:
         self.connection, self.store = connection, store
         self.commit, self.parallelism = commit, parallelism
@@ -81,6 +86,8 @@ class Reconciler:
         return self._clock
 
     def action_env(self, subscriptions: Sequence[str]) -> ActionEnv:
+        if self.store is None:
+            raise ValueError("applying needs a store: the operation ledger lives there")
         clock = self.clock(subscriptions[0])
         extra = {COMMIT_TAG: self.commit[:_COMMIT_TAG_LIMIT]} if self.commit else {}
         return ActionEnv(

@@ -158,7 +158,8 @@ class EngineCycle:
         outcome = reconciler.cycle(
             inp.desired,
             prune=lambda plan: without_suspended(plan, suspended),
-            dry_run=inp.dry_run or inp.stop.is_set(),
+            dry_run=inp.dry_run,
+            stop=inp.stop,
             run_apply=lambda plan, subs: self._apply(plan, subs, inp.stop, timed_out),
         )
         observed, plan, result = outcome.observed, outcome.plan, outcome.result

@@ -134,16 +134,18 @@ class Reconciler:
         *,
         prune: Callable[[Plan], Plan] | None = None,
         dry_run: bool = False,
+        stop: threading.Event | None = None,
         run_apply: Callable[[Plan, list[str]], ApplyResult] | None = None,
     ) -> CycleOutcome:
-        """Observe, plan and (unless ``dry_run``, the plan has errors or nothing is left to do) apply.
+        """Observe, plan and (unless ``dry_run``, the plan has errors, nothing is left to do or ``stop`` was
+        set while observing) apply.
         ``prune`` narrows the plan before applying (suspended pools); the full plan is returned.
         ``run_apply`` replaces :meth:`apply` for a caller that bounds it (the controller's real-time budget
         starts when applying starts, not when observing does)."""
         subs = subscriptions_of_desired(desired)
         observed = self.observe(subs, desired=desired)
         full = self.plan(desired, observed)
-        if dry_run or full.has_errors:
+        if dry_run or full.has_errors or (stop is not None and stop.is_set()):
             return CycleOutcome(observed, full)
         todo = prune(full) if prune else full
         if not todo.actionable:

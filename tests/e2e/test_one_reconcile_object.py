@@ -13,10 +13,11 @@ from datetime import timedelta
 
 from sandbox.helpers import estates_landing_zone
 
-from e2e.rollout_support import pool_doc, seed_estate, write_desired
+from e2e.rollout_support import connect, pool_doc, seed_estate, write_desired
 from reconciler.cli import main
 from reconciler.controller.cycle import CycleInput
 from reconciler.controller.engine_cycle import EngineCycle
+from reconciler.engine.reconcile import Reconciler
 from reconciler.spec import load_desired
 from reconciler.store import LocalStore
 
@@ -72,3 +73,12 @@ def _apply(desired, state) -> tuple[int, dict, str]:
         )
     text = out.getvalue()
     return code, json.loads(text) if text.strip().startswith("{") else {}, err.getvalue()
+
+
+def test_a_dry_run_cycle_plans_what_apply_would_and_writes_nothing(sb, tmp_path):
+    desired = _estate(sb, tmp_path / "d")
+    with connect(sb) as conn:
+        outcome = Reconciler(conn, LocalStore(str(tmp_path / "state"))).cycle(desired, dry_run=True)
+    assert outcome.result is None and outcome.applied is None
+    assert {(c.kind, c.action.value) for c in outcome.plan.actionable} >= {("host-pool", "pin")}
+    assert _writes(sb) == Counter()

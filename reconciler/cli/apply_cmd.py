@@ -29,7 +29,14 @@ from pathlib import Path
 
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import render
-from reconciler.render.apply_messages import render_no_changes, render_stale, render_timed_out
+from reconciler.render.apply_messages import (
+    render_interrupted_again,
+    render_interrupted_before_apply,
+    render_no_changes,
+    render_stale,
+    render_stopping,
+    render_timed_out,
+)
 from reconciler.render.cli_messages import error_count, render_error
 from reconciler.render.progress import Progress
 from reconciler.render.recap import render_recap_json, render_recap_text
@@ -134,6 +141,11 @@ def _term_as_interrupt():
     return signal.signal(signal.SIGTERM, interrupt)
 
 
+def _say(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
 @contextmanager
 def _signals_stop(stop: threading.Event, abandon: threading.Event):
     """While executing, SIGINT/SIGTERM stop scheduling (first signal) and stop waiting for in-flight calls
@@ -145,16 +157,10 @@ def _signals_stop(stop: threading.Event, abandon: threading.Event):
     def handle(signum, _frame) -> None:
         if stop.is_set():
             abandon.set()
-            print("\ninterrupted again: not waiting for in-flight calls", file=sys.stderr, flush=True)
+            _say(render_interrupted_again())
             return
         stop.set()
-        name = signal.Signals(signum).name
-        print(
-            f"\n{name}: starting nothing new; in-flight calls may take up to {STOP_GRACE:.0f}s to end "
-            "(again to stop waiting); the history and the recap follow",
-            file=sys.stderr,
-            flush=True,
-        )
+        _say(render_stopping(signal.Signals(signum).name, STOP_GRACE))
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -255,7 +261,7 @@ def _locked(args, store, desired, saved, wait, timeout, interactive) -> tuple[in
             finished_at=now,
             note="interrupted before executing: nothing was written",
         )
-        print("interrupted before anything was applied", file=sys.stderr)
+        sys.stderr.write(render_interrupted_before_apply())
         return EXIT_INTERRUPTED, False
 
 

@@ -24,4 +24,26 @@ def render_timed_out() -> str:
     return "error: --timeout reached with ready work not done; run apply again to resume\n"
 
 
-__all__ = ["render_no_changes", "render_stale", "render_timed_out"]
+def render_stopping(signal_name: str, grace_seconds: float) -> str:
+    return (
+        f"\n{signal_name}: starting nothing new; in-flight calls may take up to {grace_seconds:.0f}s to end "
+        "(again to stop waiting); the history and the recap follow\n"
+    )
+
+
+def render_interrupted_again() -> str:
+    return "\ninterrupted again: not waiting for in-flight calls\n"
+
+
+def render_interrupted_before_apply() -> str:
+    return "interrupted before anything was applied\n"
+
+
+__all__ = [
+    "render_interrupted_again",
+    "render_interrupted_before_apply",
+    "render_no_changes",
+    "render_stale",
+    "render_stopping",
+    "render_timed_out",
+]

@@ -27,9 +27,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from reconciler.model.observed import ObserveScope
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import render
+from reconciler.render.apply_messages import (
+    render_interrupted_again,
+    render_interrupted_before_apply,
+    render_no_changes,
+    render_stale,
+    render_stopping,
+    render_timed_out,
+)
+from reconciler.render.cli_messages import error_count, render_error
+from reconciler.render.progress import Progress
 from reconciler.render.recap import render_recap_json, render_recap_text
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.spec.durations import parse_duration
@@ -100,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    sys.stderr.write(render_error(message))
     return EXIT_ERROR
 
 
@@ -132,6 +141,11 @@ def _term_as_interrupt():
     return signal.signal(signal.SIGTERM, interrupt)
 
 
+def _say(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
 @contextmanager
 def _signals_stop(stop: threading.Event, abandon: threading.Event):
     """While executing, SIGINT/SIGTERM stop scheduling (first signal) and stop waiting for in-flight calls
@@ -143,12 +157,10 @@ def _signals_stop(stop: threading.Event, abandon: threading.Event):
     def handle(signum, _frame) -> None:
         if stop.is_set():
             abandon.set()
-            print("\ninterrupted again: not waiting for in-flight calls", file=sys.stderr, flush=True)
+            _say(render_interrupted_again())
             return
         stop.set()
-        name = signal.Signals(signum).name
-        print(f"\n{name}: starting nothing new; in-flight calls may take up to {STOP_GRACE:.0f}s to end "
-              "(again to stop waiting); the history and the recap follow", file=sys.stderr, flush=True)  # fmt: skip
+        _say(render_stopping(signal.Signals(signum).name, STOP_GRACE))
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -186,9 +198,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             desired = load_desired(args.desired)
         except DesiredStateError as exc:
-            for error in exc.errors:
-                print(error, file=sys.stderr)
-            return _fail(f"{len(exc.errors)} error(s) in desired state {args.desired}")
+            sys.stderr.write("".join(f"{error}\n" for error in exc.errors))
+            return _fail(error_count(len(exc.errors), args.desired))
     store = LocalStore(args.state)
     try:
         lease = store.acquire("apply", owner="reconcile apply")
@@ -240,51 +251,44 @@ def _locked(args, store, desired, saved, wait, timeout, interactive) -> tuple[in
         from reconciler.engine.apply import RunOutcome, record
 
         now = datetime.now(UTC)
-        record(store, None, None, source=source, commit=args.commit, outcome=RunOutcome.INTERRUPTED,
-               finished_at=now, note="interrupted before executing: nothing was written")  # fmt: skip
-        print("interrupted before anything was applied", file=sys.stderr)
+        record(
+            store,
+            None,
+            None,
+            source=source,
+            commit=args.commit,
+            outcome=RunOutcome.INTERRUPTED,
+            finished_at=now,
+            note="interrupted before executing: nothing was written",
+        )
+        sys.stderr.write(render_interrupted_before_apply())
         return EXIT_INTERRUPTED, False
 
 
 def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactive) -> tuple[int, bool]:
     logging.getLogger("azure").setLevel(logging.ERROR)
-    from reconciler.azure.clock import ServerClock
     from reconciler.azure.connection import Connection, ConnectionSettings, describe_error
-    from reconciler.azure.observe import observe
-    from reconciler.azure.reads import Reader
-    from reconciler.azure.writes import Writer
-    from reconciler.engine.actions import ActionEnv
-    from reconciler.engine.actions.env import COMMIT_TAG
-    from reconciler.engine.apply import apply_plan, record
-    from reconciler.engine.operations import OperationLedger
+    from reconciler.engine.apply import record
+    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
     from reconciler.engine.stale import stale_reasons, subscriptions_of
-    from reconciler.planner import plan as make_plan
     from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as conn:
+        reconciler = Reconciler(conn, store, commit=args.commit, parallelism=args.parallelism)
+        subs = subscriptions_of(saved) if saved is not None else subscriptions_of_desired(desired)
         try:
-            if saved is not None:
-                subs = subscriptions_of(saved)
-            else:
-                subs = sorted({r.subscription_id.lower() for r in (*desired.galleries, *desired.image_builds,
-                                                                  *desired.host_pools)})  # fmt: skip
-            from reconciler.planner.references import reference_ids  # a saved plan was checked when made
-
-            refs = reference_ids(desired) if saved is None else ()
-            observed = observe(ObserveScope.of(subs, references=refs), conn)
+            observed = reconciler.observe(subs, desired=desired)
         except Exception as exc:  # noqa: BLE001 -- one clean line, never a traceback
             return _failed(describe_error(exc))
         if saved is not None:
             reasons = stale_reasons(saved, observed)
             if reasons:
-                for reason in reasons[:20]:
-                    print(f"  {reason}", file=sys.stderr)
-                return _failed(f"the saved plan {args.planfile} is stale ({len(reasons)} resource(s) changed since "
-                             "it was made); run `reconcile plan` again")  # fmt: skip
+                sys.stderr.write(render_stale(reasons, args.planfile))
+                return EXIT_ERROR, False
             the_plan = saved
         else:
-            the_plan = make_plan(desired, observed, observed.observed_at)
+            the_plan = reconciler.plan(desired, observed)
         if args.limit:
             try:
                 the_plan = limit_plan(
@@ -296,24 +300,27 @@ def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactiv
             sys.stderr.write(render(the_plan, "text"))
             return _failed("the plan has errors; nothing was applied")
         if not the_plan.has_changes:
-            print("No changes. Azure matches the desired state.")
+            sys.stdout.write(render_no_changes())
             return EXIT_OK, False
         if not args.auto_approve:
             sys.stdout.write(render(the_plan, "text"))
             answer = input("\nApply these changes? Only 'yes' is accepted: ").strip()
             if answer != "yes":
                 return _failed("apply cancelled")
-        subscription = subs[0] if subs else observed.scope.subscription_ids[0]
-        clock = ServerClock(conn, subscription)
-        extra = {COMMIT_TAG: args.commit} if args.commit else {}
-        env = ActionEnv(Writer(conn), Reader(conn), OperationLedger(store, clock=clock.now), clock.now,
-                        extra_tags=extra, subscriptions=tuple(subs))  # fmt: skip
+        subs = subs or list(observed.scope.subscription_ids[:1])
         progress = Progress(sys.stderr, sys.stderr.isatty())
         stop, abandon = threading.Event(), threading.Event()
         with _signals_stop(stop, abandon):
-            result = apply_plan(the_plan, env, parallelism=args.parallelism, clock=clock.now, sleeper=clock.sleep,
-                                wait=wait, timeout=timeout, on_event=progress, stop=stop, stop_grace=STOP_GRACE,
-                                abandon=abandon)  # fmt: skip
+            result = reconciler.apply(
+                the_plan,
+                subs,
+                wait=wait,
+                timeout=timeout,
+                on_event=progress,
+                stop=stop,
+                stop_grace=STOP_GRACE,
+                abandon=abandon,
+            )
             progress.close()
             record(store, the_plan, result, source=args.planfile or args.desired, commit=args.commit)
             recap = result.recap()
@@ -325,63 +332,8 @@ def _observe_plan_execute(args, store, desired, saved, wait, timeout, interactiv
                 sys.stdout.write(render_recap_text(recap))
             sys.stdout.flush()
     if recap["outcome"] == "timed-out":
-        print("error: --timeout reached with ready work not done; run apply again to resume", file=sys.stderr)
+        sys.stderr.write(render_timed_out())
     return exit_code(result.outcome, detailed=args.detailed_exitcode), bool(result.report.abandoned)
-
-
-class Progress:
-    """Progress on stderr: one line per finished change; on a terminal, one status line that is rewritten
-    while changes wait (builds, replication), so a long wait shows what it waits for."""
-
-    def __init__(self, stream, tty: bool):
-        self.stream, self.tty = stream, tty
-        self.waiting: dict[str, str] = {}
-        self.status_shown = False
-
-    def __call__(self, event) -> None:
-        kind = event.kind.value
-        name = _label(event.node_id)
-        if kind == "started":
-            return
-        if kind == "handed-back":
-            self.waiting.pop(event.node_id, None)
-            when = f" (resumes {event.resume_at.isoformat()})" if event.resume_at else ""
-            self._line(f"{_clock(event.at)} ⏸ {name}: pending: {event.why}{when}")
-        elif kind in ("waiting", "retrying"):
-            self.waiting[event.node_id] = f"{name}: {event.why}"
-            if not self.tty:
-                self._line(f"{_clock(event.at)} … {name}: {event.why}")
-        else:
-            self.waiting.pop(event.node_id, None)
-            mark = {"done": "✓", "failed": "✗", "skipped": "-"}.get(kind, "·")
-            self._line(f"{_clock(event.at)} {mark} {name}" + (f": {event.why}" if event.why else ""))
-        if self.tty and self.waiting:
-            first = next(iter(sorted(self.waiting.values())))
-            text = f"  waiting on {len(self.waiting)}: {first}"[:120]
-            self.stream.write("\r\033[K" + text)
-            self.stream.flush()
-            self.status_shown = True
-
-    def _line(self, text: str) -> None:
-        if self.tty and self.status_shown:
-            self.stream.write("\r\033[K")
-            self.status_shown = False
-        self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.status_shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-def _label(node_id: str) -> str:
-    action, _, rid = node_id.partition(" ")
-    return f"{action} {rid.rstrip('/').rsplit('/', 1)[-1]}"
-
-
-def _clock(at: datetime) -> str:
-    return at.strftime("%H:%M:%S")
 
 
 __all__ = ["register", "run"]

@@ -8,17 +8,16 @@ unreachable, planning errors such as an immutable field that cannot change), 2 c
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-from reconciler.model.observed import ObserveScope
 from reconciler.planner import plan as make_plan
 from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
 from reconciler.render import FORMATS, render, render_json
+from reconciler.render.cli_messages import render_desired_errors, render_error, render_plan_stats
 from reconciler.spec import DesiredStateError, load_desired
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -43,8 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 0 = no changes, 1 = error, 2 = changes"
     )
-    parser.add_argument("--limit", action="append", default=[], metavar="KIND/NAME",
-                        help="only these resources and what they depend on (repeatable), e.g. host-pool/hp-prod")  # fmt: skip
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KIND/NAME",
+        help="only these resources and what they depend on (repeatable), e.g. host-pool/hp-prod",
+    )
     parser.add_argument("--stats", action="store_true", help="print ARM call counts and timings to stderr")
     parser.add_argument(
         "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
@@ -53,47 +57,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _subscriptions(desired) -> list[str]:
-    subs = [r.subscription_id for r in (*desired.galleries, *desired.image_builds, *desired.host_pools)]
-    return sorted({s.lower() for s in subs})
-
-
 def _observe(desired, args):
     # The SDK logs each failed token attempt as a WARNING with a multi-line text; the one-line error below
     # says the same once. Imported here so `reconcile validate` and `--help` never load the Azure SDK.
     logging.getLogger("azure").setLevel(logging.ERROR)
     from reconciler.azure.connection import Connection, ConnectionSettings
-    from reconciler.azure.observe import observe
+    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
 
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as connection:
-        from reconciler.planner.references import reference_ids  # the landing zone desired state points at
-
-        scope = ObserveScope.of(_subscriptions(desired), references=reference_ids(desired))
-        return observe(scope, connection)
+        return Reconciler(connection).observe(subscriptions_of_desired(desired), desired=desired)
 
 
 def _azure_error_message(exc: Exception) -> str:
     from reconciler.azure.connection import describe_error
 
-    return f"error: {describe_error(exc)}"
+    return render_error(describe_error(exc))
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         desired = load_desired(args.desired)
     except DesiredStateError as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        count = len(exc.errors)
-        print(f"{count} error{'s' if count != 1 else ''} in desired state {args.desired}", file=sys.stderr)
+        sys.stderr.write(render_desired_errors(exc.errors, args.desired))
         return EXIT_ERROR
     try:
         observed = _observe(desired, args)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # any failure reaching Azure: one clean line, no traceback
-        print(_azure_error_message(exc), file=sys.stderr)
+        sys.stderr.write(_azure_error_message(exc))
         return EXIT_ERROR
     cpu = time.process_time()
     result = make_plan(desired, observed, observed.observed_at)
@@ -102,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = limit_plan(result, args.limit, desired_addresses(desired))
         except LimitError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            sys.stderr.write(render_error(str(exc)))
             return EXIT_ERROR
     colour = args.output == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     sys.stdout.write(render(result, args.output, colour=colour))
@@ -110,12 +103,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.out).write_text(render_json(result), encoding="utf-8")
         print(f"plan saved to {args.out}", file=sys.stderr)
     if args.stats:
-        stats = {
-            "observed": observed.counts(),
-            "calls": observed.calls.to_dict(),
-            "planner_cpu_seconds": round(cpu, 3),
-        }
-        print("stats: " + json.dumps(stats, sort_keys=True), file=sys.stderr)
+        sys.stderr.write(render_plan_stats(observed.counts(), observed.calls.to_dict(), cpu))
     if result.has_errors:
         return EXIT_ERROR
     if args.detailed_exitcode and result.has_changes:

@@ -9,6 +9,7 @@ import sys
 from reconciler.controller.app import RunOptions, serve
 from reconciler.controller.logs import setup_logging, teardown_logging
 from reconciler.controller.notify import SHAPES
+from reconciler.render.cli_messages import render_error
 from reconciler.spec import parse_duration
 
 
@@ -85,30 +86,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--parallelism", type=int, default=4, metavar="N", help="concurrent actions (default: 4)")
     p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
     p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
-    p.set_defaults(func=run)  # fmt: skip
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.desired and args.git_url:
-        print("error: give --desired or --git-url, not both", file=sys.stderr)
+        sys.stderr.write(render_error("give --desired or --git-url, not both"))
         return 1
     if not 15 <= args.lease_ttl <= 60:
-        print("error: --lease-ttl must be 15-60 s (Azure's rule for blob leases)", file=sys.stderr)
+        sys.stderr.write(render_error("--lease-ttl must be 15-60 s (Azure's rule for blob leases)"))
         return 1
     options = RunOptions(
-        desired=args.desired, git_url=args.git_url, git_ref=args.git_ref, git_path=args.git_path,
-        git_token_file=args.git_token_file, git_ssh_key_file=args.git_ssh_key_file,
-        git_known_hosts=args.git_known_hosts, workdir=args.workdir, interval=args.interval, poll=args.poll,
-        retry_base=args.retry_interval, state=args.state, lease_ttl=args.lease_ttl, identity=args.identity,
-        dry_run=args.dry_run, listen=None if args.listen == "off" else args.listen, webhook=args.webhook,
-        webhook_format=args.webhook_format, once=args.once, arm_endpoint=args.arm_endpoint,
-        ca_bundle=args.ca_bundle, parallelism=args.parallelism,
-    )  # fmt: skip
+        desired=args.desired,
+        git_url=args.git_url,
+        git_ref=args.git_ref,
+        git_path=args.git_path,
+        git_token_file=args.git_token_file,
+        git_ssh_key_file=args.git_ssh_key_file,
+        git_known_hosts=args.git_known_hosts,
+        workdir=args.workdir,
+        interval=args.interval,
+        poll=args.poll,
+        retry_base=args.retry_interval,
+        state=args.state,
+        lease_ttl=args.lease_ttl,
+        identity=args.identity,
+        dry_run=args.dry_run,
+        listen=None if args.listen == "off" else args.listen,
+        webhook=args.webhook,
+        webhook_format=args.webhook_format,
+        once=args.once,
+        arm_endpoint=args.arm_endpoint,
+        ca_bundle=args.ca_bundle,
+        parallelism=args.parallelism,
+    )
     redactor = setup_logging(args.log_format)
     try:
         return serve(options, redactor=redactor)
     except Exception as exc:  # StoreError, a bad --state, an unreachable store: one line, no traceback
-        print(f"error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}", file=sys.stderr)
+        sys.stderr.write(render_error(f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"))
         return 1
     finally:
         teardown_logging()

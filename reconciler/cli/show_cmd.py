@@ -16,6 +16,7 @@ from pathlib import Path
 
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import FORMATS, render
+from reconciler.render.cli_messages import render_error
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = read_plan(args.planfile)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(render_error(str(exc)))
         return EXIT_ERROR
     colour = args.output == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     sys.stdout.write(render(plan, args.output, colour=colour, source=args.planfile))

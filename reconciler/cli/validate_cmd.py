@@ -8,10 +8,9 @@ print the same messages, in which a value that failed a secret-bearing field's c
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 
+from reconciler.render.cli_messages import render_desired_errors, render_validation_json
 from reconciler.spec import DesiredStateError, load_desired
 
 EXIT_OK = 0
@@ -40,16 +39,12 @@ def run(args: argparse.Namespace) -> int:
         state = load_desired(args.desired)
     except DesiredStateError as exc:
         if as_json:
-            errors = [asdict(e) for e in exc.errors]
-            print(json.dumps({"valid": False, "errors": errors}, indent=2, ensure_ascii=False))
-            return EXIT_INVALID
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        count = len(exc.errors)
-        print(f"{count} error{'s' if count != 1 else ''} in desired state {args.desired}", file=sys.stderr)
+            sys.stdout.write(render_validation_json(errors=exc.errors))
+        else:
+            sys.stderr.write(render_desired_errors(exc.errors, args.desired))
         return EXIT_INVALID
     if as_json:
-        print(json.dumps({"valid": True, "errors": [], "counts": state.counts()}, indent=2))
+        sys.stdout.write(render_validation_json(counts=state.counts()))
     else:
         print(state.summary())
     return EXIT_OK

@@ -1,7 +1,6 @@
-"""The production cycle: observe → plan → (drop suspended pools) → apply through `reconcile apply`'s path.
-
-Execution is :func:`reconciler.engine.apply.apply_plan` with the same ActionEnv that `reconcile apply`
-builds, so the controller and the CLI can never disagree on what a change does. The cycle adds only:
+"""The production cycle: a thin adapter over :class:`reconciler.engine.reconcile.Reconciler`, the object
+`reconcile apply` uses too, so the controller and the CLI can never disagree on what is observed, planned or
+what a change does. The adapter adds only:
 - the commit tag (``avd-reconciler-commit``) on what it writes, and the commit in the store's history;
 - a time budget (``timeout``, real time): waits longer than the budget (a ring soak, a window that opens
   tomorrow) are handed back at once, and the loop requeues at the earliest of them (``requeue_after``, bounded
@@ -22,23 +21,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from reconciler.azure.clock import ServerClock
 from reconciler.azure.connection import Connection, ConnectionSettings
 from reconciler.azure.metering import CallMeter
-from reconciler.azure.observe import observe
-from reconciler.azure.reads import Reader
-from reconciler.azure.writes import Writer
 from reconciler.controller.cycle import CycleInput, CycleResult
-from reconciler.engine.actions import ActionEnv
-from reconciler.engine.actions.env import COMMIT_TAG
-from reconciler.engine.apply import RunOutcome, apply_plan, record
-from reconciler.engine.operations import OperationLedger
-from reconciler.model.observed import ObserveScope
+from reconciler.engine.apply import RunOutcome, record
+from reconciler.engine.reconcile import Reconciler
 from reconciler.model.plan import Action, Plan
 from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
-from reconciler.planner import plan as make_plan
 from reconciler.planner.conditions import derive_conditions
-from reconciler.planner.references import reference_ids
 
 _WRITES = ("PUT", "PATCH", "DELETE", "POST")
 
@@ -78,11 +68,6 @@ class IdentifiedConnection(Connection):
         return kwargs
 
 
-def subscriptions(desired) -> list[str]:
-    subs = [r.subscription_id for r in (*desired.galleries, *desired.image_builds, *desired.host_pools)]
-    return sorted({s.lower() for s in subs})
-
-
 def without_suspended(plan: Plan, pool_ids: set[str]) -> Plan:
     """The plan minus changes to suspended host pools and everything that depends on them (transitively):
     a dependency missing from the graph would otherwise count as already satisfied."""
@@ -117,27 +102,45 @@ def estate_numbers(desired, observed, plan: Plan) -> dict[str, Any]:
         for c in plan.changes
         if c.action == Action.ROLL
     }
-    return {"hosts": dict(hosts), "quarantined": tuple(quarantined), "rollout_batches": batches,
-            "drift": dict(Counter(c.kind for c in plan.actionable))}  # fmt: skip
+    return {
+        "hosts": dict(hosts),
+        "quarantined": tuple(quarantined),
+        "rollout_batches": batches,
+        "drift": dict(Counter(c.kind for c in plan.actionable)),
+    }
 
 
 class EngineCycle:
-    """Holds one Connection for the controller's life (clients and tokens are reused across cycles)."""
+    """Holds one Connection (clients and tokens are reused across cycles) and one Reconciler (its server
+    clock's rate estimate too) for the controller's life."""
 
-    def __init__(self, store, *, arm_endpoint: str | None = None, ca_bundle: str | None = None,
-                 parallelism: int = 4, timeout: timedelta = timedelta(minutes=10), user_agent: str | None = None,
-                 connection: Connection | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store,
+        *,
+        arm_endpoint: str | None = None,
+        ca_bundle: str | None = None,
+        parallelism: int = 4,
+        timeout: timedelta = timedelta(minutes=10),
+        user_agent: str | None = None,
+        connection: Connection | None = None,
+    ) -> None:
         self.store, self.parallelism, self.timeout = store, parallelism, timeout
         self._settings = ConnectionSettings.from_env(arm_endpoint=arm_endpoint, ca_bundle=ca_bundle)
         self._conn = connection
         self.user_agent = user_agent
-        self._clock: ServerClock | None = None
+        self._reconciler: Reconciler | None = None
 
     def connection(self) -> Connection:
         if self._conn is None:
             self._conn = IdentifiedConnection(self._settings, self.user_agent)
             self._conn.meter = MethodStatusMeter(self._settings.pacing)  # before any client is built
         return self._conn
+
+    def reconciler(self) -> Reconciler:
+        if self._reconciler is None or self._reconciler.connection is not self.connection():
+            self._reconciler = Reconciler(self.connection(), self.store, parallelism=self.parallelism)
+        return self._reconciler
 
     def close(self) -> None:
         if self._conn is not None:
@@ -149,9 +152,18 @@ class EngineCycle:
         meter = conn.meter if isinstance(conn.meter, MethodStatusMeter) else None
         if meter:
             meter.take()
-        subs = subscriptions(inp.desired)
-        observed = observe(ObserveScope.of(subs, references=reference_ids(inp.desired)), conn)
-        plan = make_plan(inp.desired, observed, observed.observed_at)
+        reconciler = self.reconciler()
+        reconciler.commit = inp.commit
+        suspended = {p.arm_id.lower() for p in inp.desired.host_pools if p.name in inp.suspended_pools}
+        timed_out = threading.Event()
+        outcome = reconciler.cycle(
+            inp.desired,
+            prune=lambda plan: without_suspended(plan, suspended),
+            dry_run=inp.dry_run,
+            stop=inp.stop,
+            run_apply=lambda plan, subs: self._apply(plan, subs, inp.stop, timed_out),
+        )
+        observed, plan, result = outcome.observed, outcome.plan, outcome.result
         numbers = estate_numbers(inp.desired, observed, plan)
         report: dict[str, Any] = {"plan": plan.summary(), "observed_at": observed.observed_at.isoformat()}
         error = None
@@ -162,75 +174,95 @@ class EngineCycle:
         actions: Counter[tuple[str, str]] = Counter()
         stopped = False
         requeue_after = None
-        if not (inp.dry_run or inp.stop.is_set() or error):
-            suspended = {p.arm_id.lower() for p in inp.desired.host_pools if p.name in inp.suspended_pools}
-            todo = without_suspended(plan, suspended)
-            if todo.actionable:
-                result = self._apply(todo, inp, conn, subs)
-                record(self.store, todo, result, source="reconcile run", commit=inp.commit)
-                requeue_after = self._requeue_after(result)
-                by_key = {c.key: c for c in todo.actionable}
-                for r in result.report.results.values():
-                    actions[(r.kind, r.status.value)] += 1
-                    change = by_key.get(r.id)
-                    executed.append({"kind": r.kind, "resource": change.resource_id if change else r.id,
-                                     "action": change.action.value if change else "", "outcome": r.status.value,
-                                     "why": r.why or None})  # fmt: skip
-                recap = result.recap()
-                report["apply"] = recap
-                stopped = inp.stop.is_set()  # the budget also stops a run; that is not "stopped"
-                if recap["failures"] or recap["skipped"]:
-                    failures = recap["failures"] or recap.get("skipped") or [{}]
-                    error = f"{len(recap['failures'])} action(s) failed: {failures[0].get('why', '')}"[:400]
+        if result is not None:
+            if timed_out.is_set():
+                result = replace(result, outcome_override=RunOutcome.TIMED_OUT)  # the budget, not a signal
+            todo = outcome.applied
+            record(self.store, todo, result, source="reconcile run", commit=inp.commit)
+            requeue_after = self._requeue_after(result)
+            by_key = {c.key: c for c in todo.actionable}
+            for r in result.report.results.values():
+                actions[(r.kind, r.status.value)] += 1
+                change = by_key.get(r.id)
+                executed.append(
+                    {
+                        "kind": r.kind,
+                        "resource": change.resource_id if change else r.id,
+                        "action": change.action.value if change else "",
+                        "outcome": r.status.value,
+                        "why": r.why or None,
+                        "reason_code": r.reason_code,
+                    }
+                )
+            recap = result.recap()
+            report["apply"] = recap
+            stopped = inp.stop.is_set()  # the budget also stops a run; that is not "stopped"
+            if recap["failures"] or recap["skipped"]:
+                failures = recap["failures"] or recap.get("skipped") or [{}]
+                error = f"{len(recap['failures'])} action(s) failed: {failures[0].get('why', '')}"[:400]
         joint = meter.take() if meter else Counter()
         halted = tuple(
             _short(e["resource"])
             for e in executed
-            if e["outcome"] == "failed" and "halt" in (e["why"] or "").lower()
+            if e["outcome"] == "failed" and e.get("reason_code") == "halted"
         )
         pool_names = {p.arm_id.lower(): p.name for p in inp.desired.host_pools}
-        conditions = derive_conditions(observed, plan, pool_names=pool_names, halted_pools=halted,
-                                       previous=inp.previous_conditions, now=observed.observed_at)  # fmt: skip
+        conditions = derive_conditions(
+            observed,
+            plan,
+            pool_names=pool_names,
+            halted_pools=halted,
+            previous=inp.previous_conditions,
+            now=observed.observed_at,
+        )
         return CycleResult(
-            ok=error is None, error=error, wrote=any(m in _WRITES for m, _ in joint), stopped=stopped,
-            drift=numbers["drift"], actions=dict(actions), arm_requests=dict(joint),
+            ok=error is None,
+            error=error,
+            wrote=any(m in _WRITES for m, _ in joint),
+            stopped=stopped,
+            drift=numbers["drift"],
+            actions=dict(actions),
+            arm_requests=dict(joint),
             arm_reads=sum(n for (m, _), n in joint.items() if m == "GET"),
             arm_writes=sum(n for (m, _), n in joint.items() if m in _WRITES),
             throttled=sum(n for (_, s), n in joint.items() if s == "429"),
-            hosts=numbers["hosts"], rollout_batches=numbers["rollout_batches"],
-            quarantined=numbers["quarantined"], halted_rollouts=halted, changes=tuple(executed), report=report,
-            requeue_after=requeue_after, conditions=conditions,
-        )  # fmt: skip
+            hosts=numbers["hosts"],
+            rollout_batches=numbers["rollout_batches"],
+            quarantined=numbers["quarantined"],
+            halted_rollouts=halted,
+            changes=tuple(executed),
+            report=report,
+            requeue_after=requeue_after,
+            conditions=conditions,
+        )
 
-    def _apply(self, plan: Plan, inp: CycleInput, conn: Connection, subs: list[str]):
-        if self._clock is None:
-            self._clock = ServerClock(conn, subs[0])
-        clock = self._clock
-        env = ActionEnv(writer=Writer(conn), reader=Reader(conn), ledger=OperationLedger(self.store, clock.now),
-                        clock=clock.now, extra_tags={COMMIT_TAG: inp.commit[:64]}, subscriptions=tuple(subs))  # fmt: skip
+    def _apply(self, plan: Plan, subs: list[str], stop: threading.Event, timed_out: threading.Event):
+        reconciler = self.reconciler()
+        clock = reconciler.clock(subs[0])
         # The budget is real time, enforced here (a stop event the executor honours) rather than through the
-        # server clock's rate estimate; ``inp.stop`` (SIGTERM, lost lease) still ends the cycle at once.
+        # server clock's rate estimate; ``stop`` (SIGTERM, lost lease) still ends the cycle at once.
         cycle_stop, done = threading.Event(), threading.Event()
-        threading.Thread(target=_relay, args=(inp.stop, done, cycle_stop, self.timeout.total_seconds()),
-                         name="cycle-budget", daemon=True).start()  # fmt: skip
+        budget = self.timeout.total_seconds()
+        threading.Thread(
+            target=_relay, args=(stop, done, cycle_stop, budget), name="cycle-budget", daemon=True
+        ).start()
         # Waits that resume within the budget (in server time) are waited for; longer ones are handed back.
-        wait = timedelta(seconds=self.timeout.total_seconds() * clock.rate)
+        wait = timedelta(seconds=budget * clock.rate)
         try:
-            result = apply_plan(plan, env, parallelism=self.parallelism, clock=clock.now, sleeper=clock.sleep,
-                                wait=wait, stop=cycle_stop)  # fmt: skip
+            return reconciler.apply(plan, subs, wait=wait, stop=cycle_stop)
         finally:
             done.set()
-        if cycle_stop.is_set() and not inp.stop.is_set():
-            result = replace(result, outcome_override=RunOutcome.TIMED_OUT)  # the budget, not a signal
-        return result
+            if cycle_stop.is_set() and not stop.is_set():
+                timed_out.set()
 
     def _requeue_after(self, result) -> float | None:
         """Real seconds until the earliest handed-back wait resumes (None when nothing was handed back)."""
         times = [r.resume_at for r in result.report.results.values() if r.handed_back and r.resume_at]
-        if not times or self._clock is None:
+        clock = self._reconciler.server_clock if self._reconciler else None
+        if not times or clock is None:
             return None
-        ahead = (min(times) - self._clock.now()).total_seconds()
-        return max(0.0, self._clock.real_seconds(ahead))
+        ahead = (min(times) - clock.now()).total_seconds()
+        return max(0.0, clock.real_seconds(ahead))
 
 
 def _relay(stop: threading.Event, done: threading.Event, cycle_stop: threading.Event, budget: float) -> None:

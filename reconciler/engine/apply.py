@@ -1,8 +1,9 @@
 """Apply a plan: run its actionable changes as a dependency graph, then record what happened.
 
-`apply_plan` is what `reconcile apply` and the controller call once they hold the store's lock and have a
-fresh (or checked, see stale.py) plan. No-op changes are explanations, not work, so they are not executed;
-a dependency on a change that is not in the graph is already satisfied in Azure. Time is the server's:
+`apply_plan` is what `reconciler.engine.reconcile.Reconciler.apply` runs, for `reconcile apply` and the
+controller, once they hold the store's lock and have a fresh (or checked, see stale.py) plan. No-op changes
+are explanations, not work, so they are not executed; a dependency on a change that is not in the graph is
+already satisfied in Azure. Time is the server's:
 `clock`/`sleeper` come from `reconciler.azure.clock.ServerClock` (or a fake in tests), so WaitUntil
 times, deadlines and the history are all in the server's (the sandbox's simulated) time.
 
@@ -58,8 +59,10 @@ class ApplyResult:
 def nodes_of(plan: Plan) -> list[NodeView]:
     changes = plan.actionable
     keys = {c.key for c in changes}
-    return [NodeView(id=c.key, kind=c.kind, depends_on=frozenset(d for d in c.depends_on if d in keys),
-                     payload=c) for c in changes]  # fmt: skip
+    return [
+        NodeView(id=c.key, kind=c.kind, depends_on=frozenset(d for d in c.depends_on if d in keys), payload=c)
+        for c in changes
+    ]
 
 
 def apply_plan(
@@ -116,9 +119,17 @@ def _run_memory(plan: Plan, env: ActionEnv) -> tuple[frozenset[str], dict[str, d
     return frozenset(wrote), hosts
 
 
-def history_record(plan: Plan | None, result: ApplyResult | None, *, source: str, commit: str | None,
-                   outcome: RunOutcome | None = None, started_at: datetime | None = None,
-                   finished_at: datetime | None = None, note: str | None = None) -> dict[str, Any]:  # fmt: skip
+def history_record(
+    plan: Plan | None,
+    result: ApplyResult | None,
+    *,
+    source: str,
+    commit: str | None,
+    outcome: RunOutcome | None = None,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
     """The line `reconcile apply` appends to the store's history (times are server times).
 
     ``outcome`` is the true end of the apply (one of HISTORY_OUTCOMES); without a result (an apply
@@ -130,12 +141,25 @@ def history_record(plan: Plan | None, result: ApplyResult | None, *, source: str
             raise ValueError("a history record without a result needs its outcome and finished_at")
         when = finished_at.isoformat()
         return {
-            "kind": "apply", "recorded_at": when, "started_at": (started_at or finished_at).isoformat(),
-            "finished_at": when, "plan_generated_at": plan.generated_at if plan else None, "source": source,
-            "commit": commit, "outcome": outcome.value, "succeeded": outcome.ok, "complete": False,
-            "changes": len(plan.actionable) if plan else 0, "totals": {}, "hosts": {}, "hosts_by_pool": {},
-            "pending": [], "failures": [], "results": [], **({"note": note} if note else {}),
-        }  # fmt: skip
+            "kind": "apply",
+            "recorded_at": when,
+            "started_at": (started_at or finished_at).isoformat(),
+            "finished_at": when,
+            "plan_generated_at": plan.generated_at if plan else None,
+            "source": source,
+            "commit": commit,
+            "outcome": outcome.value,
+            "succeeded": outcome.ok,
+            "complete": False,
+            "changes": len(plan.actionable) if plan else 0,
+            "totals": {},
+            "hosts": {},
+            "hosts_by_pool": {},
+            "pending": [],
+            "failures": [],
+            "results": [],
+            **({"note": note} if note else {}),
+        }
     recap = result.recap()
     final = outcome or result.outcome
     return {
@@ -165,12 +189,27 @@ def history_record(plan: Plan | None, result: ApplyResult | None, *, source: str
     }
 
 
-def record(store: Store, plan: Plan | None, result: ApplyResult | None, *, source: str, commit: str | None,
-           **extra: Any) -> dict[str, Any]:  # fmt: skip
+def record(
+    store: Store,
+    plan: Plan | None,
+    result: ApplyResult | None,
+    *,
+    source: str,
+    commit: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
     entry = history_record(plan, result, source=source, commit=commit, **extra)
     store.append_history(entry)
     return entry
 
 
-__all__ = ["HISTORY_OUTCOMES", "ApplyResult", "EventKind", "RunOutcome", "apply_plan", "history_record",
-           "nodes_of", "record"]  # fmt: skip
+__all__ = [
+    "HISTORY_OUTCOMES",
+    "ApplyResult",
+    "EventKind",
+    "RunOutcome",
+    "apply_plan",
+    "history_record",
+    "nodes_of",
+    "record",
+]

@@ -127,7 +127,7 @@ def _status(args) -> int:
 def _conditions(desired, conn, only_pools: set[str] | None):
     """Fresh conditions (the CLI keeps no previous set: a transition time is the observation's)."""
     from reconciler.azure.observe import observe
-    from reconciler.controller.engine_cycle import subscriptions
+    from reconciler.engine.reconcile import subscriptions_of_desired as subscriptions
     from reconciler.model.observed import ObserveScope
     from reconciler.planner import plan as make_plan
     from reconciler.planner.conditions import derive_conditions

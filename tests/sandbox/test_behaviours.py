@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
+from support.sandbox import credential_for
 
 from reconciler.sandbox import Sandbox
 
@@ -79,27 +80,14 @@ def test_state_persists_across_restart(tmp_path, client_factory):
     sub = "11111111-1111-4111-8111-111111111111"
     rg = [{"id": f"/subscriptions/{sub}/resourceGroups/rg-test", "location": "westeurope"}]
     with Sandbox(time_scale=100_000, data=data, seed=rg, client_secret="s1") as first:
-        c = client_factory(first, _cred(first))
+        c = client_factory(first, credential_for(first))
         make_gallery(c)
         saved_time = first.now()
     with Sandbox(time_scale=100_000, data=data, client_secret="s1") as second:
-        c = client_factory(second, _cred(second))
+        c = client_factory(second, credential_for(second))
         assert [g.name for g in c.compute.galleries.list_by_resource_group("rg-test")] == ["gal"]
         assert second.now() >= saved_time
         assert any(e["method"] == "PUT" for e in second.audit()["entries"])
-
-
-def _cred(sb):
-    from azure.identity import ClientSecretCredential
-
-    return ClientSecretCredential(
-        sb.tenant_id,
-        sb.client_id,
-        sb.client_secret,
-        authority=f"127.0.0.1:{sb.port}",
-        disable_instance_discovery=True,
-        connection_verify=sb.ca_bundle,
-    )
 
 
 def test_cli_serve_prints_one_json_line_and_exits_cleanly_on_sigterm(tmp_path):
@@ -154,10 +142,10 @@ def test_an_operation_in_flight_survives_a_restart(tmp_path, client_factory):
     sub = "11111111-1111-4111-8111-111111111111"
     rg = [{"id": f"/subscriptions/{sub}/resourceGroups/rg-test", "location": "westeurope"}]
     with Sandbox(time_scale=0, data=data, seed=rg) as first:
-        c = client_factory(first, _cred(first))
+        c = client_factory(first, credential_for(first))
         c.compute.galleries.begin_create_or_update("rg-test", "gal", gallery_body(), polling=False)
     with Sandbox(time_scale=0, data=data) as second:
-        c = client_factory(second, _cred(second))
+        c = client_factory(second, credential_for(second))
         assert c.compute.galleries.get("rg-test", "gal").properties.provisioning_state == "Creating"
         second.advance(60)
         assert c.compute.galleries.get("rg-test", "gal").properties.provisioning_state == "Succeeded"
@@ -166,7 +154,7 @@ def test_an_operation_in_flight_survives_a_restart(tmp_path, client_factory):
 def test_small_estate_is_served_and_listed(client_factory):
     with Sandbox(time_scale=1, estate="small", page_size=50) as sb:
         assert not sb.warnings
-        c = client_factory(sb, _cred(sb))
+        c = client_factory(sb, credential_for(sb))
         galleries = list(c.compute.galleries.list())
         pools = list(c.avd.host_pools.list())
         assert galleries and pools
@@ -200,7 +188,7 @@ def test_faults_file_yaml_is_loaded_at_start(tmp_path, client_factory):
         "faults:\n- method: GET\n  path: /galleries$\n  status: 503\n  code: ServiceUnavailable\n  count: 1\n"
     )
     with Sandbox(time_scale=1e5, faults=str(faults)) as sb:
-        c = client_factory(sb, _cred(sb))
+        c = client_factory(sb, credential_for(sb))
         assert list(c.compute.galleries.list()) == []  # one 503, retried by azure-core
         assert sb.app.faults.rules[0]["hits"] == 1
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.sandbox import time_scale
 
 from e2e.apply_rings import VERSIONS, apply_json, history
 from e2e.rollout_support import pool_doc, seed_estate, seed_sessions, versions_running, vms_of, write_desired
@@ -50,10 +51,8 @@ def big(sb, monkeypatch, tmp_path):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NO_COLOR", "1")
     sb.configure(session_mean_seconds=0)  # users stay until logged off
-    scale = sb.clock.time_scale
-    sb.set_time_scale(SCALE)
-    yield sb
-    sb.set_time_scale(scale)
+    with time_scale(sb, SCALE):
+        yield sb
 
 
 def test_recap_counts_of_24_creates_then_24_replacements_equal_the_audit(big, tmp_path):

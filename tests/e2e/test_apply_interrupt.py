@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+from support.sandbox import time_scale
+
 from e2e.apply_rings import history, provisioned_rings
 
 SCALE = 10_000  # the 72 h soak the apply sits through (--wait forever) lasts 26 s of wall time
@@ -20,9 +22,7 @@ def test_sigint_mid_apply_records_interrupted_and_prints_the_recap(sb, monkeypat
     for name, value in sb.env.items():
         monkeypatch.setenv(name, value)
     sb.configure(session_mean_seconds=0)
-    scale = sb.clock.time_scale
-    sb.set_time_scale(SCALE)
-    try:
+    with time_scale(sb, SCALE):
         state = tmp_path / "state"
         root = provisioned_rings(sb, tmp_path / "d", state)
         cmd = [
@@ -60,8 +60,6 @@ def test_sigint_mid_apply_records_interrupted_and_prints_the_recap(sb, monkeypat
         code = proc.wait(timeout=90)
         ended = time.monotonic() - sent
         reader.join(timeout=10)
-    finally:
-        sb.set_time_scale(scale)
     assert code == 130, "".join(lines)[-3000:]
     assert ended < 45, f"{ended:.1f}s after SIGINT"  # bounded: in-flight calls get at most 30 s
     data = json.loads(out)

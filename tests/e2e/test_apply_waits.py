@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from support.sandbox import time_scale
 
 from e2e.apply_rings import apply_json, history, provisioned_rings
 from e2e.rollout_support import pool_id, versions_running
@@ -22,11 +23,9 @@ def rings(sb, monkeypatch, tmp_path):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NO_COLOR", "1")
     sb.configure(session_mean_seconds=0)
-    scale = sb.clock.time_scale
-    sb.set_time_scale(SCALE)
     state = tmp_path / "state"
-    yield provisioned_rings(sb, tmp_path / "d", state), state
-    sb.set_time_scale(scale)
+    with time_scale(sb, SCALE):
+        yield provisioned_rings(sb, tmp_path / "d", state), state
 
 
 def _pending_of(recap: dict, pool: str) -> dict:

@@ -126,15 +126,12 @@ def _status(args) -> int:
 
 def _conditions(desired, conn, only_pools: set[str] | None):
     """Fresh conditions (the CLI keeps no previous set: a transition time is the observation's)."""
-    from reconciler.azure.observe import observe
-    from reconciler.engine.reconcile import subscriptions_of_desired as subscriptions
-    from reconciler.model.observed import ObserveScope
-    from reconciler.planner import plan as make_plan
+    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
     from reconciler.planner.conditions import derive_conditions
-    from reconciler.planner.references import reference_ids
 
-    observed = observe(ObserveScope.of(subscriptions(desired), references=reference_ids(desired)), conn)
-    plan = make_plan(desired, observed, observed.observed_at)
+    reconciler = Reconciler(conn)
+    observed = reconciler.observe(subscriptions_of_desired(desired), desired=desired)
+    plan = reconciler.plan(desired, observed)
     pools = {
         p.arm_id.lower(): p.name for p in desired.host_pools if only_pools is None or p.name in only_pools
     }

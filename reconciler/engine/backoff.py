@@ -1,8 +1,10 @@
 """Bounded backoff for actions that answered :class:`~reconciler.engine.outcome.Retry`.
 
 This is the one business-level retry layer. It never wraps an SDK call: azure-core's pipeline already retries
-429/5xx honouring ``Retry-After``. Here we only decide *when to call an action again* after it said "not yet,
-try later" and *when to stop asking* -- with tenacity's wait strategies, so the curve is a well-known one.
+429/5xx honouring a short ``Retry-After``. Here we only decide *when to call an action again* after it said "not
+yet, try later" and *when to stop asking* -- with tenacity's wait strategies, so the curve is a well-known one.
+A Retry the service asked for (a long throttle, another operation in progress: ``SERVICE_WAIT_REASONS``) never
+comes here: the executor waits it exactly, and a throttle spends none of this budget.
 """
 
 from __future__ import annotations

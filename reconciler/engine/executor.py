@@ -158,6 +158,7 @@ class _Run:
         self.limit: datetime | None = None  # the hard deadline
         self.timed_out = False  # the hard deadline left scheduled work undone
         self.abandoned: set[str] = set()  # calls still running when stop_grace ran out
+        self.in_progress_since: dict[str, datetime] = {}  # first of a node's unbroken in-progress answers
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -233,6 +234,8 @@ class _Run:
     def _settle(self, node_id: str, outcome: Outcome) -> None:
         now = self.clock()
         attempt = self.attempt[node_id]
+        if getattr(outcome, "reason_code", None) != ReasonCode.IN_PROGRESS:
+            self.in_progress_since.pop(node_id, None)
         if isinstance(outcome, Retry) and outcome.reason_code in SERVICE_WAIT_REASONS:
             return self._service_wait(node_id, replace(outcome, attempt=attempt), now)
         if isinstance(outcome, Retry):
@@ -265,8 +268,16 @@ class _Run:
 
     def _service_wait(self, node_id: str, outcome: Retry, now: datetime) -> None:
         """A throttle or another operation's turn: the service said when, so wait exactly that (no backoff
-        cap), count no attempt, and hand it back like any wait longer than the run waits."""
+        cap), count no attempt, and hand it back like any wait longer than the run waits. Another operation
+        that never seems to end (past the policy's max_in_progress) fails the node instead."""
         self.last[node_id] = outcome
+        if outcome.reason_code == ReasonCode.IN_PROGRESS:
+            since = self.in_progress_since.setdefault(node_id, now)
+            if self.policy.in_progress_too_long(since, now):
+                why = f"still refused as in progress after {now - since}: {outcome.why}"
+                return self._fail(
+                    node_id, Failed(why, "in_progress_too_long", ReasonCode.RETRIES_EXHAUSTED), now
+                )
         resume = now + max(outcome.after, self.min_requeue)
         if self._beyond_budget(resume, now):
             return self._hand_back(node_id, outcome, resume, now)

@@ -9,7 +9,7 @@ from reconciler.engine import NodeStatus, execute
 from reconciler.engine.actions.steps import outcome_of, outcome_of_failure
 from reconciler.engine.backoff import RetryPolicy
 from reconciler.engine.classify import NOT_FOUND_LAG, Classification, Verdict, classify
-from reconciler.engine.outcome import Failed, ReasonCode, Retry, changed
+from reconciler.engine.outcome import Failed, ReasonCode, Retry, WaitUntil, changed
 from reconciler.engine.report import RunOutcome
 
 from .conftest import T0, Script, nodes
@@ -119,3 +119,22 @@ def test_a_throttle_beyond_the_wait_budget_is_handed_back_as_a_throttle_wait(clo
     )
     assert report.results["pin"].status is NodeStatus.PENDING
     assert report.outcome is RunOutcome.PENDING and clock.sleeps == []
+
+
+def test_another_operation_is_waited_on_but_not_forever(clock):
+    busy = Retry(30 * S, "delete v: OperationNotAllowed: blocked", reason_code=ReasonCode.IN_PROGRESS)
+    script = Script({"v": [busy]})  # the last step repeats: the resource never stops answering 409
+    policy = RetryPolicy(max_attempts=2, max_in_progress=10 * MIN)
+    report = execute(nodes({"v": ()}), script, clock=clock.now, sleeper=clock.sleep, retry=policy)
+    v = report.results["v"]
+    assert (v.status, v.outcome.error_code) == (NodeStatus.FAILED, "in_progress_too_long")
+    assert clock.now() - T0 == 10 * MIN, "waited on the other operation for the whole bound, then failed"
+
+
+def test_an_in_progress_streak_is_broken_by_any_other_answer(clock):
+    busy = Retry(6 * MIN, "busy", reason_code=ReasonCode.IN_PROGRESS)
+    step = WaitUntil(T0 + 13 * MIN, "the other operation ended; ours runs")
+    script = Script({"v": [busy, step, busy, changed()]})
+    policy = RetryPolicy(max_in_progress=10 * MIN)
+    report = execute(nodes({"v": ()}), script, clock=clock.now, sleeper=clock.sleep, retry=policy)
+    assert report.results["v"].status is NodeStatus.CHANGED

@@ -15,6 +15,7 @@ from support.sandbox import sandbox_environ
 from reconciler.spec import load_desired
 
 VERSIONS = {"1.0.0": ["westeurope"]}
+GALLERY = r"/galleries/galtest$"
 DEFINITION = r"/galleries/galtest/images/win11$"
 VERSION = r"/galleries/galtest/images/win11/versions/1\.0\.0$"
 POOL = r"/hostPools/hp-t$"
@@ -138,3 +139,29 @@ def test_a_vm_create_meeting_gallery_image_not_found_is_retried_and_the_pool_con
     hosts = hosts_of(frozen, "hp-t")
     assert len(hosts) == 2 and all(h["properties"]["status"] == "Available" for h in hosts)
     check_invariants(frozen)
+
+
+def test_a_throttled_operation_check_is_a_wait_not_a_failed_operation(sb, tmp_path):
+    """Compute throttles its GETs too: a 429 on the operation's status URL, or on the final GET of the
+    resource once it says Succeeded, tells nothing about the operation. Within one apply (that waits, on the
+    sandbox's running clock) each is a throttle wait: the same operation is checked again after the
+    Retry-After, nothing is created twice, and the apply succeeds."""
+    _groups(sb)
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-t", count=1)])
+    for path in (r"/capsOperations/", GALLERY):
+        sb.inject_fault(
+            method="GET",
+            path=path,
+            status=429,
+            code="OperationNotAllowed",
+            message=CRP_THROTTLE,
+            retry_after="1200",
+            count=1,
+        )
+    with sandbox_environ(sb):
+        code, recap, err = apply_json(root, tmp_path / "state", "--wait", "forever")
+    assert code == 0 and recap["outcome"] == "succeeded", (err[-2000:], recap.get("failures"))
+    assert [r["hits"] for r in sb._app().faults.rules] == [1, 1], "both throttles must have been sent"
+    puts = [e for e in sb.audit()["entries"] if e["method"] == "PUT" and "/galleries/" in e["id"].lower()]
+    assert len(puts) == len({e["id"].lower() for e in puts}) == 3, f"an operation was started twice: {puts}"
+    assert [h["properties"]["status"] for h in hosts_of(sb, "hp-t")] == ["Available"]

@@ -15,10 +15,20 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from reconciler.azure.connection import Connection
+from reconciler.azure.errors import ArmError, error_info
 from reconciler.azure.writes_lro import LroStatus, check, error_of, start
 from reconciler.model.observed import id_parts
 
-__all__ = ["HttpResponseError", "LroStatus", "ResourceNotFoundError", "Writer", "error_of", "kind_of_id"]
+__all__ = [
+    "ArmError",
+    "HttpResponseError",
+    "LroStatus",
+    "ResourceNotFoundError",
+    "Writer",
+    "error_info",
+    "error_of",
+    "kind_of_id",
+]
 
 
 def kind_of_id(resource_id: str) -> str:

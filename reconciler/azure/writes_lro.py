@@ -113,6 +113,8 @@ def check(begin, token: str, *args: Any, **kwargs: Any) -> LroStatus:
     try:
         poller.wait()
     except HttpResponseError as exc:
+        if exc.response is not None and exc.response.status_code >= 400:
+            raise  # the status request itself was refused (a 429 throttle): the operation may still run
         code, message = error_of(exc)
         return LroStatus(LroState.FAILED, code, message)
     method = poller.polling_method()

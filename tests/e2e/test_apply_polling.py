@@ -1,5 +1,5 @@
 """Polling follows the service: while a version replicates, `reconcile apply` checks its operation at the
-`Retry-After` the operation-status answer gives (clamped to [5 s, 5 min] of server time), one read per check,
+`Retry-After` the operation-status answer gives (clamped to [5 s, 30 min] of server time), one read per check,
 and reads the version's per-region replication only once the operation ends (or at the slow progress cadence).
 
 One version replicating to 2 regions for 30 sandbox minutes costs at most 12 reads. Before, each check read

@@ -26,7 +26,7 @@ from reconciler.engine.outcome import Done, WaitUntil
 from reconciler.model.plan import Action, Change
 from reconciler.store import LocalStore
 
-REPLICATION = 1800.0
+REPLICATION = 3600.0  # longer than the advice cap, so the cap shows
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
@@ -43,9 +43,11 @@ class _Fixed:
     [
         (120.0, timedelta(0), timedelta(seconds=120)),  # the service's advice, as given
         (0.25, timedelta(0), timedelta(seconds=5)),  # raised to the floor
-        (3600.0, timedelta(0), timedelta(minutes=5)),  # lowered to the cap
+        (600.0, timedelta(0), timedelta(minutes=10)),
+        (7200.0, timedelta(0), timedelta(minutes=30)),  # lowered to the cap
         (30.0, timedelta(hours=2), timedelta(seconds=30)),  # advice wins over how long it has run
         (None, timedelta(minutes=16), timedelta(minutes=2)),  # no advice: an eighth of the time so far
+        (None, timedelta(hours=4), timedelta(minutes=5)),  # ... capped lower: a guess is bounded tighter
         (None, timedelta(0), timedelta(seconds=5)),
     ],
 )
@@ -121,10 +123,10 @@ def _step(sb, env, change):
     return outcome, +gets, at0, at1
 
 
-@pytest.mark.parametrize(("cap", "delay"), [(30.0, 30.0), (0.5, 5.0), (3600.0, 300.0)])
+@pytest.mark.parametrize(("cap", "delay"), [(30.0, 30.0), (0.5, 5.0), (3600.0, 1800.0)])
 def test_the_wait_after_a_check_is_at_the_status_retry_after_clamped(live, cap, delay):
     sb, env, change = live
-    sb.configure(poll_retry_after_cap=cap)  # the sandbox's advice: the time left (30 min), capped here
+    sb.configure(poll_retry_after_cap=cap)  # the sandbox's advice: the time left, capped here
     started, gets, _, _ = _step(sb, env, change)
     assert isinstance(started, WaitUntil) and not gets, "the PUT alone; no advice on it: the floor"
     checked, gets, at0, at1 = _step(sb, env, change)

@@ -158,3 +158,12 @@ def test_the_version_is_read_once_the_operation_ends_and_for_progress_at_the_slo
         "northeurope": "Completed",
         "westeurope": "Completed",
     }
+
+
+def test_a_retry_after_on_the_initial_answer_sets_the_first_check(live):
+    sb, env, change = live
+    sb.configure(initial_retry_after=60)  # Azure may advise on the 201 too (integer seconds)
+    before = env.clock()
+    started = dispatch(change, env, None)
+    assert isinstance(started, WaitUntil)
+    assert before + timedelta(seconds=60) <= started.at <= env.clock() + timedelta(seconds=60)

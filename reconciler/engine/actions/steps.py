@@ -44,7 +44,7 @@ def lro_step(
     if pending is not None:
         status = env.writer.check(operation, resource_id, pending.token, body)
         if not status.done:
-            return env.wait(pending.started_at, why or f"{operation} in progress")
+            return env.wait(pending.started_at, why or f"{operation} in progress", status.retry_after)
         env.ledger.forget(resource_id, operation)
         if tag in mem["started"]:
             return _finish(mem, tag, status)
@@ -54,7 +54,7 @@ def lro_step(
     if token is None:
         return _finish(mem, tag, status)
     started = env.ledger.record(resource_id, operation, token, detail={"why": why})
-    return env.wait(started.started_at, why or f"{operation} in progress")
+    return env.wait(started.started_at, why or f"{operation} in progress", status.retry_after)
 
 
 def _finish(mem: dict, tag: str, status):

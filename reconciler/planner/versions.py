@@ -234,7 +234,7 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
                 version.origin("spec.source"),
             )
         )
-    elif _left_failed(observed):
+    elif _left_failed(observed) and not _deleted_in(out, version.arm_id):
         out.changes.append(_repair(ctx, version, observed, comparison, label))
     else:
         action = Action.UPDATE if ctx.owned(observed) else Action.ADOPT
@@ -270,6 +270,13 @@ def _left_failed(observed) -> bool:
     if observed.provisioning_state != "Failed":
         return False
     return not any(r.state == "Failed" for r in observed.replication or ())
+
+
+def _deleted_in(out: Outcome, version_id: str) -> bool:
+    """Retention deletes it in this plan: a Failed version is deleted as it is (a failed DELETE is sent
+    again by the next plan), never repaired first."""
+    key = change_key(Action.DELETE, version_id)
+    return any(c.key == key for c in out.changes)
 
 
 def _repair(ctx: Context, version, observed, comparison, label: str) -> Change:

@@ -2,7 +2,8 @@
 
 `lro_step` answers a WaitUntil while the operation runs and its final LroStatus once it ended. An operation
 found in the ledger that this run did not start (a previous run crashed or timed out) is waited for first,
-then ours is sent: never two writes in flight on one resource. A successful step is remembered for the run, so
+then ours is sent: never two writes in flight on one resource. One past its deadline (operations.py) is
+not waited on forever: it is forgotten and ours is sent again. A successful step is remembered for the run, so
 a multi-step action (delete then create) does not repeat it; a failed one is forgotten so a Retry resends it.
 Every failure, HTTP or LRO, becomes an outcome through `engine/classify.py`.
 """
@@ -16,6 +17,7 @@ from reconciler.azure.writes import error_info
 from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.classify import Classification, Verdict, classify
+from reconciler.engine.operations import overdue
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, Retry, WaitUntil
 
 # The outcome each verdict becomes: the service's waits carry their own reason code (see outcome.py).
@@ -43,10 +45,10 @@ def lro_step(
     pending = env.ledger.lookup(resource_id, operation)
     if pending is not None:
         status = env.writer.check(operation, resource_id, pending.token, body)
-        if not status.done:
+        if not status.done and not overdue(pending, env.clock()):
             return env.wait(pending.started_at, why or f"{operation} in progress", status.retry_after)
-        env.ledger.forget(resource_id, operation)
-        if tag in mem["started"]:
+        env.ledger.forget(resource_id, operation)  # done, or past its deadline: ours is sent (again) below
+        if status.done and tag in mem["started"]:
             return _finish(mem, tag, status)
     token, status = env.writer.start(operation, resource_id, body)
     mem["started"].add(tag)

@@ -216,8 +216,17 @@ class ResourceType:
 
     def _delete_done(self, op: dict[str, Any], at: float) -> float | None:
         res = self.app.store.get(op["resource_id"])
-        if res is not None and not op.get("fail"):
+        if res is None:
+            return None
+        if not op.get("fail"):
             self.remove(res, at)
+        elif res.get(PRIVATE, {}).get("op") in (None, op["id"]):
+            # ARM keeps a resource whose delete failed and shows it Failed (not Deleting, forever): the client
+            # reads the error from the operation and sends the DELETE again. Resources without a
+            # provisioningState (sync types, extensions of some providers) just stay as they were.
+            props = res.setdefault("properties", {})
+            if "provisioningState" in props:
+                props["provisioningState"] = "Failed"
         return None
 
 

@@ -136,8 +136,13 @@ def token(app: Any, req: Request) -> Response:
         "sub": client_id,
         "jti": secrets.token_hex(8),
     }
+    config = app.config
     access, expires_in = app.tokens.issue(
-        claims, app.config.token_lifetime_seconds, app.clock.time_scale, app.clock.now_ts()
+        claims,
+        config.token_lifetime_seconds,
+        app.clock.time_scale,
+        app.clock.now_ts(),
+        config.token_min_real_seconds,
     )
     body = {
         "token_type": "Bearer",

@@ -12,7 +12,8 @@ without the floor the two agree.
 
 Refusals follow ARM: 401 `InvalidAuthenticationToken` (malformed, bad signature), `ExpiredAuthenticationToken`
 ("The access token expiry UTC time '…' is earlier than current UTC time '…'."),
-`InvalidAuthenticationTokenAudience` (wrong resource), each with `WWW-Authenticate: Bearer
+`InvalidAuthenticationTokenAudience` (wrong resource; text as in
+Azure-Samples/active-directory-dotnetcore-daemon-v2#145), each with `WWW-Authenticate: Bearer
 authorization_uri="<login>/<tenant>", error="invalid_token", error_description="…"`, the challenge azure-core
 answers by dropping its cached token. Token values are never logged.
 """
@@ -55,7 +56,9 @@ def _allowed_audience(aud: str) -> bool:
 
 
 def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%m/%d/%Y %H:%M:%S")
+    """ARM's rendering: '6/15/2026 8:22:51 AM' (microsoft/foundry-dev-tools#461)."""
+    t = datetime.fromtimestamp(ts, tz=UTC)
+    return f"{t.month}/{t.day}/{t.year} {t.hour % 12 or 12}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"
 
 
 class TokenIssuer:

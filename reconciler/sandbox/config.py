@@ -46,6 +46,9 @@ class SandboxConfig:
     throttle: bool = False
     strict_version_delete: bool = False  # refuse deleting a version any VM references (Azure allows it)
     auto_resource_groups: bool = False  # create missing resource groups on first PUT (Azure does not)
+    lenient_api_versions: bool = False  # accept any api-version (Azure refuses one its type does not publish)
+    token_lifetime_seconds: float = 3600.0  # bearer token lifetime, sandbox seconds (Entra ID: ~1 h)
+    token_min_real_seconds: float = 360.0  # ...but at least this long in real seconds (tokens.py says why)
     # Eventual consistency: a definition still answers CannotDeleteResource this long after its last version
     # was deleted (Azure: ~10-20 s, azure-surface §4). 0 = off.
     ghost_child_seconds: float = 0.0

@@ -26,6 +26,7 @@ import resource
 import sys
 import tempfile
 import time
+import tracemalloc
 from functools import partial
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def run(args) -> dict:
     desired_dir = Path(args.desired or tempfile.mkdtemp(prefix="bench-desired-"))
     from reconciler.sandbox.latency import load_file
 
-    latency = {"off": "", "azure": "azure"}.get(args.latency) or load_file(args.latency)
+    named = {"off": "", "azure": "azure"}
+    latency = named[args.latency] if args.latency in named else load_file(args.latency)
     prep, prep_pipe = _in_child(
         _prepare, estate, subs, str(desired_dir), args.drift, args.page_size, latency, args.workers
     )
@@ -135,6 +137,8 @@ def run(args) -> dict:
     try:
         settings = ConnectionSettings.from_env(polling_interval=0)
         scope = ObserveScope.of(subs, roll_pools=roll)
+        if args.trace_memory:
+            tracemalloc.start()
         with Connection(settings) as conn:
             observed, wall, cpu = _measure(lambda: observe(scope, conn, max_workers=args.workers))
             out.update(
@@ -153,6 +157,9 @@ def run(args) -> dict:
                 desired, load_wall, _ = _measure(lambda: load_desired(desired_dir))
                 out["desired_load_s"] = round(load_wall, 2)
                 out["rss_mb"]["desired_loaded"] = round(_rss_mb(), 1)
+                if args.trace_memory:
+                    _print_allocations(tracemalloc.take_snapshot())
+                    tracemalloc.stop()
                 planning = partial(plan, desired, observed, observed.observed_at)
                 if args.profile_planner:
                     planning = partial(_profiled, planning)
@@ -173,6 +180,19 @@ def run(args) -> dict:
         parent.send("stop")
         server.join(timeout=30)
     return out
+
+
+def _print_allocations(snapshot, top: int = 20) -> None:
+    """Where the memory held after observe + load_desired was allocated (by source line), to stderr."""
+    stats = snapshot.statistics("lineno")
+    total = sum(s.size for s in stats)
+    print(f"tracemalloc: {total / 2**20:.1f} MB held; top {top} lines:", file=sys.stderr)
+    for stat in stats[:top]:
+        frame = stat.traceback[0]
+        print(
+            f"  {stat.size / 2**20:7.1f} MB {stat.count:>8} blocks  {frame.filename}:{frame.lineno}",
+            file=sys.stderr,
+        )
 
 
 def _profiled(fn):
@@ -241,6 +261,9 @@ def main(argv=None) -> int:
         "--latency", default="azure", help="sandbox latency model: azure (default), off, or a JSON/YAML file"
     )
     parser.add_argument("--profile-planner", action="store_true", help="print a cProfile of plan() to stderr")
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="print where the observed + desired memory is allocated"
+    )
     parser.add_argument("--skip-naive", action="store_true", help="do not run the per-item GET baseline")
     args = parser.parse_args(argv)
     out = run(args)

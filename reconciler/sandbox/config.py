@@ -59,6 +59,7 @@ class SandboxConfig:
     # Integer Retry-After on initial LRO responses (0 = omitted; the Azure CLI wants 1).
     initial_retry_after: int = 0
     seed: int = 1234
+    latency: Any = ""  # "" off, "azure", or {operation: distribution} (sandbox/latency.py); real seconds
     # throttle buckets: (capacity, refill per sandbox second) per subscription+principal (limits.md A1)
     read_bucket: tuple[float, float] = (250.0, 25.0)
     write_bucket: tuple[float, float] = (200.0, 10.0)

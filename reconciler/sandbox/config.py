@@ -46,6 +46,8 @@ class SandboxConfig:
     throttle: bool = False
     strict_version_delete: bool = False  # refuse deleting a version any VM references (Azure allows it)
     auto_resource_groups: bool = False  # create missing resource groups on first PUT (Azure does not)
+    # Lenient: a write while the resource's own operation runs replaces it (Azure answers 409).
+    concurrent_writes: bool = False
     # Eventual consistency: a definition still answers CannotDeleteResource this long after its last version
     # was deleted (Azure: ~10-20 s, azure-surface §4). 0 = off.
     ghost_child_seconds: float = 0.0

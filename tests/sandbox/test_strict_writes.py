@@ -182,19 +182,6 @@ def test_replica_count_zero_is_invalid_parameter(sb, clients, where):
     assert "between 1 and 100" in err.error.message
 
 
-def test_a_version_whose_source_image_does_not_exist_is_refused(sb, clients):
-    make_gallery(clients)
-    missing = SOURCE_IMAGE.rsplit("/", 1)[0] + "/absent"
-    err = refused(
-        lambda: clients.compute.gallery_image_versions.begin_create_or_update(
-            clients.rg, "gal", "img", "1.0.0", version_body(source=missing)
-        ).result()
-    )
-    assert (err.status_code, err.error.code) == (404, "ResourceNotFound")
-    assert "Microsoft.Compute/images/absent" in err.error.message
-    assert sb.get(version_id(clients)) is None
-
-
 def test_vm_put_changing_the_image_reference_is_property_change_not_allowed(sb, clients):
     make_gallery(clients)
     first = make_source_image(clients, "one")

@@ -122,8 +122,6 @@ class Versions(ResourceType):
         if existing is not None:
             self.check_immutable(existing, props)
             self.check_region_removal(existing, props)
-        else:
-            self.check_source(props.get("storageProfile") or {})
         self.check_publishing(props.get("publishingProfile") or {})
         res = super().build(req, rid, body, existing)
         if existing is not None:

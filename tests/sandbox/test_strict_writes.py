@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
-from .helpers import SOURCE_IMAGE, host_pool_body, make_gallery, make_source_image, version_body, vm_body
+from .helpers import host_pool_body, make_gallery, make_source_image, version_body, vm_body
 
 AVD_API = "2024-04-03"
 

@@ -49,6 +49,8 @@ class SandboxConfig:
     lenient_api_versions: bool = False  # accept any api-version (Azure refuses one its type does not publish)
     token_lifetime_seconds: float = 3600.0  # bearer token lifetime, sandbox seconds (Entra ID: ~1 h)
     token_min_real_seconds: float = 360.0  # ...but at least this long in real seconds (tokens.py says why)
+    # Lenient: a write while the resource's own operation runs replaces it (Azure answers 409).
+    concurrent_writes: bool = False
     # Eventual consistency: a definition still answers CannotDeleteResource this long after its last version
     # was deleted (Azure: ~10-20 s, azure-surface §4). 0 = off.
     ghost_child_seconds: float = 0.0

@@ -17,7 +17,7 @@ from support.sandbox import bearer, credential_for
 
 from reconciler.sandbox import Sandbox
 
-from .helpers import gallery_body, make_gallery
+from .helpers import SOURCE_IMAGE, gallery_body, make_gallery
 
 
 def test_injected_500_and_429_are_retried_by_azure_core(sb, clients):
@@ -240,9 +240,7 @@ def test_allow_deletion_of_replicated_locations_false_blocks_region_removal(sb, 
         "location": "westeurope",
         "properties": {
             "publishingProfile": {"targetRegions": [{"name": "westeurope"}, {"name": "northeurope"}]},
-            "storageProfile": {
-                "source": {"id": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/images/b"}
-            },
+            "storageProfile": {"source": {"id": SOURCE_IMAGE}},  # make_gallery made it: a source must exist
             "safetyProfile": {"allowDeletionOfReplicatedLocations": False},
         },
     }

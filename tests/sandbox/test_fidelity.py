@@ -326,8 +326,12 @@ def test_gallery_image_version_create_and_get_with_replication_status(clients):
     ).result()
     assert_same_shape(initial, "GalleryImageVersion_Create", "GalleryImageVersion")
     assert initial["properties"]["provisioningState"] == "Creating"
-    versions.begin_create_or_update(RG, "galfidelity", "imgfidelity", "1.0.0", body).result()
-    got = versions.get(RG, "galfidelity", "imgfidelity", "1.0.0", expand="ReplicationStatus", **RAW)
+    # A second PUT while the create runs is refused (409), as in Azure: wait for the create instead.
+    for _ in range(1000):
+        got = versions.get(RG, "galfidelity", "imgfidelity", "1.0.0", expand="ReplicationStatus", **RAW)
+        if got["properties"]["provisioningState"] != "Creating":
+            break
+    assert got["properties"]["provisioningState"] == "Succeeded"
     assert_same_shape(got, "GalleryImageVersion_Get_WithReplicationStatus", "GalleryImageVersion")
     assert got["properties"]["replicationStatus"]["aggregatedState"] == "Completed"
     assert {s["state"] for s in got["properties"]["replicationStatus"]["summary"]} == {"Completed"}

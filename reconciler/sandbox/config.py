@@ -51,6 +51,8 @@ class SandboxConfig:
     token_min_real_seconds: float = 360.0  # ...but at least this long in real seconds (tokens.py says why)
     # Lenient: a write while the resource's own operation runs replaces it (Azure answers 409).
     concurrent_writes: bool = False
+    # Lenient: a gallery version or an Image Builder template may name a source image that does not exist.
+    lenient_version_sources: bool = False
     # Eventual consistency: a definition still answers CannotDeleteResource this long after its last version
     # was deleted (Azure: ~10-20 s, azure-surface §4). 0 = off.
     ghost_child_seconds: float = 0.0

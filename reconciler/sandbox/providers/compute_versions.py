@@ -113,6 +113,14 @@ class Versions(ResourceType):
         state, _ = self.region_state(res, norm_region(region), self.app.clock.now_ts())
         return state == "Completed" and res.get("properties", {}).get("provisioningState") != "Deleting"
 
+    def seconds_since_completed(self, res: dict[str, Any], region: str) -> float | None:
+        """Sandbox seconds since `region` finished replicating; None when it has not (or there is no record)."""
+        r = (res.get(PRIVATE, {}).get("replication") or {}).get(norm_region(region))
+        if r is None:
+            return None
+        elapsed = self.app.clock.now_ts() - (r["start"] + r["seconds"])
+        return elapsed if elapsed >= 0 else None
+
     def excluded_in(self, res: dict[str, Any], region: str) -> bool:
         pp = res.get("properties", {}).get("publishingProfile", {})
         if pp.get("excludeFromLatest"):

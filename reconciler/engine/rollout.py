@@ -145,7 +145,7 @@ def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:
 
 def _perform(
     d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, w: PoolWriter, progress: Progress
-):
+) -> None:
     """Run the steps in order; pool-tag steps first, so a failure is counted before its VM is marked.
 
     A refused write stops only its own VM's steps: the other VMs' steps run on, and every VM's tags record
@@ -167,8 +167,9 @@ def _perform(
             pool_tags[ROLLED_OUT_TAG] = f"{data.version}|{now.isoformat()}"
     if pool_steps:
         w.tag_pool(pool_tags)
-        for i, step in enumerate(pool_steps):
-            progress.done(step, 1 if i == 0 else 0)
+        progress.wrote(1)  # one PATCH carries every pool-tag step
+        for step in pool_steps:
+            progress.done(step, 0)
     vm_tags: dict[str, dict[str, str]] = {}
     removed: set[str] = set()
     lock = threading.Lock()
@@ -208,7 +209,7 @@ def _perform(
 
 
 def _one(
-    step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now, hosts, tag, removed, progress
+    step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime, hosts, tag, removed, progress
 ) -> None:
     """Perform one step and record it; a message or logoff step cut short records the sessions it reached."""
     op, data = step.op, step.data

@@ -80,21 +80,25 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     try:
         cycle = converge_pool(target, env.writer.conn)
     except CycleInterrupted as cut:
-        work.add(cut.progress.writes, cut.progress.performed)
-        mem["wrote"] = mem["wrote"] or cut.progress.writes > 0
+        _count(mem, work, cut.progress.writes, cut.progress.performed)
         return http_failure(target.pool.name, cut.cause, _lag_age(mem, cut.cause, env.clock()))
     except HttpResponseError as exc:
         return http_failure(target.pool.name, exc, _lag_age(mem, exc, env.clock()))
     mem.pop(LAG_SINCE, None)
-    work.add(cycle.writes, cycle.performed)
-    if cycle.writes:
-        mem["wrote"] = True
+    _count(mem, work, cycle.writes, cycle.performed)
     outcome = cycle.outcome
     if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
         return replace(outcome, changed=True)
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))
     return outcome
+
+
+def _count(mem: dict, work: HostWork, writes: int, performed: Iterable[Step]) -> None:
+    """Count a cycle's work, whole or cut short by a refusal: a change that wrote in any cycle ends `changed`."""
+    work.add(writes, performed)
+    if writes:
+        mem["wrote"] = True
 
 
 def _lag_age(mem: dict, exc: HttpResponseError, now: datetime) -> timedelta | None:

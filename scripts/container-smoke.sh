@@ -168,10 +168,20 @@ RG=/subscriptions/$SUB/resourceGroups/rg-smoke
 POOL_ID=$RG/providers/Microsoft.DesktopVirtualization/hostPools/pool-smoke
 DEF_ID=$RG/providers/Microsoft.Compute/galleries/galsmoke/images/win11
 # The estate's own landing zone (the reconciler checks references, never creates them): a resource group, a
-# subnet and a Key Vault secret, seeded in REST shape, so the test does not depend on the sandbox's default one.
+# subnet, a Key Vault secret and the source images, seeded in REST shape, so the test does not depend on the
+# sandbox's default one.
 VNET=$RG/providers/Microsoft.Network/virtualNetworks/vnet-smoke
 SUBNET=$VNET/subnets/snet-smoke
 VAULT=$RG/providers/Microsoft.KeyVault/vaults/kv-smoke
+# The golden managed images the two versions are made from: the sandbox, like Azure, refuses a version whose
+# source image does not exist (404 ResourceNotFound).
+golden_image() {
+  cat <<EOF
+{"id": "$RG/providers/Microsoft.Compute/images/src-$1", "name": "src-$1", "type": "Microsoft.Compute/images",
+  "location": "westeurope", "properties": {"provisioningState": "Succeeded", "hyperVGeneration": "V2",
+  "storageProfile": {"osDisk": {"osType": "Windows", "osState": "Generalized", "diskSizeGB": 127}, "dataDisks": []}}}
+EOF
+}
 cat > "$TMP/seed.json" <<EOF
 [{"id": "$RG", "name": "rg-smoke", "type": "Microsoft.Resources/resourceGroups", "location": "westeurope",
   "properties": {"provisioningState": "Succeeded"}},
@@ -180,7 +190,8 @@ cat > "$TMP/seed.json" <<EOF
  {"id": "$SUBNET", "name": "snet-smoke", "type": "Microsoft.Network/virtualNetworks/subnets",
   "properties": {"provisioningState": "Succeeded", "addressPrefix": "10.250.0.0/24"}},
  {"id": "$VAULT", "name": "kv-smoke", "type": "Microsoft.KeyVault/vaults", "location": "westeurope", "properties": {}},
- {"id": "$VAULT/secrets/admin", "name": "admin", "type": "Microsoft.KeyVault/vaults/secrets", "properties": {}}]
+ {"id": "$VAULT/secrets/admin", "name": "admin", "type": "Microsoft.KeyVault/vaults/secrets", "properties": {}},
+ $(golden_image 1-0-0), $(golden_image 1-1-0)]
 EOF
 curl -fsS --cacert "$CA" -H 'Content-Type: application/json' --data-binary "@$TMP/seed.json" \
   "$ENDPOINT/_sandbox/seed" >/dev/null || fail "cannot seed the sandbox"

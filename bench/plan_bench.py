@@ -8,8 +8,12 @@ tree is generated to match the estate with a known share of drift (bench/desired
 - list calls made by observe() vs the floor (one per collection page, computed from the seeded estate);
 - wall time of observe(), this process's CPU time, peak RSS;
 - planner CPU (time.process_time) for plan(desired, observed, now), if reconciler.planner exists;
+- with the sandbox's latency model on (`--latency azure`, the default; `off` for the bare sandbox): observe()'s
+  wall time against the latency-bound floor computed in the same run (bench/latency_floor.py: the critical path
+  of dependent pages x latency, or calls x latency / allowed concurrency, whichever is larger);
 - the same observation by observe_naive() (one GET per item) in the same run, and the ratios.
-Targets: calls <= 1.05 x floor, planner CPU < 2 s, RSS < 500 MB. Prints a table and one JSON line.
+Targets: calls <= 1.05 x floor, observe wall <= 1.25 x the latency floor, planner CPU < 2 s, peak RSS <= 300 MB.
+Prints a table and one JSON line.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import resource
 import sys
 import tempfile
 import time
+import tracemalloc
 from functools import partial
 from pathlib import Path
 
@@ -30,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desired_gen import generate_desired  # noqa: E402
 
-TARGETS = {"calls_ratio": 1.05, "planner_cpu_s": 2.0, "peak_rss_mb": 500.0}
+TARGETS = {"calls_ratio": 1.05, "latency_ratio": 1.25, "planner_cpu_s": 2.0, "peak_rss_mb": 300.0}
 
 
-def _serve(estate: str, page_size: int, subscription_ids: list[str], throttle: bool, pipe) -> None:
+def _serve(estate: str, page_size: int, subscription_ids: list[str], throttle: bool, latency, pipe) -> None:
     """Child process: run the sandbox until the parent says stop."""
     from reconciler.sandbox import Sandbox
 
-    settings = {"subscription_ids": tuple(subscription_ids)}
+    settings = {"subscription_ids": tuple(subscription_ids), "latency": latency}
     with Sandbox(
         estate=estate, page_size=page_size, settings=settings, throttle=throttle, time_scale=1
     ) as sb:
@@ -45,18 +50,22 @@ def _serve(estate: str, page_size: int, subscription_ids: list[str], throttle: b
         pipe.recv()
 
 
-def _prepare(estate: str, subscription_ids: list[str], desired_dir: str, drift: float, page_size: int, pipe):
-    """Child process: generate the estate (as the sandbox seeds it), the matching desired/ tree and the floor,
+def _prepare(estate: str, subscription_ids: list[str], desired_dir: str, drift: float, page_size: int, latency,
+             workers: int, pipe):  # fmt: skip
+    """Child process: generate the estate (as the sandbox seeds it), the matching desired/ tree and the floors,
     so none of that counts in the reconciler's peak RSS."""
     from datetime import UTC, datetime
 
-    from reconciler.azure.floor import list_call_floor
+    from latency_floor import observation_floor
+
     from reconciler.sandbox.estate import generate
 
     resources = list(generate(estate, subscription_ids, datetime.now(UTC)))
     summary = generate_desired(resources, subscription_ids, Path(desired_dir), drift_share=drift)
-    floor = list_call_floor(resources, subscription_ids, page_size, roll_pools=summary.pins_moved)
-    pipe.send({"drift": summary.counts(), "roll": summary.pins_moved, "floor": floor})
+    floors = observation_floor(
+        resources, subscription_ids, page_size, latency, workers, roll_pools=summary.pins_moved
+    )
+    pipe.send({"drift": summary.counts(), "roll": summary.pins_moved, "floor": floors.pop("calls"), **floors})
 
 
 def _in_child(target, *args):
@@ -96,13 +105,19 @@ def run(args) -> dict:
     estate = "small" if args.quick else "large"
     subs = estate_subscription_ids(estate)
     desired_dir = Path(args.desired or tempfile.mkdtemp(prefix="bench-desired-"))
-    prep, prep_pipe = _in_child(_prepare, estate, subs, str(desired_dir), args.drift, args.page_size)
+    from reconciler.sandbox.latency import load_file
+
+    named = {"off": "", "azure": "azure"}
+    latency = named[args.latency] if args.latency in named else load_file(args.latency)
+    prep, prep_pipe = _in_child(
+        _prepare, estate, subs, str(desired_dir), args.drift, args.page_size, latency, args.workers
+    )
     prepared = prep_pipe.recv()
     prep.join()
     roll, floor = prepared["roll"], prepared["floor"]  # user sessions are read for the pools about to roll
 
     started = time.perf_counter()
-    server, parent = _in_child(_serve, estate, args.page_size, subs, args.throttle)
+    server, parent = _in_child(_serve, estate, args.page_size, subs, args.throttle, latency)
     info = parent.recv()
     os.environ.update(info["env"])
     out: dict = {
@@ -110,13 +125,20 @@ def run(args) -> dict:
         "page_size": args.page_size,
         "subscriptions": len(subs),
         "floor": floor["total"],
+        "latency": args.latency,
+        "workers": args.workers,
     }
+    for key in ("floor_s", "critical_s", "throughput_s", "critical_pages", "mean_ms"):
+        if prepared.get(key) is not None:
+            out[f"latency_{key}"] = prepared[key]
     out["sandbox_start_s"] = round(time.perf_counter() - started, 2)
     out["drift"] = prepared["drift"]
     out["rss_mb"] = {"start": round(_rss_mb(), 1)}
     try:
         settings = ConnectionSettings.from_env(polling_interval=0)
         scope = ObserveScope.of(subs, roll_pools=roll)
+        if args.trace_memory:
+            tracemalloc.start()
         with Connection(settings) as conn:
             observed, wall, cpu = _measure(lambda: observe(scope, conn, max_workers=args.workers))
             out.update(
@@ -126,6 +148,8 @@ def run(args) -> dict:
             out["counts"] = observed.counts()
             out["rss_mb"]["observed"] = round(_rss_mb(), 1)
             out["calls_ratio"] = round(observed.calls.total / floor["total"], 4)
+            if prepared.get("floor_s"):
+                out["latency_ratio"] = round(wall / prepared["floor_s"], 3)
             plan, load_desired = _load_planner()
             if plan is None:
                 out["planner_cpu_s"] = None
@@ -133,6 +157,9 @@ def run(args) -> dict:
                 desired, load_wall, _ = _measure(lambda: load_desired(desired_dir))
                 out["desired_load_s"] = round(load_wall, 2)
                 out["rss_mb"]["desired_loaded"] = round(_rss_mb(), 1)
+                if args.trace_memory:
+                    _print_allocations(tracemalloc.take_snapshot())
+                    tracemalloc.stop()
                 planning = partial(plan, desired, observed, observed.observed_at)
                 if args.profile_planner:
                     planning = partial(_profiled, planning)
@@ -153,6 +180,19 @@ def run(args) -> dict:
         parent.send("stop")
         server.join(timeout=30)
     return out
+
+
+def _print_allocations(snapshot, top: int = 20) -> None:
+    """Where the memory held after observe + load_desired was allocated (by source line), to stderr."""
+    stats = snapshot.statistics("lineno")
+    total = sum(s.size for s in stats)
+    print(f"tracemalloc: {total / 2**20:.1f} MB held; top {top} lines:", file=sys.stderr)
+    for stat in stats[:top]:
+        frame = stat.traceback[0]
+        print(
+            f"  {stat.size / 2**20:7.1f} MB {stat.count:>8} blocks  {frame.filename}:{frame.lineno}",
+            file=sys.stderr,
+        )
 
 
 def _profiled(fn):
@@ -184,11 +224,22 @@ def report(out: dict) -> str:
         ("estate", f"{out['estate']} ({out['subscriptions']} subscriptions, page size {out['page_size']})", ""),
         ("observed", ", ".join(f"{k} {v}" for k, v in out["counts"].items()), ""),
         ("list calls / floor", f"{out['calls']} / {out['floor']} = {out['calls_ratio']}", verdict("calls_ratio", out["calls_ratio"])),
-        ("observe wall", f"{out['observe_wall_s']} s (CPU here {out['observe_cpu_s']} s)", ""),
+        ("observe wall", f"{out['observe_wall_s']} s (CPU here {out['observe_cpu_s']} s, {out['workers']} in flight)", ""),
         ("planner CPU", "n/a" if planner is None else f"{planner} s -> {out.get('plan_changes')}", verdict("planner_cpu_s", planner)),
         ("peak RSS", f"{out['peak_rss_mb']} MB (by stage: {out['rss_mb']})", verdict("peak_rss_mb", out["peak_rss_mb"])),
         ("drift generated", json.dumps(out["drift"]), ""),
     ]  # fmt: skip
+    if "latency_ratio" in out:
+        rows.insert(
+            4,
+            (
+                "wall / latency floor",
+                f"{out['observe_wall_s']} / {out['latency_floor_s']} s = {out['latency_ratio']} (critical path "
+                f"{out['latency_critical_s']} s over {out['latency_critical_pages']} pages/GETs, calls/concurrency "
+                f"{out['latency_throughput_s']} s; mean ms {out['latency_mean_ms']})",
+                verdict("latency_ratio", out["latency_ratio"]),
+            ),
+        )
     if "naive_calls" in out:
         rows.append(("naive GET reader", f"{out['naive_calls']} calls, {out['naive_wall_s']} s", ""))
         rows.append(
@@ -206,7 +257,13 @@ def main(argv=None) -> int:
     parser.add_argument("--drift", type=float, default=0.05, help="share of drifted items (default 0.05)")
     parser.add_argument("--desired", help="write the generated desired/ tree here (default: a temp dir)")
     parser.add_argument("--throttle", action="store_true", help="turn the sandbox's ARM token buckets on")
+    parser.add_argument(
+        "--latency", default="azure", help="sandbox latency model: azure (default), off, or a JSON/YAML file"
+    )
     parser.add_argument("--profile-planner", action="store_true", help="print a cProfile of plan() to stderr")
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="print where the observed + desired memory is allocated"
+    )
     parser.add_argument("--skip-naive", action="store_true", help="do not run the per-item GET baseline")
     args = parser.parse_args(argv)
     out = run(args)

@@ -10,20 +10,37 @@ connection's `DateClock`, which every response's `Date` header already feeds:
   goes back, so the times of one run's events are ordered;
 - `sleep(seconds)` waits seconds / rate of real time, in steps of at most `max_step`, so a slightly wrong
   rate only means an action is asked a little early; actions re-check their operation and wait again.
+`server_seconds_of` turns a delay the server gave in HTTP's (the client's) seconds, like an operation's
+`Retry-After`, into server seconds at the same learned rate.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from azure.core.rest import HttpRequest
 
 from reconciler.azure.connection import Connection
+from reconciler.azure.date_clock import DateClock
 
 # A frozen clock has rate 0; dividing by this instead turns every real wait into "at most max_step".
 _SLOWEST_RATE = 1e-6
+# Below this the server's clock stands still for our purposes (a frozen sandbox moved only by hand).
+_STANDING_RATE = 1e-3
+
+
+def server_seconds_of(model: DateClock) -> Callable[[float], float | None]:
+    """client seconds -> server seconds; None while the server clock stands still, since a real-time delay
+    then says nothing about when, in server time, to look again."""
+
+    def convert(client_seconds: float) -> float | None:
+        rate = model.rate
+        return client_seconds * rate if rate >= _STANDING_RATE else None
+
+    return convert
 
 
 class ServerClock:

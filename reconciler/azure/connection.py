@@ -75,7 +75,8 @@ class BoundedRetryPolicy(RetryPolicy):
     """azure-core's RetryPolicy, except that a `Retry-After` longer than `max_retry_after` is not slept on.
 
     azure-core would wait any Retry-After in full (a Compute 429 can say 1200 s); we let such a call fail
-    with its 429 so the caller can report `retry(after)` instead of blocking a worker for twenty minutes."""
+    with its 429 (the response stays on the `HttpResponseError`) instead of blocking a worker for twenty
+    minutes: `azure/errors.py` reads its Retry-After and the engine waits it as a throttle, in server time."""
 
     def __init__(self, *, max_retry_after: float, **kwargs: Any):
         super().__init__(**kwargs)

@@ -8,6 +8,9 @@ included. It is not a retry layer: it never resends anything. It only
 - remembers the lowest `x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` seen per subscription
   and, while the last value is under `low_water`, spaces that subscription's calls of that kind so they do
   not outrun the bucket's refill (the pause grows as the budget shrinks and is capped by `max_pace`);
+- holds each subscription's requests in flight to what its bucket has left: no more of one kind at once than
+  the last `x-ms-ratelimit-remaining-subscription-<kind>` (no limit before one is seen, or `first_wave`), so a
+  wide observation pool uses the whole burst ARM allows but never sends more than it can take;
 - keeps the server's clock from the standard `Date` header: the latest seen, and a `DateClock` that learns
   its rate from when each response was sent and received, so "now" can come from ARM, not this machine,
   without a call of its own.
@@ -16,10 +19,13 @@ ARM's buckets are per subscription and per operation kind (limits.md A1), hence 
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -41,6 +47,7 @@ class PacingSettings:
     (1 - remaining/low_water) / refill seconds apart, so at an empty bucket we send exactly at the refill rate."""
 
     low_water: int = 50
+    first_wave: int | None = None
     reads_per_second: float = 25.0
     writes_per_second: float = 10.0
     deletes_per_second: float = 10.0
@@ -105,6 +112,8 @@ class CallMeter:
         self.pacing = pacing or PacingSettings()
         self._sleep, self._clock = sleep, clock
         self._lock = threading.Lock()
+        self._gate = threading.Condition(self._lock)
+        self._flying: Counter[tuple[str, str]] = Counter()
         self._by_operation: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self._totals: Counter[str] = Counter()
@@ -133,6 +142,29 @@ class CallMeter:
             self._sleep(wait)
         return wait
 
+    # -- concurrency --------------------------------------------------------------------------------------
+    @contextmanager
+    def in_flight(self, subscription: str, kind: str) -> Iterator[None]:
+        """Hold one of the subscription's slots for `kind` while the request is on the wire."""
+        key = (subscription, kind)
+        with self._gate:
+            while self._flying[key] >= self._allowed(key):
+                self._gate.wait()
+            self._flying[key] += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._flying[key] -= 1
+                self._gate.notify_all()
+
+    def _allowed(self, key: tuple[str, str]) -> float:
+        remaining = self._remaining.get(key)
+        if remaining is None:
+            return math.inf if self.pacing.first_wave is None else self.pacing.first_wave
+        # Requests in flight were counted after that header was sent, so together they may spend all of it.
+        return max(1, remaining)
+
     # -- recording ---------------------------------------------------------------------------------------
     def record(self, method: str, path: str, status: int, headers) -> None:
         verb, target = operation_of(method, path)
@@ -157,6 +189,7 @@ class CallMeter:
                 except ValueError:
                     continue
                 self._remaining[(subscription, kind)] = remaining
+                self._gate.notify_all()
                 key = f"{subscription}/{kind}"
                 self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
             # Compute's own per-policy buckets (limits.md A2): recorded so --stats shows them; not paced on,
@@ -255,8 +288,15 @@ class MeteringPolicy(HTTPPolicy):
         http_request = request.http_request
         path = urlsplit(http_request.url).path
         subscription = _subscription_of(path)
-        if subscription:
-            self.meter.pace(subscription, kind_of(http_request.method))
+        if not subscription:
+            return self._send(request, path)
+        kind = kind_of(http_request.method)
+        self.meter.pace(subscription, kind)
+        with self.meter.in_flight(subscription, kind):
+            return self._send(request, path)
+
+    def _send(self, request, path: str):
+        http_request = request.http_request
         sent = time.monotonic()
         response = self.next.send(request)
         received = time.monotonic()

@@ -17,11 +17,46 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
-# api-version per resource provider, as the installed SDKs send them.
+# api-version per resource provider, as the installed SDKs send them; each is one the service publishes
+# (reconciler/sandbox/api_versions.py, tests/sandbox/test_front_door.py holds them to it).
 GALLERY_API = "2026-03-03"  # azure-mgmt-compute 39: galleries, gallery_images, gallery_image_versions
-VM_API = "2026-04-01"  # azure-mgmt-compute 39: virtual_machines
+VM_API = "2026-04-01"  # azure-mgmt-compute 39: virtual_machines, extensions, instance views
+DISK_API = "2026-03-02"  # azure-mgmt-compute 39: disks, snapshots
 IMAGE_BUILDER_API = "2025-10-01"  # azure-mgmt-imagebuilder 2.0
 DESKTOP_API = "2024-04-03"  # azure-mgmt-desktopvirtualization 2.0
+
+# The one table a read by id picks its api-version from: the longest type prefix of the id wins
+# (`.../galleries/g/images/i/versions/v` reads at the gallery version, `.../virtualMachines/vm/instanceView`
+# at the VM one).
+API_BY_TYPE = {
+    "microsoft.compute/galleries": GALLERY_API,
+    "microsoft.compute/virtualmachines": VM_API,
+    "microsoft.compute/disks": DISK_API,
+    "microsoft.compute/snapshots": DISK_API,
+    "microsoft.virtualmachineimages/imagetemplates": IMAGE_BUILDER_API,
+    "microsoft.desktopvirtualization/hostpools": DESKTOP_API,
+}
+
+
+def provider_type(resource_id: str) -> str:
+    """`microsoft.compute/galleries/images/versions` for a version id (lower case; a trailing action or
+    sub-path such as `instanceView` counts as one more type segment)."""
+    parts = [p for p in resource_id.lower().split("/") if p]
+    if "providers" not in parts:
+        return "microsoft.resources/resourcegroups"
+    rest = parts[len(parts) - 1 - parts[::-1].index("providers") + 1 :]
+    return "/".join([rest[0], *rest[1::2]])
+
+
+def api_version_for(resource_id: str) -> str:
+    """The api-version of the type `resource_id` names; a type not in API_BY_TYPE is a programming error,
+    never a silent fall-back to another provider's version."""
+    key = provider_type(resource_id)
+    while "/" in key:
+        if key in API_BY_TYPE:
+            return API_BY_TYPE[key]
+        key = key.rpartition("/")[0]
+    raise ValueError(f"no api-version known for {provider_type(resource_id)} ({resource_id})")
 
 
 def _send(client: Any, request: HttpRequest):

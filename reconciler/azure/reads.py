@@ -22,13 +22,17 @@ class Reader:
         self.conn = connection
 
     def _client_and_api(self, resource_id: str):
-        p = id_parts(resource_id)
-        sub = p["subscriptions"]
-        if "imagetemplates" in p:
-            return self.conn.image_builder(sub), paging.IMAGE_BUILDER_API
-        if "hostpools" in p:
-            return self.conn.desktop(sub), paging.DESKTOP_API
-        return self.conn.compute(sub), paging.GALLERY_API
+        """The SDK client of the id's provider and the api-version of the type it names (paging.API_BY_TYPE)."""
+        sub = id_parts(resource_id)["subscriptions"]
+        namespace = paging.provider_type(resource_id).split("/")[0]
+        clients = {
+            "microsoft.compute": self.conn.compute,
+            "microsoft.virtualmachineimages": self.conn.image_builder,
+            "microsoft.desktopvirtualization": self.conn.desktop,
+        }
+        if namespace not in clients:
+            raise ValueError(f"no client reads {namespace} ({resource_id})")
+        return clients[namespace](sub), paging.api_version_for(resource_id)
 
     def raw(self, resource_id: str, **params: str) -> dict[str, Any] | None:
         """The resource's REST JSON, or None when it does not exist."""

@@ -14,11 +14,22 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from reconciler.azure.clock import server_seconds_of
 from reconciler.azure.connection import Connection
+from reconciler.azure.errors import ArmError, error_info
 from reconciler.azure.writes_lro import LroStatus, check, error_of, start
 from reconciler.model.observed import id_parts
 
-__all__ = ["HttpResponseError", "LroStatus", "ResourceNotFoundError", "Writer", "error_of", "kind_of_id"]
+__all__ = [
+    "ArmError",
+    "HttpResponseError",
+    "LroStatus",
+    "ResourceNotFoundError",
+    "Writer",
+    "error_info",
+    "error_of",
+    "kind_of_id",
+]
 
 
 def kind_of_id(resource_id: str) -> str:
@@ -42,6 +53,7 @@ class Writer:
 
     def __init__(self, connection: Connection):
         self.conn = connection
+        self._server_seconds = server_seconds_of(connection.meter.server_clock)  # for Retry-After
 
     # -- long-running operations ----------------------------------------------------------------------------
     def _call(self, operation: str, resource_id: str, body: dict[str, Any] | None):
@@ -77,11 +89,11 @@ class Writer:
     def start(self, operation: str, resource_id: str, body: dict[str, Any] | None = None):
         """Send the initial request; (continuation token or None if already finished, LroStatus)."""
         begin, args = self._call(operation, resource_id, body)
-        return start(begin, *args)
+        return start(begin, *args, server_seconds=self._server_seconds)
 
     def check(self, operation: str, resource_id: str, token: str, body: dict[str, Any] | None = None):
         begin, args = self._call(operation, resource_id, body if body is not None else {})
-        return check(begin, token, *args)
+        return check(begin, token, *args, server_seconds=self._server_seconds)
 
     # -- host pools (AVD is synchronous) --------------------------------------------------------------------
     def put_host_pool(self, resource_id: str, body: dict[str, Any]) -> dict[str, Any]:

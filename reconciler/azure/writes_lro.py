@@ -8,15 +8,23 @@ not hold a worker that long. Two polling methods plug into the SDK's own `begin_
   GET the SDK would have done. A failed operation raises `HttpResponseError` built from the status body, as
   the SDK does.
 Nothing here retries: HTTP retries stay in the azure-core pipeline.
+
+When to look again is the service's call: the status answer's `Retry-After` (the GalleryRP spec declares it on
+every LRO response, `Azure/azure-rest-api-specs` specification/compute/resource-manager/Microsoft.Compute/
+GalleryRP, `Retry-After: integer` "how long the client should wait before polling the operation status") is
+returned in `LroStatus.retry_after`. HTTP gives it in the client's seconds; the caller passes `server_seconds`
+to turn those into the server's (the engine waits in server time; against Azure the two are the same).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
+from azure.core.pipeline.policies._utils import get_retry_after
 from azure.core.polling.base_polling import _failed, _raise_if_bad_http_status_and_method
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
@@ -31,9 +39,12 @@ class StartOnly(ARMPolling):
 class CheckOnce(ARMPolling):
     """One status request; when finished, the final GET (PUT/PATCH) the SDK would do."""
 
+    retry_after: float | None = None  # the status answer's, in the client's seconds
+
     def _poll(self) -> None:
         if not self.finished():
             self.update_status()
+            self.retry_after = get_retry_after(self._pipeline_response)
         if not self.finished():
             return
         if _failed(self.status()):
@@ -57,12 +68,14 @@ class LroState(StrEnum):
 @dataclass(frozen=True)
 class LroStatus:
     """Where an operation stands. `error_code`/`message` from ARM when Failed; `result` is the final
-    resource (REST dict) when the SDK returns one."""
+    resource (REST dict) when the SDK returns one; `retry_after` the service's advice (server seconds) on
+    when to look again while it runs, None when it gave none."""
 
     state: LroState
     error_code: str | None = None
     message: str = ""
     result: dict[str, Any] | None = None
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", LroState(self.state))  # refuses a state outside the closed set
@@ -93,7 +106,16 @@ def error_of(exc: HttpResponseError) -> tuple[str, str]:
     return str(code), " ".join(str(message).split())
 
 
-def start(begin, *args: Any, **kwargs: Any) -> tuple[str | None, LroStatus]:
+ServerSeconds = Callable[[float], float | None]
+
+
+def _same_seconds(seconds: float) -> float:
+    return seconds
+
+
+def start(
+    begin, *args: Any, server_seconds: ServerSeconds = _same_seconds, **kwargs: Any
+) -> tuple[str | None, LroStatus]:
     """Send the initial request of `begin(*args)`. Returns (continuation token, status); the token is None
     when the operation already finished in the initial response."""
     poller = begin(*args, polling=StartOnly(timeout=0), **kwargs)
@@ -104,21 +126,33 @@ def start(begin, *args: Any, **kwargs: Any) -> tuple[str | None, LroStatus]:
         if _failed(status):
             return None, LroStatus(LroState.FAILED, "OperationFailed", "the operation failed at once")
         return None, LroStatus(LroState.SUCCEEDED, result=_safe_result(method))
-    return poller.continuation_token(), LroStatus(LroState.IN_PROGRESS)
+    advice = _advice(get_retry_after(method._pipeline_response), server_seconds)
+    return poller.continuation_token(), LroStatus(LroState.IN_PROGRESS, retry_after=advice)
 
 
-def check(begin, token: str, *args: Any, **kwargs: Any) -> LroStatus:
+def check(
+    begin, token: str, *args: Any, server_seconds: ServerSeconds = _same_seconds, **kwargs: Any
+) -> LroStatus:
     """One look at the operation `token` was taken from (args as for the original call)."""
     poller = begin(*args, continuation_token=token, polling=CheckOnce(timeout=0), **kwargs)
     try:
         poller.wait()
     except HttpResponseError as exc:
+        if exc.response is not None and exc.response.status_code >= 400:
+            raise  # the status request itself was refused (a 429 throttle): the operation may still run
         code, message = error_of(exc)
         return LroStatus(LroState.FAILED, code, message)
     method = poller.polling_method()
     if not method.finished():
-        return LroStatus(LroState.IN_PROGRESS)
+        return LroStatus(LroState.IN_PROGRESS, retry_after=_advice(method.retry_after, server_seconds))
     return LroStatus(LroState.SUCCEEDED, result=_safe_result(method))
+
+
+def _advice(client_seconds: float | None, server_seconds: ServerSeconds) -> float | None:
+    # 0 means "no advice" to azure-core as well (it falls back to its own interval).
+    if not client_seconds or client_seconds <= 0:
+        return None
+    return server_seconds(client_seconds)
 
 
 def _safe_result(method) -> dict[str, Any] | None:

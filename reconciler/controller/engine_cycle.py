@@ -266,7 +266,8 @@ class EngineCycle:
 
 
 def _relay(stop: threading.Event, done: threading.Event, cycle_stop: threading.Event, budget: float) -> None:
-    """Set ``cycle_stop`` when ``stop`` is set or ``budget`` seconds pass, whichever is first; end early on ``done``."""
+    """Set ``cycle_stop`` when ``stop`` is set or ``budget`` seconds pass, whichever is first; end early on
+    ``done``."""
     deadline = time.monotonic() + budget
     while not (stop.is_set() or done.is_set()) and time.monotonic() < deadline:
         stop.wait(min(0.2, max(0.0, deadline - time.monotonic())))

@@ -8,7 +8,9 @@ Semantics (the invariants the tests hold us to):
   node is called again at ``at`` (not earlier than ``min_requeue`` after its last call, so an action that
   keeps answering "now" cannot spin).
 - ``Retry(after)`` parks the node for a bounded exponential backoff (see :mod:`.backoff`); after
-  ``retry.max_attempts`` it ends Failed with ``error_code="retries_exhausted"``.
+  ``retry.max_attempts`` it ends Failed with ``error_code="retries_exhausted"``. A Retry the service asked
+  for (``throttled``, ``in-progress``, ``not-yet-visible``) is a wait instead: exactly ``after``, uncounted,
+  handed back beyond ``wait_budget``.
 - ``Failed`` (or an exception, or a return that is not an outcome) ends the node; its dependents, direct and
   transitive, end Skipped naming the failed dependency. Independent branches go on.
 - ``wait_budget`` is the longest single wait the run sits through (``reconcile apply --wait``). A WaitUntil
@@ -48,6 +50,7 @@ from typing import Any
 from reconciler.engine.backoff import RetryPolicy
 from reconciler.engine.graph import ExecNode, Graph, build_graph
 from reconciler.engine.outcome import (
+    SERVICE_WAIT_REASONS,
     Done,
     Failed,
     Outcome,
@@ -155,6 +158,7 @@ class _Run:
         self.limit: datetime | None = None  # the hard deadline
         self.timed_out = False  # the hard deadline left scheduled work undone
         self.abandoned: set[str] = set()  # calls still running when stop_grace ran out
+        self.in_progress_since: dict[str, datetime] = {}  # first of a node's unbroken in-progress answers
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -230,6 +234,10 @@ class _Run:
     def _settle(self, node_id: str, outcome: Outcome) -> None:
         now = self.clock()
         attempt = self.attempt[node_id]
+        if getattr(outcome, "reason_code", None) != ReasonCode.IN_PROGRESS:
+            self.in_progress_since.pop(node_id, None)
+        if isinstance(outcome, Retry) and outcome.reason_code in SERVICE_WAIT_REASONS:
+            return self._service_wait(node_id, replace(outcome, attempt=attempt), now)
         if isinstance(outcome, Retry):
             outcome = replace(outcome, attempt=attempt)
             if self.policy.exhausted(attempt):
@@ -258,6 +266,23 @@ class _Run:
             if self.missing[dependent] == 0 and dependent not in self.final:
                 heapq.heappush(self.timers, (now, dependent))
 
+    def _service_wait(self, node_id: str, outcome: Retry, now: datetime) -> None:
+        """A throttle or another operation's turn: the service said when, so wait exactly that (no backoff
+        cap), count no attempt, and hand it back like any wait longer than the run waits. Another operation
+        that never seems to end (past the policy's max_in_progress) fails the node instead."""
+        self.last[node_id] = outcome
+        if outcome.reason_code == ReasonCode.IN_PROGRESS:
+            since = self.in_progress_since.setdefault(node_id, now)
+            if self.policy.in_progress_too_long(since, now):
+                why = f"still refused as in progress after {now - since}: {outcome.why}"
+                return self._fail(
+                    node_id, Failed(why, "in_progress_too_long", ReasonCode.RETRIES_EXHAUSTED), now
+                )
+        resume = now + max(outcome.after, self.min_requeue)
+        if self._beyond_budget(resume, now):
+            return self._hand_back(node_id, outcome, resume, now)
+        return self._park(node_id, outcome, resume, EventKind.RETRYING, now)
+
     def _park(self, node_id: str, outcome: Outcome, resume: datetime, kind: EventKind, now: datetime) -> None:
         self.last[node_id] = outcome
         heapq.heappush(self.timers, (resume, node_id))
@@ -276,7 +301,7 @@ class _Run:
             self.limit is not None and resume >= self.limit
         )
 
-    def _hand_back(self, node_id: str, outcome: WaitUntil, resume: datetime, now: datetime) -> None:
+    def _hand_back(self, node_id: str, outcome: WaitUntil | Retry, resume: datetime, now: datetime) -> None:
         """A wait longer than the run will wait: the node ends waiting (its dependents stay pending)."""
         self.final[node_id] = self._result(
             node_id, NodeStatus.WAITING, outcome.why, finished_at=now, resume_at=resume, handed_back=True

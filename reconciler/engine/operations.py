@@ -18,12 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.store import Store
 
 PREFIX = "lro/"
+
+# How long a recorded operation is waited on before it is presumed lost and the write sent again: about 3x
+# the longest Azure documents or we see for it (limits.md). An Image Builder run may take its
+# buildTimeoutInMinutes (at most 960 min) plus distribution; a version's replication to many regions, hours;
+# anything else (VM, extension, pool, tag writes) minutes. Past the deadline the caller re-sends the same
+# idempotent write (PUT of the desired body, PATCH, DELETE): on a resource Azure finished or dropped, that
+# converges (a DELETE of a gone resource is a 204; a PUT of what is there is a no-op); on a Failed one it is
+# the repair.
+OPERATION_DEADLINES: Mapping[str, timedelta] = {"run": timedelta(hours=48), "put": timedelta(hours=12)}
+DEFAULT_DEADLINE = timedelta(hours=3)
 
 
 def _utc_now() -> datetime:
@@ -99,6 +109,14 @@ class OperationLedger:
             if doc is not None:
                 found.append(_from_doc(doc))
         return found
+
+
+def overdue(
+    pending: PendingOperation, now: datetime, deadlines: Mapping[str, timedelta] | None = None
+) -> bool:
+    """The operation ran past its deadline (see OPERATION_DEADLINES): stop waiting on it."""
+    limit = (deadlines or OPERATION_DEADLINES).get(pending.operation, DEFAULT_DEADLINE)
+    return now - pending.started_at > limit
 
 
 def _from_doc(doc: Mapping[str, Any]) -> PendingOperation:

@@ -9,7 +9,8 @@ controller-runtime's four results: success, requeue-after, error with backoff, t
   **Waiting is not failing**: a wait never counts as an attempt and never turns into a failure by itself.
 - :class:`Retry` -- a transient business-level problem (a parent not yet visible, a quota freed soon). The
   executor backs off and calls again, up to a bounded number of attempts, then gives up with :class:`Failed`.
-  HTTP 429/5xx never get here: azure-core's pipeline already retried them.
+  azure-core's pipeline retries short 429/5xx itself; a longer Retry-After (Compute's 1200 s) comes here as a
+  Retry with a service reason (``throttled``…, :data:`SERVICE_WAIT_REASONS`), waited exactly and never counted.
 - :class:`Failed` -- terminal for this run; needs a person or a new desired state. Only the action's
   dependents stop; independent branches go on.
 
@@ -51,6 +52,10 @@ class ReasonCode(StrEnum):
     WAITING = "waiting"  # a wait whose action named no reason
     # Retry
     TRANSIENT = "transient"
+    # Retry the service asked for (engine/classify.py): honoured as given, never counted as a failed attempt
+    THROTTLED = "throttled"  # 429, or a 5xx with Retry-After
+    IN_PROGRESS = "in-progress"  # 409: another operation owns the resource
+    NOT_YET_VISIBLE = "not-yet-visible"  # 404 GalleryImageNotFound right after replication (bounded)
     # Failed
     ERROR = "error"  # Azure refused or the resource is in a state apply cannot fix (error_code says which)
     HALTED = "halted"  # a rollout stopped by its failure budget: a person or a new pin is needed
@@ -72,6 +77,9 @@ WAIT_REASONS = frozenset(
         ReasonCode.ROLLBACK,
     }
 )
+# A Retry with one of these is the service's wait, not our failure: the executor waits exactly `after` (however
+# long), does not count it against the retry budget, and hands it back like a WaitUntil beyond the wait budget.
+SERVICE_WAIT_REASONS = frozenset({ReasonCode.THROTTLED, ReasonCode.IN_PROGRESS, ReasonCode.NOT_YET_VISIBLE})
 DONE_REASONS = frozenset({ReasonCode.CONVERGED, ReasonCode.ROLLBACK})
 FAILED_REASONS = frozenset(
     {

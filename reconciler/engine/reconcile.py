@@ -51,8 +51,9 @@ class CycleOutcome:
 
 
 class Reconciler:
-    """Holds the connection, the store (None for a plan-only reader: `reconcile plan`), the commit to tag writes with and the parallelism; the server
-    clock is made on first use and kept, so its rate estimate survives across a controller's cycles."""
+    """Holds the connection, the store (None for a plan-only reader: `reconcile plan`), the commit to tag
+    writes with and the parallelism. The server clock is made on first use and kept, so its rate estimate
+    survives across a controller's cycles."""
 
     def __init__(
         self,

@@ -1,4 +1,8 @@
-"""Names of new session-host VMs: the smallest free index, never a name still in use."""
+"""Names of new session-host VMs: the smallest free index, never a name still in use.
+
+The name is the Windows computerName (≤ 15 characters in Azure): `reconcile validate` refuses a prefix whose
+names could outgrow it anywhere in the range this generator can reach (spec/host_name_range.py).
+"""
 
 from __future__ import annotations
 

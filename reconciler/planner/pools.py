@@ -30,11 +30,8 @@ from reconciler.planner.retention import version_key
 from reconciler.planner.rollout import preview_of, step_summary, totals_of
 from reconciler.planner.session_hosts_plan import plan_session_hosts
 from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, TimelineEnd, simulate_rollout
+from reconciler.planner.version_ready import version_deps
 from reconciler.planner.windows import CronError, Window, next_window
-
-
-def _version_deps(version_id: str) -> tuple[str, ...]:
-    return tuple(change_key(a, version_id) for a in (Action.CREATE, Action.BUILD, Action.REPLICATE))
 
 
 def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
@@ -72,7 +69,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     before={"tags": {PIN_TAG: current or None}},
                     after={"tags": {PIN_TAG: target_id}},
                     patch=[{"op": op, "path": f"/tags/{PIN_TAG}", "value": target_id}],
-                    depends_on=pool_deps + _version_deps(target.arm_id),
+                    depends_on=pool_deps + version_deps(target.arm_id),
                     fingerprint=observed_pool.fingerprint if observed_pool else "",
                     details={"version": target.name, "region": pool.location},
                     reason_code=ChangeReason.ROLLBACK
@@ -89,7 +86,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         now_steps = [step_summary(s, _leaf) for s in (timeline.first.steps if timeline.first else ())]
         outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:
-            sh_deps = pool_deps + _version_deps(target.arm_id) + ((pin_key,) if pin_key else ())
+            sh_deps = pool_deps + version_deps(target.arm_id) + ((pin_key,) if pin_key else ())
             provision = plan_session_hosts(ctx, pool, target_id, sh_deps)
             if provision is not None:
                 provision.details["now"] = now_steps
@@ -99,7 +96,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
             continue
         preview = _preview(ctx, pool, inputs, timeline, target, waiting)
         previews.append(preview)
-        deps = list(_version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
+        deps = list(version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
         if pool.gate_after:
             deps.append(change_key(Action.ROLL, ctx.desired.host_pool(pool.gate_after).arm_id))
         host_ids = [h.id for h in ctx.observed.hosts_of(pool.arm_id)]

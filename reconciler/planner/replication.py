@@ -3,6 +3,10 @@
 Regions are compared as a keyed set by normalised name (never by list position: Terraform's azurerm issues
 #5569/#3543 show what diffing regions as a list does). A version must be replicated in a pool's region before
 that pool's pin may move to it; `readiness` answers that for the pin and the rollout preview.
+
+Nothing writes a version whose provisioning or replication is still running: Compute answers such a PATCH with
+409 (`Conflict` "The request failed due to conflict with a concurrent request", `OperationNotAllowed` "...marked
+for deletion"), so the region diff waits for the operation to end and is planned from what it left.
 """
 
 from __future__ import annotations
@@ -30,8 +34,24 @@ def _observed_regions(observed: ObservedImageVersion) -> dict[str, dict[str, Any
     }
 
 
+BUSY_STATES = ("Creating", "Updating", "Deleting")
+
+
+def operation_in_flight(observed: ObservedImageVersion) -> str | None:
+    """Why the version cannot be written now (an operation of its own is running), or None."""
+    if observed.provisioning_state in BUSY_STATES:
+        return f"its {observed.provisioning_state.lower()} operation is still running"
+    busy = sorted(r.region for r in observed.replication or () if r.state == "Replicating")
+    if busy:
+        return f"replication to {', '.join(busy)} is still in progress"
+    return None
+
+
 def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
-    """A REPLICATE change when the regions differ (or a region failed), plus errors for what cannot change."""
+    """A REPLICATE change when the regions differ (or a region failed), plus errors for what cannot change.
+
+    While the version's own operation runs, the difference is only reported (a no-op that says what it waits
+    for): the PATCH would be refused, and the regions it would compare are not final yet."""
     out = Outcome()
     origin = version.origin("spec.targetRegions")
     label = f"ImageVersion {version.key}"
@@ -71,6 +91,20 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
         remove = []
     retry = sorted(r.region for r in observed.replication or () if r.state == "Failed" and r.region in wanted)
     if not (add or remove or counts or excludes or retry):
+        return out
+    busy = operation_in_flight(observed)
+    if busy is not None:
+        out.changes.append(
+            Change(
+                Action.NO_OP,
+                "image-version",
+                version.arm_id,
+                f"{origin}: {label}: the target regions change waits: {busy}",
+                fingerprint=observed.fingerprint,
+                details={"waiting": busy, "add": add, "remove": remove},
+                reason_code=ChangeReason.REGIONS,
+            )
+        )
         return out
     final = {**{n: have[n] for n in have if n not in remove}, **wanted}
     before = {"properties": {"publishingProfile": {"targetRegions": [have[n] for n in sorted(have)]}}}

@@ -16,6 +16,7 @@ from reconciler.planner.diff import Outcome, compare
 from reconciler.planner.replication import plan_replication
 from reconciler.planner.retention import Decision, RetentionPolicy, VersionFacts, decide_retention
 from reconciler.planner.usage import versions_in_use
+from reconciler.planner.version_ready import version_deps
 
 # Fields Azure never lets change on a version: a new source means a new version number.
 VERSION_IMMUTABLE = (
@@ -197,6 +198,7 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
     if observed is None:
         parents = (version.definition.arm_id, version.definition.gallery.arm_id)
         deps = tuple(change_key(a, p) for p in parents for a in (Action.CREATE, Action.REPLACE))
+        deps += _source_version_deps(version)
         if version.build is None:
             out.changes.append(
                 Change(
@@ -232,6 +234,8 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
                 version.origin("spec.source"),
             )
         )
+    elif _left_failed(observed) and not _deleted_in(out, version.arm_id):
+        out.changes.append(_repair(ctx, version, observed, comparison, label))
     else:
         action = Action.UPDATE if ctx.owned(observed) else Action.ADOPT
         if comparison.patch or action is Action.ADOPT:
@@ -260,6 +264,53 @@ def _plan_declared(ctx: Context, version, observed, superseded: bool, out: Outco
     out.diagnostics.extend(replication.diagnostics)
 
 
+def _left_failed(observed) -> bool:
+    """A version a failed write (a PATCH of its fields or tags) left `Failed`. A failed region is not this:
+    the replicate change removes and re-adds it (replication.py)."""
+    if observed.provisioning_state != "Failed":
+        return False
+    return not any(r.state == "Failed" for r in observed.replication or ())
+
+
+def _deleted_in(out: Outcome, version_id: str) -> bool:
+    """Retention deletes it in this plan: a Failed version is deleted as it is (a failed DELETE is sent
+    again by the next plan), never repaired first."""
+    key = change_key(Action.DELETE, version_id)
+    return any(c.key == key for c in out.changes)
+
+
+def _repair(ctx: Context, version, observed, comparison, label: str) -> Change:
+    """Send the desired (mutable) body again: Azure keeps a Failed version Failed until a write succeeds on
+    it, and nothing may pin to or build from it meanwhile (version_ready.py makes them wait for this)."""
+    action = Action.UPDATE if ctx.owned(observed) else Action.ADOPT
+    return Change(
+        action,
+        "image-version",
+        version.arm_id,
+        f"{version.origin('spec')}: {label} was left Failed by a failed operation; send its desired "
+        "fields again before anything uses it",
+        before=comparison.before,
+        after=comparison.after,
+        patch=comparison.patch,
+        fingerprint=observed.fingerprint,
+        reason_code=ChangeReason.REPAIR,
+    )
+
+
+def _source_version_deps(version) -> tuple[str, ...]:
+    """A version made from another gallery version (a copy, or an Image Builder source) waits until that
+    one is usable: never built from a version that is not Succeeded."""
+    source = version.spec.source
+    ref = source.image_version_id
+    if ref is None and version.build is not None:
+        built = version.build.spec.source
+        if built.image_version_id is not None:
+            ref = built.image_version_id
+        elif built.image_version is not None:
+            ref = build_source(version.build, version)["imageVersionId"]
+    return version_deps(ref) if ref else ()
+
+
 def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> None:
     template_id, body = template_for(version)
     template = ctx.find("image_templates", template_id)
@@ -280,14 +331,20 @@ def _plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> N
         template_id, template = running[0].id, running[0]
         details = {**details, "template": leaf(template_id)}
     if template is not None and template.is_running:
+        # A build change, not a no-op: apply waits on the run (it may have been started by an apply that
+        # died), and the pins and hosts of this version depend on it ("build <version id>", graph.py), so
+        # they wait for the build instead of finding the version absent.
         out.changes.append(
             Change(
-                Action.NO_OP,
+                Action.BUILD,
                 "image-build",
                 template_id,
                 f"{version.origin('spec.source.build')}: {label} is being built "
-                f"({template.last_run_sub_state or 'running'})",
-                details=details,
+                f"({template.last_run_sub_state or 'running'}); wait for the run",
+                after=body,
+                depends_on=deps,
+                details={**details, "running": True},
+                fingerprint=template.fingerprint,
                 reason_code=ChangeReason.BUILDING,
             )
         )

@@ -40,9 +40,15 @@ def _changes_table(plan: Plan) -> list[str]:
     for c in plan.actionable:
         lines.append(
             f"| `{SYMBOLS[c.action]}` | {c.action.value} | {c.kind} | `{_cell(display_name(c))}` "
-            f"| {_cell(c.reason)} |"
+            f"| {_reason_cell(c)} |"
         )
     return lines
+
+
+def _reason_cell(change) -> str:
+    """The reason with its machine-readable code first, as the JSON plan carries it."""
+    code = f"`{change.reason_code}` " if change.reason_code else ""
+    return code + _cell(change.reason)
 
 
 def _details(plan: Plan) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import latency
 from .clock import iso
 from .errors import ArmError, bad_request
 from .routing import Request, Response
@@ -103,9 +104,12 @@ def handle(app: Any, req: Request) -> Response:
         return Response(200, {"value": app.faults.rules})
     if what == "config":
         if m == "POST":
+            body = req.json() or {}
             try:
-                app.config.update(req.json() or {})
-            except (KeyError, TypeError) as exc:
+                if isinstance(body, dict) and "latency" in body:
+                    latency.parse(body["latency"])  # refuse a bad model here, not on every later request
+                app.config.update(body)
+            except (KeyError, TypeError, ValueError) as exc:
                 raise bad_request(str(exc)) from exc
         return Response(200, app.config.to_dict())
     if m == "GET" and what == "resources":

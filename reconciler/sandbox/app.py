@@ -15,7 +15,7 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from . import admin, identity
+from . import admin, api_versions, identity
 from .audit import Audit
 from .clock import SandboxClock
 from .config import SandboxConfig
@@ -26,6 +26,7 @@ from .routing import ArmPath, Request, Response, parse_arm_path
 from .scheduler import Scheduler
 from .store import Store
 from .throttle import Throttle
+from .tokens import TokenIssuer
 
 MUTATING = ("PUT", "PATCH", "DELETE", "POST")
 
@@ -45,7 +46,7 @@ class App:
         self.throttle = Throttle(clock, config)
         self.stats: Counter[str] = Counter()
         self.api_versions: Counter[str] = Counter()
-        self.tokens: dict[str, str] = {}
+        self.tokens = TokenIssuer()  # its key outlives reset(): clients keep their tokens
         self.types: dict[str, Any] = {}
         self.subpaths: dict[str, Any] = {}  # e.g. location-scoped catalogs
         self.changed = threading.Event()
@@ -140,18 +141,14 @@ class App:
         public = identity.handle_public(self, req)
         if public is not None:
             return public
-        auth = req.headers.get("authorization", "")
-        if not auth.lower().startswith("bearer ") or not auth[7:].strip():
-            raise ArmError(
-                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-            )
-        token = auth[7:].strip()
-        req.caller = self.tokens.get(token, "unknown")
+        req.caller = identity.caller(self, req)
         if not req.api_version:
             raise bad_request(
                 "The api-version query parameter (?api-version=) is required for all requests.",
                 "MissingApiVersionParameter",
             )
+        if not self.config.lenient_api_versions:
+            api_versions.check(self, req)
         rule = self.faults.match(req.method, req.path)
         if rule is not None:
             if rule["delay"]:

@@ -46,6 +46,11 @@ class SandboxConfig:
     throttle: bool = False
     strict_version_delete: bool = False  # refuse deleting a version any VM references (Azure allows it)
     auto_resource_groups: bool = False  # create missing resource groups on first PUT (Azure does not)
+    lenient_api_versions: bool = False  # accept any api-version (Azure refuses one its type does not publish)
+    token_lifetime_seconds: float = 3600.0  # bearer token lifetime, sandbox seconds (Entra ID: ~1 h)
+    token_min_real_seconds: float = 360.0  # ...but at least this long in real seconds (tokens.py says why)
+    # Lenient: a write while the resource's own operation runs replaces it (Azure answers 409).
+    concurrent_writes: bool = False
     # Eventual consistency: a definition still answers CannotDeleteResource this long after its last version
     # was deleted (Azure: ~10-20 s, azure-surface §4). 0 = off.
     ghost_child_seconds: float = 0.0
@@ -56,6 +61,7 @@ class SandboxConfig:
     # Integer Retry-After on initial LRO responses (0 = omitted; the Azure CLI wants 1).
     initial_retry_after: int = 0
     seed: int = 1234
+    latency: Any = ""  # "" off, "azure", or {operation: distribution} (sandbox/latency.py); real seconds
     # throttle buckets: (capacity, refill per sandbox second) per subscription+principal (limits.md A1)
     read_bucket: tuple[float, float] = (250.0, 25.0)
     write_bucket: tuple[float, float] = (200.0, 10.0)

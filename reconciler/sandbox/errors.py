@@ -72,3 +72,40 @@ def bad_request(message: str, code: str = "InvalidParameter", target: str | None
 
 def conflict(code: str, message: str, target: str | None = None) -> ArmError:
     return ArmError(409, code, message, target)
+
+
+# What a write on a resource whose own operation is still running gets, per resource provider (see
+# tests/fixtures/strict_refusals.md for the observed bodies these follow).
+_CRP_OPERATION = {"PUT": "PUT", "PATCH": "Update", "DELETE": "Delete"}
+_CRP_KIND = {
+    "Microsoft.Compute/virtualMachines": "VM",
+    "Microsoft.Compute/galleries": "Gallery",
+    "Microsoft.Compute/galleries/images": "Gallery Image",
+    "Microsoft.Compute/galleries/images/versions": "Gallery Image Version",
+}
+
+
+def operation_in_progress(
+    type_name: str, res: dict[str, Any], op: dict[str, Any], method: str, status_url: str
+) -> ArmError:
+    name = res.get("name") or res["id"].rsplit("/", 1)[-1]
+    namespace = type_name.split("/")[0]
+    if op["kind"].endswith(":delete") and namespace == "Microsoft.Compute":
+        kind = _CRP_KIND.get(type_name, "resource")
+        return conflict(
+            "OperationNotAllowed",
+            f"Operation '{_CRP_OPERATION.get(method, method)}' is not allowed on {kind} '{name}' since the "
+            f"{kind} is marked for deletion. You can only retry the Delete operation (or wait for an ongoing "
+            "one to complete).",
+        )
+    if namespace == "Microsoft.Network":
+        return conflict(
+            "AnotherOperationInProgress",
+            "Another operation on this or dependent resource is in progress. To retrieve status of the "
+            f"operation use uri: {status_url}.",
+        )
+    return conflict(
+        "Conflict",
+        "The request failed due to conflict with a concurrent request. To resolve it, please refer to "
+        "https://aka.ms/activitylog to get more details on the conflicting requests.",
+    )

@@ -1,24 +1,20 @@
 """Sign-in and discovery: OIDC + token endpoints for azure-identity/MSAL, ARM cloud metadata, /subscriptions and
-/tenants. Tokens are opaque to clients (JWT-shaped, unsigned) and map back to the client id for the audit log.
-Never logs or echoes secrets.
+/tenants. Tokens are signed JWTs (tokens.py); the
+caller of a request is read from its validated claims. Never logs or echoes secrets.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .errors import ArmError
 from .routing import Request, Response
+from .tokens import AUDIENCES as TOKEN_AUDIENCES
+from .tokens import audience_of
 
-AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"]
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+AUDIENCES = list(TOKEN_AUDIENCES)
 
 
 def metadata(req: Request) -> Response:
@@ -130,25 +126,43 @@ def token(app: Any, req: Request) -> Response:
             "error_codes": [7000215],
         }
         return Response(401, body)
-    now = int(app.clock.now_ts())
     tenant = req.segments[0]
     claims = {
-        "aud": "https://management.azure.com/",
+        "aud": audience_of(form.get("scope") or form.get("resource") or "https://management.azure.com/"),
         "iss": f"{req.base}/{tenant}/",
         "tid": app.config.tenant_id,
         "appid": client_id,
         "oid": client_id,
         "sub": client_id,
-        "iat": now,
-        "nbf": now,
-        "exp": now + 86400,
         "jti": secrets.token_hex(8),
     }
-    access = f"{_b64({'typ': 'JWT', 'alg': 'none'})}.{_b64(claims)}.sandbox"
-    with app.lock:
-        app.tokens[access] = client_id or "unknown"
-    body = {"token_type": "Bearer", "expires_in": 86399, "ext_expires_in": 86399, "access_token": access}
+    config = app.config
+    access, expires_in = app.tokens.issue(
+        claims,
+        config.token_lifetime_seconds,
+        app.clock.time_scale,
+        app.clock.now_ts(),
+        config.token_min_real_seconds,
+    )
+    body = {
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "ext_expires_in": expires_in,
+        "access_token": access,
+    }
     return Response(200, body)
+
+
+def caller(app: Any, req: Request) -> str:
+    """The principal of a request, from its validated bearer token; ARM's 401 when there is none or it is bad."""
+    auth = req.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+        raise ArmError(
+            401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+        )
+    authorization_uri = f"{req.base}/{app.config.tenant_id}"
+    claims = app.tokens.validate(auth[7:].strip(), app.clock.now_ts(), authorization_uri)
+    return str(claims.get("appid") or claims.get("oid") or "unknown")
 
 
 def subscription_body(app: Any, sub: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import sys
 import threading
 from typing import Any
 
+from . import latency
 from .estate import ESTATE_NAMES
 
 
@@ -28,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-scale", type=float, default=1.0, help="sandbox seconds per real second")
     parser.add_argument("--faults", help="fault injection rules (JSON or YAML)")
     parser.add_argument("--throttle", action="store_true", help="enable ARM token-bucket throttling")
+    parser.add_argument(
+        "--latency",
+        metavar="azure|FILE",
+        help="add ARM-like service time to every response: 'azure' defaults or a JSON/YAML file of distributions",
+    )
     parser.add_argument("--page-size", type=int, help="items per list page (default 5)")
     parser.add_argument(
         "--initial-retry-after",
@@ -55,6 +61,8 @@ def serve(args: Any) -> int:
         except ValueError:
             settings[key] = value
     try:
+        if args.latency:
+            settings["latency"] = "azure" if args.latency == "azure" else latency.load_file(args.latency)
         sb = Sandbox(
             port=args.port,
             time_scale=args.time_scale,

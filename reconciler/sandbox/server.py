@@ -1,6 +1,8 @@
 """HTTPS transport: a stdlib ThreadingHTTPServer bound to 127.0.0.1 with TLS per connection (handshake in the
 worker thread), HTTP/1.1 keep-alive, TCP_NODELAY (without it every response stalls ~40 ms on delayed ACK) and an
-explicit Content-Length on every response. The sandbox's clock goes out as the standard `Date` header (whole
+explicit Content-Length on every response. When the latency model is on, each response waits out its drawn
+service time here, in the request's worker thread and after the app lock is released, so concurrent requests
+overlap their delays the way they overlap ARM's. The sandbox's clock goes out as the standard `Date` header (whole
 seconds, the only server time Azure gives a client); `x-ms-sandbox-time` repeats it with fractions for tools
 that inspect the sandbox, and no client of Azure may read it."""
 
@@ -10,12 +12,14 @@ import json
 import socket
 import ssl
 import threading
+import time
 import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .clock import iso
+from .latency import LatencyModel
 from .routing import make_request
 
 QUIET = (ssl.SSLError, ConnectionError, socket.timeout, BrokenPipeError)
@@ -29,12 +33,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         app = self.server.app  # type: ignore[attr-defined]
+        started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
         req = make_request(self.command, self.path, dict(self.headers.items()), body, f"https://{host}")
         resp = app.handle(req)
         payload = b"" if resp.body is None else json.dumps(resp.body).encode()
+        delay = self.server.latency.delay_seconds(self.command, self.path, resp.status, resp.body)  # type: ignore[attr-defined]
+        if delay > 0:
+            # The sandbox's own handling time counts towards the drawn service time, as ARM's does.
+            time.sleep(max(0.0, delay - (time.monotonic() - started)))
         # Not send_response(): it would add a second Date, in this machine's time.
         self.send_response_only(resp.status)
         self.send_header("Server", self.version_string())
@@ -47,6 +56,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("x-ms-client-request-id", crid)
         for key, value in resp.headers.items():
             self.send_header(key, value)
+        if delay > 0:
+            self.send_header("x-ms-sandbox-latency-ms", f"{delay * 1000:.1f}")
         if payload:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload) if self.command != "HEAD" else 0))
@@ -67,6 +78,7 @@ class TlsServer(ThreadingHTTPServer):
     def __init__(self, port: int, context: ssl.SSLContext, app: Any) -> None:
         self.ssl_context = context
         self.app = app
+        self.latency = LatencyModel(app.config)
         super().__init__(("127.0.0.1", port), Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:

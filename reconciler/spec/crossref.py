@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from reconciler.spec.desired import DesiredState, retained_versions
 from reconciler.spec.errors import SpecError
+from reconciler.spec.host_name_range import computer_name_max, highest_reachable_index
 from reconciler.spec.suggest import did_you_mean
 
-WINDOWS_COMPUTER_NAME_MAX = 15
-OTHER_COMPUTER_NAME_MAX = 64
 TRUSTED_LAUNCH_FEATURES = {
     "trustedlaunch",
     "trustedlaunchsupported",
@@ -47,10 +46,28 @@ def check_target_regions(state: DesiredState) -> list[SpecError]:
     return errors
 
 
-def max_name_prefix(count: int, os_type: str) -> int:
-    """Longest name prefix that still fits `<prefix>-<n>` for indexes up to 2×count (surge headroom)."""
-    limit = WINDOWS_COMPUTER_NAME_MAX if os_type == "Windows" else OTHER_COMPUTER_NAME_MAX
-    return limit - 1 - len(str(max(2 * count - 1, 9)))
+def max_name_prefix(highest_index: int, os_type: str) -> int:
+    """Longest name prefix for which `<prefix>-<highest_index>` still fits the OS's computer-name limit."""
+    return computer_name_max(os_type) - 1 - len(str(highest_index))
+
+
+def _check_name_range(pool) -> list[SpecError]:
+    hosts, rollout = pool.spec.session_hosts, pool.spec.rollout
+    batch = rollout.batch_hosts(hosts.count) if hosts.count else 1
+    highest = highest_reachable_index(hosts.count, batch, rollout.failure_budget)
+    longest = max_name_prefix(highest, pool.definition.spec.os_type)
+    if len(hosts.name_prefix) <= longest:
+        return []
+    limit = computer_name_max(pool.definition.spec.os_type)
+    return [
+        pool.raw.error(
+            ("spec", "sessionHosts", "namePrefix"),
+            f"prefix {hosts.name_prefix!r} is too long: with count {hosts.count}, batch {batch} and failure "
+            f"budget {rollout.failure_budget}, host names reach '{hosts.name_prefix}-{highest}' "
+            f"({len(hosts.name_prefix) + 1 + len(str(highest))} characters) and must fit in {limit}, "
+            f"so at most {longest} for the prefix",
+        )
+    ]
 
 
 def check_host_pools(state: DesiredState) -> list[SpecError]:
@@ -58,16 +75,7 @@ def check_host_pools(state: DesiredState) -> list[SpecError]:
     for pool in state.host_pools:
         errors += _check_pool_type(pool)
         hosts, definition = pool.spec.session_hosts, pool.definition
-        longest = max_name_prefix(hosts.count, definition.spec.os_type)
-        if len(hosts.name_prefix) > longest:
-            errors.append(
-                pool.raw.error(
-                    ("spec", "sessionHosts", "namePrefix"),
-                    f"prefix {hosts.name_prefix!r} is too long: with count {hosts.count}, host names "
-                    f"'<prefix>-<n>' must fit in {longest + 1 + len(str(max(2 * hosts.count - 1, 9)))} "
-                    f"characters, so at most {longest} for the prefix",
-                )
-            )
+        errors += _check_name_range(pool)
         security = hosts.security_type
         wanted = {"TrustedLaunch": TRUSTED_LAUNCH_FEATURES, "ConfidentialVM": CONFIDENTIAL_FEATURES}.get(
             security

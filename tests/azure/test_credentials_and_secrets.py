@@ -75,4 +75,9 @@ def test_a_sovereign_audience_changes_the_token_scope_the_clients_ask_for(sb, sa
         assert conn.settings.arm_audience == "https://management.usgovcloudapi.net/"
         client = conn.compute(sb.subscription_ids[0])
         assert client._config.credential_scopes == ["https://management.usgovcloudapi.net/.default"]
-        assert list(client.galleries.list()) == []  # the sandbox's authority issues tokens for any audience
+        # The sandbox's authority issues the token for the Gov audience; the sandbox's ARM, a public-cloud
+        # one, refuses it as ARM does: proof the token was obtained for the sovereign scope.
+        with pytest.raises(ClientAuthenticationError) as refused:
+            list(client.galleries.list())
+        assert refused.value.error.code == "InvalidAuthenticationTokenAudience"
+        assert "'https://management.usgovcloudapi.net/'" in refused.value.message

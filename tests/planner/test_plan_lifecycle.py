@@ -150,7 +150,9 @@ def test_a_running_build_is_waited_for_and_a_failed_one_rerun(load):
         },
     }
     result = plan(desired, observed_from([*resources, template]), NOW)
-    assert not result.actionable and "Customizing" in changes_of(result, Action.NO_OP)[0].reason
+    [waiting] = result.actionable  # a build to wait on (pins depend on it), not a no-op
+    assert waiting.action is Action.BUILD and waiting.reason_code == "building"
+    assert "Customizing" in waiting.reason and waiting.resource_id == template_id
     template["properties"]["lastRunStatus"] = {"runState": "Failed", "message": "customizer s1 failed"}
     [rerun] = plan(desired, observed_from([*resources, template]), NOW).actionable
     assert rerun.action is Action.BUILD and "customizer s1 failed" in rerun.reason
@@ -283,5 +285,6 @@ def test_a_build_running_from_an_older_recipe_is_not_started_twice(load):
         },
     }
     result = plan(desired, observed_from([*resources, old]), NOW)
-    assert not result.actionable
-    assert changes_of(result, Action.NO_OP)[0].details["template"] == "b1-0000000000"
+    [waiting] = result.actionable  # waits on the running one: no second template, no second run
+    assert waiting.reason_code == "building" and waiting.details["template"] == "b1-0000000000"
+    assert waiting.resource_id.endswith("/b1-0000000000")

@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from reconciler.sandbox import landing_zone
+from reconciler.sandbox.config import DEFAULT_SUBSCRIPTIONS
+
+# A version's source must exist (Azure reads it to replicate): make_gallery creates this managed image.
+SOURCE_IMAGE = f"/subscriptions/{DEFAULT_SUBSCRIPTIONS[0]}/resourceGroups/rg-test/providers/Microsoft.Compute/images/base"
 
 
 def rg_id(sub: str, rg: str) -> str:
@@ -37,17 +41,23 @@ def version_body(
                 "targetRegions": [{"name": r, "regionalReplicaCount": 2} for r in regions],
                 **pp,
             },
-            "storageProfile": {
-                "source": {
-                    "id": source
-                    or "/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/images/base"
-                }
-            },
+            "storageProfile": {"source": {"id": source or SOURCE_IMAGE}},
         },
     }
 
 
+def make_source_image(c, name="base", location="westeurope"):
+    os_disk = {
+        "osType": "Windows",
+        "osState": "Generalized",
+        "blobUri": "https://example.blob.core.windows.net/v/b.vhd",
+    }
+    body = {"location": location, "properties": {"storageProfile": {"osDisk": os_disk}}}
+    return c.compute.images.begin_create_or_update(c.rg, name, body).result()
+
+
 def make_gallery(c, gallery="gal", image="img", location="westeurope"):
+    make_source_image(c)
     c.compute.galleries.begin_create_or_update(c.rg, gallery, gallery_body(location)).result()
     c.compute.gallery_images.begin_create_or_update(c.rg, gallery, image, image_body(location)).result()
 

@@ -8,15 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
-from support.sandbox import credential_for
+from support.sandbox import bearer, credential_for
 
 from reconciler.sandbox import Sandbox
 
-from .helpers import gallery_body, make_gallery
+from .helpers import SOURCE_IMAGE, gallery_body, make_gallery
 
 
 def test_injected_500_and_429_are_retried_by_azure_core(sb, clients):
@@ -54,7 +55,7 @@ def test_throttling_answers_429_with_retry_after_and_the_sdk_recovers(sb, client
     r = requests.get(
         f"{sb.endpoint}/subscriptions/{clients.sub}/resourceGroups/{clients.rg}/providers/"
         "Microsoft.Compute/galleries/gal?api-version=2026-03-03",
-        headers={"Authorization": "Bearer t"},
+        headers=bearer(sb),
         verify=sb.ca_bundle,
         timeout=5,
     )
@@ -66,7 +67,7 @@ def test_throttling_answers_429_with_retry_after_and_the_sdk_recovers(sb, client
     raw = None
     session = requests.Session()
     for _ in range(10):
-        raw = session.get(r.url, headers={"Authorization": "Bearer t"}, verify=sb.ca_bundle, timeout=5)
+        raw = session.get(r.url, headers=bearer(sb), verify=sb.ca_bundle, timeout=5)
         if raw.status_code == 429:
             break
     assert raw.status_code == 429
@@ -126,7 +127,7 @@ def test_cli_serve_prints_one_json_line_and_exits_cleanly_on_sigterm(tmp_path):
         r = requests.get(
             info["endpoint"] + "/subscriptions/11111111-1111-4111-8111-111111111111/resourcegroups/rg1"
             "?api-version=2024-11-01",
-            headers={"Authorization": "Bearer t"},
+            headers=bearer(SimpleNamespace(**info, port=int(info["endpoint"].rsplit(":", 1)[1]))),
             verify=info["ca_bundle"],
             timeout=5,
         )
@@ -170,15 +171,12 @@ def test_poll_retry_after_is_fractional_and_initial_has_none(sb, clients):
     initial = poller.polling_method()._initial_response.http_response
     assert "Retry-After" not in initial.headers
     url = initial.headers["Azure-AsyncOperation"]
-    poll = requests.get(url, headers={"Authorization": "Bearer t"}, verify=sb.ca_bundle, timeout=5)
+    poll = requests.get(url, headers=bearer(sb), verify=sb.ca_bundle, timeout=5)
     assert poll.json()["status"] == "InProgress"
     assert 0.2 < float(poll.headers["Retry-After"]) < 0.5
     time.sleep(float(poll.headers["Retry-After"]))
     assert (
-        requests.get(url, headers={"Authorization": "Bearer t"}, verify=sb.ca_bundle, timeout=5).json()[
-            "status"
-        ]
-        == "Succeeded"
+        requests.get(url, headers=bearer(sb), verify=sb.ca_bundle, timeout=5).json()["status"] == "Succeeded"
     )
 
 
@@ -242,9 +240,7 @@ def test_allow_deletion_of_replicated_locations_false_blocks_region_removal(sb, 
         "location": "westeurope",
         "properties": {
             "publishingProfile": {"targetRegions": [{"name": "westeurope"}, {"name": "northeurope"}]},
-            "storageProfile": {
-                "source": {"id": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/images/b"}
-            },
+            "storageProfile": {"source": {"id": SOURCE_IMAGE}},  # make_gallery made it: a source must exist
             "safetyProfile": {"allowDeletionOfReplicatedLocations": False},
         },
     }

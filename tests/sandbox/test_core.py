@@ -6,11 +6,13 @@ import json
 
 import pytest
 import requests
+from support.sandbox import access_token
 
 from .helpers import make_gallery
 
 
-def raw(sb, method, path, token="x", **kw):
+def raw(sb, method, path, token="signed", **kw):
+    token = access_token(sb) if token == "signed" else token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(
         method, sb.endpoint + path, headers=headers, verify=sb.ca_bundle, timeout=10, **kw
@@ -95,7 +97,9 @@ def test_subscriptions_tenants_and_unknown_subscription(sb):
     assert [s["subscriptionId"] for s in subs] == sb.subscription_ids
     assert all(s["state"] == "Enabled" and s["tenantId"] == sb.tenant_id for s in subs)
     assert raw(sb, "GET", "/tenants?api-version=2022-12-01").json()["value"][0]["tenantId"] == sb.tenant_id
-    r = raw(sb, "GET", "/subscriptions/00000000-0000-4000-8000-000000000000/resourcegroups?api-version=1")
+    r = raw(
+        sb, "GET", "/subscriptions/00000000-0000-4000-8000-000000000000/resourcegroups?api-version=2024-11-01"
+    )
     assert r.status_code == 404 and r.json()["error"]["code"] == "SubscriptionNotFound"
 
 

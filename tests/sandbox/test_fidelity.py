@@ -17,14 +17,18 @@ lists differences the sandbox still has (tolerated, shown as warnings): anything
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.mgmt.desktopvirtualization.models import HostPool, SessionHostPatch
+from support.sandbox import access_token, credential_for
 
 from reconciler.sandbox.estate import generate
 
@@ -322,8 +326,12 @@ def test_gallery_image_version_create_and_get_with_replication_status(clients):
     ).result()
     assert_same_shape(initial, "GalleryImageVersion_Create", "GalleryImageVersion")
     assert initial["properties"]["provisioningState"] == "Creating"
-    versions.begin_create_or_update(RG, "galfidelity", "imgfidelity", "1.0.0", body).result()
-    got = versions.get(RG, "galfidelity", "imgfidelity", "1.0.0", expand="ReplicationStatus", **RAW)
+    # A second PUT while the create runs is refused (409), as in Azure: wait for the create instead.
+    for _ in range(1000):
+        got = versions.get(RG, "galfidelity", "imgfidelity", "1.0.0", expand="ReplicationStatus", **RAW)
+        if got["properties"]["provisioningState"] != "Creating":
+            break
+    assert got["properties"]["provisioningState"] == "Succeeded"
     assert_same_shape(got, "GalleryImageVersion_Get_WithReplicationStatus", "GalleryImageVersion")
     assert got["properties"]["replicationStatus"]["aggregatedState"] == "Completed"
     assert {s["state"] for s in got["properties"]["replicationStatus"]["summary"]} == {"Completed"}
@@ -451,3 +459,64 @@ def test_image_template_run_output(clients):
     assert_same_shape(output, "GetRunOutput", "RunOutput")
     assert output["properties"]["provisioningState"] == "Succeeded"
     assert output["properties"]["artifactId"].lower() == f"{definition.id}/versions/1.0.0".lower()
+
+
+# ---- Refusals: status, code, headers and body shape of what ARM refuses at its front door, against the
+# shapes recorded with their public sources in tests/fixtures/api_versions.json.
+
+FRONT_DOOR = json.loads((EXAMPLES.parent / "api_versions.json").read_text())
+
+
+def assert_refusal(status: int, headers, body: dict, code: str) -> None:
+    refusal = FRONT_DOOR["refusals"][code]
+    assert status == refusal["status"]
+    assert not shape_mismatches(body, refusal["body"]), body
+    assert body["error"]["code"] == code
+    assert re.match(refusal["message_pattern"], body["error"]["message"]), body["error"]["message"]
+    assert "Retry-After" not in headers  # azure-core would retry a refusal carrying it
+    if "www_authenticate_pattern" in refusal:
+        assert re.match(refusal["www_authenticate_pattern"], headers["WWW-Authenticate"]), headers
+
+
+def test_sandbox_and_fixture_list_the_same_api_versions():
+    from reconciler.sandbox.api_versions import FAMILIES
+
+    assert {name: list(v) for name, v in FAMILIES.items()} == {
+        name: family["versions"] for name, family in FRONT_DOOR["families"].items()
+    }
+
+
+def test_refusal_of_an_unpublished_api_version_through_the_sdk(clients):
+    create_gallery_and_definition(clients.compute)
+    with pytest.raises(HttpResponseError) as info:
+        clients.compute.galleries.get(RG, "galfidelity", api_version="2099-01-01")
+    response = info.value.response
+    assert info.value.error.code == "NoRegisteredProviderFound"
+    assert_refusal(response.status_code, response.headers, response.json(), "NoRegisteredProviderFound")
+
+
+def test_refusal_of_an_unpublished_resource_groups_api_version(clients):
+    path = f"/subscriptions/{clients.sub}/resourcegroups"
+    response = clients.compute.send_request(HttpRequest("GET", path, params={"api-version": "2023-02-01"}))
+    assert_refusal(response.status_code, response.headers, response.json(), "InvalidApiVersionParameter")
+
+
+@pytest.mark.parametrize(
+    "case", ["InvalidAuthenticationToken", "InvalidAuthenticationTokenAudience", "ExpiredAuthenticationToken"]
+)
+def test_refusal_of_a_bad_bearer_token(sb, case):
+    if case == "InvalidAuthenticationToken":
+        header, payload, _ = access_token(sb).split(".")
+        token = f"{header}.{payload}.forged"
+    elif case == "InvalidAuthenticationTokenAudience":
+        token = credential_for(sb).get_token("https://graph.microsoft.com/.default").token
+    else:
+        claims = {"aud": "https://management.azure.com/", "appid": sb.client_id}
+        token, _ = sb.app.tokens.issue(claims, -3600, 1.0, sb.clock.now_ts())
+    r = requests.get(
+        f"{sb.endpoint}/subscriptions/{sb.subscription_ids[0]}/resourcegroups?api-version=2025-04-01",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=sb.ca_bundle,
+        timeout=10,
+    )
+    assert_refusal(r.status_code, r.headers, r.json(), case)

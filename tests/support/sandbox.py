@@ -75,6 +75,16 @@ def credential_for(sb):
     )
 
 
+def access_token(sb) -> str:
+    """A bearer token the sandbox signed, fetched through the real credential (fresh each call: at a fast
+    clock a token lasts milliseconds)."""
+    return credential_for(sb).get_token("https://management.azure.com/.default").token
+
+
+def bearer(sb) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token(sb)}"}
+
+
 def make_clients(sb, credential, subscription_id=None, **extra) -> SimpleNamespace:
     """compute, aib, avd clients (real SDKs over HTTPS) for one subscription (default: the first)."""
     from azure.mgmt.compute import ComputeManagementClient

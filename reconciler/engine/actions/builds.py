@@ -5,7 +5,9 @@ Each call looks at Azure and takes the next step:
 - the version exists half-made (Failed) → delete it (a failed build leaves nothing behind), then report;
 - no template → create it; template Failed to provision → delete it and fail with Image Builder's error;
 - template ready, not run in this apply (or its last run failed in an earlier one) → run it;
-- running → wait; the run failed in this apply → clean up, then fail with Image Builder's message.
+- running → wait; the run failed in this apply → clean up, then fail with Image Builder's message;
+- a run found running (started by an apply that died) is waited on, then judged like ours;
+- a gallery source version that is not Succeeded → wait (being made) or fail (Failed): never built from.
 The run ends only after the version replicated to every target region (Azure's behaviour), so the pins and
 rollouts that depend on this change start from a complete version.
 """
@@ -21,6 +23,23 @@ from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
+
+FAILED_RUNS = ("Failed", "Canceled", "PartiallySucceeded")
+
+
+def _source_not_ready(change, env: ActionEnv, mem: dict, what: str) -> Outcome | None:
+    """Never build from a gallery version that is not Succeeded (being made, or left Failed by a failed
+    write): wait while Azure is still making it, fail while it is Failed (the next plan repairs it first)."""
+    source = ((change.after or {}).get("properties") or {}).get("source") or {}
+    if source.get("type") != "SharedImageVersion" or not source.get("imageVersionId"):
+        return None
+    version = env.reader.version(source["imageVersionId"])
+    state = version.provisioning_state if version is not None else "absent"
+    if state == "Succeeded":
+        return None
+    if state in ("Creating", "Updating"):
+        return env.wait(mem.setdefault("since", env.clock()), f"the source version is {state.lower()}")
+    return Failed(f"{what}: the source version is {state.lower()}", error_code="SourceVersionNotReady")
 
 
 def _run_output_name(change) -> str:
@@ -65,6 +84,10 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             return env.wait(mem.get("since"), f"distributing ({_regions(version)})")
         # 3. The template.
         template = env.reader.template(template_id)
+        if template is None and not mem.get("creating"):
+            not_ready = _source_not_ready(change, env, mem, what)
+            if not_ready is not None:
+                return not_ready
         if template is None or mem.get("creating"):
             body = copy.deepcopy(change.after or {})
             body["tags"] = env.tags_for_write(body.get("tags"))
@@ -85,7 +108,14 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
         if template.provisioning_state != "Succeeded":
             return env.wait(mem.get("since"), f"image template {template.provisioning_state}")
         if template.is_running:
+            # A run this apply did not start (an apply that died, another replica): wait for it, and judge
+            # how it ended, rather than run it again or call the version absent.
+            mem["watching"] = True
+            mem.setdefault("since", env.clock())
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
+        if mem.get("watching") and template.last_run_state in FAILED_RUNS:
+            detail = template.last_run_message or template.last_run_state
+            return Failed(f"{what}: Image Builder: {detail}", error_code="ImageBuildFailed")
         # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build).
         mem["running"], mem["since"] = True, env.clock()
         status = lro_step(env, change.key, "run", template_id, None, "building")

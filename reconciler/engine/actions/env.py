@@ -2,8 +2,14 @@
 
 `memory(change_key)` is per change and per apply run (one node runs on one thread at a time, so no lock is
 needed per entry). `replication` collects each version's per-region state as actions see it, for the recap.
-Poll delays are in server time: an eighth of the time an operation has run so far, between `min_poll` and
-`max_poll` — frequent checks for short operations, few for hour-long builds, never more than `max_poll` late.
+Poll delays are in server time. When the service said when to look again (the operation status's
+`Retry-After`, "the number of seconds to wait before checking the status of the asynchronous operation":
+learn.microsoft.com/azure/azure-resource-manager/management/async-operations), that is the delay, clamped to
+[`min_poll`, `max_advised_poll`]: Azure knows how long its replication takes, we do not, and each check is a
+read against the subscription's read budget; the cap only bounds how late a wrong estimate can make us.
+Without advice we guess: an eighth of the time the operation has run so far, within [`min_poll`, `max_poll`] —
+frequent checks for short operations, few for hour-long builds. Per-region progress of a replication is a
+second read beside the operation's status, so it is taken at most every `progress_poll` (`progress_due`).
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ class ActionEnv:
     extra_tags: dict[str, str] = field(default_factory=dict)  # e.g. the git commit, on what we create
     subscriptions: tuple[str, ...] = ()
     min_poll: timedelta = timedelta(seconds=5)
-    max_poll: timedelta = timedelta(minutes=1)
+    max_poll: timedelta = timedelta(minutes=5)
+    # Replications take 15 to 100 min per copy (limits.md A4): trusting advice this far is at worst ~2x late.
+    max_advised_poll: timedelta = timedelta(minutes=30)
+    progress_poll: timedelta = timedelta(minutes=15)  # a 30-minute replication: one look halfway
     max_region_retries: int = 2
     replication: dict[str, dict[str, str]] = field(default_factory=dict)
     _memory: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -40,11 +49,26 @@ class ActionEnv:
         with self._lock:
             return self._memory.setdefault(key, {"done": {}, "started": set(), "wrote": False})
 
-    def wait(self, since: datetime | None, why: str) -> WaitUntil:
+    def wait(self, since: datetime | None, why: str, retry_after: float | None = None) -> WaitUntil:
+        """Look again after the service's `retry_after` (server seconds) if it gave one, clamped to
+        [min_poll, max_advised_poll]; else after an eighth of the time since `since`, in [min_poll, max_poll]."""
         now = self.clock()
-        elapsed = (now - since) if since is not None else timedelta(0)
-        delay = min(max(elapsed / 8, self.min_poll), self.max_poll)
-        return WaitUntil(now + delay, why)
+        if retry_after is not None:
+            delay, cap = timedelta(seconds=retry_after), self.max_advised_poll
+        else:
+            delay, cap = ((now - since) if since is not None else timedelta(0)) / 8, self.max_poll
+        return WaitUntil(now + min(max(delay, self.min_poll), cap), why)
+
+    def progress_due(self, key: str) -> bool:
+        """Whether change `key` may read per-region progress now; at most once per `progress_poll`, the
+        first period starting at the first ask."""
+        now = self.clock()
+        mem = self.memory(key)
+        last = mem.setdefault("progress_read", now)
+        if now - last < self.progress_poll:
+            return False
+        mem["progress_read"] = now
+        return True
 
     def record_replication(self, version: ObservedImageVersion | None) -> None:
         if version is None:

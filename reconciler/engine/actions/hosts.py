@@ -8,25 +8,29 @@ saved plan is self-contained.
 Each cycle's performed steps are counted into the change's run memory (`env.memory(key)["hosts"]`, a
 :class:`HostWork`), which the recap reads: hosts created, replaced, deleted, drained, users messaged and
 logged off. A change that wrote in any cycle of this run ends `changed`, not `ok`. A wait carries a reason
-code (soak, gate, window, replication, drain, hosts) read from the decision, never from its words.
+code (soak, gate, window, replication, drain, hosts) read from the decision, never from its words. An Azure
+refusal mid-cycle is classified like every action's (`engine/classify.py`): a throttle or another operation
+on a VM is a wait, a GalleryImageNotFound right after replication is retried for a bounded time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from reconciler.azure.writes import HttpResponseError, error_of
+from reconciler.azure.writes import HttpResponseError, error_info
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
+from reconciler.engine.actions.steps import http_failure
+from reconciler.engine.classify import NOT_FOUND_LAG_CODES
 from reconciler.engine.executor import RunContext
-from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, Retry, WaitUntil
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.engine.rollout import PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
 from reconciler.planner.host_steps import DecisionMode, StepOp
 from reconciler.planner.pool_target import PoolTarget
 
-TRANSIENT = {409, 412, 429, 500, 502, 503, 504}
+LAG_SINCE = "lag_404_since"
 
 
 @dataclass
@@ -75,10 +79,8 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     try:
         cycle = converge_pool(target, env.writer.conn)
     except HttpResponseError as exc:
-        code, message = error_of(exc)
-        if exc.status_code in TRANSIENT:  # e.g. another operation on the VM still running
-            return Retry(timedelta(seconds=30), f"{target.pool.name}: {code}: {message}")
-        return Failed(f"{target.pool.name}: {code}: {message}", error_code=code)
+        return http_failure(target.pool.name, exc, _lag_age(mem, exc, env.clock()))
+    mem.pop(LAG_SINCE, None)
     work.add(cycle)
     if cycle.writes:
         mem["wrote"] = True
@@ -88,6 +90,15 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))
     return outcome
+
+
+def _lag_age(mem: dict, exc: HttpResponseError, now: datetime) -> timedelta | None:
+    """How long this pool's VM creates have answered a lag 404 (GalleryImageNotFound), in server time, counted
+    from the first one of this run; None for any other error. A cycle that gets through resets it."""
+    if error_info(exc).code not in NOT_FOUND_LAG_CODES:
+        mem.pop(LAG_SINCE, None)
+        return None
+    return now - mem.setdefault(LAG_SINCE, now)
 
 
 def wait_reason(cycle: PoolCycle, wait: WaitUntil) -> str:

@@ -1,11 +1,12 @@
 """`replicate`: make a version's target regions match desired, retrying failed regions as Azure advises.
 
 Each call re-reads the version with `$expand=ReplicationStatus` and takes the next step from what it sees:
-1. a PATCH still running → wait;
+1. a PATCH still running → wait at the operation status's Retry-After (only the status is read meanwhile);
 2. a region Failed → remove it with a PATCH (first allowing region removal in the safety profile if it is
    off, restored afterwards), at most `env.max_region_retries` times per region per run;
 3. regions, replica counts or excludeFromLatest differ from the plan's → one PATCH of `targetRegions`;
-4. a region still replicating → wait (polls spaced by progress);
+4. a region still replicating with no PATCH of ours running → wait (the version is the one read per check,
+   spaced by how long replication has run);
 5. every region Completed → done.
 The per-region state goes to the recap.
 """
@@ -43,7 +44,7 @@ def _start_patch(env: ActionEnv, change: Change, body: dict, why: str) -> Outcom
     if token is not None:
         env.ledger.record(change.resource_id, "patch", token, detail={"why": why})
     mem["since"] = env.clock()
-    return env.wait(None, why)
+    return env.wait(None, why, status.retry_after)
 
 
 @register("image-version", Action.REPLICATE)
@@ -58,8 +59,8 @@ def replicate(change: Change, env: ActionEnv, ctx) -> Outcome:
         pending = env.ledger.lookup(change.resource_id, "patch")
         if pending is not None:
             status = env.writer.check("patch", change.resource_id, pending.token)
-            if not status.done:
-                return env.wait(pending.started_at, "updating target regions")
+            if not status.done:  # the version is read once the PATCH ends, not beside every check
+                return env.wait(pending.started_at, "updating target regions", status.retry_after)
             env.ledger.forget(change.resource_id, "patch")
         version = env.reader.version(change.resource_id)
         if version is None:

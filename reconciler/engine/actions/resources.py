@@ -110,6 +110,9 @@ def pin_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
     try:
         version = env.reader.version(version_id)
         env.record_replication(version)
+        if version is not None and version.provisioning_state == "Failed":
+            # Left Failed by a failed write: the plan's repair change runs first; never pin to it meanwhile.
+            return Failed(f"{what}: the version is Failed", error_code="VersionNotReady")
         state = version.replication_state_in(region) if version is not None else "Absent"
         if state in ("Replicating", "Unknown"):
             wait = env.wait(env.memory(change.key).setdefault("since", env.clock()), f"waiting for {region}")

@@ -2,8 +2,10 @@
 
 `lro_step` answers a WaitUntil while the operation runs and its final LroStatus once it ended. An operation
 found in the ledger that this run did not start (a previous run crashed or timed out) is waited for first,
-then ours is sent: never two writes in flight on one resource. A successful step is remembered for the run, so
+then ours is sent: never two writes in flight on one resource. One past its deadline (operations.py) is
+not waited on forever: it is forgotten and ours is sent again. A successful step is remembered for the run, so
 a multi-step action (delete then create) does not repeat it; a failed one is forgotten so a Retry resends it.
+Every failure, HTTP or LRO, becomes an outcome through `engine/classify.py`.
 """
 
 from __future__ import annotations
@@ -11,28 +13,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reconciler.azure.writes_lro import LroState, error_of
+from reconciler.azure.writes import error_info
+from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions.env import ActionEnv
-from reconciler.engine.outcome import Done, Failed, Outcome, Retry, WaitUntil
+from reconciler.engine.classify import Classification, Verdict, classify
+from reconciler.engine.operations import overdue
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, Retry, WaitUntil
 
-RETRY_AFTER = timedelta(seconds=10)  # server time; the executor backs off further
-
-# ARM codes that no retry can fix within this run.
-TERMINAL_CODES = frozenset(
-    {
-        "PropertyChangeNotAllowed",
-        "InvalidParameter",
-        "BadRequest",
-        "LinkedAuthorizationFailed",
-        "AuthorizationFailed",
-        "ParentResourceNotFound",
-        "ResourceGroupNotFound",
-        "OperationNotAllowed",
-        "CrpPirReplicationJobsNotCompleted",
-        "ImageBuildFailed",
-        "Conflict",
-    }
-)
+# The outcome each verdict becomes: the service's waits carry their own reason code (see outcome.py).
+_RETRY_REASON = {
+    Verdict.THROTTLED: ReasonCode.THROTTLED,
+    Verdict.IN_PROGRESS: ReasonCode.IN_PROGRESS,
+    Verdict.NOT_YET_VISIBLE: ReasonCode.NOT_YET_VISIBLE,
+    Verdict.TRANSIENT: ReasonCode.TRANSIENT,
+}
 
 
 def lro_step(
@@ -51,10 +45,10 @@ def lro_step(
     pending = env.ledger.lookup(resource_id, operation)
     if pending is not None:
         status = env.writer.check(operation, resource_id, pending.token, body)
-        if not status.done:
-            return env.wait(pending.started_at, why or f"{operation} in progress")
-        env.ledger.forget(resource_id, operation)
-        if tag in mem["started"]:
+        if not status.done and not overdue(pending, env.clock()):
+            return env.wait(pending.started_at, why or f"{operation} in progress", status.retry_after)
+        env.ledger.forget(resource_id, operation)  # done, or past its deadline: ours is sent (again) below
+        if status.done and tag in mem["started"]:
             return _finish(mem, tag, status)
     token, status = env.writer.start(operation, resource_id, body)
     mem["started"].add(tag)
@@ -62,7 +56,7 @@ def lro_step(
     if token is None:
         return _finish(mem, tag, status)
     started = env.ledger.record(resource_id, operation, token, detail={"why": why})
-    return env.wait(started.started_at, why or f"{operation} in progress")
+    return env.wait(started.started_at, why or f"{operation} in progress", status.retry_after)
 
 
 def _finish(mem: dict, tag: str, status):
@@ -91,18 +85,22 @@ def settled(what: str, status, done: str) -> Outcome:
     return pending if pending is not None else Done(True, done)
 
 
-def outcome_of_failure(what: str, code: str | None, message: str) -> Outcome:
-    """A failed write: terminal codes fail the node; anything else (a transient LRO failure) is retried with
-    the executor's bounded backoff."""
-    why = f"{what}: {code}: {message}" if code else f"{what}: {message}"
-    if code in TERMINAL_CODES:
+def outcome_of(why: str, code: str | None, verdict: Classification) -> Outcome:
+    """A classification as the action's outcome: Failed when terminal, else a Retry with its reason code."""
+    if verdict.terminal:
         return Failed(why, error_code=code)
-    return Retry(after=RETRY_AFTER, why=why)
+    return Retry(after=verdict.after, why=why, reason_code=_RETRY_REASON[verdict.verdict])
 
 
-def http_failure(what: str, exc: Exception) -> Outcome:
-    """An HttpResponseError from a write (after azure-core's own retries) as an outcome."""
-    code, message = error_of(exc)  # type: ignore[arg-type]
-    if code in ("CannotDeleteResource",):  # Azure's eventual consistency after a child delete
-        return Retry(after=RETRY_AFTER, why=f"{what}: {code}: {message}")
-    return outcome_of_failure(what, code, message)
+def outcome_of_failure(what: str, code: str | None, message: str) -> Outcome:
+    """A long-running operation that ended Failed (its status body has a code, no HTTP status)."""
+    why = f"{what}: {code}: {message}" if code else f"{what}: {message}"
+    return outcome_of(why, code, classify(None, code, message))
+
+
+def http_failure(what: str, exc: Exception, failing_for: timedelta | None = None) -> Outcome:
+    """An HttpResponseError from a write (after azure-core's own retries) as an outcome: by its status first,
+    then its code, waiting the Retry-After the service sent."""
+    err = error_info(exc)
+    verdict = classify(err.status, err.code, err.message, err.retry_after, failing_for)
+    return outcome_of(f"{what}: {err.code}: {err.message}", err.code, verdict)

@@ -38,6 +38,8 @@ def create_version(change: Change, env: ActionEnv, ctx) -> Outcome:
     try:
         status = lro_step(env, change.key, "put", change.resource_id, body, "replicating")
         if is_wait(status):
+            if not env.progress_due(change.key):  # the operation's status is the check; progress is extra
+                return status
             version = env.reader.version(change.resource_id)
             env.record_replication(version)
             if version is not None and version.replication:

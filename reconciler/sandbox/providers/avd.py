@@ -24,6 +24,23 @@ SESSION_ID = re.compile(r"^[0-9A-Za-z]{1,24}$")
 HOUR, DAY = 3600.0, 86400.0
 
 
+def avd_validation_error(message: str) -> ArmError:
+    """DesktopVirtualization's own validation answer: 400 with the status as the code and an ActivityId prefix
+    (seen in Azure/azure-rest-api-specs#29220: {"code": "400", "message": "ActivityId: <guid> Error: The
+    PreferredAppGroupType value is incorrect. ..."})."""
+    return ArmError(400, "400", f"ActivityId: {uuid.uuid4()} Error: {message}")
+
+
+def refuse_pool_type_change(props: dict[str, Any], old: dict[str, Any]) -> None:
+    """A host pool's type is fixed at creation (Pooled and Personal pools differ in assignment and load balancing:
+    Microsoft's docs say to create a new pool instead); Azure refuses the change rather than ignore it."""
+    new, current = props.get("hostPoolType"), old.get("hostPoolType")
+    if new and current and str(new).lower() != str(current).lower():
+        raise avd_validation_error(
+            f"The HostPoolType of an existing host pool cannot be changed from '{current}' to '{new}'."
+        )
+
+
 def session_not_found() -> ArmError:
     return ArmError(404, "NotFound", "User session ID not found.")
 
@@ -41,6 +58,8 @@ class HostPools(ResourceType):
             for field in ("hostPoolType", "loadBalancerType", "preferredAppGroupType"):
                 if not props.get(field):
                     raise bad_request(f"The {field} field is required.", "InvalidParameter", field)
+        else:
+            refuse_pool_type_change(props, existing.get("properties", {}))
         reg = props.pop("registrationInfo", None)
         res = super().build(req, rid, {**body, "properties": props}, existing)
         if existing is not None:
@@ -71,6 +90,7 @@ class HostPools(ResourceType):
 
     def patch(self, req, res, body):
         props = dict(body.get("properties") or {})
+        refuse_pool_type_change(props, res.get("properties", {}))
         reg = props.pop("registrationInfo", None)
         for key in ("hostPoolType", "location"):
             props.pop(key, None)

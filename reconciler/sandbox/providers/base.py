@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import bad_request, not_found, parent_not_found
+from ..errors import bad_request, not_found, operation_in_progress, parent_not_found
 from ..routing import Request, Response, split_id
 from ..store import PRIVATE, public
+from .enums import canonical_enums
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 
@@ -102,6 +103,9 @@ class ResourceType:
     def on_delete(self, res: dict[str, Any], at: float) -> None:
         return None
 
+    def invalid_name(self, name: str):
+        return bad_request(f"The resource name '{name}' is invalid.", "InvalidResourceName")
+
     def name_of(self, rid: str) -> str:
         return rid.rstrip("/").split("/")[-1]
 
@@ -120,19 +124,38 @@ class ResourceType:
         if is_provider_resource(parent) and self.app.store.get(parent) is None:
             raise parent_not_found(parent)
 
+    # ---- operations in flight
+    def running_op(self, res: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The resource's own operation still in progress (its LRO not terminal yet), if any."""
+        op_id = (res or {}).get(PRIVATE, {}).get("op")
+        op = self.app.ops.ops.get(op_id) if op_id else None
+        return op if op is not None and op["status"] == "InProgress" else None
+
+    def refuse_while_running(self, req: Request, res: dict[str, Any] | None) -> None:
+        """Azure serialises writes on a resource: a PUT/PATCH while its operation runs is refused with 409
+        (a DELETE while it is being deleted is a retry, answered by the caller). `concurrent_writes` restores the
+        old sandbox behaviour (the newer write replaces the running one) for tests of something else."""
+        op = self.running_op(res)
+        if op is None or self.app.config.concurrent_writes:
+            return
+        status_url = self.app.ops.initial_headers(req, op, location=False)["Azure-AsyncOperation"]
+        raise operation_in_progress(self.type_name, res, op, req.method, status_url)
+
     def put(self, req: Request, rid: str) -> Response:
         body = req.json()
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.", "InvalidRequestContent")
         name = rid.rstrip("/").split("/")[-1]
         if not self.name_re.match(name):
-            raise bad_request(f"The resource name '{name}' is invalid.", "InvalidResourceName")
+            raise self.invalid_name(name)
         self.check_parent(rid)
         store = self.app.store
         existing = store.get(rid)
+        self.refuse_while_running(req, existing)
         if existing is not None:
             rid = existing["id"]  # keep the casing of the first PUT
         res = self.build(req, rid, body, existing)
+        canonical_enums(res.get("properties"))
         if self.sync:
             store.put(res)
             self.on_put_done(res, {}, self.app.clock.now_ts())
@@ -168,8 +191,10 @@ class ResourceType:
         res = self.app.store.get(rid)
         if res is None:
             raise not_found(rid)
+        self.refuse_while_running(req, res)
         body = req.json() or {}
         self.patch(req, res, body)
+        canonical_enums(res.get("properties"))
         if self.sync:
             self.on_put_done(res, {}, self.app.clock.now_ts())
             return Response(200, self.render(req, res))
@@ -181,6 +206,11 @@ class ResourceType:
         res = self.app.store.get(rid)
         if res is None:
             return Response(204)
+        running = self.running_op(res)
+        if running is not None and running["kind"].endswith(":delete"):
+            # A retried DELETE joins the delete already running ("You can only retry the Delete operation (or
+            # wait for an ongoing one to complete)"): same operation, nothing started twice.
+            return Response(202, None, self.app.ops.initial_headers(req, running))
         self.check_delete(req, res)
         if self.sync:
             self.remove(res, self.app.clock.now_ts())
@@ -216,8 +246,17 @@ class ResourceType:
 
     def _delete_done(self, op: dict[str, Any], at: float) -> float | None:
         res = self.app.store.get(op["resource_id"])
-        if res is not None and not op.get("fail"):
+        if res is None:
+            return None
+        if not op.get("fail"):
             self.remove(res, at)
+        elif res.get(PRIVATE, {}).get("op") in (None, op["id"]):
+            # ARM keeps a resource whose delete failed and shows it Failed (not Deleting, forever): the client
+            # reads the error from the operation and sends the DELETE again. Resources without a
+            # provisioningState (sync types, extensions of some providers) just stay as they were.
+            props = res.setdefault("properties", {})
+            if "provisioningState" in props:
+                props["provisioningState"] = "Failed"
         return None
 
 

@@ -12,12 +12,28 @@ import re
 from typing import Any
 
 from ..clock import iso, parse_iso
-from ..errors import bad_request, conflict
+from ..errors import ArmError, bad_request, conflict, not_found
 from ..routing import Request, norm_region
 from ..store import PRIVATE, private, public
 from .base import ResourceType, deep_merge, norm_value
 
 VERSION_RE = re.compile(r"^\d{1,10}\.\d{1,10}\.\d{1,10}$")
+INT32_MAX = 2**31 - 1
+# The REST spec's galleryImageVersionName: "Needs to follow semantic version name pattern: The allowed characters
+# are digit and period. Digits must be within the range of a 32-bit integer. Format: <MajorVersion>.<MinorVersion>.
+# <Patch>" (specification/compute/.../GalleryRP/.../galleryImageVersion.json; the Azure CLI's help repeats it).
+VERSION_NAME_RULE = (
+    "Needs to follow semantic version name pattern: The allowed characters are digit and period. Digits must be "
+    "within the range of a 32-bit integer. Format: <MajorVersion>.<MinorVersion>.<Patch>"
+)
+REPLICA_COUNT_RANGE = (1, 100)  # [inf] packer-plugin-azure#337: "Replica count must be between 1 and 100"
+
+
+class VersionName:
+    """`name_re` for versions: the pattern, and each part a 32-bit signed integer."""
+
+    def match(self, name: str) -> bool:
+        return bool(VERSION_RE.match(name)) and all(int(p) <= INT32_MAX for p in name.split("."))
 
 
 def version_key(name: str) -> tuple[int, ...]:
@@ -30,7 +46,14 @@ def version_key(name: str) -> tuple[int, ...]:
 class Versions(ResourceType):
     type_name = "Microsoft.Compute/galleries/images/versions"
     segment = "capsOperations"
-    name_re = VERSION_RE
+    name_re = VersionName()
+
+    def invalid_name(self, name: str) -> ArmError:
+        return bad_request(
+            f"The gallery image version name '{name}' is invalid. {VERSION_NAME_RULE}",
+            "InvalidParameter",
+            "galleryImageVersionName",
+        )
 
     # ---- replication model
     def region_seconds(self, region: str) -> float:
@@ -99,6 +122,7 @@ class Versions(ResourceType):
         if existing is not None:
             self.check_immutable(existing, props)
             self.check_region_removal(existing, props)
+        self.check_publishing(props.get("publishingProfile") or {})
         res = super().build(req, rid, body, existing)
         if existing is not None:
             merged = dict(existing.get("properties", {}))
@@ -140,6 +164,44 @@ class Versions(ResourceType):
                 "Changing property 'galleryImageVersion.properties."
                 "publishingProfile.storageAccountType' is not allowed.",
             )
+
+    def check_publishing(self, pp: dict[str, Any]) -> None:
+        """Each region once, and every replica count in range: Azure refuses both (400 InvalidParameter)
+        instead of deduplicating or defaulting as the sandbox once did."""
+        seen: dict[str, int] = {}
+        low, high = REPLICA_COUNT_RANGE
+        if "replicaCount" in pp and pp["replicaCount"] is not None and not low <= pp["replicaCount"] <= high:
+            raise bad_request(
+                f"The replica count {pp['replicaCount']} is invalid. Replica count must be between {low} and {high}.",
+                "InvalidParameter",
+                "galleryImageVersion.properties.publishingProfile.replicaCount",
+            )
+        for i, tr in enumerate(pp.get("targetRegions") or []):
+            region = norm_region(tr.get("name"))
+            if region in seen:
+                raise bad_request(
+                    f"The target region '{tr.get('name')}' is specified more than once in the request "
+                    f"(targetRegions[{seen[region]}] and targetRegions[{i}]).",
+                    "InvalidParameter",
+                    f"galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name",
+                )
+            seen[region] = i
+            count = tr.get("regionalReplicaCount")
+            if count is not None and not low <= count <= high:
+                raise bad_request(
+                    f"The regional replica count {count} for region '{tr.get('name')}' is invalid. Replica count "
+                    f"must be between {low} and {high}.",
+                    "InvalidParameter",
+                    f"galleryImageVersion.properties.publishingProfile.targetRegions[{i}].regionalReplicaCount",
+                )
+
+    def check_source(self, sp: dict[str, Any]) -> None:
+        """The image the version is made from must exist when it is created (Azure reads it to replicate)."""
+        source = sp.get("source") or {}
+        disk_source = ((sp.get("osDiskImage") or {}).get("source") or {}).get("id")
+        for sid in (source.get("id"), source.get("virtualMachineId"), disk_source):
+            if sid and "/providers/" in sid.lower() and self.app.store.get(sid) is None:
+                raise not_found(sid)
 
     def check_region_removal(self, existing: dict[str, Any], props: dict[str, Any]) -> None:
         safety = existing.get("properties", {}).get("safetyProfile") or {}
@@ -183,6 +245,7 @@ class Versions(ResourceType):
         props = body.get("properties") or {}
         self.check_immutable(res, props)
         self.check_region_removal(res, props)
+        self.check_publishing(props.get("publishingProfile") or {})
         if "tags" in body:
             res["tags"] = body["tags"]
         trs = (props.get("publishingProfile") or {}).get("targetRegions")

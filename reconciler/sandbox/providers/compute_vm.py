@@ -14,10 +14,10 @@ import uuid
 from typing import Any
 
 from ..clock import iso
-from ..errors import ArmError, bad_request
+from ..errors import ArmError, bad_request, conflict
 from ..routing import Request, Response, norm_region
 from ..store import PRIVATE, private, public
-from .base import ResourceType, deep_merge
+from .base import ResourceType, deep_merge, norm_value
 from .compute_other import latest_platform_version
 from .compute_versions import find_latest
 from .landing import identity_problem
@@ -43,6 +43,38 @@ def gallery_not_found(image_id: str, region: str) -> ArmError:
     )
 
 
+# Azure's refusal, as `az vm create` prints it (quoted on GitHub; Microsoft's naming rules for
+# Microsoft.Compute/virtualMachines: Windows computer names 1-15 characters, not all digits, none of these):
+# 400 {"code": "InvalidParameter", "message": "Windows computer name cannot be more than 15 characters long, be
+# entirely numeric, or contain the following characters: ` ~ ! @ # $ % ^ & * ( ) = + _ [ ] { } \\ | ; : . ' \" ,
+# < > / ?.", "target": "computerName"}
+WINDOWS_COMPUTER_NAME_MAX = 15
+WINDOWS_COMPUTER_NAME_FORBIDDEN = set("`~!@#$%^&*()=+_[]{}\\|;:.'\",<>/? \t")
+WINDOWS_COMPUTER_NAME_MESSAGE = (
+    "Windows computer name cannot be more than 15 characters long, be entirely numeric, or contain the following "
+    "characters: ` ~ ! @ # $ % ^ & * ( ) = + _ [ ] { } \\ | ; : . ' \" , < > / ?."
+)
+IMAGE_REFERENCE_KEYS = ("id", "sharedGalleryImageId", "communityGalleryImageId", "publisher", "offer", "sku")
+
+
+def windows_computer_name_problem(name: str) -> ArmError | None:
+    if (
+        not name
+        or len(name) > WINDOWS_COMPUTER_NAME_MAX
+        or name.isdigit()
+        or any(c in WINDOWS_COMPUTER_NAME_FORBIDDEN for c in name)
+    ):
+        return bad_request(WINDOWS_COMPUTER_NAME_MESSAGE, "InvalidParameter", "computerName")
+    return None
+
+
+def image_reference_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """A PUT may repeat the image reference (with or without the read-only exactVersion), never change it."""
+    return any(
+        key in new and norm_value(new.get(key)) != norm_value(old.get(key)) for key in IMAGE_REFERENCE_KEYS
+    ) or ("version" in new and "version" in old and norm_value(new["version"]) != norm_value(old["version"]))
+
+
 class VirtualMachines(ResourceType):
     type_name = "Microsoft.Compute/virtualMachines"
     name_re = ResourceType.name_re
@@ -52,9 +84,17 @@ class VirtualMachines(ResourceType):
     def build(self, req, rid, body, existing):
         if existing is not None:
             res = existing
+            props = dict(body.get("properties") or {})
+            new_ref = (props.get("storageProfile") or {}).get("imageReference")
+            old_ref = (res["properties"].get("storageProfile") or {}).get("imageReference") or {}
+            if new_ref and image_reference_changed(old_ref, new_ref):
+                raise conflict(
+                    "PropertyChangeNotAllowed",
+                    "Changing property 'imageReference' is not allowed.",
+                    "imageReference",
+                )
             if "tags" in body:
                 res["tags"] = body["tags"]
-            props = dict(body.get("properties") or {})
             props.pop("storageProfile", None)
             (props.get("osProfile") or {}).pop("adminPassword", None)
             deep_merge(res["properties"], props)
@@ -67,7 +107,11 @@ class VirtualMachines(ResourceType):
         vm_name = res["name"]
         os_profile = props.setdefault("osProfile", {})
         os_profile.pop("adminPassword", None)
-        os_profile.setdefault("computerName", vm_name[:15])
+        os_profile.setdefault("computerName", vm_name)
+        if "linuxConfiguration" not in os_profile:
+            problem = windows_computer_name_problem(os_profile["computerName"])
+            if problem is not None:
+                raise problem
         os_profile.setdefault("secrets", [])
         os_profile.setdefault(
             "windowsConfiguration",

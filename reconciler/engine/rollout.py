@@ -16,13 +16,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_body import agent_extension, join_extension, vm_body
 from reconciler.azure.hosts_read import read_pool
 from reconciler.azure.hosts_write import PoolWriter
+from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
@@ -63,16 +64,45 @@ STEP_WORKERS = 8  # concurrent writes per pool; ARM's write bucket (limits.md A1
 
 
 @dataclass
+class Progress:
+    """What a cycle got done on Azure, step by step as each finished: a recap counts this, never the decision,
+    so a cycle cut short by a refusal still counts the hosts it did delete and the users it did message."""
+
+    performed: list[Step] = field(default_factory=list)
+    writes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def done(self, step: Step, writes: int) -> None:
+        with self._lock:
+            self.performed.append(step)
+            self.writes += writes
+
+    def wrote(self, writes: int) -> None:
+        with self._lock:
+            self.writes += writes
+
+
+@dataclass
 class PoolCycle:
     pool: str
     inputs: PoolInputs | None
     decision: Decision | None
     outcome: Outcome
     writes: int = 0
+    performed: tuple[Step, ...] = ()
+
+
+class CycleInterrupted(Exception):
+    """An Azure refusal cut a cycle short; `progress` is what it had done before (and after, on other VMs)."""
+
+    def __init__(self, cause: HttpResponseError, progress: Progress):
+        super().__init__(str(cause))
+        self.cause, self.progress = cause, progress
 
 
 def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
-    """One cycle for one pool (see the module docstring)."""
+    """One cycle for one pool (see the module docstring). Raises HttpResponseError when the pool cannot be
+    read, CycleInterrupted when a write is refused after others went through."""
     pool = target.pool
     snap = read_pool(conn, pool.arm_id, version_id=target.version_id, gate_pool_id=target.gate_pool_id)
     if snap.pool is None:
@@ -81,8 +111,14 @@ def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
         )
     inputs = from_pool_observation(target, snap)
     decision = decide(inputs)
-    writes = _perform(decision, inputs, pool, snap, PoolWriter(conn, pool.arm_id))
-    return PoolCycle(pool.name, inputs, decision, outcome_of(decision, inputs, writes), writes)
+    progress = Progress()
+    try:
+        _perform(decision, inputs, pool, snap, PoolWriter(conn, pool.arm_id), progress)
+    except HttpResponseError as exc:
+        raise CycleInterrupted(exc, progress) from exc
+    writes = progress.writes
+    outcome = outcome_of(decision, inputs, writes)
+    return PoolCycle(pool.name, inputs, decision, outcome, writes, tuple(progress.performed))
 
 
 def converge_pools(desired: DesiredState, pools: Iterable[HostPool], conn: Connection, workers: int = 8):
@@ -107,14 +143,19 @@ def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:
     return WaitUntil(max(at, p.now), f"{p.pool}: {why}")
 
 
-def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, w: PoolWriter) -> int:
-    """Run the steps in order; pool-tag steps first, so a failure is counted before its VM is marked."""
+def _perform(
+    d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, w: PoolWriter, progress: Progress
+):
+    """Run the steps in order; pool-tag steps first, so a failure is counted before its VM is marked.
+
+    A refused write stops only its own VM's steps: the other VMs' steps run on, and every VM's tags record
+    what its finished steps did (a lost `messaged` stamp would message the same users again next cycle);
+    then the first refusal is raised."""
     now = p.now
     hosts = {h.name: h for h in p.hosts}
-    writes = 0
     pool_tags = dict(snap.pool.tags or {}) if snap.pool else {}
-    pool_changed = False
-    for step in (s for s in d.steps if s.op in POOL_OPS):
+    pool_steps = [s for s in d.steps if s.op in POOL_OPS]
+    for step in pool_steps:
         data = step.data
         if step.op is StepOp.COUNT_FAILURE:
             pool_tags[POOL_FAILURES_TAG] = f"{data.count}|{data.version}|{data.marker}"
@@ -124,10 +165,10 @@ def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, 
             pool_tags[POOL_QUARANTINE_TAG] = f"{data.version}|{now.isoformat()}"
         elif step.op is StepOp.STAMP_ROLLED_OUT:
             pool_tags[ROLLED_OUT_TAG] = f"{data.version}|{now.isoformat()}"
-        pool_changed = True
-    if pool_changed:
+    if pool_steps:
         w.tag_pool(pool_tags)
-        writes += 1
+        for i, step in enumerate(pool_steps):
+            progress.done(step, 1 if i == 0 else 0)
     vm_tags: dict[str, dict[str, str]] = {}
     removed: set[str] = set()
     lock = threading.Lock()
@@ -144,19 +185,57 @@ def _perform(d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, 
         if step.op not in POOL_OPS:
             groups.setdefault(step.host or "", []).append(step)
 
-    def run(steps: list[Step]) -> int:
-        return sum(_one(step, p, pool, w, now, hosts, tag, removed) for step in steps)
+    def run(steps: list[Step]) -> HttpResponseError | None:
+        try:
+            for step in steps:
+                _one(step, p, pool, w, now, hosts, tag, removed, progress)
+        except HttpResponseError as exc:
+            return exc
+        return None
 
     with ThreadPoolExecutor(max_workers=STEP_WORKERS) as ex:
-        writes += sum(ex.map(run, groups.values()))
+        refusals = [exc for exc in ex.map(run, groups.values()) if exc is not None]
     tagged = [(vm, tags) for vm, tags in vm_tags.items() if vm not in removed]
+
+    def write_tags(item: tuple[str, dict[str, str]]) -> None:
+        w.tag_vm(*item)
+        progress.wrote(1)
+
     with ThreadPoolExecutor(max_workers=STEP_WORKERS) as ex:
-        list(ex.map(lambda item: w.tag_vm(*item), tagged))
-    writes += len(tagged)
-    return writes
+        list(ex.map(write_tags, tagged))
+    if refusals:
+        raise refusals[0]
 
 
-def _one(step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime, hosts, tag, removed) -> int:
+def _one(
+    step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now, hosts, tag, removed, progress
+) -> None:
+    """Perform one step and record it; a message or logoff step cut short records the sessions it reached."""
+    op, data = step.op, step.data
+    if op not in (StepOp.MESSAGE, StepOp.LOGOFF):
+        progress.done(step, _write(step, p, pool, w, now, hosts, tag, removed))
+        return
+    reached: list[str] = []
+    try:
+        for sid in data.sessions:
+            name = sid.rsplit("/", 1)[-1]
+            if op is StepOp.MESSAGE:
+                w.message(data.session_host, name, data.title, data.body)
+            else:
+                w.logoff(data.session_host, name)
+            reached.append(sid)
+    finally:
+        if reached:
+            progress.done(replace(step, data=replace(data, sessions=tuple(reached))), len(reached))
+    if op is StepOp.MESSAGE:
+        # Only once every user has the message: its grace period starts here, and a user not yet told
+        # must not be logged off at its end.
+        tag(step.host, **{HOST_MESSAGED_TAG: now.isoformat()})
+
+
+def _write(
+    step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime, hosts, tag, removed
+) -> int:
     op, vm, data = step.op, step.host, step.data
     if op is StepOp.DELETE_GHOST:
         w.delete_session_host(vm)
@@ -205,15 +284,6 @@ def _one(step: Step, p: PoolInputs, pool: HostPool, w: PoolWriter, now: datetime
     if op is StepOp.DRAIN:
         w.drain(data.session_host)
         return 1
-    if op is StepOp.MESSAGE:
-        for sid in data.sessions:
-            w.message(data.session_host, sid.rsplit("/", 1)[-1], data.title, data.body)
-        tag(vm, **{HOST_MESSAGED_TAG: now.isoformat()})
-        return len(data.sessions)
-    if op is StepOp.LOGOFF:
-        for sid in data.sessions:
-            w.logoff(data.session_host, sid.rsplit("/", 1)[-1])
-        return len(data.sessions)
     raise ValueError(f"unknown rollout step {op!r}")
 
 

@@ -40,6 +40,7 @@ from reconciler.model.observed_resources import (  # noqa: F401  (re-exported: t
     normalize_region,
     parent_id,
 )
+from reconciler.model.rollout import HOST_POOL_TAG
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,29 @@ class Observed:
     def templates_building(self, definition_id: str) -> tuple[ObservedImageTemplate, ...]:
         """Templates whose distribute names an explicit version of this definition."""
         return self._children["templates"].get(norm_id(definition_id), ())
+
+    @cached_property
+    def _vm_index(self) -> dict[str, dict[str, tuple[ObservedVM, ...]]]:
+        # One pass over the VMs for every pool of the plan: a scan per pool was 300 x 15,000 on the large estate.
+        by_pool: dict[str, list[ObservedVM]] = {}
+        by_group: dict[str, list[ObservedVM]] = {}
+        for key, vm in self.vms.items():
+            by_group.setdefault("/".join(key.split("/")[:5]), []).append(vm)
+            tagged = norm_id((vm.tags or {}).get(HOST_POOL_TAG))
+            if tagged:
+                by_pool.setdefault(tagged, []).append(vm)
+        return {
+            "pool": {k: tuple(v) for k, v in by_pool.items()},
+            "group": {k: tuple(v) for k, v in by_group.items()},
+        }
+
+    def vms_tagged_for(self, host_pool_id: str) -> tuple[ObservedVM, ...]:
+        """VMs whose pool tag (`HOST_POOL_TAG`) names this host pool."""
+        return self._vm_index["pool"].get(norm_id(host_pool_id), ())
+
+    def vms_in_group(self, resource_group_id: str) -> tuple[ObservedVM, ...]:
+        """VMs in one resource group ("/subscriptions/<s>/resourcegroups/<rg>", any casing)."""
+        return self._vm_index["group"].get(norm_id(resource_group_id), ())
 
     def vm_of(self, host: ObservedSessionHost) -> ObservedVM | None:
         return self.vms.get(host.vm_id or "")

@@ -213,7 +213,7 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
         gate_tags = gate.tags if gate else None
     hosts = observed.hosts_of(key) if observed_pool else ()
     by_vm = {h.vm_id: h for h in hosts if h.vm_id}
-    vms = {k: v for k, v in observed.vms.items() if norm_id((v.tags or {}).get(HOST_POOL_TAG)) == key}
+    vms = {v.key: v for v in observed.vms_tagged_for(key)}
     vms.update({vid: observed.vms[vid] for vid in by_vm if vid in observed.vms})
 
     def sessions_of(sh: ObservedSessionHost) -> tuple[UserSessionView, ...]:
@@ -228,7 +228,7 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
     views = host_views(key, vms.values(), hosts, sessions_of)
     ghosts = tuple(sorted(h.name for h in hosts if h.vm_id and h.vm_id not in observed.vms))
     group = "/".join(key.split("/")[:5])
-    used = {v.name.lower() for k, v in observed.vms.items() if k.startswith(group + "/")}
+    used = {v.name.lower() for v in observed.vms_in_group(group)}
     used |= {h.name.split(".")[0].lower() for h in hosts}
     version = observed.image_versions.get(target) if target else None
     return assemble(

@@ -51,9 +51,14 @@ class SandboxConfig:
     token_min_real_seconds: float = 360.0  # ...but at least this long in real seconds (tokens.py says why)
     # Lenient: a write while the resource's own operation runs replaces it (Azure answers 409).
     concurrent_writes: bool = False
+    # Lenient: a gallery version or an Image Builder template may name a source image that does not exist.
+    lenient_version_sources: bool = False
     # Eventual consistency: a definition still answers CannotDeleteResource this long after its last version
     # was deleted (Azure: ~10-20 s, azure-surface §4). 0 = off.
     ghost_child_seconds: float = 0.0
+    # Read-after-replication lag: a VM create naming a version whose region completed less than this long ago
+    # answers 404 GalleryImageNotFound (seen on Azure right after replication; 0 = off, the e2e tests turn it on).
+    gallery_image_read_lag_seconds: float = 0.0
     session_host_domain: str = "sandbox.local"
     session_host_delete_conflict_code: str = "SessionHostHasActiveSessions"
     # Retry-After on operation-status polls: real seconds until done, capped here (fractions allowed).

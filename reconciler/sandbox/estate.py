@@ -92,8 +92,10 @@ def generate(
     # The landing zone: the subnets the hosts' NICs use (Azure refuses a VM whose subnet does not exist) and the
     # vault of the hosts' local admin secret. No random draws, so the rest of the estate is unchanged.
     vault = f"/subscriptions/{subs[0]}/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/kv-avd-estate"
-    yield from landing_zone.build(subnets=sorted({(_subnet_of(p[0], p[3]), p[3]) for p in pools}),
-                                  secrets=[(vault, "westeurope", "local-admin")])  # fmt: skip
+    yield from landing_zone.build(
+        subnets=sorted({(_subnet_of(p[0], p[3]), p[3]) for p in pools}),
+        secrets=[(vault, "westeurope", "local-admin")],
+    )
     versions_by_definition: dict[int, list[str]] = {}
     for resource in _gallery_trees(shape, galleries, rng, clock, versions_by_definition, owned):
         if converged and resource["type"] == "Microsoft.Compute/galleries":

@@ -93,8 +93,10 @@ def shipped(subscription_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any
     def vault(sub: str, group: str, name: str) -> str:
         return f"{rg(sub, group)}/providers/Microsoft.KeyVault/vaults/{name}"
 
-    weu = [subnet(prod, "rg-network-weu", "vnet-avd-weu", s)
-           for s in ("snet-imagebuilder", "snet-avd-validation", "snet-avd-clinical", "snet-avd-corporate")]  # fmt: skip
+    weu = [
+        subnet(prod, "rg-network-weu", "vnet-avd-weu", s)
+        for s in ("snet-imagebuilder", "snet-avd-validation", "snet-avd-clinical", "snet-avd-corporate")
+    ]
     secrets = [
         (vault(prod, "rg-security-weu", "kv-avd-prod-weu"), "westeurope", "avd-local-admin"),
         (vault(prod, "rg-security-weu", "kv-avd-prod-weu"), "westeurope", "avd-domain-join"),

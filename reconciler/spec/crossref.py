@@ -112,31 +112,39 @@ def _check_pool_type(pool) -> list[SpecError]:
 
 
 def _check_pin(state: DesiredState, pool) -> list[SpecError]:
-    path = ("spec", "image", "version")
+    return [pool.raw.error(("spec", "image", "version"), msg) for msg in _pin_problems(state, pool)]
+
+
+def _pin_problems(state: DesiredState, pool) -> list[str]:
     versions = state.versions_of(pool.definition)
+    key = pool.definition.key
     if pool.pinned == "latest":
         if state.latest_version(pool.definition, pool.location) is None:
-            return [pool.raw.error(path, f"'latest' has nothing to resolve to: {pool.definition.key} declares no "
-                                         f"ImageVersion that is not excluded from latest in {pool.location}")]  # fmt: skip
+            return [
+                f"'latest' has nothing to resolve to: {key} declares no ImageVersion that is not excluded from "
+                f"latest in {pool.location}"
+            ]
         return []
     pinned = next((v for v in versions if v.name == pool.pinned), None)
     if pinned is None:
         declared = ", ".join(v.name for v in versions) or "none"
-        return [pool.raw.error(path, f"ImageVersion {pool.pinned} of {pool.definition.key} is not declared "
-                                     f"(declared: {declared})")]  # fmt: skip
-    errors = []
+        return [f"ImageVersion {pool.pinned} of {key} is not declared (declared: {declared})"]
+    problems = []
     if pool.location not in {t.name for t in pinned.target_regions}:
-        errors.append(pool.raw.error(path, f"version {pinned.name} is not replicated to the pool's region "
-                                           f"{pool.location!r}; add it to that version's targetRegions"))  # fmt: skip
+        problems.append(
+            f"version {pinned.name} is not replicated to the pool's region {pool.location!r}; "
+            "add it to that version's targetRegions"
+        )
     retention = pool.definition.spec.retention
     if retention.delete_after_end_of_life:
         kept = retained_versions(versions, retention.keep_newest)
         if pinned not in kept:
             newest = ", ".join(v.name for v in kept)
-            errors.append(pool.raw.error(path, f"retention of {pool.definition.key} keeps only the newest "
-                                               f"{retention.keep_newest} ({newest}) and deletes older versions after "
-                                               f"end-of-life; {pinned.name} would be deleted under this pin"))  # fmt: skip
-    return errors
+            problems.append(
+                f"retention of {key} keeps only the newest {retention.keep_newest} ({newest}) and deletes older "
+                f"versions after end-of-life; {pinned.name} would be deleted under this pin"
+            )
+    return problems
 
 
 def check_rings(state: DesiredState, broken: set[str] = frozenset()) -> list[SpecError]:
@@ -159,8 +167,9 @@ def check_rings(state: DesiredState, broken: set[str] = frozenset()) -> list[Spe
                 errors.append(pool.raw.error(path, "ring gates form a cycle: " + " -> ".join(cycle)))
             other = state.host_pool(after)
             if other and other.definition is not pool.definition:
-                errors.append(pool.raw.error(path, f"gated on {after!r}, which runs a different image "
-                                                   f"({other.definition.key}, not {pool.definition.key})"))  # fmt: skip
+                runs = f"({other.definition.key}, not {pool.definition.key})"
+                msg = f"gated on {after!r}, which runs a different image {runs}"
+                errors.append(pool.raw.error(path, msg))
     return errors
 
 

@@ -102,7 +102,7 @@ def load_file(path: Path, label: str) -> tuple[list[RawDocument], list[SpecError
                     dup.mark[1],
                     format_path(dup.path),
                     f"duplicate key (first set at line {dup.first[0]})",
-                )  # fmt: skip
+                )
             )
         if p.data is None:
             continue  # an empty document, e.g. a trailing `---`

@@ -173,8 +173,9 @@ class BlobStore:
             lease_client.release()
             raise StoreError(f"cannot record the holder of lock {name!r}: {_short(exc)}") from None
         self._ttls[lease_client.id] = ttl
-        return Lease(name=name, token=lease_client.id, holder=holder, expires_at=now + ttl,
-                     took_over_from=previous)  # fmt: skip
+        return Lease(
+            name=name, token=lease_client.id, holder=holder, expires_at=now + ttl, took_over_from=previous
+        )
 
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by its ttl, or raise LockLost (it lapsed and someone else took it, or it was broken)."""

@@ -4,6 +4,7 @@ fewest calls possible (one per collection page), and the snapshot's clock is the
 from __future__ import annotations
 
 from observe_support import PAGE_SIZE, of_type
+from support.image_sources import managed_image
 
 from reconciler.azure.floor import list_call_floor
 from reconciler.azure.observe import observe
@@ -78,6 +79,7 @@ def test_a_replicating_version_costs_one_targeted_get_and_reports_regions(sb, es
     definition = of_type(estate, DEFINITION)[0]
     sub, rg, gallery, image = (definition["id"].split("/")[i] for i in (2, 4, 8, 10))
     source = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/images/src"
+    sb.seed([managed_image(source, definition["location"])])  # a version's source must exist
     body = {
         "location": definition["location"],
         "properties": {

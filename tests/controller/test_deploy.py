@@ -71,8 +71,11 @@ def render(folder: Path) -> list[dict]:
     for patch_entry in kustomization.get("patches", []):
         assert set(patch_entry) == {"path"}, f"only file patches are implemented: {patch_entry}"
         patch = yaml.safe_load((folder / patch_entry["path"]).read_text())
-        targets = [i for i, o in enumerate(objects) if o["kind"] == patch["kind"]
-                   and o["metadata"]["name"] == patch["metadata"]["name"]]  # fmt: skip
+        targets = [
+            i
+            for i, o in enumerate(objects)
+            if o["kind"] == patch["kind"] and o["metadata"]["name"] == patch["metadata"]["name"]
+        ]
         assert len(targets) == 1, f"patch {patch_entry['path']} matches {len(targets)} objects"
         objects[targets[0]] = merge(objects[targets[0]], patch)
     if "namespace" in kustomization:
@@ -119,21 +122,42 @@ def k8s_versions() -> list[str]:
 
 
 def test_render_merges_lists_by_their_merge_keys():
-    base = {"spec": {"containers": [{"name": "a", "args": ["x", "y"], "volumeMounts": [{"mountPath": "/t"}]}],
-                     "volumes": [{"name": "t"}]}}  # fmt: skip
-    patch = {"spec": {"containers": [{"name": "a", "args": ["z"], "volumeMounts": [{"mountPath": "/g"}]},
-                                     {"name": "b"}], "volumes": [{"name": "g"}]}}  # fmt: skip
-    assert merge(base, patch) == {"spec": {
-        "containers": [{"name": "a", "args": ["z"], "volumeMounts": [{"mountPath": "/t"}, {"mountPath": "/g"}]},
-                       {"name": "b"}],
-        "volumes": [{"name": "t"}, {"name": "g"}]}}  # fmt: skip
+    base = {
+        "spec": {
+            "containers": [{"name": "a", "args": ["x", "y"], "volumeMounts": [{"mountPath": "/t"}]}],
+            "volumes": [{"name": "t"}],
+        }
+    }
+    patch = {
+        "spec": {
+            "containers": [
+                {"name": "a", "args": ["z"], "volumeMounts": [{"mountPath": "/g"}]},
+                {"name": "b"},
+            ],
+            "volumes": [{"name": "g"}],
+        }
+    }
+    assert merge(base, patch) == {
+        "spec": {
+            "containers": [
+                {"name": "a", "args": ["z"], "volumeMounts": [{"mountPath": "/t"}, {"mountPath": "/g"}]},
+                {"name": "b"},
+            ],
+            "volumes": [{"name": "t"}, {"name": "g"}],
+        }
+    }
 
 
 @pytest.mark.parametrize("version", k8s_versions())
 def test_manifests_validate_against_the_kubernetes_schemas(variant, version):
     name, objects = variant
-    assert {o["kind"] for o in objects} == {"Namespace", "ServiceAccount", "Deployment", "Service",
-                                            "PodDisruptionBudget"}  # fmt: skip
+    assert {o["kind"] for o in objects} == {
+        "Namespace",
+        "ServiceAccount",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+    }
     for o in objects:
         try:
             kv.validate(o, version, strict=True)

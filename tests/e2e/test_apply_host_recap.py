@@ -88,3 +88,31 @@ def test_recap_counts_of_24_creates_then_24_replacements_equal_the_audit(big, tm
     assert len(replacing) == 24
     assert recap["totals"]["changed"] > 0 and recap["kinds"]["host-pool"]["changed"] >= 1
     assert history(state)[-1]["hosts"] == recap["hosts"]["totals"]
+
+
+def test_a_cycle_cut_short_by_a_refusal_still_counts_what_it_did(big, tmp_path):
+    """One VM delete of the replacement batch is refused (409 OperationNotAllowed, another operation on it):
+    the other hosts' messages, log-offs and deletes of that cycle happened, and the recap counts them."""
+    sb, state = big, tmp_path / "state"
+    root = write_desired(tmp_path / "d", VERSIONS, [pool_doc("hp-big", count=8, rollout=ROLLOUT)])
+    seed_estate(sb, load_desired(root))
+    code, recap, err = apply_json(root, state)
+    assert (code, recap["outcome"]) == (0, "succeeded"), err[-2000:]
+
+    sessions = seed_sessions(sb, "hp-big", 1)
+    write_desired(root, VERSIONS, [pool_doc("hp-big", count=8, version="2.0.0", rollout=ROLLOUT)])
+    rule = sb.inject_fault(
+        method="DELETE",
+        path=r"/providers/Microsoft\.Compute/virtualMachines/[^/]+$",
+        status=409,
+        code="OperationNotAllowed",
+        count=1,
+    )
+    mark = _mark(sb)
+    code, recap, err = apply_json(root, state)
+    assert (code, recap["outcome"]) == (0, "succeeded"), err[-2000:]
+    assert rule["hits"] == 1, "the refusal happened"
+    hosts = recap["hosts"]["pools"]["hp-big"]
+    audited = _audited(sb, mark, "hp-big")
+    assert {k: hosts[k] for k in audited} == audited, "the recap counts what Azure saw"
+    assert (audited["deleted"], audited["logged_off"]) == (8, len(sessions))

@@ -8,11 +8,9 @@ from reconciler.engine.actions.hosts import HostWork
 from reconciler.engine.apply import history_record
 from reconciler.engine.outcome import changed
 from reconciler.engine.report import RunOutcome
-from reconciler.engine.rollout import PoolCycle
 from reconciler.planner.host_steps import (
     NO_DATA,
     CreateData,
-    Decision,
     LogoffData,
     MessageData,
     RemoveData,
@@ -41,8 +39,8 @@ def test_host_work_counts_the_steps_a_cycle_performed():
         Step(StepOp.REGISTER, "h-5", NO_DATA),
     ]
     work = HostWork()
-    work.add(PoolCycle("pool", None, Decision(steps=steps), changed(), writes=9))
-    work.add(PoolCycle("pool", None, None, changed(), writes=0))  # a pool that did not exist yet
+    work.add(9, steps)
+    work.add(0, ())  # a pool that did not exist yet
     assert work.to_dict() == {
         "created": 2,
         "replaced": 1,

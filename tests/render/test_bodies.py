@@ -96,9 +96,12 @@ def test_secrets_in_bodies_are_redacted_bare():
 
 def test_session_hosts_show_the_host_template_not_the_internal_target():
     change = Change(
-        Action.CREATE, "session-hosts", POOL + "/sessionHosts", "add 3",
+        Action.CREATE,
+        "session-hosts",
+        POOL + "/sessionHosts",
+        "add 3",
         details={"count": 3, "target": TEMPLATE, "session_host_ids": ["/x/y"]},
-    )  # fmt: skip
+    )
     out = render_text(plan_of(change))
     assert "  + session-hosts prod  (create)" in out
     assert "target" not in out and "subscription_id" not in out and "session_host_ids" not in out
@@ -117,10 +120,14 @@ def test_an_unexpected_target_shape_is_shown_nested_not_dropped():
 
 def test_update_values_are_not_cut():
     change = Change(
-        Action.UPDATE, "gallery", POOL, "drift", before={"properties": {"description": "old"}},
+        Action.UPDATE,
+        "gallery",
+        POOL,
+        "drift",
+        before={"properties": {"description": "old"}},
         after={"properties": {"description": LONG}},
         patch=[{"op": "replace", "path": "/properties/description", "value": LONG}],
-    )  # fmt: skip
+    )
     assert f'~ /properties/description: "old" → "{LONG}"' in render_text(plan_of(change))
 
 
@@ -141,8 +148,12 @@ def test_every_action_has_a_past_tense_a_person_would_write():
 
 def test_empty_details_are_left_out():
     change = Change(
-        Action.REPLICATE, "image-version", POOL, "replicas", details={"add": [], "retry": [], "replica_counts": {"westeurope": [1, 2]}, "note": None},
-    )  # fmt: skip
+        Action.REPLICATE,
+        "image-version",
+        POOL,
+        "replicas",
+        details={"add": [], "retry": [], "replica_counts": {"westeurope": [1, 2]}, "note": None},
+    )
     out = render_text(plan_of(change))
     assert "add:" not in out and "retry:" not in out and "note:" not in out
     assert "      replica_counts: {\n            westeurope = [1, 2]\n        }" in out

@@ -45,12 +45,23 @@ def test_text_rollout_preview_lists_the_first_cycle_totals_and_says_one_batch(sa
     preview = replace(
         sample_plan.rollouts[0],
         batches=sample_plan.rollouts[0].batches[:1],
-        now=({"op": "create", "host": "avd-4", "version": "1.2.0"},
-             {"op": "create", "host": "avd-5", "version": "1.2.0", "replaces": "avd-0"}),
-        totals={"created": 3, "replaced": 1, "deleted": 1, "drained": 1, "messaged": 3, "messages": 6,
-                "logged_off": 0},
-        min_available=4, peak_vms=6, finished_at="2026-12-05T23:10:00+00:00",
-    )  # fmt: skip
+        now=(
+            {"op": "create", "host": "avd-4", "version": "1.2.0"},
+            {"op": "create", "host": "avd-5", "version": "1.2.0", "replaces": "avd-0"},
+        ),
+        totals={
+            "created": 3,
+            "replaced": 1,
+            "deleted": 1,
+            "drained": 1,
+            "messaged": 3,
+            "messages": 6,
+            "logged_off": 0,
+        },
+        min_available=4,
+        peak_vms=6,
+        finished_at="2026-12-05T23:10:00+00:00",
+    )
     out = render_text(replace(sample_plan, rollouts=(preview,)))
     assert "now (first apply cycle): create 1 host on 1.2.0; create 1 replacement on 1.2.0 (for avd-0)" in out
     assert "total: 2 hosts in 1 batch, 3 user sessions affected" in out

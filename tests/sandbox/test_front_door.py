@@ -74,8 +74,14 @@ def test_an_unknown_api_version_for_resource_groups_is_invalid_api_version_param
 def test_a_preview_api_version_is_accepted(sb, clients):
     pools = f"/subscriptions/{clients.sub}/providers/Microsoft.DesktopVirtualization/hostPools"
     assert get(sb, pools + "?api-version=2025-04-01-preview").status_code == 200
-    assert get(sb, f"/subscriptions/{clients.sub}/providers/Microsoft.VirtualMachineImages/imageTemplates"
-               "?api-version=2019-05-01-preview").status_code == 200  # fmt: skip
+    assert (
+        get(
+            sb,
+            f"/subscriptions/{clients.sub}/providers/Microsoft.VirtualMachineImages/imageTemplates"
+            "?api-version=2019-05-01-preview",
+        ).status_code
+        == 200
+    )
     assert get(sb, pools + "?api-version=2025-04-02-preview").status_code == 400
 
 
@@ -159,8 +165,12 @@ def test_a_token_for_another_audience_is_refused(sb):
     assert_invalid_token(r, "InvalidAuthenticationTokenAudience")
     assert "wrong audience or resource 'https://vault.azure.net/'" in r.json()["error"]["message"]
     classic = credential_for(sb).get_token("https://management.core.windows.net//.default").token
-    assert get(sb, f"/subscriptions/{sb.subscription_ids[0]}/resourcegroups?api-version=2025-04-01",
-               classic).status_code == 200  # fmt: skip
+    assert (
+        get(
+            sb, f"/subscriptions/{sb.subscription_ids[0]}/resourcegroups?api-version=2025-04-01", classic
+        ).status_code
+        == 200
+    )
 
 
 def test_an_expired_token_is_refused_with_expired_authentication_token(sb):

@@ -216,7 +216,7 @@ def test_host_pool_type_cannot_change(sb, clients):
                     "preferredAppGroupType": "Desktop",
                 },
             },
-        ),  # fmt: skip
+        ),
         ("PATCH", {"properties": {"hostPoolType": "Personal"}}),
     ):
         response = clients.compute.send_request(

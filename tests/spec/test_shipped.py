@@ -45,8 +45,10 @@ def test_validate_as_a_process_reports_and_exits_one(tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", "--desired", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"{tmp_path}/x.yaml:3:18: metadata.name: invalid gallery name 'a-b'")
     assert proc.stderr.rstrip().endswith("1 error in desired state " + str(tmp_path))
@@ -59,8 +61,13 @@ def test_schema_command_prints_draft_2020_12(capsys):
     assert code == 0
     assert body["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(body["discriminator"]["mapping"]) == {
-        "Settings", "Gallery", "ImageDefinition", "ImageVersion", "ImageBuild", "HostPool",
-    }  # fmt: skip
+        "Settings",
+        "Gallery",
+        "ImageDefinition",
+        "ImageVersion",
+        "ImageBuild",
+        "HostPool",
+    }
     rollout = body["$defs"]["Rollout"]["properties"]
     assert rollout["capacityFloor"]["default"] == 80 and rollout["drainGrace"]["default"] == "1h"
 

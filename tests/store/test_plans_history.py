@@ -95,6 +95,10 @@ def test_history_keeps_every_outcome_in_order(tmp_path):
             {"kind": "apply", "outcome": outcome, "succeeded": outcome in ("succeeded", "pending")}
         )
     assert [r["outcome"] for r in store.read_history()] == [
-        "succeeded", "pending", "failed", "timed-out", "interrupted"
-    ]  # fmt: skip
+        "succeeded",
+        "pending",
+        "failed",
+        "timed-out",
+        "interrupted",
+    ]
     assert all("recorded_at" in r for r in store.read_history())

@@ -8,7 +8,9 @@ from pathlib import Path
 # POOL_ID are re-exported for the apply tests.
 from planner.docs import DEF_ID, GALLERY, GALLERY_ID, POOL_ID, RG, SETTINGS, SUB  # noqa: F401
 
-SOURCE = f"{RG}/providers/Microsoft.Compute/images/src-"
+from support.image_sources import source_image_id
+
+SOURCE = f"{RG}/providers/Microsoft.Compute/images/src-"  # + "1-0-0": source_image_id("1.0.0")
 IDENTITY = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aib"
 
 DEFINITION = """
@@ -34,7 +36,8 @@ spec:
 
 
 def version(name: str, regions=("westeurope",), build: bool = False) -> str:
-    source = "{build: monthly}" if build else f"{{managedImageId: {SOURCE}{name.replace('.', '-')}}}"
+    # A managed-image version names a golden image the landing zone holds (support.image_sources).
+    source = "{build: monthly}" if build else f"{{managedImageId: {source_image_id(name)}}}"
     region_list = ", ".join(f"{{name: {r}}}" for r in regions)
     return f"""
 apiVersion: avd.reconciler.io/v1alpha1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from support.image_sources import source_image_id
 from support.sandbox import stored
 
 SUB = "11111111-1111-4111-8111-111111111111"
@@ -44,7 +45,7 @@ kind: ImageVersion
 metadata: {name: %(name)s}
 spec:
   definition: win11
-  source: {managedImageId: /subscriptions/%(sub)s/resourceGroups/rg-img/providers/Microsoft.Compute/images/img-%(name)s}
+  source: {managedImageId: %(source)s}
   targetRegions: %(regions)s
 """
 
@@ -121,7 +122,8 @@ def write_desired(root: Path, versions: dict[str, list[str]], pools: list[str]) 
     text = BASE % {"sub": SUB}
     for name, regions in versions.items():
         regions_yaml = "[" + ", ".join(f"{{name: {r}}}" for r in regions) + "]"
-        text += VERSION % {"name": name, "sub": SUB, "regions": regions_yaml}
+        source = source_image_id(name, "img-")  # a golden image the landing zone holds
+        text += VERSION % {"name": name, "source": source, "regions": regions_yaml}
     text += "".join(pools)
     (root / "estate.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     return root

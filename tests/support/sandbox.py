@@ -22,7 +22,9 @@ RG = "rg-test"
 def landing_zone(subscription_ids) -> list[dict]:
     from sandbox.helpers import estates_landing_zone
 
-    return estates_landing_zone(subscription_ids)
+    from support.image_sources import golden_images
+
+    return estates_landing_zone(subscription_ids) + golden_images(subscription_ids)
 
 
 @contextmanager

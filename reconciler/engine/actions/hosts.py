@@ -15,6 +15,7 @@ on a VM is a wait, a GalleryImageNotFound right after replication is retried for
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
@@ -25,9 +26,9 @@ from reconciler.engine.actions.steps import http_failure
 from reconciler.engine.classify import NOT_FOUND_LAG_CODES
 from reconciler.engine.executor import RunContext
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
-from reconciler.engine.rollout import PoolCycle, converge_pool
+from reconciler.engine.rollout import CycleInterrupted, PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
-from reconciler.planner.host_steps import DecisionMode, StepOp
+from reconciler.planner.host_steps import DecisionMode, Step, StepOp
 from reconciler.planner.pool_target import PoolTarget
 
 LAG_SINCE = "lag_404_since"
@@ -45,9 +46,9 @@ class HostWork:
     logged_off: int = 0  # user sessions logged off
     writes: int = 0  # ARM writes of every kind
 
-    def add(self, cycle: PoolCycle) -> None:
-        self.writes += cycle.writes
-        for step in cycle.decision.steps if cycle.decision else ():
+    def add(self, writes: int, performed: Iterable[Step]) -> None:
+        self.writes += writes
+        for step in performed:
             op, data = step.op, step.data
             if op is StepOp.CREATE:
                 self.created += 1
@@ -78,10 +79,14 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     mem["pool"] = target.pool.name
     try:
         cycle = converge_pool(target, env.writer.conn)
+    except CycleInterrupted as cut:
+        work.add(cut.progress.writes, cut.progress.performed)
+        mem["wrote"] = mem["wrote"] or cut.progress.writes > 0
+        return http_failure(target.pool.name, cut.cause, _lag_age(mem, cut.cause, env.clock()))
     except HttpResponseError as exc:
         return http_failure(target.pool.name, exc, _lag_age(mem, exc, env.clock()))
     mem.pop(LAG_SINCE, None)
-    work.add(cycle)
+    work.add(cycle.writes, cycle.performed)
     if cycle.writes:
         mem["wrote"] = True
     outcome = cycle.outcome

@@ -16,6 +16,7 @@ from ..errors import ArmError, bad_request, conflict, not_found
 from ..routing import Request, norm_region
 from ..store import PRIVATE, private, public
 from .base import ResourceType, deep_merge, norm_value
+from .sources import absent
 
 VERSION_RE = re.compile(r"^\d{1,10}\.\d{1,10}\.\d{1,10}$")
 INT32_MAX = 2**31 - 1
@@ -34,6 +35,15 @@ class VersionName:
 
     def match(self, name: str) -> bool:
         return bool(VERSION_RE.match(name)) and all(int(p) <= INT32_MAX for p in name.split("."))
+
+
+def source_ids(sp: dict[str, Any]) -> list[str]:
+    """Every resource a version's storageProfile is made from: the image, version or VM, and disk snapshots."""
+    source = sp.get("source") or {}
+    disks = [sp.get("osDiskImage") or {}, *(sp.get("dataDiskImages") or [])]
+    ids = [source.get("id"), source.get("virtualMachineId")]
+    ids += [(d.get("source") or {}).get("id") for d in disks]
+    return [i for i in ids if i]
 
 
 def version_key(name: str) -> tuple[int, ...]:
@@ -103,6 +113,14 @@ class Versions(ResourceType):
         state, _ = self.region_state(res, norm_region(region), self.app.clock.now_ts())
         return state == "Completed" and res.get("properties", {}).get("provisioningState") != "Deleting"
 
+    def seconds_since_completed(self, res: dict[str, Any], region: str) -> float | None:
+        """Sandbox seconds since `region` finished replicating; None when it has not (or there is no record)."""
+        r = (res.get(PRIVATE, {}).get("replication") or {}).get(norm_region(region))
+        if r is None:
+            return None
+        elapsed = self.app.clock.now_ts() - (r["start"] + r["seconds"])
+        return elapsed if elapsed >= 0 else None
+
     def excluded_in(self, res: dict[str, Any], region: str) -> bool:
         pp = res.get("properties", {}).get("publishingProfile", {})
         if pp.get("excludeFromLatest"):
@@ -122,6 +140,8 @@ class Versions(ResourceType):
         if existing is not None:
             self.check_immutable(existing, props)
             self.check_region_removal(existing, props)
+        elif not self.app.config.lenient_version_sources:
+            self.check_source(props.get("storageProfile") or {})
         self.check_publishing(props.get("publishingProfile") or {})
         res = super().build(req, rid, body, existing)
         if existing is not None:
@@ -196,11 +216,12 @@ class Versions(ResourceType):
                 )
 
     def check_source(self, sp: dict[str, Any]) -> None:
-        """The image the version is made from must exist when it is created (Azure reads it to replicate)."""
-        source = sp.get("source") or {}
-        disk_source = ((sp.get("osDiskImage") or {}).get("source") or {}).get("id")
-        for sid in (source.get("id"), source.get("virtualMachineId"), disk_source):
-            if sid and "/providers/" in sid.lower() and self.app.store.get(sid) is None:
+        """The image the version is made from must exist when it is created: Compute reads it to replicate, so
+        a create naming a deleted image fails at once (404 ResourceNotFound on the source, ARM's text) instead of
+        starting a replication. Only on create: Azure keeps a version whose source was deleted afterwards.
+        Shape and sources: tests/fixtures/refusals.json "VersionSourceNotFound"."""
+        for sid in source_ids(sp):
+            if absent(self.app, sid):
                 raise not_found(sid)
 
     def check_region_removal(self, existing: dict[str, Any], props: dict[str, Any]) -> None:

@@ -218,6 +218,8 @@ class VirtualMachines(ResourceType):
                 version = find_latest(self.app, image_id, region)
                 if version is None:
                     raise gallery_not_found(image_id, region)
+            if self.still_lagging(versions, version, region):
+                raise gallery_not_found(image_id, region)
             ref["exactVersion"] = version["name"]
             sb["version"] = version["id"]
         elif image_id:
@@ -232,6 +234,14 @@ class VirtualMachines(ResourceType):
                 "InvalidParameter",
                 "imageReference",
             )
+
+    def still_lagging(self, versions: Any, version: dict[str, Any], region: str) -> bool:
+        """Azure's compute front end sees a replica a while after the gallery reports it Completed."""
+        lag = self.app.config.gallery_image_read_lag_seconds
+        if lag <= 0:
+            return False
+        since = versions.seconds_since_completed(version, region)
+        return since is not None and since < lag
 
     def make_disk(self, vm: dict[str, Any], rg_scope: str, spec: dict[str, Any], os_type: str | None) -> None:
         disk_id = f"{rg_scope}/providers/Microsoft.Compute/disks/{spec['name']}"

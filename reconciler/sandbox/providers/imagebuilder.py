@@ -20,6 +20,7 @@ from ..store import PRIVATE, json_copy, private, public
 from .base import ResourceType
 from .landing import identity_problem, missing_identity
 from .network import subnet_problem
+from .sources import template_source_problem
 
 READ_ONLY = ("provisioningState", "provisioningError", "lastRunStatus", "exactStagingResourceGroup")
 PATCHABLE = ("vmProfile", "distribute")
@@ -81,6 +82,8 @@ class ImageTemplates(ResourceType):
         problem = identity_problem(self.app, res, rid)
         vm = props.get("vmProfile") or {}
         problem = problem or missing_identity(self.app, list(vm.get("userAssignedIdentities") or []), rid)
+        if not self.app.config.lenient_version_sources:
+            problem = problem or template_source_problem(self.app, props.get("source") or {})
         for key in ("subnetId", "containerInstanceSubnetId"):
             subnet = (vm.get("vnetConfig") or {}).get(key)
             if subnet and problem is None:

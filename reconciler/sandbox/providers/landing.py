@@ -80,8 +80,11 @@ class Vaults(ResourceType):
         name = rid.rsplit("/", 1)[-1]
         other = self.same_name(name, rid)
         if other is not None:
-            raise conflict("VaultAlreadyExists", f"The vault name '{name}' is already in use. Vault names are "
-                           "globally unique so it is possible that the name is already taken.")  # fmt: skip
+            raise conflict(
+                "VaultAlreadyExists",
+                f"The vault name '{name}' is already in use. Vault names are "
+                "globally unique so it is possible that the name is already taken.",
+            )
         props = body.get("properties") or {}
         if existing is None:
             if not props.get("tenantId"):

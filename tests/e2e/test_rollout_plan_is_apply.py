@@ -39,7 +39,7 @@ pools = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: each example is a whole rollout on the sandbox

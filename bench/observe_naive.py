@@ -15,7 +15,7 @@ from functools import partial
 from reconciler.azure import paging
 from reconciler.azure.connection import Connection
 from reconciler.azure.metering import stats_since
-from reconciler.azure.observe import _KINDS, GALLERIES, POOLS, TEMPLATES, _listed, assemble
+from reconciler.azure.observe import GALLERIES, KINDS, POOLS, TEMPLATES, assemble, listed
 from reconciler.azure.tasks import TaskTree
 from reconciler.model.observed import Observed, ObserveScope, id_parts, norm_id
 
@@ -25,7 +25,7 @@ EXPAND = {"$expand": "ReplicationStatus"}
 
 def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: int = 8) -> Observed:
     before = connection.meter.stats()
-    raw: dict[str, list[dict]] = {k: [] for k in _KINDS}
+    raw: dict[str, list[dict]] = {k: [] for k in KINDS}
     tree = TaskTree(max_workers)
     conn = connection
 
@@ -37,7 +37,7 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
             if scope.wants_gallery(g["id"]):
                 raw["galleries"].append(g)
                 tree.submit(
-                    _listed,
+                    listed,
                     g["id"],
                     conn.compute(sub_of(g["id"])),
                     f"{g['id']}/images",
@@ -49,7 +49,7 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
         for d in items:
             raw["image_definitions"].append(d)
             tree.submit(
-                _listed,
+                listed,
                 d["id"],
                 conn.compute(sub_of(d["id"])),
                 f"{d['id']}/versions",
@@ -86,7 +86,7 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
                 raw["host_pools"].append(pool)
                 avd, rolls = conn.desktop(sub_of(pool["id"])), norm_id(pool["id"]) in scope.roll_pools
                 tree.submit(
-                    _listed,
+                    listed,
                     pool["id"],
                     avd,
                     f"{pool['id']}/sessionHosts",
@@ -100,7 +100,7 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
             tree.submit(paging.get_one, avd, h["id"], DESKTOP, then=on_host)
             if rolls:
                 tree.submit(
-                    _listed,
+                    listed,
                     h["id"],
                     avd,
                     f"{h['id']}/userSessions",
@@ -118,16 +118,16 @@ def observe_naive(scope: ObserveScope, connection: Connection, *, max_workers: i
 
     for sub in scope.subscription_ids:
         at = paging.subscription_collection
-        tree.submit(_listed, sub, conn.compute(sub), at(sub, GALLERIES), GALLERY, then=on_galleries)
+        tree.submit(listed, sub, conn.compute(sub), at(sub, GALLERIES), GALLERY, then=on_galleries)
         tree.submit(
-            _listed,
+            listed,
             sub,
             conn.image_builder(sub),
             at(sub, TEMPLATES),
             paging.IMAGE_BUILDER_API,
             then=on_templates,
         )
-        tree.submit(_listed, sub, conn.desktop(sub), at(sub, POOLS), DESKTOP, then=on_pools)
+        tree.submit(listed, sub, conn.desktop(sub), at(sub, POOLS), DESKTOP, then=on_pools)
     tree.run()
     observed_at = connection.meter.last_server_time or datetime.now(UTC)
     return assemble(scope, raw, observed_at, stats_since(before, connection.meter.stats()))

@@ -1,7 +1,8 @@
 """REST-shaped JSON (what an ARM GET returns) -> Observed* objects. Pure functions, no SDK types.
 
 The readers turn SDK models back into REST dicts first (`rest_dict`), so this file is the only place that
-knows property names, and observe() and observe_naive() cannot disagree about them.
+knows property names, and no two readers (observe(), the per-pool reads, bench/observe_naive.py) can
+disagree about them.
 """
 
 from __future__ import annotations

@@ -16,16 +16,14 @@ parent's list arrives.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 
 from reconciler.azure import convert, paging, references
 from reconciler.azure.connection import Connection
-from reconciler.azure.metering import add_stats, stats_since
+from reconciler.azure.metering import stats_since
 from reconciler.azure.tasks import TaskTree
 from reconciler.model.observed import Observed, ObserveScope, id_parts, norm_id
 
@@ -34,7 +32,7 @@ class ObserveError(RuntimeError):
     """A read failed after azure-core's retries; names the collection so the message is actionable."""
 
 
-def _listed(what: str, client, path: str, api_version: str) -> list[dict[str, Any]]:
+def listed(what: str, client, path: str, api_version: str) -> list[dict[str, Any]]:
     try:
         return paging.list_all(client, path, api_version)
     except HttpResponseError as exc:
@@ -78,7 +76,7 @@ class _Collector:
             ) from exc
 
     def list(self, what: str, client, path: str, api_version: str, then) -> None:
-        self.tree.submit(_listed, what, client, path, api_version, then=then)
+        self.tree.submit(listed, what, client, path, api_version, then=then)
 
     def on_galleries(self, galleries: list[dict]) -> None:
         for g in galleries:
@@ -161,7 +159,7 @@ CONVERTERS = {
     "vms": convert.vm,
     "user_sessions": convert.user_session,
 }
-_KINDS = (*CONVERTERS, "session_hosts")
+KINDS = (*CONVERTERS, "session_hosts")
 
 
 class _Converting(list):
@@ -207,31 +205,3 @@ def observe(scope: ObserveScope, connection: Connection, *, max_workers: int = 8
     observed_at = connection.meter.last_server_time or datetime.now(UTC)
     calls = stats_since(before, connection.meter.stats())
     return _snapshot(scope, collector.raw, collector.raw["session_hosts"], observed_at, calls)
-
-
-def observe_user_sessions(
-    observed: Observed, pool_ids, connection: Connection, *, max_workers: int = 8
-) -> Observed:
-    """`observed` plus the user sessions of `pool_ids` (one paged list per pool).
-
-    For callers that learn which pools roll only after a first plan: observe, plan, then read the sessions of
-    the pools whose pin moved, instead of listing sessions everywhere up front. Calls are added to `calls`."""
-    wanted = tuple(pid for pid in dict.fromkeys(norm_id(p) for p in pool_ids) if pid in observed.host_pools)
-    before = connection.meter.stats()
-    tree = TaskTree(max_workers)
-    sessions = _Converting(convert.user_session)
-    for pid in wanted:
-        pool = observed.host_pools[pid]
-        avd = connection.desktop(pool.subscription_id)
-        tree.submit(_listed, f"user sessions of {pool.id}", avd, f"{pool.id}/userSessions", paging.DESKTOP_API,
-                    then=sessions.extend)  # fmt: skip
-    tree.run()
-    added = stats_since(before, connection.meter.stats())
-    kept = [s for s in observed.user_sessions.values() if s.host_pool_id not in frozenset(wanted)]
-    scope = replace(observed.scope, roll_pools=observed.scope.roll_pools | frozenset(wanted))
-    return replace(
-        observed,
-        scope=scope,
-        user_sessions=MappingProxyType({s.key: s for s in (*kept, *sessions)}),
-        calls=add_stats(observed.calls, added),
-    )

@@ -54,9 +54,10 @@ def plan_session_hosts(ctx: Context, pool, target_id: str | None, deps: tuple[st
     if unregistered and live >= count:
         reasons.append((ChangeReason.REGISTERING, f"finish registering {', '.join(sorted(unregistered))}"))
     stamp = parse_rolled_out((observed_pool.tags or {}).get(ROLLED_OUT_TAG)) if observed_pool else None
-    gated = bool(ctx.desired.gated_by(pool))
-    if not reasons and gated and target_id and hosts and (stamp is None or stamp[0] != target_id):
-        why = "record that every host runs the pinned version (ring gates read it)"
+    # Ring gates read the stamp (their soak), and so does `onFailure: rollback` (its last good version).
+    stamp_read = bool(ctx.desired.gated_by(pool)) or pool.spec.rollout.on_failure == "rollback"
+    if not reasons and stamp_read and target_id and hosts and (stamp is None or stamp[0] != target_id):
+        why = "record that every host runs the pinned version (ring gates and rollback read it)"
         reasons.append((ChangeReason.RECORD_ROLLED_OUT, why))
     if not reasons:
         return None

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from . import etags
 from .errors import provider_type_of
 
 
@@ -71,6 +72,7 @@ def apply(app: Any, resources: Iterable[dict[str, Any]]) -> int:
             props["provisioningState"] = "Succeeded"
         if spec is not None and hasattr(spec, "seed"):
             spec.seed(res, now)
+        etags.stamp_if_missing(res["type"].lower(), res, now)
         app.store.put(res)
         if res["type"].lower() == "microsoft.desktopvirtualization/hostpools/sessionhosts":
             pools.add(rid.rsplit("/", 2)[0])

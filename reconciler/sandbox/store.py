@@ -36,6 +36,7 @@ class Store:
         self.by_type: dict[tuple[str, str], dict[str, None]] = {}
         self.by_rg: dict[str, dict[str, None]] = {}
         self.collections: dict[str, dict[str, None]] = {}  # parent id -> its child collection paths
+        self.soft_deleted: dict[str, dict[str, Any]] = {}  # lower id -> bin entry (soft_delete.py)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -46,6 +47,7 @@ class Store:
         self.by_type.clear()
         self.by_rg.clear()
         self.collections.clear()
+        self.soft_deleted.clear()
 
     def get(self, rid: str) -> dict[str, Any] | None:
         return self.items.get(rid.lower())

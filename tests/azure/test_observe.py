@@ -7,7 +7,7 @@ from observe_support import PAGE_SIZE, of_type
 from support.image_sources import managed_image
 
 from reconciler.azure.floor import list_call_floor
-from reconciler.azure.observe import observe, observe_user_sessions
+from reconciler.azure.observe import observe
 from reconciler.model.observed import ObserveScope, norm_id, normalize_region
 
 DEFINITION = "Microsoft.Compute/galleries/images"
@@ -106,25 +106,6 @@ def test_observed_at_is_the_sandbox_clock_not_this_machine(sb, estate, conn):
     sb.advance(365 * 86400)  # a year ahead of the wall clock
     observed = observe(ObserveScope.of(sb.subscription_ids), conn)
     assert abs((observed.observed_at - sb.now()).total_seconds()) < 60
-
-
-def test_user_sessions_can_be_read_later_for_the_pools_that_roll(sb, estate, conn):
-    pool = of_type(estate, POOL)[1]["id"]
-    first = observe(ObserveScope.of(sb.subscription_ids), conn)
-    assert not first.user_sessions
-
-    later = observe_user_sessions(first, [pool.upper()], conn)
-
-    expected = {
-        norm_id(s["id"]) for s in of_type(estate, SESSION) if norm_id(s["id"]).startswith(norm_id(pool) + "/")
-    }
-    assert expected and set(later.user_sessions) == expected
-    pages = list_call_floor(estate, sb.subscription_ids, PAGE_SIZE, roll_pools=[pool])[
-        "user sessions per rolling pool"
-    ]
-    assert later.calls.total == first.calls.total + pages
-    assert later.scope.roll_pools == {norm_id(pool)}
-    assert later.session_hosts == first.session_hosts  # everything else is the same snapshot
 
 
 def test_a_narrowed_scope_reads_only_the_children_it_wants(sb, estate, conn):

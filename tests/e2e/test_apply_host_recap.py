@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.estate import seed_estate
+from support.rollout import pool_doc, seed_sessions, versions_running, vms_of, write_desired
 from support.sandbox import time_scale
 
 from e2e.apply_rings import VERSIONS, apply_json, history
-from e2e.rollout_support import pool_doc, seed_estate, seed_sessions, versions_running, vms_of, write_desired
 from reconciler.spec import load_desired
 
 SCALE = 1_000  # a 24 h health timeout is 86 s of wall time: hosts are not failed for a slow client

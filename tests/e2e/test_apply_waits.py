@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from support.rollout import pool_id, versions_running
 from support.sandbox import time_scale
 
 from e2e.apply_rings import apply_json, history, provisioned_rings
-from e2e.rollout_support import pool_id, versions_running
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
 
 SCALE = 20_000  # a 72 h soak is 13 s of wall time; a 24 h health timeout is 4 s

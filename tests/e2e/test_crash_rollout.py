@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sandbox.helpers import estates_landing_zone
 from support.estate import PoolHosts, converged
+from support.rollout import pool_doc, pool_id, write_desired
 
-from e2e.rollout_support import pool_doc, pool_id, write_desired
 from reconciler.spec import load_desired
 
 pytestmark = pytest.mark.slow

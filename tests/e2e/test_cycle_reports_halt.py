@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from e2e.rollout_support import pool_doc, pool_id, seed_estate, versions_running, write_desired
+from support.estate import seed_estate
+from support.rollout import pool_doc, pool_id, versions_running, write_desired
+
 from reconciler.controller.cycle import CycleInput
 from reconciler.controller.engine_cycle import EngineCycle
 from reconciler.model.rollout import POOL_QUARANTINE_TAG

@@ -12,8 +12,10 @@ from collections import Counter
 from datetime import timedelta
 
 from sandbox.helpers import estates_landing_zone
+from support.estate import seed_estate
+from support.rollout import pool_doc, write_desired
+from support.sandbox import connect
 
-from e2e.rollout_support import connect, pool_doc, seed_estate, write_desired
 from reconciler.cli import main
 from reconciler.controller.cycle import CycleInput
 from reconciler.controller.engine_cycle import EngineCycle

@@ -14,19 +14,11 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sandbox.helpers import estates_landing_zone
+from support.cli import drive, plan_json
 from support.estate import PoolHosts
+from support.plan_writes import expected_writes, pool_changes, seed_pools, totals_from, writes
+from support.rollout import pool_doc, write_desired
 
-from e2e.plan_apply_support import (
-    drive_until,
-    expected_writes,
-    plan_estate,
-    pool_changes,
-    seed_pools,
-    totals_from,
-    writes,
-)
-from e2e.rollout_support import connect, pool_doc, write_desired
-from reconciler.engine.outcome import Done
 from reconciler.spec import load_desired
 
 VERSIONS = {"1.0.0": ["westeurope"], "2.0.0": ["westeurope"]}
@@ -47,7 +39,7 @@ pools = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: each example is a whole rollout on the sandbox
@@ -93,29 +85,30 @@ def _check_one(sandbox, tmp_path_factory, a, b, ring):
     }
     seed_pools(sandbox, load_desired(root), hosts)
     write_desired(root, VERSIONS, [doc(n, s, "2.0.0" if s["moves"] else "1.0.0") for n, s in specs.items()])
-    desired = load_desired(root)
-    with connect(sandbox) as conn:
-        result = plan_estate(desired, conn)
-        planned = pool_changes(result)
-        start = len(sandbox.audit()["entries"])
-        marks: list[int] = []
-        # Past the simulation's last write (+ slack for polling), a blocked pool writes nothing more.
-        ends = [
-            datetime.fromisoformat(d["simulation"]["last_write_at"] or d["simulation"]["finished_at"])
-            for d in planned.values()
-        ]
-        blocked = {n for n, d in planned.items() if d["simulation"]["end"] != "converged"}
-        until = max(ends, default=sandbox.now()) + timedelta(minutes=10)
-        results = drive_until(
-            sandbox,
-            desired,
-            conn,
-            until,
-            blocked,
-            on_cycle=lambda _: marks.append(len(sandbox.audit()["entries"])),
-        )
-    # Where the plan's simulation converges, apply converges (drive_until waits for it).
-    assert all(isinstance(r.outcome, Done) for r in results if r.pool not in blocked)
+    planned = pool_changes(plan_json(sandbox, root))
+    start = len(sandbox.audit()["entries"])
+    marks: list[int] = []
+    # Past the simulation's last write (+ slack for polling), a blocked pool writes nothing more.
+    ends = [
+        datetime.fromisoformat(d["simulation"]["last_write_at"] or d["simulation"]["finished_at"])
+        for d in planned.values()
+    ]
+    blocked = {n for n, d in planned.items() if d["simulation"]["end"] != "converged"}
+    until = max(ends, default=sandbox.now()) + timedelta(minutes=10)
+
+    def settled(result) -> bool:  # every pool done, except the blocked ones once `until` has passed
+        return sandbox.now() > until and all(p.done or p.pool in blocked for p in result.pools)
+
+    _, last = drive(
+        sandbox,
+        root,
+        max_cycles=800,
+        stop_on_failed=False,
+        settled=settled,
+        on_cycle=lambda *_: marks.append(len(sandbox.audit()["entries"])),
+    )
+    # Where the plan's simulation converges, apply converges (drive waits for it).
+    assert all(p.done for p in last.pools if p.pool not in blocked), last.pools
     entries = sandbox.audit()["entries"]
     first, whole = writes(entries[start : marks[0]]), writes(entries[start:])
     for name in specs:

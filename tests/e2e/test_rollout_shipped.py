@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from support.rollout import check_invariants
 
-from e2e.rollout_support import check_invariants
 from reconciler.cli import main
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.main import add_arguments

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,15 @@ def apply_json(desired: Path, state: Path, *extra: str, capsys=None) -> tuple[in
     return code, recap, err.getvalue()
 
 
+def plan_json(sb, desired: Path) -> dict:
+    """`reconcile plan -o json` in process against `sb`: the plan as the JSON schema has it."""
+    out, err = io.StringIO(), io.StringIO()
+    with sandbox_environ(sb), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["plan", "--desired", str(desired), "-o", "json"])
+    assert code == 0, f"exit {code}: {err.getvalue()[-3000:]}"
+    return json.loads(out.getvalue())
+
+
 def history(state: Path) -> list[dict]:
     path = state / "history.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -45,8 +55,9 @@ class PoolOutcome:
     pool: str
     state: str  # "done" | "waiting" | "failed"
     why: str = ""
-    reason_code: str | None = None
+    reason_code: str | None = None  # the outcome's code: "rollback", "replication", "halted", ...
     at: datetime | None = None
+    error_code: str | None = None  # a failure's Azure-style code ("RolloutHalted")
 
     @property
     def done(self) -> bool:
@@ -81,12 +92,15 @@ def _is_pool(resource: str, name: str) -> bool:
 def _pool_outcome(recap: dict, name: str) -> PoolOutcome:
     for item in recap.get("failures") or ():
         if _is_pool(item["id"], name):
-            return PoolOutcome(name, "failed", item["why"], item.get("error_code"))
+            return PoolOutcome(
+                name, "failed", item["why"], item.get("reason_code"), error_code=item.get("error_code")
+            )
     for item in recap.get("pending") or ():  # soonest first
         if _is_pool(item["resource"], name):
             at = datetime.fromisoformat(item["resumes_at"]) if item.get("resumes_at") else None
             return PoolOutcome(name, "waiting", item["why"], item.get("reason_code"), at)
-    return PoolOutcome(name, "done")
+    codes = [r.get("reason_code") for r in recap.get("results") or () if _is_pool(r["id"], name)]
+    return PoolOutcome(name, "done", reason_code=next((c for c in codes if c), None))
 
 
 def apply_pass(sb, desired_dir: Path, state: Path | None = None) -> ApplyPass:
@@ -117,16 +131,18 @@ def drive(
     on_cycle=None,
     max_hosts: dict[str, int] | None = None,
     stop_on_failed: bool = True,
+    settled: Callable[[ApplyPass], bool] | None = None,
 ) -> tuple[int, ApplyPass]:
     """Apply passes until every pool is done (or, with `stop_on_failed`, every pool is done or failed and one
-    failed), moving the frozen sandbox clock between them. Returns (passes, the last pass)."""
+    failed; or `settled(pass)` says the test has seen enough), moving the frozen sandbox clock between them.
+    `on_cycle(n, pass)` runs after each pass's invariant check. Returns (passes, the last pass)."""
     result = None
     for cycle in range(1, max_cycles + 1):
         result = apply_pass(sb, desired_dir)
         check_invariants(sb, max_hosts=max_hosts)
         if on_cycle:
             on_cycle(cycle, result)
-        if all(p.done for p in result.pools):
+        if all(p.done for p in result.pools) or (settled is not None and settled(result)):
             return cycle, result
         if (
             stop_on_failed

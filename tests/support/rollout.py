@@ -4,6 +4,7 @@ what the sandbox holds of it (its pools' hosts and VMs, the versions they run, t
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 from support.image_sources import source_image_id
@@ -177,9 +178,14 @@ def versions_running(sb, name: str) -> dict[str, int]:
 def min_available_after(sb, pool: str, since_iso: str) -> int:
     """The lowest Available-and-accepting count the sandbox saw for `pool` from `since_iso` on (the value in
     force at `since_iso` included)."""
-    timeline = sb.invariants()["pools"][pool_id(pool).lower()]["timeline"]
-    before = [v for t, v in timeline if t <= since_iso]
-    after = [v for t, v in timeline if t > since_iso]
+    since = datetime.fromisoformat(
+        since_iso
+    )  # compared as times: the two ISO spellings differ ("Z", "+00:00")
+    timeline = [
+        (datetime.fromisoformat(t), v) for t, v in sb.invariants()["pools"][pool_id(pool).lower()]["timeline"]
+    ]
+    before = [v for t, v in timeline if t <= since]
+    after = [v for t, v in timeline if t > since]
     return min(([before[-1]] if before else []) + after)
 
 

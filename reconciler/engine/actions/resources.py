@@ -8,13 +8,14 @@ the AVD API. A pin moves the host pool's pin tag only once the version is replic
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, lro_step, settled, unsettled
-from reconciler.engine.outcome import Done, Failed, Outcome
+from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode
 from reconciler.model.plan import Action, Change
 from reconciler.model.tags import PIN_TAG
 
@@ -114,7 +115,8 @@ def pin_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
             return Failed(f"{what}: the version is Failed", error_code="VersionNotReady")
         state = version.replication_state_in(region) if version is not None else "Absent"
         if state in ("Replicating", "Unknown"):
-            return env.wait(env.memory(change.key).setdefault("since", env.clock()), f"waiting for {region}")
+            wait = env.wait(env.memory(change.key).setdefault("since", env.clock()), f"waiting for {region}")
+            return replace(wait, reason=ReasonCode.REPLICATION)
         if state != "Completed":
             return Failed(f"{what}: the version is {state.lower()} in {region}", error_code="VersionNotReady")
         pool = env.reader.raw(change.resource_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import etags
 from ..errors import bad_request, not_found, operation_in_progress, parent_not_found
 from ..routing import Request, Response, split_id
 from ..store import PRIVATE, public
@@ -117,7 +118,7 @@ class ResourceType:
         res = self.app.store.get(rid)
         if res is None:
             raise not_found(rid)
-        return Response(200, self.render(req, res))
+        return Response(200, self.render(req, res), etags.header(self.kind, res))
 
     def check_parent(self, rid: str) -> None:
         parent, _ = split_id(rid)
@@ -151,22 +152,24 @@ class ResourceType:
         self.check_parent(rid)
         store = self.app.store
         existing = store.get(rid)
+        etags.check(req, self.kind, existing)
         self.refuse_while_running(req, existing)
         if existing is not None:
             rid = existing["id"]  # keep the casing of the first PUT
         res = self.build(req, rid, body, existing)
         canonical_enums(res.get("properties"))
+        etags.stamp(self.kind, res, self.app.clock.now_ts())
         if self.sync:
             store.put(res)
             self.on_put_done(res, {}, self.app.clock.now_ts())
-            return Response(200 if existing else 201, self.render(req, res))
+            return Response(200 if existing else 201, self.render(req, res), etags.header(self.kind, res))
         res.setdefault("properties", {})["provisioningState"] = "Updating" if existing else "Creating"
         store.put(res)
         op = self.start_op(req, res, "put", self.put_seconds(res, existing))
         return Response(
             200 if existing else self.create_status,
             self.render(req, res),
-            self.app.ops.initial_headers(req, op),
+            {**self.app.ops.initial_headers(req, op), **etags.header(self.kind, res)},
         )
 
     def start_op(
@@ -191,19 +194,23 @@ class ResourceType:
         res = self.app.store.get(rid)
         if res is None:
             raise not_found(rid)
+        etags.check(req, self.kind, res)
         self.refuse_while_running(req, res)
         body = req.json() or {}
         self.patch(req, res, body)
         canonical_enums(res.get("properties"))
+        etags.stamp(self.kind, res, self.app.clock.now_ts())
         if self.sync:
             self.on_put_done(res, {}, self.app.clock.now_ts())
-            return Response(200, self.render(req, res))
+            return Response(200, self.render(req, res), etags.header(self.kind, res))
         res.setdefault("properties", {})["provisioningState"] = "Updating"
         op = self.start_op(req, res, "patch", self.put_seconds(res, res))
-        return Response(200, self.render(req, res), self.app.ops.initial_headers(req, op, location=False))
+        headers = self.app.ops.initial_headers(req, op, location=False)
+        return Response(200, self.render(req, res), {**headers, **etags.header(self.kind, res)})
 
     def delete(self, req: Request, rid: str) -> Response:
         res = self.app.store.get(rid)
+        etags.check(req, self.kind, res)
         if res is None:
             return Response(204)
         running = self.running_op(res)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import soft_delete
 from ..errors import bad_request, conflict
 from ..store import PRIVATE
 from .base import ResourceType, norm_value
@@ -70,6 +71,9 @@ class Images(ResourceType):
         return self.app.config.image_seconds
 
     def check_delete(self, req, res):
+        binned = soft_delete.under(self.app.store, res["id"], self.app.clock.now_ts())
+        if binned:
+            raise soft_delete.definition_in_use(res["id"], binned)
         children = self.app.store.list_children(res["id"] + "/versions")
         if not children and res.get(PRIVATE, {}).get("ghost_until", 0) > self.app.clock.now_ts():
             raise conflict("CannotDeleteResource", "Cannot delete resource while nested resources exist.")

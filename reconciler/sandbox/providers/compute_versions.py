@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import soft_delete
 from ..clock import iso, parse_iso
 from ..errors import ArmError, bad_request, conflict, not_found
-from ..routing import Request, norm_region
+from ..routing import Request, Response, norm_region
 from ..store import PRIVATE, private, public
 from .base import ResourceType, deep_merge, norm_value
 from .sources import absent
@@ -131,6 +132,30 @@ class Versions(ResourceType):
         return False
 
     # ---- verbs
+    def put(self, req: Request, rid: str) -> Response:
+        store = self.app.store
+        if store.get(rid) is None:
+            entry = soft_delete.find(store, rid, self.app.clock.now_ts())
+            if entry is not None:
+                raise soft_delete.name_taken(entry)
+        return super().put(req, rid)
+
+    def delete(self, req: Request, rid: str) -> Response:
+        res = self.app.store.get(rid)
+        if res is None:
+            if req.flag("bypassSoftDelete") and soft_delete.purge(self.app.store, rid):
+                return Response(200)
+            return super().delete(req, rid)
+        if req.flag("bypassSoftDelete"):
+            private(res)["bypass_soft_delete"] = True
+        return super().delete(req, rid)
+
+    def remove(self, res: dict[str, Any], at: float) -> None:
+        store = self.app.store
+        if soft_delete.enabled_for(store, res["id"]) and not res.get(PRIVATE, {}).get("bypass_soft_delete"):
+            soft_delete.keep(store, res, at)
+        super().remove(res, at)
+
     def build(self, req, rid, body, existing):
         props = body.get("properties") or {}
         if existing is None and not props.get("storageProfile"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from .. import etags
 from ..clock import iso
 from ..errors import ArmError, bad_request, conflict
 from ..routing import Request, Response, norm_region
@@ -154,6 +155,7 @@ class VirtualMachines(ResourceType):
                     "ipConfigurations": cprops.get("ipConfigurations", []),
                 },
             }
+            etags.stamp(nic["type"].lower(), nic, self.app.clock.now_ts())
             self.app.store.put(nic)
             sb["nics"].append({"id": nic_id, "deleteOption": cprops["deleteOption"]})
             net.setdefault("networkInterfaces", []).append(

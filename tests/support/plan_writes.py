@@ -1,7 +1,6 @@
-"""Plan, then apply, on the sandbox, and compare what the plan said with what the sandbox's audit recorded.
+"""What a JSON plan (`support.cli.plan_json`) says about session hosts, beside what the sandbox's audit recorded
+while `reconcile apply` ran (`support.cli.drive`): the plan is the contract, so the two must agree.
 
-`plan_estate` observes and plans in process (what `reconcile plan` does). Apply is the session-host cycle the
-roll / session-hosts actions run (`converge_pools`, driven by rollout_support.drive on the frozen clock).
 `writes` reduces audit entries to the session-host writes the plan lists, keyed by VM name:
 create (VM PUT), delete (VM DELETE), drain (session host PATCH), message (sendMessage), logoff (user session
 DELETE), join / register (extension PUTs).
@@ -13,11 +12,6 @@ from collections import Counter
 
 from support.estate import PoolHosts, seed_estate
 
-from reconciler.azure.observe import observe
-from reconciler.model.observed import ObserveScope
-from reconciler.model.plan import Plan
-from reconciler.planner.core import plan
-
 
 def seed_pools(sb, desired, hosts: dict[str, PoolHosts]) -> None:
     """The converged estate (support.estate.seed_estate) with `hosts` per pool: VMs on a given version and
@@ -26,17 +20,14 @@ def seed_pools(sb, desired, hosts: dict[str, PoolHosts]) -> None:
     seed_estate(sb, desired, hosts=hosts)
 
 
-def plan_estate(desired, conn) -> Plan:
-    observed = observe(ObserveScope.of([p.subscription_id for p in desired.host_pools]), conn)
-    return plan(desired, observed, observed.observed_at)
-
-
-def pool_changes(result: Plan) -> dict[str, dict]:
-    """pool name -> details of its roll or session-hosts change (the one that carries `now` and `totals`)."""
+def pool_changes(plan: dict) -> dict[str, dict]:
+    """pool name -> details of its roll or session-hosts change (the one that carries `now` and `totals`),
+    from a JSON plan."""
     out = {}
-    for c in result.changes:
-        if "now" in c.details and "totals" in c.details:
-            out[c.details["target"]["pool"]["name"]] = c.details
+    for c in plan["changes"]:
+        details = c.get("details") or {}
+        if "now" in details and "totals" in details:
+            out[details["target"]["pool"]["name"]] = details
     return out
 
 
@@ -108,22 +99,3 @@ def totals_from(counter: Counter, entries: list[dict]) -> dict[str, int]:
         "messaged": len(messaged),
         "logged_off": sum(n for (op, _), n in counter.items() if op == "logoff"),
     }
-
-
-def drive_until(sb, desired, conn, until, blocked=frozenset(), *, on_cycle=None, max_cycles: int = 800):
-    """Apply cycles (rollout_support.drive's loop) until every pool is Done, except the pools in `blocked`
-    (the plan says they stay blocked) once the sandbox clock passes `until`: apply writes nothing more there."""
-    from reconciler.engine.outcome import Done, WaitUntil
-    from reconciler.engine.rollout import converge_pools
-
-    results = []
-    for _ in range(max_cycles):
-        results = converge_pools(desired, desired.host_pools, conn)
-        if on_cycle:
-            on_cycle(results)
-        late = sb.now() > until
-        if all(isinstance(r.outcome, Done) or (late and r.pool in blocked) for r in results):
-            return results
-        waits = [r.outcome.at for r in results if isinstance(r.outcome, WaitUntil)]
-        sb.advance(max((min(waits) - sb.now()).total_seconds(), 1.0) if waits else 1.0)
-    raise AssertionError(f"not settled after {max_cycles} cycles: {[r.outcome for r in results]}")

@@ -13,6 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from reconciler.azure import convert, paging
 from reconciler.azure.connection import Connection
+from reconciler.model.current import CurrentTags
 from reconciler.model.observed import ObservedImageTemplate, ObservedImageVersion, id_parts, norm_id
 from reconciler.model.tags import PIN_TAG
 
@@ -45,10 +46,14 @@ class Reader:
     def exists(self, resource_id: str) -> bool:
         return self._get(resource_id) is not None
 
-    def tags(self, resource_id: str) -> dict[str, str] | None:
-        """The resource's tags now (a read-modify-write keeps hand-added ones), or None when it does not exist."""
+    def tags(self, resource_id: str) -> CurrentTags | None:
+        """The resource's tags now (a read-modify-write keeps hand-added ones) and their etag, or None when it
+        does not exist."""
         raw = self._get(resource_id)
-        return None if raw is None else {str(k): str(v) for k, v in (raw.get("tags") or {}).items()}
+        if raw is None:
+            return None
+        tags = {str(k): str(v) for k, v in (raw.get("tags") or {}).items()}
+        return CurrentTags(tags, raw.get("etag"))
 
     def version(self, version_id: str) -> ObservedImageVersion | None:
         """ObservedImageVersion with per-region replication, or None."""

@@ -137,7 +137,8 @@ def _finish_built(change, env: ActionEnv, mem: dict, what: str, version_id: str)
     patch = copy.deepcopy(change.details.get("version_patch") or {})
     if patch:
         if "patch_body" not in mem:
-            patch["tags"] = env.tags_for_write(patch.get("tags"), env.reader.tags(version_id))
+            current = env.reader.tags(version_id)
+            patch["tags"] = env.tags_for_write(patch.get("tags"), current.tags if current else None)
             mem["patch_body"] = patch
         status = lro_step(env, change.key, "patch", version_id, mem["patch_body"], "setting version fields")
         if is_wait(status):

@@ -16,13 +16,14 @@ from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, lro_step, settled, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode
+from reconciler.model.current import CurrentTags
 from reconciler.model.plan import Action, Change
 from reconciler.model.tags import PIN_TAG
 
 
-def _body(change: Change, env: ActionEnv, current_tags: dict[str, str] | None) -> dict[str, Any]:
+def _body(change: Change, env: ActionEnv, current: CurrentTags | None) -> dict[str, Any]:
     body = copy.deepcopy(change.after or {})
-    body["tags"] = env.tags_for_write(body.get("tags"), current_tags)
+    body["tags"] = env.tags_for_write(body.get("tags"), current.tags if current else None)
     return body
 
 
@@ -83,7 +84,8 @@ def put_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
         if change.action is Action.REPLACE and current is not None:
             env.writer.delete_host_pool(change.resource_id)
             current = None
-        env.writer.put_host_pool(change.resource_id, _body(change, env, current))
+        etag = current.etag if current else None
+        env.writer.put_host_pool(change.resource_id, _body(change, env, current), if_match=etag)
     except HttpResponseError as exc:
         return http_failure(what, exc)
     return Done(True, f"host pool {change.name} {change.action.past}")
@@ -122,8 +124,8 @@ def pin_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
         current = env.reader.tags(change.resource_id)
         if current is None:
             return Failed(f"{what}: the host pool does not exist", error_code="ResourceNotFound")
-        tags = {**current, PIN_TAG: version_id}
-        env.writer.patch_host_pool_tags(change.resource_id, tags)
+        tags = {**current.tags, PIN_TAG: version_id}
+        env.writer.patch_host_pool_tags(change.resource_id, tags, if_match=current.etag)
     except HttpResponseError as exc:
         return http_failure(what, exc)
     return Done(True, f"host pool {change.name} pinned to {change.details.get('version', '')}")

@@ -68,7 +68,9 @@ def _patch(change: Change, env: ActionEnv, properties: dict, tags: bool, why: st
             body: dict = {"properties": properties}
             if tags:
                 current = env.reader.tags(change.resource_id)
-                body["tags"] = env.tags_for_write((change.after or {}).get("tags"), current)
+                body["tags"] = env.tags_for_write(
+                    (change.after or {}).get("tags"), current.tags if current else None
+                )
             mem["body"] = body
         status = lro_step(env, change.key, "patch", change.resource_id, mem["body"], why)
     except HttpResponseError as exc:

@@ -59,8 +59,16 @@ class ObserveScope:
     references: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, subscription_ids, *, resource_groups=None, galleries=None, host_pools=None, roll_pools=(),
-           references=()):  # fmt: skip
+    def of(
+        cls,
+        subscription_ids,
+        *,
+        resource_groups=None,
+        galleries=None,
+        host_pools=None,
+        roll_pools=(),
+        references=(),
+    ):
         def ids(values):
             return None if values is None else frozenset(norm_id(v) for v in values)
 

@@ -117,7 +117,10 @@ def pin_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
             return Failed(f"{what}: the version is Failed", error_code="VersionNotReady")
         state = version.replication_state_in(region) if version is not None else "Absent"
         if state in ("Replicating", "Unknown"):
-            wait = env.wait(env.memory(change.key).setdefault("since", env.clock()), f"waiting for {region}")
+            # Back off from when the version was published, which every apply observes alike: a memory of our
+            # own first look would restart at the 5 s floor in each `--wait none` pass or controller cycle.
+            since = env.memory(change.key).setdefault("since", version.published_date or env.clock())
+            wait = env.wait(since, f"waiting for {region}")
             return replace(wait, reason=ReasonCode.REPLICATION)
         if state != "Completed":
             return Failed(f"{what}: the version is {state.lower()} in {region}", error_code="VersionNotReady")

@@ -259,15 +259,19 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     total = len(p.hosts)
     room = pol.count + pol.surge - total
     missing = pol.count - (n_active - active_named(retired_now) - paired(retired_now))
-    used: set[str] = set()
-    if missing > 0 and create_version or pol.surge and target and p.window_open:
-        used = set(p.used_names) | ix.by_lower.keys()
+    used: set[str] = set()  # names in use, filled at the first creation (most cycles create nothing)
+
+    def new_name() -> str:
+        if not used:
+            used.update(p.used_names, ix.by_lower)
+        name = next_name(pol.prefix, used)
+        used.add(name.lower())
+        return name
+
     creations: list[Step] = []
     if missing > 0 and create_version:
         for _ in range(min(missing, room)):
-            name = next_name(pol.prefix, used)
-            used.add(name.lower())
-            creations.append(Step(StepOp.CREATE, name, CreateData(create_version)))
+            creations.append(Step(StepOp.CREATE, new_name(), CreateData(create_version)))
     elif missing > 0 and d.mode is DecisionMode.WAITING_REPLICATION:
         d.notes.append(f"{missing} host(s) missing: they are built on the pinned version once it replicates")
     elif missing > 0:
@@ -280,10 +284,10 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
                 continue
             if slots <= 0:
                 break
-            name = next_name(pol.prefix, used)
-            used.add(name.lower())
             assign = h.assigned_user if pol.personal else None
-            creations.append(Step(StepOp.CREATE, name, CreateData(target, replaces=h.name, assign=assign)))
+            creations.append(
+                Step(StepOp.CREATE, new_name(), CreateData(target, replaces=h.name, assign=assign))
+            )
             slots -= 1
     d.steps.extend(creations)
     if p.window_open and any_outdated and not to_retire and not retiring and not in_flight and not creations:

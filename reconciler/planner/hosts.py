@@ -190,14 +190,19 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     def active_named(names: set[str]) -> int:
         return sum(1 for n in names for h in ix.hosts_named(n.lower()) if h.name == n and is_active(h))
 
+    replaced: list[HostView] = []  # outdated hosts whose replacement is up or coming
+    paired_hosts: list[HostView] = []  # active hosts named as one of those (the same, unless names repeat)
+    for k in replacement_of:
+        named = ix.hosts_named(k)
+        old = [h for h in named if is_outdated(h)]
+        if old:
+            replaced += old
+            old_names = {h.name for h in old}
+            paired_hosts += [h for h in named if is_active(h) and h.name in old_names]
+
     def paired(excluded: set[str]) -> int:
         """Active hosts not in `excluded` that are outdated and have their replacement."""
-        n = 0
-        for k in replacement_of:
-            named = ix.hosts_named(k)
-            old = {h.name for h in named if is_outdated(h)}
-            n += sum(1 for h in named if is_active(h) and h.name not in excluded and h.name in old)
-        return n
+        return sum(1 for h in paired_hosts if h.name not in excluded)
 
     def outdated_in_order():
         return heapq.merge(sorted(outdated, key=_order), *quiet_outdated, key=_order)
@@ -215,7 +220,6 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
 
     if p.window_open:
         if pol.surge:
-            replaced = [h for k in replacement_of for h in ix.hosts_named(k) if is_outdated(h)]
             for h in sorted(replaced, key=_order):
                 repl = replacement_of[h.name.lower()]
                 if repl.established and repl.available:
@@ -302,17 +306,12 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     deleting = any(h.deleting for h in hosts)
     done = False
     if target is not None and not d.steps and not retiring and not deleting:
-        blocked_names = retired_now | {h.name for h in hosts if h.failed}
+        # No steps: nothing was retired now; failed hosts are busy. So every quiet host is steady.
+        blocked_names = {h.name for h in hosts if h.failed}
         steady = [h for h in active if h.name not in blocked_names]
-        quiet_blocked = [ix.quiet_by_name[n] for n in blocked_names if n in ix.quiet_by_name]
-        quiet_off_target = (
-            ix.quiet_count
-            - len(ix.quiet.get(target, ()))
-            - sum(1 for h in quiet_blocked if h.version != target)
-        )
         done = (
-            len(steady) + ix.quiet_count - len(quiet_blocked) == pol.count
-            and quiet_off_target == 0
+            len(steady) + ix.quiet_count == pol.count
+            and len(ix.quiet.get(target, ())) == ix.quiet_count
             and all(h.version == target and h.available and h.established for h in steady)
         )
     if done and p.rolled_out != target:

@@ -18,7 +18,7 @@ and, when the pool waits for something outside it (replication, a ring gate on a
 from __future__ import annotations
 
 from bisect import insort
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -286,14 +286,14 @@ def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, windo
     if window_at is not None:
         changes["window_open"], changes["next_window"] = window_at(now)
     changes["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
-    return _with(p, changes)
+    return _copy(p, **changes)
 
 
-def _with(p: PoolInputs, changes: dict[str, Any]) -> PoolInputs:
-    """`dataclasses.replace(p, **changes)` without re-running the frozen __init__ (no validation to skip):
-    the simulation copies the pool's inputs every cycle, and that was a tenth of its time."""
-    copy = object.__new__(PoolInputs)
-    copy.__dict__.update(p.__dict__)
+def _copy(obj, **changes):
+    """`dataclasses.replace` for PoolInputs and HostView (whose __init__ checks nothing) without re-running
+    their frozen __init__: the simulation copies the pool and a host or two every cycle."""
+    copy = object.__new__(type(obj))
+    copy.__dict__.update(obj.__dict__)
     copy.__dict__.update(changes)
     return copy
 
@@ -307,7 +307,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
 
     def tag(name: str, **values: str) -> None:
         h = world.hosts[name]
-        world.put(replace(h, tags={**h.tags, **values}))
+        world.put(_copy(h, tags={**h.tags, **values}))
 
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
@@ -324,7 +324,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             tag(name, **{HOST_FAILED_TAG: data.to_tag()})
         elif op is StepOp.REMOVE and h is not None:
             world.put(
-                replace(
+                _copy(
                     h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
                 )
             )
@@ -338,10 +338,10 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             world.put(HostView(name, f"sim/{name}", data.version, "Creating", tags))
             world.events.append((now + du.create, name, Completion.PROVISIONED))
         elif op is StepOp.JOIN and h is not None:
-            world.put(replace(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
+            world.put(_copy(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
             world.events.append((now + du.extension, name, Completion.JOINED))
         elif op is StepOp.REGISTER and h is not None:
-            world.put(replace(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}))
+            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}))
             tag(name, **{HOST_REGISTERED_TAG: stamp})
             world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
             world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
@@ -349,30 +349,28 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             tag(name, **{HOST_REGISTERED_TAG: stamp})
         elif op is StepOp.READY and h is not None:
             assigned = data.assign or h.assigned_user
-            world.put(replace(h, assigned_user=assigned))
+            world.put(_copy(h, assigned_user=assigned))
             tag(name, **{HOST_STAGE_TAG: READY})
         elif op is StepOp.RETIRE and h is not None:
-            world.put(replace(h, accepting=False if h.session_host else h.accepting))
+            world.put(_copy(h, accepting=False if h.session_host else h.accepting))
             tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason})
             if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                 _sign_out_later(world, h, now + p.policy.drain_grace, du)
         elif op is StepOp.DRAIN and h is not None:
-            world.put(replace(h, accepting=False))
+            world.put(_copy(h, accepting=False))
         elif op is StepOp.MESSAGE:
             tag(name, **{HOST_MESSAGED_TAG: stamp})
         elif op is StepOp.LOGOFF and h is not None:
-            world.put(replace(h, sessions=()))
+            world.put(_copy(h, sessions=()))
     if not any(step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST for step in d.steps):
         return p  # only hosts changed
-    return _with(
+    return _copy(
         p,
-        {
-            "ghosts": tuple(sorted(ghosts)),
-            "failures": (count, version, marker),
-            "quarantined": quarantined,
-            "rolled_out": rolled_out,
-            "last_good": last_good,
-        },
+        ghosts=tuple(sorted(ghosts)),
+        failures=(count, version, marker),
+        quarantined=quarantined,
+        rolled_out=rolled_out,
+        last_good=last_good,
     )
 
 
@@ -397,11 +395,11 @@ def _complete(world: _World, now: datetime) -> None:
         elif h.deleting:
             continue
         elif what is Completion.PROVISIONED:
-            world.put(replace(h, provisioning="Succeeded"))
+            world.put(_copy(h, provisioning="Succeeded"))
         elif what in EXTENSION_OF:
             ext = EXTENSION_OF[what]
-            world.put(replace(h, extensions={**h.extensions, ext: "Succeeded"}))
+            world.put(_copy(h, extensions={**h.extensions, ext: "Succeeded"}))
         elif what is Completion.SIGNED_OUT:
-            world.put(replace(h, sessions=()))
+            world.put(_copy(h, sessions=()))
         elif what is Completion.AVAILABLE:
-            world.put(replace(h, session_host=f"{name}.sim", status="Available", accepting=True))
+            world.put(_copy(h, session_host=f"{name}.sim", status="Available", accepting=True))

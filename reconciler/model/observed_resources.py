@@ -167,6 +167,8 @@ class ObservedImageVersion(_Resource):
     end_of_life_date: datetime | None = None
     published_date: datetime | None = None
     provisioning_state: str | None = None
+    # safetyProfile.allowDeletionOfReplicatedLocations: None when Azure sent null, True when it sent nothing
+    allow_deletion_of_replicated_locations: bool | None = True
     source_id: str | None = None
     replication: tuple[ObservedRegionReplication, ...] | None = None
     replication_state: str | None = None  # aggregatedState when read
@@ -275,8 +277,8 @@ class ObservedSessionHost(_Resource):
 class ObservedVM(_Resource):
     """`image_version_id` is the exact gallery image version (lower-cased id): the imageReference id when it
     names a version, or definition id + exactVersion when the VM was created from "latest". Its `raw` (and
-    so its fingerprint) is the subset of the VM's JSON reconcile reads (`reconciler.azure.convert.
-    vm_essentials`): identity, placement, image, size, state, tags. VMs are replaced, never diffed."""
+    so its fingerprint) is the subset of the VM's JSON that counts (`reconciler.azure.convert.essentials`):
+    identity, placement, image, size, tags. VMs are replaced, never diffed."""
 
     arm_type: ClassVar[str] = VIRTUAL_MACHINE
     location: str = ""

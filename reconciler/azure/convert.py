@@ -7,6 +7,7 @@ disagree about them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -277,6 +278,14 @@ def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> Obser
         assigned_user=p.get("assignedUser"),
         vm=machine,
     )
+
+
+def with_vm(host: ObservedSessionHost, vms_by_id: dict[str, ObservedVM]) -> ObservedSessionHost:
+    """A session host converted before its VM was read (`session_host(raw, {})`), joined to it now."""
+    machine = vms_by_id.get(host.vm_id or "")
+    if machine is None:
+        return host
+    return replace(host, vm=machine, image_version_id=machine.image_version_id)
 
 
 def user_session(raw: dict[str, Any]) -> ObservedUserSession:

@@ -66,15 +66,11 @@ def parse_time(value: Any) -> datetime | None:
 
 def without_secrets(raw: dict[str, Any]) -> MappingProxyType:
     """A read-only copy with registration tokens removed (GET should not return them; never trust that)."""
-    return MappingProxyType(_no_token(raw))
-
-
-def _no_token(raw: dict[str, Any]) -> dict[str, Any]:
     props = raw.get("properties")
     if isinstance(props, dict) and isinstance(props.get("registrationInfo"), dict):
         info = {k: v for k, v in props["registrationInfo"].items() if k.lower() != "token"}
         raw = {**raw, "properties": {**props, "registrationInfo": info}}
-    return raw
+    return MappingProxyType(raw)
 
 
 # What an observed resource keeps of its REST body once converted (its `raw`): the fields that count toward
@@ -111,60 +107,30 @@ def essentials(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
     return out
 
 
-class Sharing:
-    """One copy of equal JSON values across the resources of one observation: versions repeat their target
-    regions, safety profile and tags, VMs their size and image reference, by the thousand (~30 MB of the
-    large estate's snapshot). Equal means the same types, values and key order, so nothing reads differently;
-    nothing mutates an observed body (the planner's diff copies what it normalises)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[Any, Any] = {}
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            value = {k: self(v) for k, v in value.items()}
-        elif isinstance(value, list):
-            value = [self(v) for v in value]
-        else:
-            return value
-        return self._seen.setdefault(_shape(value), value)  # atomic: page workers share one
-
-
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return ("{", *((k, _shape(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return ("[", *(_shape(v) for v in value))
-    return (type(value), value)  # True and 1 are equal; as JSON they are not
-
-
-def _base(raw: dict[str, Any], arm_type: str, share: Sharing | None = None) -> dict[str, Any]:
-    kept = _no_token(essentials(raw, arm_type))
-    if share is not None:
-        kept = {k: share(v) for k, v in kept.items()}
+def _base(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
     return {
         "id": raw.get("id", ""),
         "name": leaf_name(raw.get("name") or raw.get("id")),
-        "tags": MappingProxyType(tags) if (tags := kept.get("tags", raw.get("tags"))) else EMPTY,
-        "raw": MappingProxyType(kept),
+        "tags": MappingProxyType(raw["tags"]) if raw.get("tags") else EMPTY,
+        "raw": without_secrets(essentials(raw, arm_type)),
     }
 
 
-def gallery(raw: dict[str, Any], share: Sharing | None = None) -> ObservedGallery:
+def gallery(raw: dict[str, Any]) -> ObservedGallery:
     p = raw.get("properties") or {}
     return ObservedGallery(
-        **_base(raw, GALLERY, share),
+        **_base(raw, GALLERY),
         location=normalize_region(raw.get("location")),
         description=p.get("description"),
         provisioning_state=p.get("provisioningState"),
     )
 
 
-def image_definition(raw: dict[str, Any], share: Sharing | None = None) -> ObservedImageDefinition:
+def image_definition(raw: dict[str, Any]) -> ObservedImageDefinition:
     p = raw.get("properties") or {}
     ident = p.get("identifier") or {}
     return ObservedImageDefinition(
-        **_base(raw, IMAGE_DEFINITION, share),
+        **_base(raw, IMAGE_DEFINITION),
         gallery_id=_shared(parent_id(raw["id"])),
         location=normalize_region(raw.get("location")),
         os_type=p.get("osType"),
@@ -181,7 +147,7 @@ def image_definition(raw: dict[str, Any], share: Sharing | None = None) -> Obser
     )
 
 
-def image_version(raw: dict[str, Any], share: Sharing | None = None) -> ObservedImageVersion:
+def image_version(raw: dict[str, Any]) -> ObservedImageVersion:
     p = raw.get("properties") or {}
     pub = p.get("publishingProfile") or {}
     source = ((p.get("storageProfile") or {}).get("source")) or {}
@@ -198,7 +164,7 @@ def image_version(raw: dict[str, Any], share: Sharing | None = None) -> Observed
             for s in status.get("summary") or []
         )
     return ObservedImageVersion(
-        **_base(raw, IMAGE_VERSION, share),
+        **_base(raw, IMAGE_VERSION),
         definition_id=_shared(parent_id(raw["id"])),
         location=normalize_region(raw.get("location")),
         target_regions=tuple(
@@ -225,12 +191,12 @@ def image_version(raw: dict[str, Any], share: Sharing | None = None) -> Observed
     )
 
 
-def image_template(raw: dict[str, Any], share: Sharing | None = None) -> ObservedImageTemplate:
+def image_template(raw: dict[str, Any]) -> ObservedImageTemplate:
     p = raw.get("properties") or {}
     run = p.get("lastRunStatus") or {}
     error = p.get("provisioningError") or {}
     return ObservedImageTemplate(
-        **_base(raw, IMAGE_TEMPLATE, share),
+        **_base(raw, IMAGE_TEMPLATE),
         location=normalize_region(raw.get("location")),
         provisioning_state=p.get("provisioningState"),
         provisioning_error=(
@@ -248,11 +214,11 @@ def image_template(raw: dict[str, Any], share: Sharing | None = None) -> Observe
     )
 
 
-def host_pool(raw: dict[str, Any], share: Sharing | None = None) -> ObservedHostPool:
+def host_pool(raw: dict[str, Any]) -> ObservedHostPool:
     p = raw.get("properties") or {}
     reg = p.get("registrationInfo") or {}
     return ObservedHostPool(
-        **_base(raw, HOST_POOL, share),
+        **_base(raw, HOST_POOL),
         location=normalize_region(raw.get("location")),
         host_pool_type=p.get("hostPoolType"),
         load_balancer_type=p.get("loadBalancerType"),
@@ -266,7 +232,7 @@ def host_pool(raw: dict[str, Any], share: Sharing | None = None) -> ObservedHost
     )
 
 
-def vm(raw: dict[str, Any], share: Sharing | None = None) -> ObservedVM:
+def vm(raw: dict[str, Any]) -> ObservedVM:
     """A VM is the biggest item of the estate (15,000 in the reference one) and reconcile never diffs it
     field by field (it replaces hosts from the desired template): it keeps identity, placement, image, size
     and tags (`_KEPT`), plus the typed fields below."""
@@ -274,7 +240,7 @@ def vm(raw: dict[str, Any], share: Sharing | None = None) -> ObservedVM:
     image = (p.get("storageProfile") or {}).get("imageReference") or {}
     image_id = image.get("id")
     return ObservedVM(
-        **_base(raw, VIRTUAL_MACHINE, share),
+        **_base(raw, VIRTUAL_MACHINE),
         location=normalize_region(raw.get("location")),
         vm_uuid=p.get("vmId"),
         computer_name=(p.get("osProfile") or {}).get("computerName"),
@@ -301,14 +267,12 @@ def _exact_version_id(image_id: str | None, exact_version: str | None) -> str | 
     return f"{key}/versions/{exact_version.lower()}" if exact_version else None
 
 
-def session_host(
-    raw: dict[str, Any], vms_by_id: dict[str, ObservedVM], share: Sharing | None = None
-) -> ObservedSessionHost:
+def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> ObservedSessionHost:
     p = raw.get("properties") or {}
     vm_id = norm_id(p.get("resourceId")) or None
     machine = vms_by_id.get(vm_id or "")
     return ObservedSessionHost(
-        **_base(raw, SESSION_HOST, share),
+        **_base(raw, SESSION_HOST),
         host_pool_id=_shared(parent_id(raw["id"])),
         status=p.get("status"),
         allow_new_session=p.get("allowNewSession", True) is not False,
@@ -331,10 +295,10 @@ def with_vm(host: ObservedSessionHost, vms_by_id: dict[str, ObservedVM]) -> Obse
     return replace(host, vm=machine, image_version_id=machine.image_version_id)
 
 
-def user_session(raw: dict[str, Any], share: Sharing | None = None) -> ObservedUserSession:
+def user_session(raw: dict[str, Any]) -> ObservedUserSession:
     p = raw.get("properties") or {}
     return ObservedUserSession(
-        **_base(raw, USER_SESSION, share),
+        **_base(raw, USER_SESSION),
         host_pool_id=_shared(parent_id(raw["id"], levels=2)),
         session_host_name=raw["id"].rstrip("/").split("/")[-3],
         user_principal_name=p.get("userPrincipalName"),

@@ -17,7 +17,6 @@ parent's list arrives.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
@@ -48,11 +47,7 @@ class _Collector:
         # Converted as they arrive, so no collection's JSON is held whole; the leaf collections (VMs, session
         # hosts, user sessions: most of the estate) page by page, in the worker that read the page. Session
         # hosts are joined to their VMs at the end (convert.with_vm).
-        share = convert.Sharing()
-        self.paged = {k: partial(f, share=share) for k, f in PAGED.items()}
-        self.raw: dict[str, list] = {
-            k: _Converting(partial(f, share=share)) for k, f in CONVERTERS.items() if k not in PAGED
-        }
+        self.raw: dict[str, list] = {k: _Converting(CONVERTERS[k]) for k in CONVERTERS if k not in PAGED}
         self.raw.update({k: [] for k in PAGED})
         self.raw["resource_groups"] = _Converting(references.resource_group)
         self.raw["references"] = []
@@ -76,7 +71,7 @@ class _Collector:
             at(sub, VMS),
             paging.VM_API,
             self.raw["vms"].extend,
-            self.paged["vms"],
+            PAGED["vms"],
         )
         self.tree.submit(self.groups_of, sub, then=self.raw["resource_groups"].extend)
 
@@ -148,7 +143,7 @@ class _Collector:
                 hosts,
                 paging.DESKTOP_API,
                 self.raw["session_hosts"].extend,
-                self.paged["session_hosts"],
+                PAGED["session_hosts"],
             )
             if norm_id(pool["id"]) in self.scope.roll_pools:
                 self.list(
@@ -157,7 +152,7 @@ class _Collector:
                     sessions,
                     paging.DESKTOP_API,
                     self.raw["user_sessions"].extend,
-                    self.paged["user_sessions"],
+                    PAGED["user_sessions"],
                 )
 
 
@@ -177,8 +172,8 @@ CONVERTERS = {
 KINDS = (*CONVERTERS, "session_hosts")
 
 
-def _unjoined_host(raw: dict[str, Any], share=None):
-    return convert.session_host(raw, {}, share)
+def _unjoined_host(raw: dict[str, Any]):
+    return convert.session_host(raw, {})
 
 
 # Converted page by page in the worker (see _Collector); the rest as the calling thread receives them.

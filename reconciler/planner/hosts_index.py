@@ -36,10 +36,9 @@ def quiet_order(h: HostView) -> tuple[int, str]:
 class HostIndex:
     def __init__(self) -> None:
         self.quiet: dict[str | None, list[HostView]] = {}  # version -> quiet hosts in quiet_order
-        self.quiet_by_name: dict[str, HostView] = {}
+        self.quiet_by_name: dict[str, HostView] = {}  # to tell, on removal, which side a host is on
         self.quiet_count = 0
         self._busy: dict[Any, HostView] = {}  # order key -> host
-        self._keys: dict[str, Any] = {}  # name -> order key (the simulation: the name itself)
         self.by_lower: dict[str, dict[Any, HostView]] = {}  # lower-cased name -> key -> host
         self.replacers: dict[str, dict[Any, HostView]] = {}  # lower-cased replaced name -> key -> host
         self.replaced: set[str] = set()  # lower-cased names of hosts present that something replaces
@@ -95,7 +94,6 @@ class HostIndex:
     # -- upkeep -----------------------------------------------------------------------------------------
     def _add(self, key: Any, h: HostView, *, quiet: bool) -> None:
         self.size += 1
-        self._keys[h.name] = key
         lower = h.name.lower()
         self.by_lower.setdefault(lower, {})[key] = h
         if self.replacers.get(lower):
@@ -134,4 +132,3 @@ class HostIndex:
             self.quiet_count -= 1
         else:
             del self._busy[key]
-        self._keys.pop(h.name, None)

@@ -72,10 +72,15 @@ class _Resource:
     tags: Mapping[str, str] = field(default_factory=lambda: EMPTY, kw_only=True)
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY, kw_only=True, repr=False, compare=False)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        return norm_id(self.id)
+        """norm_id(id), computed once: the snapshot's maps and a plan's fingerprints then share one string
+        per resource (the large estate's plan held ~8 MB of copies)."""
+        if self._key is None:
+            object.__setattr__(self, "_key", norm_id(self.id))
+        return self._key
 
     @property
     def subscription_id(self) -> str:
@@ -267,10 +272,24 @@ class ObservedSessionHost(_Resource):
     def fingerprint_fields(self) -> dict[str, Any]:
         fields = fingerprint_fields(self.arm_type, self.raw)
         if self.vm is not None:
-            fields.update({f"vm.{k}": v for k, v in self.vm.fingerprint_fields.items()})
+            fields.update({_vm_label(k): v for k, v in self.vm.fingerprint_fields.items()})
         elif self.vm_id:
             fields["vm"] = "absent"
         return dict(sorted(fields.items()))
+
+
+def _vm_label(field_label: str) -> str:
+    """`vm.<label>`, one string per label: a plan keeps these labels for every host it fingerprints. Labels
+    are field paths and tag names, a small set; past 10,000 of them they are no longer kept."""
+    label = _VM_LABELS.get(field_label)
+    if label is None:
+        label = f"vm.{field_label}"
+        if len(_VM_LABELS) < 10_000:
+            _VM_LABELS[field_label] = label
+    return label
+
+
+_VM_LABELS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)

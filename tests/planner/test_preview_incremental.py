@@ -38,7 +38,8 @@ from reconciler.planner.host_inputs import (
 )
 from reconciler.planner.hosts import decide
 from reconciler.planner.hosts_index import HostIndex
-from tests.planner import reference_decide
+
+from . import reference_decide
 
 NOW = datetime(2026, 11, 3, 22, 0, tzinfo=UTC)
 V1, V2, V3 = "/x/versions/1.0.0", "/x/versions/2.0.0", "/x/versions/3.0.0"

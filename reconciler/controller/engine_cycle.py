@@ -41,10 +41,10 @@ class MethodStatusMeter(CallMeter):
         self.by_method_status: Counter[tuple[str, str]] = Counter()
         self._joint_lock = threading.Lock()
 
-    def record(self, method: str, path: str, status: int, headers) -> None:
+    def record(self, method: str, path: str, status: int, headers, seq: int | None = None) -> None:
         with self._joint_lock:
             self.by_method_status[(method.upper(), str(status))] += 1
-        super().record(method, path, status, headers)
+        super().record(method, path, status, headers, seq)
 
     def take(self) -> Counter[tuple[str, str]]:
         with self._joint_lock:

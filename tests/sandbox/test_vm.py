@@ -153,6 +153,36 @@ def test_a_tag_update_in_flight_does_not_stop_registration(sb, clients):
     assert host.status == "Available"
 
 
+def test_a_failed_tag_update_does_not_stop_registration(sb, clients):
+    """A running VM whose PATCH failed shows provisioningState Failed (as ARM does), yet the agent inside it
+    registers all the same; a VM whose create failed never does."""
+    make_gallery(clients)
+    make_version(clients)
+    sb.set_time_scale(1000)
+    register_vm(sb, clients).result()
+    sb.inject_fault(
+        method="PATCH", path="virtualMachines/vm1$", kind="lro", code="InternalExecutionError", count=1
+    )
+    clients.compute.virtual_machines.begin_update(clients.rg, "vm1", {"tags": {"a": "b"}}, polling=False)
+    sb.advance(600)
+    assert clients.compute.virtual_machines.get(clients.rg, "vm1").provisioning_state == "Failed"
+    [host] = clients.avd.session_hosts.list(clients.rg, "hp1")
+    assert host.status == "Available"
+    sb.inject_fault(method="PUT", path="virtualMachines/vm2$", kind="lro", code="AllocationFailed", count=1)
+    with pytest.raises(HttpResponseError):
+        clients.compute.virtual_machines.begin_create_or_update(
+            clients.rg, "vm2", vm_body(gallery_ids(clients)[1])
+        ).result()
+    token = clients.avd.host_pools.retrieve_registration_token(clients.rg, "hp1").token
+    clients.compute.virtual_machine_extensions.begin_create_or_update(
+        clients.rg, "vm2", "avd", dsc_extension("hp1", token)
+    ).result()
+    sb.advance(600)
+    assert [h.resource_id.rsplit("/", 1)[-1] for h in clients.avd.session_hosts.list(clients.rg, "hp1")] == [
+        "vm1"
+    ]
+
+
 def test_invalid_token_fails_the_extension(sb, clients):
     make_gallery(clients)
     make_version(clients)

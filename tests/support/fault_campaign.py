@@ -84,9 +84,24 @@ def rollout_desired(root: Path) -> Path:
     return root
 
 
-def fault_mix() -> list[dict]:
+# A failed session host (its VM create or an extension failed) counts against its pool's failure budget, and
+# past the budget the pool halts by design until a person runs `reconcile clear-quarantine`. So VM creates fail
+# by count, as many per rollout as each pool's budget allows (hp-clinical-weu 1, hp-corp-general 2; the others
+# 0), and failed creates at random hit everything else.
+NOT_A_HOST = r"^/subscriptions/(?!.*/virtualMachines/)"
+BUDGETED_HOSTS = {
+    r"/virtualMachines/avdclnweu-\d+$": 1,
+    r"/virtualMachines/avdcorp-\d+(/extensions/[^/]+)?$": 2,
+}
+
+
+def fault_mix(time_scale: float) -> list[dict]:
     """About 10 % of ARM requests meet a fault, mixed the way Azure sends them. Probabilities are per matching
-    request; writes are a minority of requests, so their rules are denser than the read ones."""
+    request; writes are a minority of requests, so their rules are denser than the read ones.
+
+    Retry-After is in the client's (real) seconds, as everywhere in the sandbox: Compute's 20 minutes of
+    sandbox time are 1200 / time_scale real seconds, which azure-core sleeps itself. (A Retry-After past the
+    connection's 120 real seconds, handed to the engine as a throttle wait, is tests/e2e/test_apply_throttled's.)"""
     rules: list[dict] = [
         # Compute throttles writes with 429 OperationNotAllowed and a Retry-After of up to 20 minutes.
         {
@@ -95,26 +110,50 @@ def fault_mix() -> list[dict]:
             "status": 429,
             "code": "OperationNotAllowed",
             "message": CRP_THROTTLE,
-            "retry_after": retry_after,
+            "retry_after": f"{seconds / time_scale:.3f}",
             "probability": 0.02,
             "headers": {
                 "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/PutVM3Min;0,Microsoft.Compute/PutVM30Min;0"
             },
         }
-        for method, retry_after in (("PUT", "1200"), ("PATCH", "600"), ("DELETE", "120"))
+        for method, seconds in (("PUT", 1200), ("PATCH", 600), ("DELETE", 120))
     ]
     rules += [
         # Another operation owns the resource.
-        {"method": "PUT", "path": ARM, "status": 409, "code": "AnotherOperationInProgress", "probability": 0.02},
+        {
+            "method": "PUT",
+            "path": ARM,
+            "status": 409,
+            "code": "AnotherOperationInProgress",
+            "probability": 0.02,
+        },
         {"method": "PATCH", "path": ARM, "status": 409, "code": "OperationNotAllowed", "probability": 0.02},
         # 5xx on anything, reads included.
         {"method": "*", "path": ARM, "status": 503, "code": "ServiceUnavailable", "probability": 0.02},
         {"method": "*", "path": ARM, "status": 500, "code": "InternalServerError", "probability": 0.02},
         {"method": "GET", "path": ARM, "status": 502, "code": "BadGateway", "probability": 0.01},
         # Accepted, then the operation fails: the resource shows provisioningState Failed, as ARM does.
-        {"method": "PUT", "path": ARM, "kind": "lro", "code": "InternalOperationError", "probability": 0.03},
-        {"method": "DELETE", "path": ARM, "kind": "lro", "code": "InternalExecutionError", "probability": 0.05},
-        {"method": "PATCH", "path": ARM, "kind": "lro", "code": "InternalExecutionError", "probability": 0.03},
+        {
+            "method": "PUT",
+            "path": NOT_A_HOST,
+            "kind": "lro",
+            "code": "InternalOperationError",
+            "probability": 0.03,
+        },
+        {
+            "method": "PATCH",
+            "path": ARM,
+            "kind": "lro",
+            "code": "InternalExecutionError",
+            "probability": 0.03,
+        },
+        {
+            "method": "DELETE",
+            "path": ARM,
+            "kind": "lro",
+            "code": "InternalExecutionError",
+            "probability": 0.05,
+        },
         # A token ARM says has expired (on top of the short lifetimes the sandbox issues).
         {
             "method": "*",
@@ -125,6 +164,17 @@ def fault_mix() -> list[dict]:
             "headers": {"WWW-Authenticate": CHALLENGE},
             "probability": 0.005,
         },
+    ]
+    rules += [
+        {
+            "method": "PUT",
+            "path": path,
+            "kind": "lro",
+            "code": "AllocationFailed",
+            "count": n,
+            "probability": 0.2,
+        }
+        for path, n in BUDGETED_HOSTS.items()
     ]
     return rules
 
@@ -169,7 +219,7 @@ class Campaign:
         self.runs.append(run)
         return run
 
-    def apply_killed(self, desired: Path, kill_after: int, timeout: float = 120.0) -> Run:
+    def apply_killed(self, desired: Path, kill_after: int, timeout: float = 30.0) -> Run:
         """`reconcile apply` as a child process, SIGKILLed once the sandbox has accepted `kill_after` more
         writes (if it ends before that, its result is kept like any other run's)."""
         cmd = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--desired", str(desired)]
@@ -191,7 +241,11 @@ class Campaign:
 
     def advance_to_resume(self, run: Run) -> None:
         """Move the clock to the earliest moment a handed-back wait resumes (a soak, a window)."""
-        resumes = [datetime.fromisoformat(p["resumes_at"]) for p in run.recap.get("pending") or () if p.get("resumes_at")]
+        resumes = [
+            datetime.fromisoformat(p["resumes_at"])
+            for p in run.recap.get("pending") or ()
+            if p.get("resumes_at")
+        ]
         if resumes and min(resumes) > self.sb.now():
             self.sb.advance((min(resumes) - self.sb.now()).total_seconds() + 1)
 

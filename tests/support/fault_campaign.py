@@ -128,10 +128,23 @@ def fault_mix(time_scale: float) -> list[dict]:
             "probability": 0.02,
         },
         {"method": "PATCH", "path": ARM, "status": 409, "code": "OperationNotAllowed", "probability": 0.02},
-        # 5xx on anything, reads included.
-        {"method": "*", "path": ARM, "status": 503, "code": "ServiceUnavailable", "probability": 0.02},
-        {"method": "*", "path": ARM, "status": 500, "code": "InternalServerError", "probability": 0.02},
-        {"method": "GET", "path": ARM, "status": 502, "code": "BadGateway", "probability": 0.01},
+        # 5xx on anything, reads included. azure-core retries them itself; without a Retry-After it would back
+        # off 0.8, 1.6, 3.2 real seconds, hours of this fast clock, so each names a few sandbox seconds.
+        *(
+            {
+                "method": m,
+                "path": ARM,
+                "status": st,
+                "code": code,
+                "probability": pr,
+                "retry_after": f"{5 / time_scale:.4f}",
+            }
+            for m, st, code, pr in (
+                ("*", 503, "ServiceUnavailable", 0.02),
+                ("*", 500, "InternalServerError", 0.02),
+                ("GET", 502, "BadGateway", 0.01),
+            )
+        ),
         # Accepted, then the operation fails: the resource shows provisioningState Failed, as ARM does.
         {
             "method": "PUT",
@@ -162,7 +175,7 @@ def fault_mix(time_scale: float) -> list[dict]:
             "code": "ExpiredAuthenticationToken",
             "message": EXPIRED,
             "headers": {"WWW-Authenticate": CHALLENGE},
-            "probability": 0.005,
+            "probability": 0.002,
         },
     ]
     rules += [

@@ -93,6 +93,18 @@ def test_version_delete_while_vm_provisioning_is_refused_and_use_is_audited(sb, 
     assert deleted and deleted[0]["version"].endswith("1.0.0") and deleted[0]["vms"][0].endswith("vm1")
 
 
+def test_a_version_deleted_while_a_tag_names_it_is_audited(sb, clients):
+    """A host pool whose tag names the version (a pin) still references it: its delete is in the audit's
+    deleted_in_use, with who named it; a delete nobody references is not."""
+    make_gallery(clients)
+    make_version(clients)
+    _, version = gallery_ids(clients)
+    clients.avd.host_pools.create_or_update(clients.rg, "hp1", {**host_pool_body(), "tags": {"pin": version}})
+    clients.compute.gallery_image_versions.begin_delete(clients.rg, "gal", "img", "1.0.0").result()
+    [deleted] = sb.invariants()["versions_deleted_in_use"]
+    assert deleted["vms"] == [] and [t.rsplit("/", 1)[-1] for t in deleted["tagged_by"]] == ["hp1"]
+
+
 def test_power_actions_and_instance_view(sb, clients):
     make_gallery(clients)
     make_version(clients)

@@ -2,8 +2,8 @@
 child processes that are SIGKILLed along the way, against a sandbox answering about 10 % of ARM requests with
 the faults Azure really sends. What the sandbox saw (its audit and invariants) is judged afterwards.
 
-Kills land after a seeded number of accepted writes (counted in the sandbox's audit), not after a wall-clock
-delay, so where they land does not depend on how loaded the machine is.
+Kills land after a seeded number of answered requests (counted by the sandbox), not after a wall-clock
+delay, so where they land depends little on how loaded the machine is.
 """
 
 from __future__ import annotations
@@ -140,9 +140,9 @@ def fault_mix(time_scale: float) -> list[dict]:
                 "retry_after": f"{5 / time_scale:.4f}",
             }
             for m, st, code, pr in (
-                ("*", 503, "ServiceUnavailable", 0.02),
-                ("*", 500, "InternalServerError", 0.02),
-                ("GET", 502, "BadGateway", 0.01),
+                ("*", 503, "ServiceUnavailable", 0.035),
+                ("*", 500, "InternalServerError", 0.035),
+                ("GET", 502, "BadGateway", 0.02),
             )
         ),
         # Accepted, then the operation fails: the resource shows provisioningState Failed, as ARM does.
@@ -221,8 +221,16 @@ class Campaign:
         self.runs: list[Run] = []
         self.kills = 0
 
-    def _writes(self) -> int:
-        return len(self.sb._app().audit.entries)
+    def requests(self) -> int:
+        """ARM requests the sandbox has answered so far (faulted ones included)."""
+        app = self.sb._app()
+        with app.lock:
+            return sum(app.stats.values())
+
+    def faulted(self) -> int:
+        app = self.sb._app()
+        with app.lock:
+            return sum(n for key, n in app.stats.items() if key.startswith("fault "))
 
     def apply(self, desired: Path) -> Run:
         """One apply run to its end, in process (the production entry point; no interpreter start-up)."""
@@ -232,16 +240,17 @@ class Campaign:
         self.runs.append(run)
         return run
 
-    def apply_killed(self, desired: Path, kill_after: int, timeout: float = 30.0) -> Run:
-        """`reconcile apply` as a child process, SIGKILLed once the sandbox has accepted `kill_after` more
-        writes (if it ends before that, its result is kept like any other run's)."""
+    def apply_killed(self, desired: Path, kill_after: int, timeout: float = 10.0) -> Run:
+        """`reconcile apply` as a child process, SIGKILLed once the sandbox has answered `kill_after` more
+        requests, or after `timeout` real seconds (an apply sitting through a wait); if it ends before, its
+        result is kept like any other run's."""
         cmd = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--desired", str(desired)]
         cmd += ["--state", str(self.state), "-o", "json"]
-        start = self._writes()
+        start = self.requests()
         proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout
-        while proc.poll() is None and self._writes() - start < kill_after and time.monotonic() < deadline:
-            time.sleep(0.002)
+        while proc.poll() is None and self.requests() - start < kill_after and time.monotonic() < deadline:
+            time.sleep(0.005)
         killed = proc.poll() is None
         if killed:
             proc.send_signal(signal.SIGKILL)

@@ -48,7 +48,7 @@ def _converge_under_faults(c: Campaign, desired, rng: random.Random) -> dict:
         sb.inject_fault(**rule)
     kills_before = c.kills
     for _ in range(KILLS_PER_PHASE):
-        run = c.apply_killed(desired, rng.randint(30, 600))
+        run = c.apply_killed(desired, rng.randint(30, 400))
         if run.code is not None:
             c.advance_to_resume(run)
     faulted = 0

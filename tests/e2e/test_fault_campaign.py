@@ -6,7 +6,8 @@ expired token) while the shipped desired/ is applied and then five pools roll to
 version in use, the capacity floor held from the first convergence on, never more than count + surge hosts,
 and every pool at its count on the desired version.
 
-The sandbox clock runs at TIME_SCALE; long waits the applies hand back (soaks, maintenance windows) are
+desired/ is applied as shipped but for its pools' health timeout (support.fault_campaign.HEALTH_TIMEOUT says
+why). The sandbox clock runs at TIME_SCALE; long waits the applies hand back (soaks, maintenance windows) are
 skipped by moving the clock, as the demo does. Kills land after a seeded number of answered requests."""
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import time
 
 import pytest
 from support.fault_campaign import (
-    SHIPPED,
     Campaign,
+    campaign_desired,
     campaign_sandbox,
     duplicate_creates,
     fault_mix,
     lowest_since,
-    rollout_desired,
 )
 from support.sandbox import stored
 
@@ -126,13 +126,15 @@ def test_fault_campaign_full_apply_and_five_pool_rollout_under_faults_and_kills(
     rng = random.Random(seed)
     with campaign_sandbox(seed, TIME_SCALE) as sb:
         c = Campaign(sb, tmp_path / "state", rng)
-        shipped = load_desired(SHIPPED)
-        first = _converge_under_faults(c, SHIPPED, rng)
+        root = campaign_desired(tmp_path / "desired")
+        shipped = load_desired(root)
+        assert all(p.spec.rollout.health_timeout.total_seconds() == 8 * 3600 for p in shipped.host_pools)
+        first = _converge_under_faults(c, root, rng)
         first["failed_vms"] = _check_estate(sb, shipped)
         converged_at = sb.now()
         tokens = sb.app.tokens.issued
 
-        moved = rollout_desired(tmp_path / "rollout")
+        moved = campaign_desired(tmp_path / "rollout", rolled=True)
         rolled = load_desired(moved)
         before = {p.name: shipped.resolve_pin(p).arm_id for p in shipped.host_pools}
         moves = [p.name for p in rolled.host_pools if rolled.resolve_pin(p).arm_id != before[p.name]]

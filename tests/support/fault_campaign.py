@@ -67,12 +67,28 @@ spec:
 """
 
 
-def rollout_desired(root: Path) -> Path:
-    """A copy of desired/ where all five pools move to a new version: clinical 1.6.0 (the three clinical pools
-    take `latest`), corporate 2026.12.1 (validation takes `latest`, general is pinned to it)."""
+# The health timeout the campaign's copies of desired/ give every pool. Apply stamps a host's health clock
+# with the time its cycle read the pool, not the time the AVD agent went out; at TIME_SCALE 3000 a one-second
+# stall of a loaded machine between the two is 50 sandbox minutes, more than the shipped 45 min, and a good
+# host was judged failed (its pool halted). See the campaign's report; the rest of desired/ is as shipped.
+HEALTH_TIMEOUT = "8h"
+
+
+def campaign_desired(root: Path, *, rolled: bool = False) -> Path:
+    """A copy of desired/ with HEALTH_TIMEOUT for every pool. `rolled`: all five pools move to a new
+    version: clinical 1.6.0 (the three clinical pools take `latest`), corporate 2026.12.1 (validation takes
+    `latest`, general is pinned to it)."""
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(SHIPPED, root)
+    for pools in (root / "pools").glob("*.yaml"):
+        lines = [line for line in pools.read_text().splitlines() if "healthTimeout:" not in line]
+        text = "\n".join(lines) + "\n"
+        pools.write_text(
+            text.replace("\n  rollout:\n", f"\n  rollout:\n    healthTimeout: {HEALTH_TIMEOUT}\n")
+        )
+    if not rolled:
+        return root
     with (root / "galleries" / "healthcare.yaml").open("a") as f:
         f.write(CLINICAL_160)
     with (root / "galleries" / "corporate.yaml").open("a") as f:

@@ -1,6 +1,7 @@
-"""The fault campaign (issue 12): the shipped desired/ applied, then a five-pool rollout, by `reconcile apply`
-child processes that are SIGKILLed along the way, against a sandbox answering about 10 % of ARM requests with
-the faults Azure really sends. What the sandbox saw (its audit and invariants) is judged afterwards.
+"""The fault campaign (issue 12): desired/ applied (as shipped but for the health timeout, HEALTH_TIMEOUT), then
+a five-pool rollout, by `reconcile apply` runs (in process, or child processes SIGKILLed along the way)
+against a sandbox answering about 10 % of ARM requests with the faults Azure really sends. What the sandbox
+saw (its audit and invariants) is judged afterwards.
 
 Kills land after a seeded number of answered requests (counted by the sandbox), not after a wall-clock
 delay, so where they land depends little on how loaded the machine is.

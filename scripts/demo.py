@@ -72,8 +72,14 @@ def reconcile(*args: str, env: dict[str, str] | None = None, ok: tuple[int, ...]
 
 
 def pool_status(desired: Path, env: dict[str, str]) -> list[dict]:
-    done = subprocess.run([*RECONCILE, "status", "-o", "json", "--desired", str(desired)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [*RECONCILE, "status", "-o", "json", "--desired", str(desired)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout)["pools"]
 
 
@@ -159,8 +165,10 @@ def summary(tally: Tally, inv: dict, desired: Path, started: datetime, ended: da
     """What changed, whether capacity held, who was logged off; from the recaps and from what the sandbox saw."""
     banner("Summary")
     ch, h = tally.changes, tally.hosts
-    print(f"   {tally.applies} applies over {(ended - started).total_seconds() / 86400:.1f} sandbox days: "
-          f"{ch.get('changed', 0)} changes, {ch.get('failed', 0)} failed")  # fmt: skip
+    print(
+        f"   {tally.applies} applies over {(ended - started).total_seconds() / 86400:.1f} sandbox days: "
+        f"{ch.get('changed', 0)} changes, {ch.get('failed', 0)} failed"
+    )
     print("   hosts: " + ", ".join(f"{h.get(k, 0)} {k.replace('_', ' ')}" for k in HOST_WORDS))
     ok = True
     floors = _floors(desired)
@@ -170,22 +178,38 @@ def summary(tally: Tally, inv: dict, desired: Path, started: datetime, ended: da
         lowest = lowest_after_floor(pool["timeline"], floor)
         held = lowest is None or lowest >= floor
         ok = ok and held
-        print(f"   {name:24} capacity {'held' if held else 'BROKE'}: lowest Available {lowest} once at its floor "
-              f"of {floor} ({count} hosts wanted)")  # fmt: skip
+        print(
+            f"   {name:24} capacity {'held' if held else 'BROKE'}: lowest Available {lowest} once at its floor "
+            f"of {floor} ({count} hosts wanted)"
+        )
     ends = inv["forced_session_ends"]
     print(f"   users logged off by force: {len(ends)}")
     for end in ends:
         host = end["id"].lower().split("/sessionhosts/")[-1].split("/")[0]
-        print(f"     {end['time'][:16]} on {host}: {(end.get('seconds_after_drain') or 0) / 60:.0f} min after "
-              "its host was drained and the users were told")  # fmt: skip
-    leftovers = {k.replace("_", " "): len(inv[k]) for k in
-                 ("orphan_disks", "orphan_nics", "ghost_session_hosts", "versions_deleted_in_use")}  # fmt: skip
+        print(
+            f"     {end['time'][:16]} on {host}: {(end.get('seconds_after_drain') or 0) / 60:.0f} min after "
+            "its host was drained and the users were told"
+        )
+    leftovers = {
+        k.replace("_", " "): len(inv[k])
+        for k in ("orphan_disks", "orphan_nics", "ghost_session_hosts", "versions_deleted_in_use")
+    }
     print("   left behind: " + ", ".join(f"{k} {n}" for k, n in leftovers.items()))
     return ok and not any(leftovers.values())
 
 
-SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "adopt": "=", "pin": ">", "roll": "↻",
-           "build": "*", "replicate": "⇉", "deprecate": "↓"}  # fmt: skip
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "replace": "-/+",
+    "delete": "-",
+    "adopt": "=",
+    "pin": ">",
+    "roll": "↻",
+    "build": "*",
+    "replicate": "⇉",
+    "deprecate": "↓",
+}
 
 
 def show_plan(desired: Path, env: dict[str, str], out: Path) -> None:

@@ -7,10 +7,23 @@ disagree about them.
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.model.fingerprint import (
+    FINGERPRINT_FIELDS,
+    GALLERY,
+    HOST_POOL,
+    IMAGE_DEFINITION,
+    IMAGE_TEMPLATE,
+    IMAGE_VERSION,
+    SESSION_HOST,
+    USER_SESSION,
+    VIRTUAL_MACHINE,
+)
 from reconciler.model.observed import (
     EMPTY,
     ImageIdentifier,
@@ -60,19 +73,53 @@ def without_secrets(raw: dict[str, Any]) -> MappingProxyType:
     return MappingProxyType(raw)
 
 
-def _base(raw: dict[str, Any]) -> dict[str, Any]:
+# What an observed resource keeps of its REST body once converted (its `raw`): the fields that count toward
+# its fingerprint, which are also every field a desired body sets (planner/bodies.py), so the planner's diff
+# (the observed body projected onto the desired one) and the fingerprints read the very values they read
+# from the whole body. Everything else (status, health checks, timestamps, OS disks, replication) is a typed
+# field where something reads it, else dropped: the large estate's bodies were ~100 MB of a 390 MB plan.
+_KEPT: dict[str, tuple[tuple[str, ...], ...]] = {
+    arm_type: tuple(tuple(path.split(".")) for path in paths)
+    for arm_type, paths in FINGERPRINT_FIELDS.items()
+}
+_KEPT[HOST_POOL] += (("properties", "registrationInfo"),)  # when the token expires (the token never stays)
+
+
+def essentials(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
+    """The paths `_KEPT` names for `arm_type`, with their values as they are (shared, not copied)."""
+    out: dict[str, Any] = {}
+    for parts in _KEPT[arm_type]:
+        src, dst = raw, out
+        for part in parts[:-1]:
+            if part not in src:
+                break
+            src = src[part]
+            if not isinstance(src, dict):
+                dst.setdefault(part, src)  # a null where an object belongs: kept, the diff sees it
+                break
+            child = dst.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            dst = child
+        else:
+            if parts[-1] in src:
+                dst[parts[-1]] = src[parts[-1]]
+    return out
+
+
+def _base(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
     return {
         "id": raw.get("id", ""),
         "name": leaf_name(raw.get("name") or raw.get("id")),
         "tags": MappingProxyType(raw["tags"]) if raw.get("tags") else EMPTY,
-        "raw": without_secrets(raw),
+        "raw": without_secrets(essentials(raw, arm_type)),
     }
 
 
 def gallery(raw: dict[str, Any]) -> ObservedGallery:
     p = raw.get("properties") or {}
     return ObservedGallery(
-        **_base(raw),
+        **_base(raw, GALLERY),
         location=normalize_region(raw.get("location")),
         description=p.get("description"),
         provisioning_state=p.get("provisioningState"),
@@ -83,8 +130,8 @@ def image_definition(raw: dict[str, Any]) -> ObservedImageDefinition:
     p = raw.get("properties") or {}
     ident = p.get("identifier") or {}
     return ObservedImageDefinition(
-        **_base(raw),
-        gallery_id=parent_id(raw["id"]),
+        **_base(raw, IMAGE_DEFINITION),
+        gallery_id=_shared(parent_id(raw["id"])),
         location=normalize_region(raw.get("location")),
         os_type=p.get("osType"),
         os_state=p.get("osState"),
@@ -117,8 +164,8 @@ def image_version(raw: dict[str, Any]) -> ObservedImageVersion:
             for s in status.get("summary") or []
         )
     return ObservedImageVersion(
-        **_base(raw),
-        definition_id=parent_id(raw["id"]),
+        **_base(raw, IMAGE_VERSION),
+        definition_id=_shared(parent_id(raw["id"])),
         location=normalize_region(raw.get("location")),
         target_regions=tuple(
             ObservedTargetRegion(
@@ -135,6 +182,9 @@ def image_version(raw: dict[str, Any]) -> ObservedImageVersion:
         end_of_life_date=parse_time(pub.get("endOfLifeDate")),
         published_date=parse_time(pub.get("publishedDate")),
         provisioning_state=p.get("provisioningState"),
+        allow_deletion_of_replicated_locations=(p.get("safetyProfile") or {}).get(
+            "allowDeletionOfReplicatedLocations", True
+        ),
         source_id=source.get("id") or source.get("virtualMachineId"),
         replication=replication,
         replication_state=(status or {}).get("aggregatedState"),
@@ -146,7 +196,7 @@ def image_template(raw: dict[str, Any]) -> ObservedImageTemplate:
     run = p.get("lastRunStatus") or {}
     error = p.get("provisioningError") or {}
     return ObservedImageTemplate(
-        **_base(raw),
+        **_base(raw, IMAGE_TEMPLATE),
         location=normalize_region(raw.get("location")),
         provisioning_state=p.get("provisioningState"),
         provisioning_error=(
@@ -168,7 +218,7 @@ def host_pool(raw: dict[str, Any]) -> ObservedHostPool:
     p = raw.get("properties") or {}
     reg = p.get("registrationInfo") or {}
     return ObservedHostPool(
-        **_base(raw),
+        **_base(raw, HOST_POOL),
         location=normalize_region(raw.get("location")),
         host_pool_type=p.get("hostPoolType"),
         load_balancer_type=p.get("loadBalancerType"),
@@ -182,43 +232,29 @@ def host_pool(raw: dict[str, Any]) -> ObservedHostPool:
     )
 
 
-def vm_essentials(raw: dict[str, Any]) -> dict[str, Any]:
-    """The part of a VM's JSON the reconciler reads, kept as its `raw` (and fingerprint).
-
-    A VM is the biggest item of the estate (~7 KB as Python objects, 15,000 of them in the reference estate)
-    and reconcile never diffs it field by field: it replaces hosts from the desired template. Keeping only
-    identity, placement, image, size, state and tags cuts the snapshot by ~80 MB without losing anything a
-    plan depends on; plan and apply both fingerprint this same subset."""
-    p = raw.get("properties") or {}
-    storage = p.get("storageProfile") or {}
-    keep = {k: raw[k] for k in ("id", "name", "type", "location", "tags", "zones") if k in raw}
-    keep["properties"] = {
-        "vmId": p.get("vmId"),
-        "provisioningState": p.get("provisioningState"),
-        "timeCreated": p.get("timeCreated"),
-        "hardwareProfile": p.get("hardwareProfile"),
-        "storageProfile": {"imageReference": storage.get("imageReference")},
-        "osProfile": {"computerName": (p.get("osProfile") or {}).get("computerName")},
-        "licenseType": p.get("licenseType"),
-    }
-    return keep
-
-
 def vm(raw: dict[str, Any]) -> ObservedVM:
-    raw = vm_essentials(raw)
-    p = raw["properties"]
-    image = p["storageProfile"].get("imageReference") or {}
+    """A VM is the biggest item of the estate (15,000 in the reference one) and reconcile never diffs it
+    field by field (it replaces hosts from the desired template): it keeps identity, placement, image, size
+    and tags (`_KEPT`), plus the typed fields below."""
+    p = raw.get("properties") or {}
+    image = (p.get("storageProfile") or {}).get("imageReference") or {}
     image_id = image.get("id")
     return ObservedVM(
-        **_base(raw),
+        **_base(raw, VIRTUAL_MACHINE),
         location=normalize_region(raw.get("location")),
         vm_uuid=p.get("vmId"),
         computer_name=(p.get("osProfile") or {}).get("computerName"),
         vm_size=(p.get("hardwareProfile") or {}).get("vmSize"),
         provisioning_state=p.get("provisioningState"),
         image_reference_id=image_id,
-        image_version_id=_exact_version_id(image_id, image.get("exactVersion")),
+        image_version_id=_shared(_exact_version_id(image_id, image.get("exactVersion"))),
     )
+
+
+def _shared(key: str | None) -> str | None:
+    """One copy of an id many resources name (a pool's 50 hosts, a definition's 10 versions, the version
+    15,000 VMs run): interned, as the snapshot would otherwise hold one string per resource."""
+    return sys.intern(key) if key else key
 
 
 def _exact_version_id(image_id: str | None, exact_version: str | None) -> str | None:
@@ -236,8 +272,8 @@ def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> Obser
     vm_id = norm_id(p.get("resourceId")) or None
     machine = vms_by_id.get(vm_id or "")
     return ObservedSessionHost(
-        **_base(raw),
-        host_pool_id=parent_id(raw["id"]),
+        **_base(raw, SESSION_HOST),
+        host_pool_id=_shared(parent_id(raw["id"])),
         status=p.get("status"),
         allow_new_session=p.get("allowNewSession", True) is not False,
         sessions=int(p.get("sessions") or 0),
@@ -251,11 +287,19 @@ def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> Obser
     )
 
 
+def with_vm(host: ObservedSessionHost, vms_by_id: dict[str, ObservedVM]) -> ObservedSessionHost:
+    """A session host converted before its VM was read (`session_host(raw, {})`), joined to it now."""
+    machine = vms_by_id.get(host.vm_id or "")
+    if machine is None:
+        return host
+    return replace(host, vm=machine, image_version_id=machine.image_version_id)
+
+
 def user_session(raw: dict[str, Any]) -> ObservedUserSession:
     p = raw.get("properties") or {}
     return ObservedUserSession(
-        **_base(raw),
-        host_pool_id=parent_id(raw["id"], levels=2),
+        **_base(raw, USER_SESSION),
+        host_pool_id=_shared(parent_id(raw["id"], levels=2)),
         session_host_name=raw["id"].rstrip("/").split("/")[-3],
         user_principal_name=p.get("userPrincipalName"),
         session_state=p.get("sessionState"),

@@ -11,6 +11,12 @@ included. It is not a retry layer: it never resends anything. It only
 - holds each subscription's requests in flight to what its bucket has left: no more of one kind at once than
   the last `x-ms-ratelimit-remaining-subscription-<kind>` (no limit before one is seen, or `first_wave`), so a
   wide observation pool uses the whole burst ARM allows but never sends more than it can take;
+- does the same per resource provider for Compute's own per-policy budgets, `x-ms-ratelimit-remaining-resource`
+  (`Microsoft.Compute/PutVM3Min;239,...`, limits.md A2): a subscription's requests of one kind to a provider
+  are no more in flight than the lowest budget its responses last reported, paced as that budget nears zero
+  at the rate the window implies (the most seen left ÷ the window's length), and held back until the
+  Retry-After of a 429 that provider answered, so one spent window costs one 429, not one per request in
+  flight;
 - keeps the server's clock from the standard `Date` header: the latest seen, and a `DateClock` that learns
   its rate from when each response was sent and received, so "now" can come from ARM, not this machine,
   without a call of its own.
@@ -38,6 +44,7 @@ from reconciler.model.observed import CallStats
 
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _KINDS = ("reads", "writes", "deletes")
+_WINDOW = re.compile(r"(\d+)(Sec|Min|Hour)s?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,10 @@ class PacingSettings:
     writes_per_second: float = 10.0
     deletes_per_second: float = 10.0
     max_pace: float = 5.0
+    # Follow x-ms-ratelimit-remaining-resource (Compute's per-policy windows) as well; off: record them only.
+    # Below `resource_low_water` left, such requests are spaced at the rate the window refills.
+    resource_budgets: bool = True
+    resource_low_water: int = 50
 
     def refill(self, kind: str) -> float:
         return {"reads": self.reads_per_second, "writes": self.writes_per_second}.get(
@@ -123,39 +134,87 @@ class CallMeter:
         self._next_slot: dict[tuple[str, str], float] = {}
         self.last_server_time: datetime | None = None
         self.server_clock = DateClock()
+        # Compute's per-policy budgets, per (subscription, kind, provider namespace): what the last response
+        # to such a request reported, per policy; the most seen (the window's size, near enough); and until
+        # when a 429 of that provider holds every such request back (this meter's clock).
+        self._budgets: dict[tuple[str, str, str], dict[str, int]] = {}
+        # Which request (by send order) reported each provider's budget: answers overtake each other, and an
+        # older request's larger figure must not undo a newer one's (it was counted before it).
+        self._budget_seq: dict[tuple[str, str, str], int] = {}
+        self._sent = 0
+        self._peak: dict[tuple[str, str], int] = {}
+        self._closed_until: dict[tuple[str, str, str], float] = {}
 
     # -- pacing ------------------------------------------------------------------------------------------
-    def pace(self, subscription: str, kind: str) -> float:
-        """Wait (bounded) if this subscription's budget for `kind` is low; returns the seconds waited."""
+    def pace(self, subscription: str, kind: str, namespace: str = "") -> float:
+        """Wait (bounded) if this subscription's budget for `kind` (or, for `namespace`'s requests, the
+        provider's own) is low or throttled; returns the seconds waited."""
         with self._lock:
-            remaining = self._remaining.get((subscription, kind))
-            if remaining is None or remaining >= self.pacing.low_water:
-                return 0.0
-            spacing = (1 - max(remaining, 0) / self.pacing.low_water) / self.pacing.refill(kind)
             now = self._clock()
-            slot = max(now, self._next_slot.get((subscription, kind), now)) + spacing
-            self._next_slot[(subscription, kind)] = slot
-            wait = min(slot - now, self.pacing.max_pace)
-            self._paced_seconds += wait
-            self._totals["paced_calls"] += 1
+            waits = [0.0]
+            remaining = self._remaining.get((subscription, kind))
+            if remaining is not None and remaining < self.pacing.low_water:
+                spacing = (1 - max(remaining, 0) / self.pacing.low_water) / self.pacing.refill(kind)
+                waits.append(self._slot((subscription, kind), spacing, now))
+            key = (subscription, kind, namespace.lower())
+            if self.pacing.resource_budgets and namespace and key in self._budgets:
+                waits.append(self._resource_wait(key, now))
+            wait = min(max(waits), self.pacing.max_pace)
+            if wait > 0:
+                self._paced_seconds += wait
+                self._totals["paced_calls"] += 1
         if wait > 0:
             self._sleep(wait)
         return wait
 
+    def _slot(self, key, spacing: float, now: float) -> float:
+        slot = max(now, self._next_slot.get(key, now)) + spacing
+        self._next_slot[key] = slot
+        return slot - now
+
+    def _resource_wait(self, key: tuple[str, str, str], now: float) -> float:
+        """Until a 429's Retry-After has passed, else spaced like the subscription bucket as the lowest
+        policy budget nears zero, at the rate its window refills (the most seen left ÷ its length)."""
+        closed = self._closed_until.get(key, 0.0) - now
+        policy, left = min(self._budgets[key].items(), key=lambda kv: kv[1])
+        low = self.pacing.resource_low_water
+        if left >= low:
+            return max(closed, 0.0)
+        rate = self._peak.get((key[0], policy), left) / _window_seconds(policy)
+        spacing = (1 - max(left, 0) / low) / max(rate, 1e-3)
+        return max(closed, self._slot(key, spacing, now))
+
     # -- concurrency --------------------------------------------------------------------------------------
     @contextmanager
-    def in_flight(self, subscription: str, kind: str) -> Iterator[None]:
-        """Hold one of the subscription's slots for `kind` while the request is on the wire."""
-        key = (subscription, kind)
+    def in_flight(self, subscription: str, kind: str, namespace: str = "") -> Iterator[int]:
+        """Hold one of the subscription's slots for `kind` (and of its provider's budget) while the request
+        is on the wire. Yields the request's place in send order (for `record`)."""
+        key, provider = (subscription, kind), (subscription, kind, namespace.lower())
+        give_up = (
+            self._clock() + self.pacing.max_pace
+        )  # a provider's 429 holds it no longer than pace() would
         with self._gate:
-            while self._flying[key] >= self._allowed(key):
-                self._gate.wait()
+            while True:
+                if self._flying[key] >= self._allowed(key) or self._flying[provider] >= self._allowed_by(
+                    provider
+                ):
+                    self._gate.wait()
+                    continue
+                # A 429 may have come back while this request waited for its slot: it is held back too.
+                held = min(self._closed_until.get(provider, 0.0), give_up) - self._clock()
+                if held <= 0:
+                    break
+                self._gate.wait(timeout=held)
             self._flying[key] += 1
+            self._flying[provider] += 1
+            self._sent += 1
+            seq = self._sent
         try:
-            yield
+            yield seq
         finally:
             with self._gate:
                 self._flying[key] -= 1
+                self._flying[provider] -= 1
                 self._gate.notify_all()
 
     def _allowed(self, key: tuple[str, str]) -> float:
@@ -165,8 +224,12 @@ class CallMeter:
         # Requests in flight were counted after that header was sent, so together they may spend all of it.
         return max(1, remaining)
 
+    def _allowed_by(self, provider: tuple[str, str, str]) -> float:
+        budgets = self._budgets.get(provider) if self.pacing.resource_budgets else None
+        return max(1, min(budgets.values())) if budgets else math.inf
+
     # -- recording ---------------------------------------------------------------------------------------
-    def record(self, method: str, path: str, status: int, headers) -> None:
+    def record(self, method: str, path: str, status: int, headers, seq: int | None = None) -> None:
         verb, target = operation_of(method, path)
         subscription = _subscription_of(path)
         stamp = server_time(headers)
@@ -192,11 +255,31 @@ class CallMeter:
                 self._gate.notify_all()
                 key = f"{subscription}/{kind}"
                 self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
-            # Compute's own per-policy buckets (limits.md A2): recorded so --stats shows them; not paced on,
-            # because their refill rates are not published per policy.
-            for policy, remaining in _crp_budgets(headers.get("x-ms-ratelimit-remaining-resource")):
+            # Compute's own per-policy budgets (limits.md A2): recorded so --stats shows them, and followed
+            # (pace, in_flight) for the requests of this kind to this provider.
+            budgets = _crp_budgets(headers.get("x-ms-ratelimit-remaining-resource"))
+            provider = (subscription, kind_of(method), target.split("/")[0].lower())
+            for policy, remaining in budgets:
                 key = f"{subscription}/{policy}"
                 self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
+                self._peak[(subscription, policy)] = max(remaining, self._peak.get((subscription, policy), 0))
+            if budgets and subscription:
+                seq = self._sent + 1 if seq is None else seq
+                known = self._budgets.get(provider)
+                if (
+                    known is None
+                    or seq > self._budget_seq.get(provider, 0)
+                    or min(v for _, v in budgets) < min(known.values())
+                ):
+                    self._budgets[provider] = dict(budgets)
+                    self._budget_seq[provider] = max(seq, self._budget_seq.get(provider, 0))
+                self._gate.notify_all()
+            if self.pacing.resource_budgets and status == 429 and subscription and provider in self._budgets:
+                wait = _seconds(headers.get("Retry-After"))
+                if wait:
+                    self._closed_until[provider] = max(
+                        self._closed_until.get(provider, 0.0), self._clock() + wait
+                    )
             if stamp and (self.last_server_time is None or stamp > self.last_server_time):
                 self.last_server_time = stamp
 
@@ -272,6 +355,21 @@ def _crp_budgets(header: str | None) -> list[tuple[str, int]]:
     return out
 
 
+def _window_seconds(policy: str) -> float:
+    """The window a CRP policy name ends with ("PutVM3Min" -> 180 s; unknown: a minute)."""
+    match = _WINDOW.search(policy)
+    if not match:
+        return 60.0
+    return float(match.group(1)) * {"sec": 1, "min": 60, "hour": 3600}[match.group(2).lower()]
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(float(value), 0.0) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _subscription_of(path: str) -> str:
     match = _SUBSCRIPTION.match(path)
     return match.group(1).lower() if match else ""
@@ -291,16 +389,17 @@ class MeteringPolicy(HTTPPolicy):
         if not subscription:
             return self._send(request, path)
         kind = kind_of(http_request.method)
-        self.meter.pace(subscription, kind)
-        with self.meter.in_flight(subscription, kind):
-            return self._send(request, path)
+        namespace = operation_of(http_request.method, path)[1].split("/")[0]
+        self.meter.pace(subscription, kind, namespace)
+        with self.meter.in_flight(subscription, kind, namespace) as seq:
+            return self._send(request, path, seq)
 
-    def _send(self, request, path: str):
+    def _send(self, request, path: str, seq: int | None = None):
         http_request = request.http_request
         sent = time.monotonic()
         response = self.next.send(request)
         received = time.monotonic()
         http_response = response.http_response
-        self.meter.record(http_request.method, path, http_response.status_code, http_response.headers)
+        self.meter.record(http_request.method, path, http_response.status_code, http_response.headers, seq)
         self.meter.time_response(sent, received, http_response.headers)
         return response

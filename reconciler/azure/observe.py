@@ -32,9 +32,9 @@ class ObserveError(RuntimeError):
     """A read failed after azure-core's retries; names the collection so the message is actionable."""
 
 
-def listed(what: str, client, path: str, api_version: str) -> list[dict[str, Any]]:
+def listed(what: str, client, path: str, api_version: str, each=None) -> list[Any]:
     try:
-        return paging.list_all(client, path, api_version)
+        return paging.list_all(client, path, api_version, each)
     except HttpResponseError as exc:
         raise ObserveError(f"listing {what} failed: {exc.status_code} {exc.reason}: {exc.message}") from exc
 
@@ -44,10 +44,11 @@ class _Collector:
 
     def __init__(self, scope: ObserveScope, connection: Connection, tree: TaskTree):
         self.scope, self.conn, self.tree = scope, connection, tree
-        # Converted as each page arrives, so the full JSON of 15,000 VMs is never held all at once; session
-        # hosts stay JSON until the end because they are joined to their VMs.
-        self.raw: dict[str, list] = {k: _Converting(CONVERTERS[k]) for k in CONVERTERS}
-        self.raw["session_hosts"] = []
+        # Converted as they arrive, so no collection's JSON is held whole; the leaf collections (VMs, session
+        # hosts, user sessions: most of the estate) page by page, in the worker that read the page. Session
+        # hosts are joined to their VMs at the end (convert.with_vm).
+        self.raw: dict[str, list] = {k: _Converting(CONVERTERS[k]) for k in CONVERTERS if k not in PAGED}
+        self.raw.update({k: [] for k in PAGED})
         self.raw["resource_groups"] = _Converting(references.resource_group)
         self.raw["references"] = []
 
@@ -64,7 +65,14 @@ class _Collector:
             f"image templates in {sub}", aib, at(sub, TEMPLATES), paging.IMAGE_BUILDER_API, self.on_templates
         )
         self.list(f"host pools in {sub}", avd, at(sub, POOLS), paging.DESKTOP_API, self.on_pools)
-        self.list(f"virtual machines in {sub}", compute, at(sub, VMS), paging.VM_API, self.raw["vms"].extend)
+        self.list(
+            f"virtual machines in {sub}",
+            compute,
+            at(sub, VMS),
+            paging.VM_API,
+            self.raw["vms"].extend,
+            PAGED["vms"],
+        )
         self.tree.submit(self.groups_of, sub, then=self.raw["resource_groups"].extend)
 
     def groups_of(self, sub: str) -> list[dict]:
@@ -75,8 +83,8 @@ class _Collector:
                 f"listing resource groups in {sub} failed: {exc.status_code} {exc.message}"
             ) from exc
 
-    def list(self, what: str, client, path: str, api_version: str, then) -> None:
-        self.tree.submit(listed, what, client, path, api_version, then=then)
+    def list(self, what: str, client, path: str, api_version: str, then, each=None) -> None:
+        self.tree.submit(listed, what, client, path, api_version, each, then=then)
 
     def on_galleries(self, galleries: list[dict]) -> None:
         for g in galleries:
@@ -135,6 +143,7 @@ class _Collector:
                 hosts,
                 paging.DESKTOP_API,
                 self.raw["session_hosts"].extend,
+                PAGED["session_hosts"],
             )
             if norm_id(pool["id"]) in self.scope.roll_pools:
                 self.list(
@@ -143,6 +152,7 @@ class _Collector:
                     sessions,
                     paging.DESKTOP_API,
                     self.raw["user_sessions"].extend,
+                    PAGED["user_sessions"],
                 )
 
 
@@ -162,6 +172,14 @@ CONVERTERS = {
 KINDS = (*CONVERTERS, "session_hosts")
 
 
+def _unjoined_host(raw: dict[str, Any]):
+    return convert.session_host(raw, {})
+
+
+# Converted page by page in the worker (see _Collector); the rest as the calling thread receives them.
+PAGED = {"vms": convert.vm, "session_hosts": _unjoined_host, "user_sessions": convert.user_session}
+
+
 class _Converting(list):
     """A list that converts REST dicts to Observed objects as they are added."""
 
@@ -176,13 +194,14 @@ class _Converting(list):
         super().extend(map(self.conversion, items))
 
 
-def _snapshot(scope: ObserveScope, items: dict[str, list], hosts: list[dict], observed_at: datetime, calls):
+def _snapshot(scope: ObserveScope, items: dict[str, list], hosts: list, observed_at: datetime, calls):
+    """`hosts`: session hosts converted without their VMs, joined here."""
     vms_by_id = {v.key: v for v in items["vms"]}
     return Observed.build(
         scope,
         observed_at,
         calls,
-        session_hosts=[convert.session_host(r, vms_by_id) for r in hosts],
+        session_hosts=[convert.with_vm(h, vms_by_id) for h in hosts],
         **{k: v for k, v in items.items() if k != "session_hosts"},
     )
 
@@ -190,7 +209,7 @@ def _snapshot(scope: ObserveScope, items: dict[str, list], hosts: list[dict], ob
 def assemble(scope: ObserveScope, raw: dict[str, list[dict]], observed_at: datetime, calls=None) -> Observed:
     """Convert raw REST dicts into an Observed snapshot (session hosts joined to their VMs)."""
     items = {k: [conversion(r) for r in raw[k]] for k, conversion in CONVERTERS.items()}
-    return _snapshot(scope, items, raw["session_hosts"], observed_at, calls)
+    return _snapshot(scope, items, [_unjoined_host(r) for r in raw["session_hosts"]], observed_at, calls)
 
 
 def observe(scope: ObserveScope, connection: Connection, *, max_workers: int = 8) -> Observed:

@@ -13,7 +13,8 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from reconciler.azure import convert, paging
 from reconciler.azure.connection import Connection
-from reconciler.model.observed import id_parts, norm_id
+from reconciler.model.current import CurrentTags
+from reconciler.model.observed import ObservedImageTemplate, ObservedImageVersion, id_parts, norm_id
 from reconciler.model.tags import PIN_TAG
 
 
@@ -34,26 +35,38 @@ class Reader:
             raise ValueError(f"no client reads {namespace} ({resource_id})")
         return clients[namespace](sub), paging.api_version_for(resource_id)
 
-    def raw(self, resource_id: str, **params: str) -> dict[str, Any] | None:
-        """The resource's REST JSON, or None when it does not exist."""
+    def _get(self, resource_id: str, **params: str) -> dict[str, Any] | None:
+        """The resource's REST JSON, or None when it does not exist (private: callers get typed answers)."""
         client, api = self._client_and_api(resource_id)
         try:
             return paging.get_one(client, resource_id, api, **params)
         except ResourceNotFoundError:
             return None
 
-    def version(self, version_id: str):
+    def exists(self, resource_id: str) -> bool:
+        return self._get(resource_id) is not None
+
+    def tags(self, resource_id: str) -> CurrentTags | None:
+        """The resource's tags now (a read-modify-write keeps hand-added ones) and their etag, or None when it
+        does not exist."""
+        raw = self._get(resource_id)
+        if raw is None:
+            return None
+        tags = {str(k): str(v) for k, v in (raw.get("tags") or {}).items()}
+        return CurrentTags(tags, raw.get("etag"))
+
+    def version(self, version_id: str) -> ObservedImageVersion | None:
         """ObservedImageVersion with per-region replication, or None."""
-        raw = self.raw(version_id, **{"$expand": "ReplicationStatus"})
+        raw = self._get(version_id, **{"$expand": "ReplicationStatus"})
         return convert.image_version(raw) if raw is not None else None
 
-    def template(self, template_id: str):
-        raw = self.raw(template_id)
+    def template(self, template_id: str) -> ObservedImageTemplate | None:
+        raw = self._get(template_id)
         return convert.image_template(raw) if raw is not None else None
 
     def run_output(self, template_id: str, name: str) -> str | None:
         """The artifact id a finished run wrote for `name` (None if there is none)."""
-        raw = self.raw(f"{template_id}/runOutputs/{name}")
+        raw = self._get(f"{template_id}/runOutputs/{name}")
         return ((raw or {}).get("properties") or {}).get("artifactId")
 
     def users_of_version(self, version_id: str, subscriptions: tuple[str, ...] = ()) -> list[str]:

@@ -96,16 +96,29 @@ class Writer:
         return check(begin, token, *args, server_seconds=self._server_seconds)
 
     # -- host pools (AVD is synchronous) --------------------------------------------------------------------
-    def put_host_pool(self, resource_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def put_host_pool(
+        self, resource_id: str, body: dict[str, Any], if_match: str | None = None
+    ) -> dict[str, Any]:
         p = id_parts(resource_id)
         pools = self.conn.desktop(p["subscriptions"]).host_pools
-        return pools.create_or_update(p["resourcegroups"], p["hostpools"], body).as_dict()
+        return pools.create_or_update(
+            p["resourcegroups"], p["hostpools"], body, headers=_if_match(if_match)
+        ).as_dict()
 
-    def patch_host_pool_tags(self, resource_id: str, tags: dict[str, str]) -> dict[str, Any]:
+    def patch_host_pool_tags(
+        self, resource_id: str, tags: dict[str, str], if_match: str | None = None
+    ) -> dict[str, Any]:
         p = id_parts(resource_id)
         pools = self.conn.desktop(p["subscriptions"]).host_pools
-        return pools.update(p["resourcegroups"], p["hostpools"], host_pool={"tags": tags}).as_dict()
+        return pools.update(
+            p["resourcegroups"], p["hostpools"], host_pool={"tags": tags}, headers=_if_match(if_match)
+        ).as_dict()
 
     def delete_host_pool(self, resource_id: str) -> None:
         p = id_parts(resource_id)
         self.conn.desktop(p["subscriptions"]).host_pools.delete(p["resourcegroups"], p["hostpools"])
+
+
+def _if_match(etag: str | None) -> dict[str, str]:
+    """The desktop SDK has no etag parameter; azure-core's per-call `headers` option carries the condition."""
+    return {"If-Match": etag} if etag else {}

@@ -14,7 +14,6 @@ is needed; `reconcile clear-quarantine POOL`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -57,7 +56,6 @@ from reconciler.planner.host_steps import (
 from reconciler.planner.hosts import decide
 from reconciler.planner.pool_inputs import from_pool_observation
 from reconciler.planner.pool_target import PoolTarget
-from reconciler.spec.desired import DesiredState
 from reconciler.spec.state import HostPool
 
 STEP_WORKERS = 8  # concurrent writes per pool; ARM's write bucket (limits.md A1) is per subscription
@@ -119,16 +117,6 @@ def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
     writes = progress.writes
     outcome = outcome_of(decision, inputs, writes)
     return PoolCycle(pool.name, inputs, decision, outcome, writes, tuple(progress.performed))
-
-
-def converge_pools(desired: DesiredState, pools: Iterable[HostPool], conn: Connection, workers: int = 8):
-    """One cycle for several pools in parallel (each pool's steps stay in order on one thread).
-
-    No production caller: the e2e rollout drivers and bench/rollout_bench.py use it (to move there once
-    those are rewritten to go through the reconcile entry point)."""
-    targets = [PoolTarget.of(desired, p) for p in pools]
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as ex:
-        return list(ex.map(lambda t: converge_pool(t, conn), targets))
 
 
 def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:

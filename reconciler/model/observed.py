@@ -7,7 +7,8 @@ Built by `reconciler.azure.observe` from list calls and read by the pure planner
 - regions are normalised (`normalize_region`: lower-case, no spaces), so "West Europe" == "westeurope";
 - secrets never enter the snapshot: the host pool keeps only when its registration token expires, and `raw`
   dicts have `registrationInfo.token` removed before they are stored.
-`raw` holds the REST-shaped JSON the object was read from (for fingerprints); it is kept out of `repr`.
+`raw` holds the part of the REST-shaped JSON the object was read from that counts (its fingerprint fields,
+which the planner's diffs also read; reconciler.azure.convert.essentials); it is kept out of `repr`.
 """
 
 from __future__ import annotations
@@ -59,8 +60,16 @@ class ObserveScope:
     references: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, subscription_ids, *, resource_groups=None, galleries=None, host_pools=None, roll_pools=(),
-           references=()):  # fmt: skip
+    def of(
+        cls,
+        subscription_ids,
+        *,
+        resource_groups=None,
+        galleries=None,
+        host_pools=None,
+        roll_pools=(),
+        references=(),
+    ):
         def ids(values):
             return None if values is None else frozenset(norm_id(v) for v in values)
 

@@ -72,10 +72,15 @@ class _Resource:
     tags: Mapping[str, str] = field(default_factory=lambda: EMPTY, kw_only=True)
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY, kw_only=True, repr=False, compare=False)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        return norm_id(self.id)
+        """norm_id(id), computed once: the snapshot's maps and a plan's fingerprints then share one string
+        per resource (the large estate's plan held ~8 MB of copies)."""
+        if self._key is None:
+            object.__setattr__(self, "_key", norm_id(self.id))
+        return self._key
 
     @property
     def subscription_id(self) -> str:
@@ -167,6 +172,8 @@ class ObservedImageVersion(_Resource):
     end_of_life_date: datetime | None = None
     published_date: datetime | None = None
     provisioning_state: str | None = None
+    # safetyProfile.allowDeletionOfReplicatedLocations: None when Azure sent null, True when it sent nothing
+    allow_deletion_of_replicated_locations: bool | None = True
     source_id: str | None = None
     replication: tuple[ObservedRegionReplication, ...] | None = None
     replication_state: str | None = None  # aggregatedState when read
@@ -265,18 +272,32 @@ class ObservedSessionHost(_Resource):
     def fingerprint_fields(self) -> dict[str, Any]:
         fields = fingerprint_fields(self.arm_type, self.raw)
         if self.vm is not None:
-            fields.update({f"vm.{k}": v for k, v in self.vm.fingerprint_fields.items()})
+            fields.update({_vm_label(k): v for k, v in self.vm.fingerprint_fields.items()})
         elif self.vm_id:
             fields["vm"] = "absent"
         return dict(sorted(fields.items()))
+
+
+def _vm_label(field_label: str) -> str:
+    """`vm.<label>`, one string per label: a plan keeps these labels for every host it fingerprints. Labels
+    are field paths and tag names, a small set; past 10,000 of them they are no longer kept."""
+    label = _VM_LABELS.get(field_label)
+    if label is None:
+        label = f"vm.{field_label}"
+        if len(_VM_LABELS) < 10_000:
+            _VM_LABELS[field_label] = label
+    return label
+
+
+_VM_LABELS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
 class ObservedVM(_Resource):
     """`image_version_id` is the exact gallery image version (lower-cased id): the imageReference id when it
     names a version, or definition id + exactVersion when the VM was created from "latest". Its `raw` (and
-    so its fingerprint) is the subset of the VM's JSON reconcile reads (`reconciler.azure.convert.
-    vm_essentials`): identity, placement, image, size, state, tags. VMs are replaced, never diffed."""
+    so its fingerprint) is the subset of the VM's JSON that counts (`reconciler.azure.convert.essentials`):
+    identity, placement, image, size, tags. VMs are replaced, never diffed."""
 
     arm_type: ClassVar[str] = VIRTUAL_MACHINE
     location: str = ""

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
@@ -30,6 +31,7 @@ AGENT_EXTENSION = "avd-agent"
 READY = "ready"
 
 
+@lru_cache(maxsize=8192)  # the same tag stamps are read again every decision (and simulated cycle)
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def next_name(prefix: str, used: set[str]) -> str:
     """`<prefix>-<n>` with the smallest n whose name is not in use (names in use are never reused)."""
-    n = 0
-    while f"{prefix}-{n}".lower() in used:
+    n, lower = 0, prefix.lower()  # digits and "-" have no case: the lower-cased name is lower-prefix-n
+    while f"{lower}-{n}" in used:
         n += 1
     return f"{prefix}-{n}"

@@ -22,6 +22,7 @@ Safety rules held here (tests: tests/planner/test_hosts*.py and the sandbox e2e 
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -47,6 +48,7 @@ from reconciler.planner.host_steps import (
     StepOp,
     VersionData,
 )
+from reconciler.planner.hosts_index import HostIndex
 
 
 def _order(host: HostView) -> tuple[int, int, str]:
@@ -54,16 +56,22 @@ def _order(host: HostView) -> tuple[int, int, str]:
     return (1 if host.accepting_available else 0, len(host.sessions), host.name)
 
 
-def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the order the rules apply
+def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: C901 -- one pass, in rule order
+    """`index`: `HostIndex.of(p.hosts)`, kept up to date by a caller that decides many times (the simulation).
+
+    Quiet hosts (hosts_index.py) take no step and no wait: the rules below walk the busy ones and read the
+    quiet ones only as counts, their versions, and the replacement order."""
+    ix = index if index is not None else HostIndex.of(p.hosts)
     d = Decision()
     pol, now = p.policy, p.now
     for ghost in p.ghosts:
         d.steps.append(Step(StepOp.DELETE_GHOST, ghost))
-    hosts = list(p.hosts)
+    hosts = ix.busy()
 
     # 1. Failures: count one new failure per cycle (pool tag, then the VM mark: idempotent across crashes).
     count, failed_version, last = p.failures
     quarantined = p.quarantined
+    marked: HostView | None = None  # the host marked failed this cycle (the index still has it unmarked)
     newly = [(h, why) for h in hosts if not h.failed for why in [failure_of(h, p)] if why]
     if newly:
         host, why = sorted(newly, key=lambda x: x[0].name)[0]
@@ -76,6 +84,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         d.steps.append(Step(StepOp.MARK_FAILED, host.name, why))
         d.notes.append(f"{host.name} failed: {why.text}")
         hosts = [h if h is not host else _marked_failed(h) for h in hosts]
+        marked = host
         if len(newly) > 1:
             d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
     if p.target and failed_version == p.target and count > pol.failure_budget and quarantined != p.target:
@@ -87,11 +96,15 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
 
     live = [h for h in hosts if not h.failed and not h.deleting]  # deleting VMs only count toward room
     retiring = [h for h in live if h.retiring]
-    active = [h for h in live if not h.retiring]
+    active = [h for h in live if not h.retiring]  # the busy ones; every quiet host is active too
+    n_active = len(active) + ix.quiet_count
+
+    def is_active(h: HostView) -> bool:
+        return h is not marked and not h.failed and not h.deleting and not h.retiring
 
     # 2. Which version: the pin, unless quarantined (halt / roll back), not replicated, or gated.
     established = [h for h in active if h.established and h.version]
-    fallback = p.last_good or (Counter(h.version for h in established).most_common(1) or [(None, 0)])[0][0]
+    quiet_versions = [v for v, group in ix.quiet.items() if group and v]
     target: str | None = p.target
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
@@ -104,7 +117,11 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     elif p.target and not p.target_ready:
         target, d.mode = None, DecisionMode.WAITING_REPLICATION
         d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
-    elif p.target and not p.gate_ok and any(h.version != p.target for h in established):
+    elif (
+        p.target
+        and not p.gate_ok
+        and (any(h.version != p.target for h in established) or any(v != p.target for v in quiet_versions))
+    ):
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
         target, d.mode = None, DecisionMode.GATED
         d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
@@ -115,7 +132,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     if d.mode is DecisionMode.GATED:
         create_version: str | None = p.target
     elif d.mode is DecisionMode.HALTED:
-        create_version = fallback
+        create_version = _fallback(p)
     else:
         create_version = target
     d.effective_target = target
@@ -151,11 +168,45 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         progress_retirement(h, p, d)
 
     # 5. New retirements (only inside a window).
-    available = sum(1 for h in active if h.accepting_available)
+    available = ix.quiet_count + sum(1 for h in active if h.accepting_available)
     budget = available - pol.floor_hosts
-    outdated = [h for h in active if target and h.version != target and h.established]
-    is_outdated = {h.name for h in outdated}  # by name: comparing whole views is slow on large pools
-    replacement_of = {h.replaces.lower(): h for h in active if h.replaces and h.version == target}
+    outdated = [h for h in active if target and h.version != target and h.established]  # busy ones
+    quiet_outdated = ix.quiet_outdated(target) if target else []
+    any_outdated = bool(outdated) or bool(quiet_outdated)
+
+    def is_outdated(h: HostView) -> bool:
+        return bool(target) and is_active(h) and h.established and h.version != target
+
+    def replacement(lower: str) -> HostView | None:
+        found = None
+        for h in ix.replacers_of(lower):
+            if h.version == target and is_active(h):
+                found = h  # the last in pool order, as a dict built over the hosts would keep
+        return found
+
+    # Replaced name -> the active host on the target replacing it, for the names of hosts in the pool.
+    replacement_of = {k: r for k in ix.replaced for r in [replacement(k)] if r is not None}
+
+    def active_named(names: set[str]) -> int:
+        return sum(1 for n in names for h in ix.hosts_named(n.lower()) if h.name == n and is_active(h))
+
+    replaced: list[HostView] = []  # outdated hosts whose replacement is up or coming
+    paired_hosts: list[HostView] = []  # active hosts named as one of those (the same, unless names repeat)
+    for k in replacement_of:
+        named = ix.hosts_named(k)
+        old = [h for h in named if is_outdated(h)]
+        if old:
+            replaced += old
+            old_names = {h.name for h in old}
+            paired_hosts += [h for h in named if is_active(h) and h.name in old_names]
+
+    def paired(excluded: set[str]) -> int:
+        """Active hosts not in `excluded` that are outdated and have their replacement."""
+        return sum(1 for h in paired_hosts if h.name not in excluded)
+
+    def outdated_in_order():
+        return heapq.merge(sorted(outdated, key=_order), *quiet_outdated, key=_order)
+
     to_retire: list[tuple[HostView, RetireReason]] = []
 
     def take(host: HostView, reason: RetireReason) -> bool:
@@ -169,30 +220,32 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
 
     if p.window_open:
         if pol.surge:
-            for h in sorted(outdated, key=_order):
-                repl = replacement_of.get(h.name.lower())
-                if repl is not None and repl.established and repl.available:
+            for h in sorted(replaced, key=_order):
+                repl = replacement_of[h.name.lower()]
+                if repl.established and repl.available:
                     take(h, RetireReason.REPLACED)
-        elif outdated:
+        elif any_outdated:
             slots = pol.batch - len(retiring) - len(in_flight)
-            for h in sorted(outdated, key=_order):
+            for h in outdated_in_order():
                 if slots <= 0:
                     break
+                if budget <= 0 and h.accepting_available:
+                    break  # so is every host after it (the order puts them last): none can go
                 if take(h, RetireReason.REPLACED):
                     slots -= 1
         chosen = {h.name for h, _ in to_retire}
-        remaining = [h for h in active if h.name not in chosen]
-        paired = sum(1 for h in remaining if h.name in is_outdated and h.name.lower() in replacement_of)
-        surplus = len(remaining) - paired - pol.count
+        surplus = n_active - active_named(chosen) - paired(chosen) - pol.count
         if surplus > 0:
+            old_names = {h.name for h in outdated} | {h.name for g in quiet_outdated for h in g}
+            remaining = [h for h in (*active, *ix.quiet_hosts()) if h.name not in chosen]
             spare = [h for h in remaining if h.established and h.name.lower() not in replacement_of]
-            spare.sort(key=lambda h: (0 if h.name in is_outdated else 1, *_order(h)))
+            spare.sort(key=lambda h: (0 if h.name in old_names else 1, *_order(h)))
             for h in spare:
                 if surplus <= 0:
                     break
                 if take(h, RetireReason.COUNT):
                     surplus -= 1
-    elif outdated or len(active) > pol.count:
+    elif any_outdated or n_active > pol.count:
         if p.next_window:
             d.wait(p.next_window, f"next maintenance window opens {p.next_window.isoformat()}")
         d.notes.append("outside the maintenance window: no drains or logoffs")
@@ -209,16 +262,20 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     # 6. Creations, bounded by room (count + surge) and, for replacements, by the batch and the health gate.
     total = len(p.hosts)
     room = pol.count + pol.surge - total
-    still_active = [h for h in active if h.name not in retired_now]
-    paired = sum(1 for h in still_active if h.name in is_outdated and h.name.lower() in replacement_of)
-    missing = pol.count - (len(still_active) - paired)
-    used = set(p.used_names) | {h.name.lower() for h in p.hosts}
+    missing = pol.count - (n_active - active_named(retired_now) - paired(retired_now))
+    used: set[str] = set()  # names in use, filled at the first creation (most cycles create nothing)
+
+    def new_name() -> str:
+        if not used:
+            used.update(p.used_names, ix.by_lower)
+        name = next_name(pol.prefix, used)
+        used.add(name.lower())
+        return name
+
     creations: list[Step] = []
     if missing > 0 and create_version:
         for _ in range(min(missing, room)):
-            name = next_name(pol.prefix, used)
-            used.add(name.lower())
-            creations.append(Step(StepOp.CREATE, name, CreateData(create_version)))
+            creations.append(Step(StepOp.CREATE, new_name(), CreateData(create_version)))
     elif missing > 0 and d.mode is DecisionMode.WAITING_REPLICATION:
         d.notes.append(f"{missing} host(s) missing: they are built on the pinned version once it replicates")
     elif missing > 0:
@@ -226,16 +283,18 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     room -= len(creations)
     if pol.surge and target and p.window_open:
         slots = min(pol.batch - len(in_flight), room)
-        for h in sorted((h for h in outdated if h.name.lower() not in replacement_of), key=_order):
+        for h in outdated_in_order() if slots > 0 else ():
+            if h.name.lower() in replacement_of:
+                continue
             if slots <= 0:
                 break
-            name = next_name(pol.prefix, used)
-            used.add(name.lower())
             assign = h.assigned_user if pol.personal else None
-            creations.append(Step(StepOp.CREATE, name, CreateData(target, replaces=h.name, assign=assign)))
+            creations.append(
+                Step(StepOp.CREATE, new_name(), CreateData(target, replaces=h.name, assign=assign))
+            )
             slots -= 1
     d.steps.extend(creations)
-    if p.window_open and outdated and not to_retire and not retiring and not in_flight and not creations:
+    if p.window_open and any_outdated and not to_retire and not retiring and not in_flight and not creations:
         d.notes.append(
             f"no host can be replaced: {available} Available, the capacity floor is {pol.floor_hosts} of "
             f"{pol.count} and there is no room for a new host (count + surge = {pol.count + pol.surge})"
@@ -244,24 +303,25 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         d.wait(now + POLL, "new hosts coming up")
 
     # 7. Converged? Then stamp the pool (ring gates read it) and say so.
-    blocked_names = retired_now | {h.name for h in hosts if h.failed}
-    steady = [h for h in active if h.name not in blocked_names]
-    done = (
-        target is not None
-        and not d.steps
-        and not retiring
-        and not any(h.deleting for h in hosts)
-        and len(steady) == pol.count
-        and all(h.version == target and h.available and h.established for h in steady)
-    )
+    deleting = any(h.deleting for h in hosts)
+    done = False
+    if target is not None and not d.steps and not retiring and not deleting:
+        # No steps: nothing was retired now; failed hosts are busy. So every quiet host is steady.
+        blocked_names = {h.name for h in hosts if h.failed}
+        steady = [h for h in active if h.name not in blocked_names]
+        done = (
+            len(steady) + ix.quiet_count == pol.count
+            and len(ix.quiet.get(target, ())) == ix.quiet_count
+            and all(h.version == target and h.available and h.established for h in steady)
+        )
     if done and p.rolled_out != target:
         d.steps.append(Step(StepOp.STAMP_ROLLED_OUT, None, VersionData(target)))
     if d.mode is DecisionMode.STEADY:
-        if not established:
+        if not established and not quiet_versions:
             d.mode = DecisionMode.PROVISIONING
-        elif outdated:
+        elif any_outdated:
             d.mode = DecisionMode.ROLLOUT
-    settled = not d.steps and not retiring and not in_flight and not any(h.deleting for h in hosts)
+    settled = not d.steps and not retiring and not in_flight and not deleting
     if d.mode is DecisionMode.HALTED and settled:
         d.state = DecisionState.HALTED
     elif done and not d.steps:
@@ -273,6 +333,18 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     if d.state in (DecisionState.PROGRESSING, DecisionState.WAITING) and not d.waits:
         d.wait(now + POLL, "progressing")
     return d
+
+
+def _fallback(p: PoolInputs) -> str | None:
+    """A halted pool builds added hosts on the last good version, else the one most established hosts run."""
+    if p.last_good:
+        return p.last_good
+    versions = [
+        h.version
+        for h in p.hosts
+        if h.version and h.established and not h.failed and not h.deleting and not h.retiring
+    ]
+    return (Counter(versions).most_common(1) or [(None, 0)])[0][0]
 
 
 def _marked_failed(host: HostView) -> HostView:

@@ -33,7 +33,7 @@ def plan_deletions(ctx: Context, wanted_templates: set[str]) -> Outcome:
                     f"image definition {definition.name} is no longer declared but still holds "
                     f"{len(versions)} version(s); it is kept until they are gone",
                     "ownership",
-                )  # fmt: skip
+                )
             )
             continue
         deleted_definitions.add(key)
@@ -50,7 +50,7 @@ def plan_deletions(ctx: Context, wanted_templates: set[str]) -> Outcome:
                     f"gallery {gallery.name} is no longer declared but still holds {len(remaining)} "
                     "image definition(s); it is kept",
                     "ownership",
-                )  # fmt: skip
+                )
             )
             continue
         deps = tuple(change_key(Action.DELETE, d.id) for d in ctx.observed.definitions_of(key))
@@ -67,7 +67,7 @@ def plan_deletions(ctx: Context, wanted_templates: set[str]) -> Outcome:
                     f"host pool {pool.name} is no longer declared but has {len(hosts)} session host(s); "
                     "remove them first",
                     "ownership",
-                )  # fmt: skip
+                )
             )
             continue
         out.changes.append(_delete("host-pool", pool, "is no longer declared in desired state"))
@@ -82,7 +82,13 @@ def plan_deletions(ctx: Context, wanted_templates: set[str]) -> Outcome:
 
 
 def _delete(kind: str, resource, why: str, deps: tuple[str, ...] = ()) -> Change:
-    return Change(Action.DELETE, kind, resource.id, f"ownership: {kind} {leaf(resource.id)} carries our "
-                  f"ownership tag and {why}", before={"tags": dict(resource.tags or {})},
-                  depends_on=deps, fingerprint=resource.fingerprint,
-                  reason_code=ChangeReason.NOT_DECLARED)  # fmt: skip
+    return Change(
+        Action.DELETE,
+        kind,
+        resource.id,
+        f"ownership: {kind} {leaf(resource.id)} carries our ownership tag and {why}",
+        before={"tags": dict(resource.tags or {})},
+        depends_on=deps,
+        fingerprint=resource.fingerprint,
+        reason_code=ChangeReason.NOT_DECLARED,
+    )

@@ -26,8 +26,11 @@ def quarantine_warning(ctx: Context, pool, target_id: str) -> Diagnostic | None:
     count, failed_version, _ = parse_failures(tags.get(POOL_FAILURES_TAG))
     rollout = pool.spec.rollout
     budget = rollout.failure_budget
-    failures = f"{count} failed host(s), failure budget {budget}" if failed_version == version_id else (
-        f"failure budget {budget} spent")  # fmt: skip
+    failures = (
+        f"{count} failed host(s), failure budget {budget}"
+        if failed_version == version_id
+        else f"failure budget {budget} spent"
+    )
     if rollout.on_failure == "rollback":
         effect = "rolled back to the last version it ran fully"
     else:

@@ -42,8 +42,10 @@ class Reference:
 def _vault_id(pool, secret) -> str:
     if secret.vault_id:
         return secret.vault_id
-    return (f"/subscriptions/{pool.subscription_id}/resourceGroups/{pool.resource_group}"
-            f"/providers/Microsoft.KeyVault/vaults/{secret.vault_name}")  # fmt: skip
+    return (
+        f"/subscriptions/{pool.subscription_id}/resourceGroups/{pool.resource_group}"
+        f"/providers/Microsoft.KeyVault/vaults/{secret.vault_name}"
+    )
 
 
 def references(desired: DesiredState) -> list[Reference]:
@@ -51,16 +53,28 @@ def references(desired: DesiredState) -> list[Reference]:
     out: list[Reference] = []
     for build in desired.image_builds:
         spec = build.spec
-        fields = (("user-assigned identity", "identity", spec.identity), ("subnet", "subnetId", spec.subnet_id),
-                  ("staging resource group", "stagingResourceGroup", spec.staging_resource_group))  # fmt: skip
+        fields = (
+            ("user-assigned identity", "identity", spec.identity),
+            ("subnet", "subnetId", spec.subnet_id),
+            ("staging resource group", "stagingResourceGroup", spec.staging_resource_group),
+        )
         for what, name, value in fields:
             if value:
-                out.append(Reference(what, value, build.origin(f"spec.{name}"),
-                                     f"ImageBuild {build.name}: spec.{name}"))  # fmt: skip
+                out.append(
+                    Reference(
+                        what, value, build.origin(f"spec.{name}"), f"ImageBuild {build.name}: spec.{name}"
+                    )
+                )
     for pool in desired.host_pools:
         hosts = pool.spec.session_hosts
-        out.append(Reference("subnet", hosts.subnet_id, pool.origin("spec.sessionHosts.subnetId"),
-                             f"HostPool {pool.name}: spec.sessionHosts.subnetId"))  # fmt: skip
+        out.append(
+            Reference(
+                "subnet",
+                hosts.subnet_id,
+                pool.origin("spec.sessionHosts.subnetId"),
+                f"HostPool {pool.name}: spec.sessionHosts.subnetId",
+            )
+        )
         secrets = [("localAdmin", hosts.local_admin.password)]
         if getattr(hosts.join, "password", None) is not None:
             secrets.append(("join", hosts.join.password))
@@ -68,8 +82,15 @@ def references(desired: DesiredState) -> list[Reference]:
             secret = ref.key_vault_secret
             path = f"spec.sessionHosts.{part}.password.keyVaultSecret"
             note = BARE_VAULT_NOTE if secret.vault_name else ""
-            out.append(Reference("Key Vault secret", f"{_vault_id(pool, secret)}/secrets/{secret.secret_name}",
-                                 pool.origin(path), f"HostPool {pool.name}: {path}", note))  # fmt: skip
+            out.append(
+                Reference(
+                    "Key Vault secret",
+                    f"{_vault_id(pool, secret)}/secrets/{secret.secret_name}",
+                    pool.origin(path),
+                    f"HostPool {pool.name}: {path}",
+                    note,
+                )
+            )
     return out
 
 
@@ -101,6 +122,6 @@ def check_references(ctx: Context) -> Outcome:
                 ref.resource_id,
                 f"{ref.origin}: {ref.what} {ref.resource_id} {problem}; {ref.owner} refers to it{hint}",
                 ref.origin,
-            )  # fmt: skip
+            )
         )
     return out

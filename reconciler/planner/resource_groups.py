@@ -75,7 +75,7 @@ def plan_resource_groups(ctx: Context) -> Outcome:
                     f"{origin}: resource group {group} does not exist ({label} is in it) and Settings "
                     f"spec.resourceGroups.create is false; create the group or allow it",
                     origin,
-                )  # fmt: skip
+                )
             )
             continue
         out.changes.append(
@@ -86,7 +86,7 @@ def plan_resource_groups(ctx: Context) -> Outcome:
                 f"{origin}: resource group of {label} does not exist; create it before anything in it",
                 after={"location": normalize_region(location), "tags": tags},
                 reason_code=ChangeReason.MISSING,
-            )  # fmt: skip
+            )
         )
     return out
 

@@ -17,7 +17,8 @@ and, when the pool waits for something outside it (replication, a ring gate on a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from bisect import insort
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,8 +36,9 @@ from reconciler.model.rollout import (
     HOST_STAGE_TAG,
 )
 from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
-from reconciler.planner.host_steps import POLL, Decision, DecisionMode, DecisionState, Step, StepOp
+from reconciler.planner.host_steps import POLL, POOL_OPS, Decision, DecisionMode, DecisionState, Step, StepOp
 from reconciler.planner.hosts import decide
+from reconciler.planner.hosts_index import HostIndex
 
 
 @dataclass(frozen=True)
@@ -111,15 +113,57 @@ class Completion(StrEnum):
 EXTENSION_OF = {Completion.JOINED: JOIN_EXTENSION, Completion.AGENT_INSTALLED: AGENT_EXTENSION}
 
 
-@dataclass
 class _World:
-    """The simulated pool: host views plus the completions Azure still owes them (time → what)."""
+    """The simulated pool: host views plus the completions Azure still owes them (time → what).
 
-    inputs: PoolInputs
-    hosts: dict[str, HostView]
-    events: list[tuple[datetime, str, Completion]] = field(default_factory=list)  # (due, vm, what)
-    gone: set[str] = field(default_factory=set)
-    assumed: set[str] = field(default_factory=set)
+    Every change to a host goes through `put` / `gone_now`, which keep the pool's HostIndex (what decide()
+    reads) and its name-ordered host list up to date: a cycle changes one or two hosts, so it costs that."""
+
+    def __init__(self, inputs: PoolInputs, incremental: bool = True):
+        self.inputs = inputs
+        self.hosts: dict[str, HostView] = {h.name: h for h in inputs.hosts}
+        self.events: list[tuple[datetime, str, Completion]] = []  # (due, vm, what)
+        self.gone: set[str] = set()
+        self.assumed: set[str] = set()
+        self.names = sorted(self.hosts)  # the hosts not gone, in pool order (by name)
+        self.used = frozenset(inputs.used_names) | {n.lower() for n in self.names}
+        # The index is keyed by name; names that differ only in case are left to HostIndex.of every cycle.
+        unique = len({n.lower() for n in self.names}) == len(self.names)
+        self.index: HostIndex | None = None
+        if incremental and unique:
+            self.index = HostIndex()
+            for name in self.names:
+                self.index.put(self.hosts[name])
+
+    def put(self, h: HostView) -> None:
+        old = self.hosts.get(h.name)
+        self.hosts[h.name] = h
+        if old is None:
+            insort(self.names, h.name)
+            self.used = self.used | {h.name.lower()}
+        if self.index is not None:
+            self.index.put(h, old)
+
+    def gone_now(self, name: str) -> None:
+        self.gone.add(name)
+        self.names.remove(name)
+        if self.index is not None:
+            self.index.drop(self.hosts[name])
+
+    def live(self) -> tuple[HostView, ...]:
+        return tuple(map(self.hosts.__getitem__, self.names))
+
+    def decide(self, p: PoolInputs) -> Decision:
+        return decide(p, self.index if self.index is not None else HostIndex.of(p.hosts))
+
+    def counts(self) -> tuple[int, int]:
+        """(Available and accepting hosts, hosts that exist)."""
+        if self.index is None:
+            live = self.live()
+            return sum(1 for h in live if h.accepting_available and not h.deleting), len(live)
+        busy = self.index.busy()
+        available = self.index.quiet_count + sum(1 for h in busy if h.accepting_available and not h.deleting)
+        return available, self.index.size
 
 
 def simulate_rollout(
@@ -129,6 +173,7 @@ def simulate_rollout(
     ready_at: datetime | None = None,
     gate_opens_at: datetime | None = None,
     window_at=None,
+    incremental: bool = True,
 ) -> Timeline:
     """The whole rollout of one pool as apply would run it from `inputs` (see the module docstring).
 
@@ -136,8 +181,9 @@ def simulate_rollout(
     `gate_opens_at`: when the ring gate is assumed satisfied if it is not (None: unknown, or `gate_until`).
     `window_at(now) -> (open, next opening)`: the maintenance windows as a function of time (pure); without
     it the window state of `inputs` is kept for the whole simulation.
+    `incremental=False` rebuilds the hosts' index every cycle (the reference the tests compare against).
     """
-    world = _World(inputs, {h.name: h for h in inputs.hosts})
+    world = _World(inputs, incremental)
     now = inputs.now
     p = inputs
     cycles: list[Cycle] = []
@@ -156,17 +202,17 @@ def simulate_rollout(
     end, why = TimelineEnd.BOUND, "the simulation bound was reached"
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
-        d = decide(p)
+        d = world.decide(p)
         p = _apply(d, p, world, now, durations)
-        live = [h for h in world.hosts.values() if h.name not in world.gone]
+        available, total = world.counts()
         cycles.append(
             Cycle(
                 at=now,
                 steps=tuple(d.steps),
                 mode=d.mode,
                 state=d.state,
-                available=sum(1 for h in live if h.accepting_available and not h.deleting),
-                total=len(live),
+                available=available,
+                total=total,
                 next_check=d.next_check,
             )
         )
@@ -212,35 +258,44 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     )
     if unknown and not events:
         return None  # waits for something outside the pool with no assumed end: apply waits there too
-    if _users_only(d, p) and not events:
+    if _users_only(d, p, world) and not events:
         return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
     return min(times, default=None)
 
 
-def _users_only(d: Decision, p: PoolInputs) -> bool:
+def _users_only(d: Decision, p: PoolInputs, world: _World) -> bool:
     """Only retiring hosts whose grace has passed wait, for users the policy never logs off."""
     if p.policy.force_logoff:
         return False
-    retiring = [h for h in p.hosts if h.retiring and h.sessions and not h.deleting]
+    # Quiet hosts are established and not retiring: only the busy ones can answer either question.
+    hosts = world.index.busy() if world.index is not None else p.hosts
+    retiring = [h for h in hosts if h.retiring and h.sessions and not h.deleting]
     return (
         bool(retiring)
         and all((h.drain_at or p.now) + p.policy.drain_grace <= p.now for h in retiring)
-        and not any(h for h in p.hosts if not h.established and not h.deleting)
+        and not any(h for h in hosts if not h.established and not h.deleting)
     )
 
 
 def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
-    hosts = tuple(h for name, h in sorted(world.hosts.items()) if name not in world.gone)
-    changes: dict[str, Any] = {"now": now, "hosts": hosts}
+    changes: dict[str, Any] = {"now": now, "hosts": world.live()}
     if not p.target_ready and ready_at is not None and now >= ready_at:
         changes.update(target_ready=True, target_why="")
     if not p.gate_ok and gate_opens is not None and now >= gate_opens:
         changes.update(gate_ok=True, gate_until=None, gate_why="")
     if window_at is not None:
         changes["window_open"], changes["next_window"] = window_at(now)
-    used = set(p.used_names) | {h.name.lower() for h in hosts}
-    changes["used_names"] = frozenset(used)
-    return replace(p, **changes)
+    changes["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
+    return _copy(p, **changes)
+
+
+def _copy(obj, **changes):
+    """`dataclasses.replace` for PoolInputs and HostView (whose __init__ checks nothing) without re-running
+    their frozen __init__: the simulation copies the pool and a host or two every cycle."""
+    copy = object.__new__(type(obj))
+    copy.__dict__.update(obj.__dict__)
+    copy.__dict__.update(changes)
+    return copy
 
 
 def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Durations) -> PoolInputs:
@@ -252,7 +307,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
 
     def tag(name: str, **values: str) -> None:
         h = world.hosts[name]
-        world.hosts[name] = replace(h, tags={**h.tags, **values})
+        world.put(_copy(h, tags={**h.tags, **values}))
 
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
@@ -268,8 +323,10 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
         elif op is StepOp.MARK_FAILED:
             tag(name, **{HOST_FAILED_TAG: data.to_tag()})
         elif op is StepOp.REMOVE and h is not None:
-            world.hosts[name] = replace(
-                h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
+            world.put(
+                _copy(
+                    h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
+                )
             )
             world.events.append((now + du.delete, name, Completion.DELETED))
         elif op is StepOp.CREATE:
@@ -278,13 +335,13 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
                 tags[HOST_REPLACES_TAG] = data.replaces
             if data.assign:
                 tags[HOST_ASSIGN_TAG] = data.assign
-            world.hosts[name] = HostView(name, f"sim/{name}", data.version, "Creating", tags)
+            world.put(HostView(name, f"sim/{name}", data.version, "Creating", tags))
             world.events.append((now + du.create, name, Completion.PROVISIONED))
         elif op is StepOp.JOIN and h is not None:
-            world.hosts[name] = replace(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"})
+            world.put(_copy(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
             world.events.append((now + du.extension, name, Completion.JOINED))
         elif op is StepOp.REGISTER and h is not None:
-            world.hosts[name] = replace(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"})
+            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}))
             tag(name, **{HOST_REGISTERED_TAG: stamp})
             world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
             world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
@@ -292,20 +349,22 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             tag(name, **{HOST_REGISTERED_TAG: stamp})
         elif op is StepOp.READY and h is not None:
             assigned = data.assign or h.assigned_user
-            world.hosts[name] = replace(h, assigned_user=assigned)
+            world.put(_copy(h, assigned_user=assigned))
             tag(name, **{HOST_STAGE_TAG: READY})
         elif op is StepOp.RETIRE and h is not None:
-            world.hosts[name] = replace(h, accepting=False if h.session_host else h.accepting)
+            world.put(_copy(h, accepting=False if h.session_host else h.accepting))
             tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason})
             if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                 _sign_out_later(world, h, now + p.policy.drain_grace, du)
         elif op is StepOp.DRAIN and h is not None:
-            world.hosts[name] = replace(h, accepting=False)
+            world.put(_copy(h, accepting=False))
         elif op is StepOp.MESSAGE:
             tag(name, **{HOST_MESSAGED_TAG: stamp})
         elif op is StepOp.LOGOFF and h is not None:
-            world.hosts[name] = replace(h, sessions=())
-    return replace(
+            world.put(_copy(h, sessions=()))
+    if not any(step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST for step in d.steps):
+        return p  # only hosts changed
+    return _copy(
         p,
         ghosts=tuple(sorted(ghosts)),
         failures=(count, version, marker),
@@ -332,15 +391,15 @@ def _complete(world: _World, now: datetime) -> None:
         if h is None or name in world.gone:
             continue
         if what is Completion.DELETED:
-            world.gone.add(name)
+            world.gone_now(name)
         elif h.deleting:
             continue
         elif what is Completion.PROVISIONED:
-            world.hosts[name] = replace(h, provisioning="Succeeded")
+            world.put(_copy(h, provisioning="Succeeded"))
         elif what in EXTENSION_OF:
             ext = EXTENSION_OF[what]
-            world.hosts[name] = replace(h, extensions={**h.extensions, ext: "Succeeded"})
+            world.put(_copy(h, extensions={**h.extensions, ext: "Succeeded"}))
         elif what is Completion.SIGNED_OUT:
-            world.hosts[name] = replace(h, sessions=())
+            world.put(_copy(h, sessions=()))
         elif what is Completion.AVAILABLE:
-            world.hosts[name] = replace(h, session_host=f"{name}.sim", status="Available", accepting=True)
+            world.put(_copy(h, session_host=f"{name}.sim", status="Available", accepting=True))

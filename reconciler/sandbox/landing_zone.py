@@ -110,7 +110,7 @@ def shipped(subscription_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any
         + [
             (subnet(prod, "rg-network-neu", "vnet-avd-neu", "snet-avd-clinical"), "northeurope"),
             (subnet(dev, "rg-network-dev", "vnet-avd-dev", "snet-avd"), "westeurope"),
-        ],  # fmt: skip
+        ],
         identities=[
             f"{rg(prod, 'rg-avd-images-weu')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
             "id-avd-imagebuilder"

@@ -212,9 +212,14 @@ class Resolver:
                 self.drop("HostPool", doc.name)
         files = tuple(sorted({d.raw.file for d in self.validated.documents}))
         return DesiredState(
-            settings, tuple(galleries.values()), tuple(definitions), tuple(versions), tuple(builds.values()),
-            tuple(pools), files,
-        )  # fmt: skip
+            settings,
+            tuple(galleries.values()),
+            tuple(definitions),
+            tuple(versions),
+            tuple(builds.values()),
+            tuple(pools),
+            files,
+        )
 
     def versions(self, settings, definitions, builds) -> list[ImageVersion]:
         out: list[ImageVersion] = []

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from support.cli import apply_json, drive
 from support.estate import seed_estate
 from support.rollout import RG_POOLS, SUB, check_invariants, hosts_of, pool_doc, write_desired
-from support.sandbox import sandbox_environ
+from support.sandbox import sandbox_environ, time_scale
 
 from reconciler.spec import load_desired
 
@@ -26,6 +26,7 @@ CRP_THROTTLE = (
 
 
 STEP = 60.0
+RUNNING_SCALE = 2_000
 
 
 def _groups(sb) -> None:
@@ -158,7 +159,10 @@ def test_a_throttled_operation_check_is_a_wait_not_a_failed_operation(sb, tmp_pa
             retry_after="1200",
             count=1,
         )
-    with sandbox_environ(sb):
+    # The session sandbox's 100 000× clock turns a 0.1 s stall of a loaded machine into 3 h: the registration
+    # token's 4 h lifetime (hosts_write.TOKEN_LIFETIME) would then arrive under Azure's 1 h minimum. At 2 000× a
+    # 1200 s Retry-After is still 0.6 s, and a 5 s stall still leaves the token valid.
+    with time_scale(sb, RUNNING_SCALE), sandbox_environ(sb):
         code, recap, err = apply_json(root, tmp_path / "state", "--wait", "forever")
     assert code == 0 and recap["outcome"] == "succeeded", (err[-2000:], recap.get("failures"))
     assert [r["hits"] for r in sb._app().faults.rules] == [1, 1], "both throttles must have been sent"

@@ -57,8 +57,16 @@ def test_apply_and_a_controller_cycle_plan_and_write_the_same(sb, monkeypatch, t
     desired = _estate(sb, tmp_path / "d")
     cycle = EngineCycle(LocalStore(str(tmp_path / "state-run")), parallelism=8, timeout=timedelta(minutes=2))
     try:
-        result = cycle(CycleInput(desired=desired, commit="", dry_run=False, suspended=False,
-                                  suspended_pools=frozenset(), stop=threading.Event()))  # fmt: skip
+        result = cycle(
+            CycleInput(
+                desired=desired,
+                commit="",
+                dry_run=False,
+                suspended=False,
+                suspended_pools=frozenset(),
+                stop=threading.Event(),
+            )
+        )
     finally:
         cycle.close()
     assert result.ok, result.error

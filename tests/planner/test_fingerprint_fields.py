@@ -213,9 +213,15 @@ def _moved(arm_type: str, path: str) -> dict:
 
 
 OBSERVED_CLASSES = [
-    obs.ObservedGallery, obs.ObservedImageDefinition, obs.ObservedImageVersion, obs.ObservedImageTemplate,
-    obs.ObservedHostPool, obs.ObservedSessionHost, obs.ObservedVM, obs.ObservedUserSession,
-]  # fmt: skip
+    obs.ObservedGallery,
+    obs.ObservedImageDefinition,
+    obs.ObservedImageVersion,
+    obs.ObservedImageTemplate,
+    obs.ObservedHostPool,
+    obs.ObservedSessionHost,
+    obs.ObservedVM,
+    obs.ObservedUserSession,
+]
 
 
 def test_every_observed_type_has_a_field_table_and_a_function():

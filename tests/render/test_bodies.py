@@ -24,15 +24,17 @@ TEMPLATE = {
                 "count": 3,
                 "vmSize": "Standard_D4s_v5",
                 "zones": ["1", "2"],
-                "localAdmin": {"username": "avdadmin", "passwordRef": {"keyVaultSecretRef": {"vaultName": "kv",
-                                                                                             "secretName": "adm"}}},
+                "localAdmin": {
+                    "username": "avdadmin",
+                    "passwordRef": {"keyVaultSecretRef": {"vaultName": "kv", "secretName": "adm"}},
+                },
             },
             "rollout": {"strategy": "surge"},
         },
     },
     "version_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/win11/versions/1.2.0",
     "gate_pool_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DesktopVirtualization/hostPools/validation",
-}  # fmt: skip
+}
 
 
 def plan_of(*changes: Change) -> Plan:

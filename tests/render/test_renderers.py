@@ -14,9 +14,18 @@ from .conftest import PASSWORD, TOKEN
 
 def test_text_lists_every_action_with_its_symbol_and_ends_with_the_summary(sample_plan):
     out = render_text(sample_plan)
-    for line in ("+ gallery corpgallery", "~ image-definition win11-m365", "± image-definition", "- image-version 0.9.0",
-                 "* image-build corp-abc", "> image-version 1.2.0", "@ host-pool prod", "↻ host-pool prod",
-                 "! image-version 1.0.0", "& gallery corpgallery2"):  # fmt: skip
+    for line in (
+        "+ gallery corpgallery",
+        "~ image-definition win11-m365",
+        "± image-definition",
+        "- image-version 0.9.0",
+        "* image-build corp-abc",
+        "> image-version 1.2.0",
+        "@ host-pool prod",
+        "↻ host-pool prod",
+        "! image-version 1.0.0",
+        "& gallery corpgallery2",
+    ):
         assert line in out, line
     assert '~ /properties/description: "old" → "new | piped"' in out
     assert out.rstrip().splitlines()[-1] == (

@@ -232,7 +232,7 @@ def test_generated_estate_resources_have_the_published_shape(rtype, name, kind):
             "properties.agentUpdate.maintenanceWindows",
             "properties.personalDesktopAssignmentType",
         },
-    }.get(kind, set())  # fmt: skip
+    }.get(kind, set())
     excluded = set(EXCLUDED["*"]) | set(EXCLUDED.get(kind, {})) | extra
     assert shape_mismatches(resource, response_body(name), excluded) == []
 
@@ -276,8 +276,12 @@ def create_gallery_and_definition(compute) -> None:
 def create_managed_image(compute, sub: str) -> str:
     """A managed image (Microsoft.Compute/images) to be a version's or a template's source."""
     image_id = f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Compute/images/img-source"
-    os_disk = {"osType": "Windows", "osState": "Generalized", "storageAccountType": "Standard_LRS",
-               "blobUri": "https://example.blob.core.windows.net/vhds/base.vhd"}  # fmt: skip
+    os_disk = {
+        "osType": "Windows",
+        "osState": "Generalized",
+        "storageAccountType": "Standard_LRS",
+        "blobUri": "https://example.blob.core.windows.net/vhds/base.vhd",
+    }
     body = {
         "location": LOCATION,
         "properties": {"hyperVGeneration": "V1", "storageProfile": {"osDisk": os_disk}},

@@ -232,9 +232,13 @@ def test_enum_values_come_back_in_the_specs_casing(sb, clients):
     identifier = {"publisher": "acme", "offer": "avd", "sku": "win11"}
     definition = {
         "location": "westeurope",
-        "properties": {"osType": "windows", "osState": "generalized", "hyperVGeneration": "v2",
-                       "identifier": identifier},
-    }  # fmt: skip
+        "properties": {
+            "osType": "windows",
+            "osState": "generalized",
+            "hyperVGeneration": "v2",
+            "identifier": identifier,
+        },
+    }
     raw = {"cls": lambda pipeline_response, _d, _h: pipeline_response.http_response.json()}
     image = compute.gallery_images.begin_create_or_update(
         clients.rg, "gal", "img", definition, **raw

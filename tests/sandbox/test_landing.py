@@ -169,15 +169,25 @@ def template_body(c, identity, **vm_profile):
         "location": "westeurope",
         "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity: {}}},
         "properties": {
-            "source": {"type": "PlatformImage", "publisher": "MicrosoftWindowsDesktop", "offer": "windows-11",
-                       "sku": "win11-24h2-avd", "version": "latest"},
+            "source": {
+                "type": "PlatformImage",
+                "publisher": "MicrosoftWindowsDesktop",
+                "offer": "windows-11",
+                "sku": "win11-24h2-avd",
+                "version": "latest",
+            },
             "customize": [{"type": "PowerShell", "name": "hello", "inline": ["Write-Host hi"]}],
-            "distribute": [{"type": "SharedImage", "runOutputName": "out",
-                            "galleryImageId": f"/subscriptions/{c.sub}/resourceGroups/{c.rg}/providers/Microsoft.Compute/galleries/gal/images/img",
-                            "targetRegions": [{"name": "westeurope"}]}],
+            "distribute": [
+                {
+                    "type": "SharedImage",
+                    "runOutputName": "out",
+                    "galleryImageId": f"/subscriptions/{c.sub}/resourceGroups/{c.rg}/providers/Microsoft.Compute/galleries/gal/images/img",
+                    "targetRegions": [{"name": "westeurope"}],
+                }
+            ],
             **({"vmProfile": vm_profile} if vm_profile else {}),
         },
-    }  # fmt: skip
+    }
 
 
 def test_image_template_references_must_exist(lz):

@@ -117,8 +117,13 @@ def test_loads_all_files_recursively_and_multi_document(tmp_path):
     )
     state = load_desired(root)
     assert state.counts() == {
-        "Settings": 1, "Gallery": 1, "ImageDefinition": 1, "ImageVersion": 3, "ImageBuild": 1, "HostPool": 1,
-    }  # fmt: skip
+        "Settings": 1,
+        "Gallery": 1,
+        "ImageDefinition": 1,
+        "ImageVersion": 3,
+        "ImageBuild": 1,
+        "HostPool": 1,
+    }
     assert len(state.files) == 3
 
 
@@ -159,8 +164,12 @@ def test_all_errors_in_one_run_sorted_by_file_and_line(tmp_path):
         load_desired(root)
     errors = info.value.errors
     assert [(e.file.rsplit("/", 1)[-1], e.line) for e in errors] == [
-        ("a.yaml", 1), ("a.yaml", 5), ("a.yaml", 5), ("b.yaml", 3), ("c.yaml", 2),
-    ]  # fmt: skip
+        ("a.yaml", 1),
+        ("a.yaml", 5),
+        ("a.yaml", 5),
+        ("b.yaml", 3),
+        ("c.yaml", 2),
+    ]
     assert str(errors[3]).startswith(f"{root}/b.yaml:3:18: metadata.name: invalid gallery name")
 
 

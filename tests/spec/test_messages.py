@@ -165,9 +165,12 @@ def test_validate_json_lists_every_error_with_its_position(tmp_path, capsys, mon
     assert (code, err) == (1, "")
     [error] = json.loads(out)["errors"]
     assert error == {
-        "file": f"{desired}/case.yaml", "line": 3, "col": 18, "field": "metadata.name",
+        "file": f"{desired}/case.yaml",
+        "line": 3,
+        "col": 18,
+        "field": "metadata.name",
         "message": "expected Major.Minor.Patch, write it as 1.5.0 (YAML read 1.5 as a number)",
-    }  # fmt: skip
+    }
 
 
 def test_an_unknown_kind_suggests_the_closest(tmp_path):

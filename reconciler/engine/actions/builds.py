@@ -137,13 +137,13 @@ def _finish_built(change, env: ActionEnv, mem: dict, what: str, version_id: str)
     patch = copy.deepcopy(change.details.get("version_patch") or {})
     if patch:
         if "patch_body" not in mem:
-            current = env.reader.raw(version_id) or {}
-            patch["tags"] = env.tags_for_write(patch.get("tags"), current.get("tags"))
+            current = env.reader.tags(version_id)
+            patch["tags"] = env.tags_for_write(patch.get("tags"), current.tags if current else None)
             mem["patch_body"] = patch
         status = lro_step(env, change.key, "patch", version_id, mem["patch_body"], "setting version fields")
         if is_wait(status):
             return status
-    if env.reader.raw(template_id) is not None or env.ledger.lookup(template_id, "delete"):
+    if env.reader.exists(template_id) or env.ledger.lookup(template_id, "delete"):
         status = lro_step(env, change.key, "delete", template_id, None, "removing the finished template")
         if is_wait(status):
             return status

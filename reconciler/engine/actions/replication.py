@@ -82,8 +82,7 @@ def replicate(change: Change, env: ActionEnv, ctx) -> Outcome:
                     f"{env.max_region_retries} remove-and-re-add retries",
                     error_code="CrpPirReplicationJobsNotCompleted",
                 )
-            safety = (version.raw.get("properties") or {}).get("safetyProfile") or {}
-            if not safety.get("allowDeletionOfReplicatedLocations", True):
+            if not version.allow_deletion_of_replicated_locations:
                 mem["restore_safety"] = True
                 body = {"properties": {"safetyProfile": {"allowDeletionOfReplicatedLocations": True}}}
                 return _start_patch(env, change, body, "allowing removal of the failed region")

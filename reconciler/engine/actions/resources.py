@@ -16,13 +16,14 @@ from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, lro_step, settled, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode
+from reconciler.model.current import CurrentTags
 from reconciler.model.plan import Action, Change
 from reconciler.model.tags import PIN_TAG
 
 
-def _body(change: Change, env: ActionEnv, current: dict | None) -> dict[str, Any]:
+def _body(change: Change, env: ActionEnv, current: CurrentTags | None) -> dict[str, Any]:
     body = copy.deepcopy(change.after or {})
-    body["tags"] = env.tags_for_write(body.get("tags"), (current or {}).get("tags"))
+    body["tags"] = env.tags_for_write(body.get("tags"), current.tags if current else None)
     return body
 
 
@@ -33,7 +34,7 @@ def put_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
     mem = env.memory(change.key)
     try:
         if "body" not in mem:
-            current = env.reader.raw(change.resource_id) if change.action is not Action.CREATE else None
+            current = env.reader.tags(change.resource_id) if change.action is not Action.CREATE else None
             mem["body"] = _body(change, env, current)
         status = lro_step(
             env, change.key, "put", change.resource_id, mem["body"], f"{change.kind} provisioning"
@@ -64,7 +65,7 @@ def replace_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
 def delete_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
     what = f"delete {change.kind} {change.name}"
     try:
-        if env.reader.raw(change.resource_id) is None and not env.ledger.lookup(change.resource_id, "delete"):
+        if not env.reader.exists(change.resource_id) and not env.ledger.lookup(change.resource_id, "delete"):
             return Done(False, f"{change.kind} {change.name} already gone")
         status = lro_step(env, change.key, "delete", change.resource_id, None, "deleting")
     except HttpResponseError as exc:
@@ -79,11 +80,12 @@ def delete_resource(change: Change, env: ActionEnv, ctx) -> Outcome:
 def put_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
     what = f"{change.action.value} host pool {change.name}"
     try:
-        current = env.reader.raw(change.resource_id)
+        current = env.reader.tags(change.resource_id)
         if change.action is Action.REPLACE and current is not None:
             env.writer.delete_host_pool(change.resource_id)
             current = None
-        env.writer.put_host_pool(change.resource_id, _body(change, env, current))
+        etag = current.etag if current else None
+        env.writer.put_host_pool(change.resource_id, _body(change, env, current), if_match=etag)
     except HttpResponseError as exc:
         return http_failure(what, exc)
     return Done(True, f"host pool {change.name} {change.action.past}")
@@ -92,7 +94,7 @@ def put_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
 @register("host-pool", Action.DELETE)
 def delete_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
     try:
-        if env.reader.raw(change.resource_id) is None:
+        if not env.reader.exists(change.resource_id):
             return Done(False, f"host pool {change.name} already gone")
         env.writer.delete_host_pool(change.resource_id)
     except HttpResponseError as exc:
@@ -115,15 +117,18 @@ def pin_host_pool(change: Change, env: ActionEnv, ctx) -> Outcome:
             return Failed(f"{what}: the version is Failed", error_code="VersionNotReady")
         state = version.replication_state_in(region) if version is not None else "Absent"
         if state in ("Replicating", "Unknown"):
-            wait = env.wait(env.memory(change.key).setdefault("since", env.clock()), f"waiting for {region}")
+            # Back off from when the version was published, which every apply observes alike: a memory of our
+            # own first look would restart at the 5 s floor in each `--wait none` pass or controller cycle.
+            since = env.memory(change.key).setdefault("since", version.published_date or env.clock())
+            wait = env.wait(since, f"waiting for {region}")
             return replace(wait, reason=ReasonCode.REPLICATION)
         if state != "Completed":
             return Failed(f"{what}: the version is {state.lower()} in {region}", error_code="VersionNotReady")
-        pool = env.reader.raw(change.resource_id)
-        if pool is None:
+        current = env.reader.tags(change.resource_id)
+        if current is None:
             return Failed(f"{what}: the host pool does not exist", error_code="ResourceNotFound")
-        tags = {**(pool.get("tags") or {}), PIN_TAG: version_id}
-        env.writer.patch_host_pool_tags(change.resource_id, tags)
+        tags = {**current.tags, PIN_TAG: version_id}
+        env.writer.patch_host_pool_tags(change.resource_id, tags, if_match=current.etag)
     except HttpResponseError as exc:
         return http_failure(what, exc)
     return Done(True, f"host pool {change.name} pinned to {change.details.get('version', '')}")

@@ -67,8 +67,10 @@ def _patch(change: Change, env: ActionEnv, properties: dict, tags: bool, why: st
         if "body" not in mem:
             body: dict = {"properties": properties}
             if tags:
-                current = env.reader.raw(change.resource_id) or {}
-                body["tags"] = env.tags_for_write((change.after or {}).get("tags"), current.get("tags"))
+                current = env.reader.tags(change.resource_id)
+                body["tags"] = env.tags_for_write(
+                    (change.after or {}).get("tags"), current.tags if current else None
+                )
             mem["body"] = body
         status = lro_step(env, change.key, "patch", change.resource_id, mem["body"], why)
     except HttpResponseError as exc:
@@ -96,7 +98,7 @@ def delete_version(change: Change, env: ActionEnv, ctx) -> Outcome:
     try:
         mem = env.memory(change.key)
         if not mem["started"] and not mem["done"] and not env.ledger.lookup(change.resource_id, "delete"):
-            if env.reader.raw(change.resource_id) is None:
+            if not env.reader.exists(change.resource_id):
                 return Done(False, f"image version {change.name} already gone")
             users = env.reader.users_of_version(change.resource_id, env.subscriptions)
             if users:

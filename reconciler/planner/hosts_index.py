@@ -1,0 +1,134 @@
+"""One pool's session hosts grouped the way `decide()` reads them, so a decision costs what is in motion.
+
+Most hosts of a pool are *quiet*: established, Available and accepting, not retiring, failed or deleting.
+decide() emits no step and no wait for a quiet host; it reads one only through its version (outdated or
+not), its name, its session count (the replacement order) and the hosts that replace it. So the index keeps
+quiet hosts grouped by version, each group sorted in replacement order, and every other host ("busy") in
+pool order; decide() walks the busy few and only the parts of the groups it needs.
+
+`HostIndex.of(hosts)` builds it in one pass (apply: one decision per cycle). The rollout simulation
+(planner/timeline.py) keeps one index and updates it host by host (`put`, `drop`): a simulated cycle changes
+one or two hosts of fifty, and the simulation runs hundreds of cycles per pool.
+
+Hosts are ordered by a key: their position in `hosts` (`of`), or their name (the simulation, whose pool
+order is by name). Quiet hosts have unique names, case-insensitively (`of` keeps any host whose name is
+shared as busy), so every order decide() sorts by is the one it would get from the whole host list.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from reconciler.planner.host_inputs import HostView
+
+
+def is_quiet(h: HostView) -> bool:
+    return h.accepting_available and h.established and not h.retiring and not h.failed and not h.deleting
+
+
+def quiet_order(h: HostView) -> tuple[int, str]:
+    """decide's replacement order (`hosts._order`) for a quiet host, whose first term is always 1."""
+    return (len(h.sessions), h.name)
+
+
+class HostIndex:
+    def __init__(self) -> None:
+        self.quiet: dict[str | None, list[HostView]] = {}  # version -> quiet hosts in quiet_order
+        self.quiet_by_name: dict[str, HostView] = {}  # to tell, on removal, which side a host is on
+        self.quiet_count = 0
+        self._busy: dict[Any, HostView] = {}  # order key -> host
+        self.by_lower: dict[str, dict[Any, HostView]] = {}  # lower-cased name -> key -> host
+        self.replacers: dict[str, dict[Any, HostView]] = {}  # lower-cased replaced name -> key -> host
+        self.replaced: set[str] = set()  # lower-cased names of hosts present that something replaces
+        self.size = 0
+
+    @classmethod
+    def of(cls, hosts: Iterable[HostView]) -> HostIndex:
+        hosts = list(hosts)
+        seen: dict[str, int] = {}
+        for h in hosts:
+            seen[h.name.lower()] = seen.get(h.name.lower(), 0) + 1
+        index = cls()
+        for i, h in enumerate(hosts):
+            index._add(i, h, quiet=seen[h.name.lower()] == 1 and is_quiet(h))
+        return index
+
+    # -- the simulation's updates (keyed by name) ---------------------------------------------------------
+    def put(self, h: HostView, old: HostView | None = None) -> None:
+        """`h` is new, or replaces `old` (the same name)."""
+        if old is not None:
+            self._remove(h.name, old)
+        self._add(h.name, h, quiet=is_quiet(h))
+
+    def drop(self, h: HostView) -> None:
+        self._remove(h.name, h)
+
+    # -- reads ------------------------------------------------------------------------------------------
+    def busy(self) -> list[HostView]:
+        """The hosts that are not quiet, in pool order."""
+        if len(self._busy) < 2:
+            return list(self._busy.values())
+        return [self._busy[k] for k in sorted(self._busy)]
+
+    def hosts_named(self, lower: str) -> list[HostView]:
+        found = self.by_lower.get(lower)
+        if not found:
+            return []
+        return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
+
+    def replacers_of(self, lower: str) -> list[HostView]:
+        found = self.replacers.get(lower)
+        if not found:
+            return []
+        return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
+
+    def quiet_outdated(self, target: str | None) -> list[list[HostView]]:
+        return [g for v, g in self.quiet.items() if g and v != target]
+
+    def quiet_hosts(self) -> Iterator[HostView]:
+        for group in self.quiet.values():
+            yield from group
+
+    # -- upkeep -----------------------------------------------------------------------------------------
+    def _add(self, key: Any, h: HostView, *, quiet: bool) -> None:
+        self.size += 1
+        lower = h.name.lower()
+        self.by_lower.setdefault(lower, {})[key] = h
+        if self.replacers.get(lower):
+            self.replaced.add(lower)
+        if h.replaces:
+            replaced = h.replaces.lower()
+            self.replacers.setdefault(replaced, {})[key] = h
+            if replaced in self.by_lower:
+                self.replaced.add(replaced)
+        if quiet:
+            insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
+            self.quiet_by_name[h.name] = h
+            self.quiet_count += 1
+        else:
+            self._busy[key] = h
+
+    def _remove(self, key: Any, h: HostView) -> None:
+        self.size -= 1
+        lower = h.name.lower()
+        named = self.by_lower[lower]
+        del named[key]
+        if not named:
+            del self.by_lower[lower]
+            self.replaced.discard(lower)
+        if h.replaces:
+            replaced = h.replaces.lower()
+            found = self.replacers[replaced]
+            del found[key]
+            if not found:
+                del self.replacers[replaced]
+                self.replaced.discard(replaced)
+        if self.quiet_by_name.get(h.name) is h:
+            group = self.quiet[h.version]
+            del group[bisect_left(group, quiet_order(h), key=quiet_order)]
+            del self.quiet_by_name[h.name]
+            self.quiet_count -= 1
+        else:
+            del self._busy[key]

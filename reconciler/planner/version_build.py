@@ -1,0 +1,138 @@
+"""A version Image Builder makes: the template that builds it (named by a hash of its content, since templates
+are immutable), the `build` change that creates and runs it, and what apply PATCHes onto the version after.
+
+A version produced by an ImageBuild is never PUT directly: the template distributes exactly that version.
+"""
+
+from __future__ import annotations
+
+from reconciler.model.observed import norm_id
+from reconciler.model.plan import Action, Change, ChangeReason
+from reconciler.planner.bodies import content_hash, template_body, version_body
+from reconciler.planner.context import Context, leaf
+from reconciler.planner.diff import Outcome
+from reconciler.planner.version_ready import version_deps
+
+
+def template_for(version) -> tuple[str, dict]:
+    """(template ARM id, body) of the Image Builder template that builds `version`."""
+    build = version.build
+    body = template_body(build, version, build_source(build, version))
+    rg = f"/subscriptions/{build.subscription_id}/resourceGroups/{build.resource_group}"
+    name = f"{build.name}-{content_hash(body)}"
+    return f"{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}", body
+
+
+def build_source(build, version) -> dict:
+    src = build.spec.source
+    if src.platform_image is not None:
+        p = src.platform_image
+        return {
+            "type": "PlatformImage",
+            "publisher": p.publisher,
+            "offer": p.offer,
+            "sku": p.sku,
+            "version": p.version,
+        }
+    if src.image_version_id is not None:
+        return {"type": "SharedImageVersion", "imageVersionId": src.image_version_id}
+    ref = src.image_version
+    # Same gallery first, as the loader resolves references; the id is built, never looked up.
+    gallery = version.definition.gallery
+    name = ref.definition.split("/")[-1]
+    return {
+        "type": "SharedImageVersion",
+        "imageVersionId": f"{gallery.arm_id}/images/{name}/versions/{ref.version}",
+    }
+
+
+def built_version_patch(version) -> dict:
+    """What apply PATCHes onto a version once Image Builder made it: the version-level fields a template
+    cannot carry (safety profile, end of life, the version's own tags), so the next plan finds it converged."""
+    body = version_body(version, None)
+    publishing = body["properties"]["publishingProfile"]
+    profile = {
+        k: v for k, v in publishing.items() if k in ("excludeFromLatest", "endOfLifeDate", "replicaCount")
+    }
+    # Image Builder's TargetRegion has no excludeFromLatest: a per-region exclusion is set here, with the
+    # regions exactly as the template distributed them (same names, counts, storage types: no replication).
+    if any(r["excludeFromLatest"] for r in publishing["targetRegions"]):
+        profile["targetRegions"] = publishing["targetRegions"]
+    return {
+        "tags": body["tags"],
+        "properties": {"publishingProfile": profile, "safetyProfile": body["properties"]["safetyProfile"]},
+    }
+
+
+def source_version_deps(version) -> tuple[str, ...]:
+    """A version made from another gallery version (a copy, or an Image Builder source) waits until that
+    one is usable: never built from a version that is not Succeeded."""
+    source = version.spec.source
+    ref = source.image_version_id
+    if ref is None and version.build is not None:
+        built = version.build.spec.source
+        if built.image_version_id is not None:
+            ref = built.image_version_id
+        elif built.image_version is not None:
+            ref = build_source(version.build, version)["imageVersionId"]
+    return version_deps(ref) if ref else ()
+
+
+def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> None:
+    template_id, body = template_for(version)
+    template = ctx.find("image_templates", template_id)
+    label = f"ImageVersion {version.key}"
+    details = {
+        "produces": version.arm_id,
+        "template": leaf(template_id),
+        "build": version.build.name,
+        "version_patch": built_version_patch(version),
+    }
+    # Any running template that distributes this version (even one from an older recipe) is its build.
+    running = [
+        t
+        for t in ctx.observed.templates_building(version.definition.arm_id)
+        if t.is_running and t.target_version_id == norm_id(version.arm_id)
+    ]
+    if running:
+        template_id, template = running[0].id, running[0]
+        details = {**details, "template": leaf(template_id)}
+    if template is not None and template.is_running:
+        # A build change, not a no-op: apply waits on the run (it may have been started by an apply that
+        # died), and the pins and hosts of this version depend on it ("build <version id>", graph.py), so
+        # they wait for the build instead of finding the version absent.
+        out.changes.append(
+            Change(
+                Action.BUILD,
+                "image-build",
+                template_id,
+                f"{version.origin('spec.source.build')}: {label} is being built "
+                f"({template.last_run_sub_state or 'running'}); wait for the run",
+                after=body,
+                depends_on=deps,
+                details={**details, "running": True},
+                fingerprint=template.fingerprint,
+                reason_code=ChangeReason.BUILDING,
+            )
+        )
+        return
+    why = "is declared but does not exist"
+    if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
+        why += (
+            f"; the last build {template.last_run_state.lower()}: {template.last_run_message or ''}".rstrip(
+                ": "
+            )
+        )
+    out.changes.append(
+        Change(
+            Action.BUILD,
+            "image-build",
+            template_id,
+            f"{version.origin('spec.source.build')}: {label} {why}; build it with ImageBuild {version.build.name}",
+            after=body,
+            depends_on=deps,
+            details=details,
+            fingerprint=template.fingerprint if template is not None else "",
+            reason_code=ChangeReason.MISSING,
+        )
+    )

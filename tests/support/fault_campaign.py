@@ -120,7 +120,9 @@ def fault_mix(time_scale: float) -> list[dict]:
     sandbox time are 1200 / time_scale real seconds, which azure-core sleeps itself. (A Retry-After past the
     connection's 120 real seconds, handed to the engine as a throttle wait, is tests/e2e/test_apply_throttled's.)"""
     rules: list[dict] = [
-        # Compute throttles writes with 429 OperationNotAllowed and a Retry-After of up to 20 minutes.
+        # Compute throttles writes with 429 OperationNotAllowed and a Retry-After of up to 20 minutes. No
+        # x-ms-ratelimit-remaining-resource: this sandbox (throttle off) sends none on other answers, so an
+        # injected "0" would never be refreshed and the meter would pace every Compute write from then on.
         {
             "method": method,
             "path": r"/providers/Microsoft\.Compute/",
@@ -129,9 +131,6 @@ def fault_mix(time_scale: float) -> list[dict]:
             "message": CRP_THROTTLE,
             "retry_after": f"{seconds / time_scale:.3f}",
             "probability": 0.02,
-            "headers": {
-                "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/PutVM3Min;0,Microsoft.Compute/PutVM30Min;0"
-            },
         }
         for method, seconds in (("PUT", 1200), ("PATCH", 600), ("DELETE", 120))
     ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 from azure.core.pipeline.policies._utils import get_retry_after
-from azure.core.polling.base_polling import _failed, _raise_if_bad_http_status_and_method
+from azure.core.polling.base_polling import LocationPolling, _failed, _raise_if_bad_http_status_and_method
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 
@@ -135,17 +135,27 @@ def check(
 ) -> LroStatus:
     """One look at the operation `token` was taken from (args as for the original call)."""
     poller = begin(*args, continuation_token=token, polling=CheckOnce(timeout=0), **kwargs)
+    method = poller.polling_method()
     try:
         poller.wait()
     except HttpResponseError as exc:
-        if exc.response is not None and exc.response.status_code >= 400:
+        if exc.response is not None and exc.response.status_code >= 400 and not _ended_at(method, exc):
             raise  # the status request itself was refused (a 429 throttle): the operation may still run
         code, message = error_of(exc)
         return LroStatus(LroState.FAILED, code, message)
-    method = poller.polling_method()
     if not method.finished():
         return LroStatus(LroState.IN_PROGRESS, retry_after=_advice(method.retry_after, server_seconds))
     return LroStatus(LroState.SUCCEEDED, result=_safe_result(method))
+
+
+def _ended_at(method, exc: HttpResponseError) -> bool:
+    """Whether a 4xx answer to the status request is the operation's own failure. A Location URL (Image
+    Builder's deletes have no Azure-AsyncOperation) answers a finished operation with its outcome, a failure
+    as a 4xx with the error (ARM's async-operations guide). Taken for a refused poll, it kept the failed
+    delete in the ledger, checked again every apply and never re-sent. 408 and 429 are refused polls."""
+    status = exc.response.status_code
+    polling = getattr(method, "_operation", None)
+    return isinstance(polling, LocationPolling) and status < 500 and status not in (408, 429)
 
 
 def _advice(client_seconds: float | None, server_seconds: ServerSeconds) -> float | None:

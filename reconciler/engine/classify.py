@@ -18,6 +18,9 @@ neither can be judged by its code. Codes are compared, never message text (messa
 - 5xx without a Retry-After, 408, 412 (our ETag is stale: re-read and resend), 409 `CannotDeleteResource`
   (a child's delete not yet visible), an LRO that failed for an unknown reason: `TRANSIENT`, the engine's
   bounded backoff.
+- 401 `ExpiredAuthenticationToken`: the token expired between the client's check and ARM's; azure-core drops
+  its cached token on a 401, so the retry signs in again. `TRANSIENT`. Other 401s (a bad signature, the wrong
+  audience) are not fixed by a new token of the same kind.
 - Everything else the caller sent wrong or cannot have (400 `InvalidParameter`, 409
   `PropertyChangeNotAllowed`, 401/403, a known terminal LRO code): `TERMINAL`.
 
@@ -67,6 +70,9 @@ IN_PROGRESS_CODES = frozenset(
 EVENTUAL_CODES = frozenset({"CannotDeleteResource"})
 
 NOT_FOUND_LAG_CODES = frozenset({"GalleryImageNotFound"})
+
+# 401 codes a fresh token fixes (ARM's token validation; tests/fixtures/api_versions.json).
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredAuthenticationToken"})
 
 # Codes of a long-running operation that ended Failed (no HTTP status) that no retry fixes in this run.
 TERMINAL_LRO_CODES = frozenset(
@@ -134,7 +140,7 @@ def classify(
         if code in TERMINAL_NOT_FOUND_CODES:
             return Classification(Verdict.TERMINAL)
         return Classification(Verdict.TRANSIENT, said or TRANSIENT_DEFAULT)  # a parent not yet visible
-    if status in (408, 412):
+    if status in (408, 412) or (status == 401 and code in EXPIRED_TOKEN_CODES):
         return Classification(Verdict.TRANSIENT, said or TRANSIENT_DEFAULT)
     return Classification(Verdict.TERMINAL)
 

@@ -13,11 +13,12 @@ def failure_of(host: HostView, p: PoolInputs) -> HostFailure | None:
 
     The health timeout runs from HOST_REGISTERED_TAG (when the reconciler sent the AVD agent), not from the
     VM's creation: a host whose next step is still the reconciler's (an apply killed, slow or not running)
-    is waiting for us, not failing. Provisioning and extension failures are Azure's verdicts and count at once.
+    is waiting for us, not failing. Provisioning and extension failures are Azure's verdicts and count at once,
+    except a VM whose create had already succeeded (`update_failed`): its Failed is a later PATCH's.
     """
     if not host.managed or host.established or host.retiring or host.deleting:
         return None
-    if host.provisioning == "Failed":
+    if host.provisioning == "Failed" and not update_failed(host):
         code, message = host.provisioning_error or (None, None)
         return HostFailure("provisioning", code, message)
     for name, state in sorted(host.extensions.items()):
@@ -28,6 +29,15 @@ def failure_of(host: HostView, p: PoolInputs) -> HostFailure | None:
     if sent is not None and p.now - sent > p.policy.health_timeout and not host.available:
         return HostFailure("timeout", timeout=_duration(p.policy.health_timeout))
     return None
+
+
+def update_failed(host: HostView) -> bool:
+    """A VM left Failed by an update, not by its create: the reconciler sent the AVD agent (only ever to a VM
+    whose create succeeded) or a session host registered from it. ARM shows a VM whose tag PATCH failed as
+    `provisioningState: Failed`, exactly like a failed create; the host itself is fine and the next
+    successful PATCH (the ready mark) sets it Succeeded again. Counting it would delete a good host and spend
+    the failure budget on an Azure hiccup: with budget 0, one failed tag write halted the pool."""
+    return host.provisioning == "Failed" and (host.registered_at is not None or host.session_host is not None)
 
 
 def _duration(value: timedelta) -> str:

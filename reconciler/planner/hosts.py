@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from reconciler.model.rollout import HOST_FAILED_TAG
-from reconciler.planner.host_failures import failure_marker, failure_of
+from reconciler.planner.host_failures import failure_marker, failure_of, update_failed
 from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
 from reconciler.planner.host_names import next_name
 from reconciler.planner.host_retirement import REMINDERS, message_body, progress_retirement
@@ -140,7 +140,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     # 3. New hosts coming up: extensions in order (join, then the AVD agent), then the ready mark.
     pending = [h for h in active if not h.established]
     for h in pending:
-        if h.deleting or h.provisioning != "Succeeded":
+        if h.deleting or (h.provisioning != "Succeeded" and not update_failed(h)):
             continue
         if h.available:
             d.steps.append(Step(StepOp.READY, h.name, ReadyData(h.session_host, h.assign)))
@@ -148,8 +148,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             # The agent went out but its timestamp did not (an apply killed in between): start the health
             # clock now. Late, never early: the host is not judged for time the reconciler was away.
             d.steps.append(Step(StepOp.STAMP_REGISTERED, h.name))
-        elif h.session_host:
-            continue  # registered, not Available yet: the health gate decides
+        elif h.session_host or h.provisioning != "Succeeded":
+            continue  # registered (or left Failed by a PATCH after the agent went), not Available yet: the health gate decides
         elif JOIN_EXTENSION not in h.extensions:
             d.steps.append(Step(StepOp.JOIN, h.name))
         elif h.extensions.get(JOIN_EXTENSION) == "Succeeded" and AGENT_EXTENSION not in h.extensions:

@@ -67,8 +67,13 @@ class Audit:
     def message(self, ts: float, session_id: str, title: str | None, body: str | None) -> None:
         self.messages.append({"time": iso(ts), "id": session_id, "title": title, "body": body})
 
-    def version_deleted_in_use(self, ts: float, version_id: str, vm_ids: list[str]) -> None:
-        self.deleted_in_use.append({"time": iso(ts), "version": version_id, "vms": vm_ids})
+    def version_deleted_in_use(
+        self, ts: float, version_id: str, vm_ids: list[str], tagged_by: list[str] = ()
+    ) -> None:
+        """A version deleted while VMs ran it or resources named it in a tag (a pool's pin)."""
+        self.deleted_in_use.append(
+            {"time": iso(ts), "version": version_id, "vms": vm_ids, "tagged_by": list(tagged_by)}
+        )
 
     def dump(self) -> dict[str, Any]:
         return {

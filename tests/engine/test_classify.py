@@ -37,6 +37,10 @@ TABLE = [
     ((400, "InvalidParameter", None, None), (Verdict.TERMINAL, 0 * S)),
     ((400, "OperationNotAllowed", 30, None), (Verdict.TERMINAL, 0 * S)),  # the status decides, not the code
     ((403, "AuthorizationFailed", None, None), (Verdict.TERMINAL, 0 * S)),
+    # An expired token: azure-core dropped it on the 401, the retry signs in again; a bad token stays bad
+    ((401, "ExpiredAuthenticationToken", None, None), (Verdict.TRANSIENT, 10 * S)),
+    ((401, "InvalidAuthenticationToken", None, None), (Verdict.TERMINAL, 0 * S)),
+    ((401, "InvalidAuthenticationTokenAudience", None, None), (Verdict.TERMINAL, 0 * S)),
     ((412, "PreconditionFailed", None, None), (Verdict.TRANSIENT, 10 * S)),
     ((404, "ParentResourceNotFound", None, None), (Verdict.TERMINAL, 0 * S)),
     # GalleryImageNotFound right after replication: waited on for a bounded time, backing off with its age

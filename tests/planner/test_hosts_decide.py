@@ -242,3 +242,22 @@ def test_count_up_24_hosts_while_pin_moves():
     delete_first = decide(inputs(hosts, policy(count=24, batch=2, floor_percent=75, strategy="delete-first")))
     assert [s.data for s in delete_first.steps if s.op == "create"] == [CreateData(V2)] * 18
     assert not [s for s in delete_first.steps if s.op == "retire"]
+
+
+def test_a_vm_left_failed_by_a_tag_patch_is_not_a_failed_host():
+    """ARM shows a VM whose PATCH failed as Failed, like a failed create. Once the agent was sent (the create
+    had succeeded), that is not the host failing: nothing is counted or removed, and the ready mark (a PATCH
+    that succeeds) goes out when the host is Available. A VM Failed before that is a failed create."""
+    sent = (NOW - timedelta(minutes=5)).isoformat()
+    tags = {HOST_CREATED_TAG: sent, HOST_REGISTERED_TAG: sent}
+    patched = HostView("avd-4", "/vms/avd-4", V2, "Failed", tags, managed=True)
+    peers = [host(f"avd-{i}", version=V2) for i in range(4)]
+    d = decide(inputs([*peers, patched], policy(count=5)))
+    assert ops(d) == []  # waits for it to register: no join sent again, nothing counted
+    up = HostView(**{**patched.__dict__, "session_host": "avd-4.corp", "status": "Available"})
+    assert ops(decide(inputs([*peers, up], policy(count=5)))) == [("ready", "avd-4")]
+    created = HostView("avd-4", "/vms/avd-4", V2, "Failed", {HOST_CREATED_TAG: sent}, managed=True)
+    assert ops(decide(inputs([*peers, created], policy(count=5))))[:2] == [
+        ("count-failure", "avd-4"),
+        ("mark-failed", "avd-4"),
+    ]

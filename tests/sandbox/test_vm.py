@@ -93,6 +93,18 @@ def test_version_delete_while_vm_provisioning_is_refused_and_use_is_audited(sb, 
     assert deleted and deleted[0]["version"].endswith("1.0.0") and deleted[0]["vms"][0].endswith("vm1")
 
 
+def test_a_version_deleted_while_a_tag_names_it_is_audited(sb, clients):
+    """A host pool whose tag names the version (a pin) still references it: its delete is in the audit's
+    deleted_in_use, with who named it; a delete nobody references is not."""
+    make_gallery(clients)
+    make_version(clients)
+    _, version = gallery_ids(clients)
+    clients.avd.host_pools.create_or_update(clients.rg, "hp1", {**host_pool_body(), "tags": {"pin": version}})
+    clients.compute.gallery_image_versions.begin_delete(clients.rg, "gal", "img", "1.0.0").result()
+    [deleted] = sb.invariants()["versions_deleted_in_use"]
+    assert deleted["vms"] == [] and [t.rsplit("/", 1)[-1] for t in deleted["tagged_by"]] == ["hp1"]
+
+
 def test_power_actions_and_instance_view(sb, clients):
     make_gallery(clients)
     make_version(clients)
@@ -151,6 +163,36 @@ def test_a_tag_update_in_flight_does_not_stop_registration(sb, clients):
     assert clients.compute.virtual_machines.get(clients.rg, "vm1").provisioning_state == "Updating"
     [host] = clients.avd.session_hosts.list(clients.rg, "hp1")
     assert host.status == "Available"
+
+
+def test_a_failed_tag_update_does_not_stop_registration(sb, clients):
+    """A running VM whose PATCH failed shows provisioningState Failed (as ARM does), yet the agent inside it
+    registers all the same; a VM whose create failed never does."""
+    make_gallery(clients)
+    make_version(clients)
+    sb.set_time_scale(1000)
+    register_vm(sb, clients).result()
+    sb.inject_fault(
+        method="PATCH", path="virtualMachines/vm1$", kind="lro", code="InternalExecutionError", count=1
+    )
+    clients.compute.virtual_machines.begin_update(clients.rg, "vm1", {"tags": {"a": "b"}}, polling=False)
+    sb.advance(600)
+    assert clients.compute.virtual_machines.get(clients.rg, "vm1").provisioning_state == "Failed"
+    [host] = clients.avd.session_hosts.list(clients.rg, "hp1")
+    assert host.status == "Available"
+    sb.inject_fault(method="PUT", path="virtualMachines/vm2$", kind="lro", code="AllocationFailed", count=1)
+    with pytest.raises(HttpResponseError):
+        clients.compute.virtual_machines.begin_create_or_update(
+            clients.rg, "vm2", vm_body(gallery_ids(clients)[1])
+        ).result()
+    token = clients.avd.host_pools.retrieve_registration_token(clients.rg, "hp1").token
+    clients.compute.virtual_machine_extensions.begin_create_or_update(
+        clients.rg, "vm2", "avd", dsc_extension("hp1", token)
+    ).result()
+    sb.advance(600)
+    assert [h.resource_id.rsplit("/", 1)[-1] for h in clients.avd.session_hosts.list(clients.rg, "hp1")] == [
+        "vm1"
+    ]
 
 
 def test_invalid_token_fails_the_extension(sb, clients):

@@ -88,9 +88,13 @@ class SessionHosts(ResourceType):
         vm = self.app.store.get(payload["vm"])
         pool = self.app.store.get(payload["pool"])
         # The agent registers from inside the guest: an ARM update in flight (a tag PATCH makes the VM
-        # "Updating") does not stop it; only a VM that never came up, or is going away, does not register.
+        # "Updating") or one that failed (a running VM left "Failed" by its PATCH) does not stop it; only a VM
+        # that never came up, or is going away, does not register.
         state = vm["properties"].get("provisioningState") if vm else None
-        if vm is None or pool is None or state not in ("Succeeded", "Updating"):
+        came_up = state in ("Succeeded", "Updating") or (
+            state == "Failed" and vm.get(PRIVATE, {}).get("power") == "running"
+        )
+        if vm is None or pool is None or not came_up:
             return
         computer = vm["properties"].get("osProfile", {}).get("computerName") or vm["name"]
         fqdn = f"{computer}.{self.app.config.session_host_domain}"

@@ -356,8 +356,15 @@ class Versions(ResourceType):
         if definition is not None and self.app.config.ghost_child_seconds > 0:
             private(definition)["ghost_until"] = at + self.app.config.ghost_child_seconds
         users = self.vms_using(res["id"])
-        if users:
-            self.app.audit.version_deleted_in_use(at, res["id"], users)
+        # A tag naming the version is a reference too (a host pool's pin, whoever wrote it).
+        lid = res["id"].lower()
+        tagged = [
+            r["id"]
+            for r in self.app.store.all()
+            if any(str(v).lower() == lid for v in (r.get("tags") or {}).values())
+        ]
+        if users or tagged:
+            self.app.audit.version_deleted_in_use(at, res["id"], users, tagged)
 
     def render(self, req: Request, res: dict[str, Any]) -> dict[str, Any]:
         out = public(res)

@@ -1,0 +1,330 @@
+"""The fault campaign (issue 12): desired/ applied (as shipped but for the health timeout, HEALTH_TIMEOUT), then
+a five-pool rollout, by `reconcile apply` runs (in process, or child processes SIGKILLed along the way)
+against a sandbox answering about 10 % of ARM requests with the faults Azure really sends. What the sandbox
+saw (its audit and invariants) is judged afterwards.
+
+Kills land after a seeded number of answered requests (counted by the sandbox), not after a wall-clock
+delay, so where they land depends little on how loaded the machine is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.cli import main
+from reconciler.sandbox import Sandbox
+from reconciler.spec import load_desired
+from support.cli import apply_json
+from support.sandbox import sandbox_environ
+
+SHIPPED = Path(__file__).resolve().parents[2] / "desired"
+ARM = r"^/subscriptions/"
+# Compute's throttle as CRP sends it (azure-surface.md 2.6; the Compute throttling troubleshooting guide).
+CRP_THROTTLE = (
+    "The server rejected the request because too many requests have been received for this subscription."
+)
+EXPIRED = (
+    "The access token expiry UTC time '12/3/2026 10:00:00 PM' is earlier than current UTC time "
+    "'12/3/2026 10:05:00 PM'."
+)
+CHALLENGE = (
+    'Bearer authorization_uri="https://login.microsoftonline.com/tenant", error="invalid_token", '
+    'error_description="The access token has expired."'
+)
+
+CLINICAL_160 = """
+---
+apiVersion: avd.reconciler.io/v1alpha1
+kind: ImageVersion
+metadata: {name: 1.6.0}
+spec:
+  definition: win11-24h2-m365-clinical
+  source: {build: clinical-win11-m365}
+  targetRegions: [{name: westeurope, replicaCount: 2}, {name: northeurope}]
+  storageAccountType: Standard_ZRS
+"""
+CORP_2026_12 = """
+---
+apiVersion: avd.reconciler.io/v1alpha1
+kind: ImageVersion
+metadata: {name: 2026.12.1}
+spec:
+  definition: win11-24h2-corp
+  source: {build: corp-win11-monthly}
+  targetRegions: [{name: westeurope, replicaCount: 2}, {name: northeurope, replicaCount: 1}]
+"""
+
+
+# The health timeout the campaign's copies of desired/ give every pool. Apply stamps a host's health clock
+# with the time its cycle read the pool, not the time the AVD agent went out; at TIME_SCALE 3000 a one-second
+# stall of a loaded machine between the two is 50 sandbox minutes, more than the shipped 45 min, and a good
+# host was judged failed (its pool halted). See the campaign's report; the rest of desired/ is as shipped.
+HEALTH_TIMEOUT = "8h"
+
+
+def campaign_desired(root: Path, *, rolled: bool = False) -> Path:
+    """A copy of desired/ with HEALTH_TIMEOUT for every pool. `rolled`: all five pools move to a new
+    version: clinical 1.6.0 (the three clinical pools take `latest`), corporate 2026.12.1 (validation takes
+    `latest`, general is pinned to it)."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(SHIPPED, root)
+    for pools in (root / "pools").glob("*.yaml"):
+        lines = [line for line in pools.read_text().splitlines() if "healthTimeout:" not in line]
+        text = "\n".join(lines) + "\n"
+        pools.write_text(
+            text.replace("\n  rollout:\n", f"\n  rollout:\n    healthTimeout: {HEALTH_TIMEOUT}\n")
+        )
+    if not rolled:
+        return root
+    with (root / "galleries" / "healthcare.yaml").open("a") as f:
+        f.write(CLINICAL_160)
+    with (root / "galleries" / "corporate.yaml").open("a") as f:
+        f.write(CORP_2026_12)
+    pools = root / "pools" / "corporate.yaml"
+    text = pools.read_text()
+    assert text.count("version: 2026.10.1") == 1
+    pools.write_text(text.replace("version: 2026.10.1", "version: 2026.12.1"))
+    return root
+
+
+# A failed session host (its VM create or an extension failed) counts against its pool's failure budget, and
+# past the budget the pool halts by design until a person runs `reconcile clear-quarantine`. So VM creates fail
+# by count, as many per rollout as each pool's budget allows (hp-clinical-weu 1, hp-corp-general 2; the others
+# 0), and failed creates at random hit everything else.
+NOT_A_HOST = r"^/subscriptions/(?!.*/virtualMachines/)"
+BUDGETED_HOSTS = {
+    r"/virtualMachines/avdclnweu-\d+$": 1,
+    r"/virtualMachines/avdcorp-\d+(/extensions/[^/]+)?$": 2,
+}
+
+
+def fault_mix(time_scale: float) -> list[dict]:
+    """About 10 % of ARM requests meet a fault, mixed the way Azure sends them. Probabilities are per matching
+    request; writes are a minority of requests, so their rules are denser than the read ones.
+
+    Retry-After is in the client's (real) seconds, as everywhere in the sandbox: Compute's 20 minutes of
+    sandbox time are 1200 / time_scale real seconds, which azure-core sleeps itself. (A Retry-After past the
+    connection's 120 real seconds, handed to the engine as a throttle wait, is tests/e2e/test_apply_throttled's.)"""
+    rules: list[dict] = [
+        # Compute throttles writes with 429 OperationNotAllowed and a Retry-After of up to 20 minutes. No
+        # x-ms-ratelimit-remaining-resource: this sandbox (throttle off) sends none on other answers, so an
+        # injected "0" would never be refreshed and the meter would pace every Compute write from then on.
+        {
+            "method": method,
+            "path": r"/providers/Microsoft\.Compute/",
+            "status": 429,
+            "code": "OperationNotAllowed",
+            "message": CRP_THROTTLE,
+            "retry_after": f"{seconds / time_scale:.3f}",
+            "probability": 0.02,
+        }
+        for method, seconds in (("PUT", 1200), ("PATCH", 600), ("DELETE", 120))
+    ]
+    rules += [
+        # Another operation owns the resource.
+        {
+            "method": "PUT",
+            "path": ARM,
+            "status": 409,
+            "code": "AnotherOperationInProgress",
+            "probability": 0.02,
+        },
+        {"method": "PATCH", "path": ARM, "status": 409, "code": "OperationNotAllowed", "probability": 0.02},
+        # 5xx on anything, reads included. azure-core retries them itself; without a Retry-After it would back
+        # off 0.8, 1.6, 3.2 real seconds, hours of this fast clock, so each names a few sandbox seconds.
+        *(
+            {
+                "method": m,
+                "path": ARM,
+                "status": st,
+                "code": code,
+                "probability": pr,
+                "retry_after": f"{5 / time_scale:.4f}",
+            }
+            for m, st, code, pr in (
+                ("*", 503, "ServiceUnavailable", 0.035),
+                ("*", 500, "InternalServerError", 0.035),
+                ("GET", 502, "BadGateway", 0.02),
+            )
+        ),
+        # Accepted, then the operation fails: the resource shows provisioningState Failed, as ARM does.
+        {
+            "method": "PUT",
+            "path": NOT_A_HOST,
+            "kind": "lro",
+            "code": "InternalOperationError",
+            "probability": 0.03,
+        },
+        {
+            "method": "PATCH",
+            "path": ARM,
+            "kind": "lro",
+            "code": "InternalExecutionError",
+            "probability": 0.03,
+        },
+        {
+            "method": "DELETE",
+            "path": ARM,
+            "kind": "lro",
+            "code": "InternalExecutionError",
+            "probability": 0.05,
+        },
+        # A token ARM says has expired (on top of the short lifetimes the sandbox issues).
+        {
+            "method": "*",
+            "path": ARM,
+            "status": 401,
+            "code": "ExpiredAuthenticationToken",
+            "message": EXPIRED,
+            "headers": {"WWW-Authenticate": CHALLENGE},
+            "probability": 0.002,
+        },
+    ]
+    rules += [
+        {
+            "method": "PUT",
+            "path": path,
+            "kind": "lro",
+            "code": "AllocationFailed",
+            "count": n,
+            "probability": 0.2,
+        }
+        for path, n in BUDGETED_HOSTS.items()
+    ]
+    return rules
+
+
+def campaign_sandbox(seed: int, time_scale: float) -> Sandbox:
+    """The shipped landing zone; sessions end at once (the clinical pools wait for users rather than log them
+    off); clients renew their token every few real seconds; a VM create sees a version 10 minutes after its region completed."""
+    settings = {
+        "seed": seed,
+        "session_mean_seconds": 0,
+        "token_lifetime_seconds": 600.0,
+        "token_min_real_seconds": 305.0,
+        "gallery_image_read_lag_seconds": 600.0,
+    }
+    return Sandbox(time_scale=time_scale, landing_zone=True, settings=settings, page_size=100)
+
+
+@dataclass
+class Run:
+    code: int | None  # None: killed
+    recap: dict = field(default_factory=dict)
+    stderr: str = ""
+
+
+class Campaign:
+    """Runs `reconcile apply` as a child process against `sb`, kills some, and keeps what each run said."""
+
+    def __init__(self, sb: Sandbox, state: Path, rng: random.Random):
+        self.sb, self.state, self.rng = sb, state, rng
+        self.env = {**os.environ, **sb.env, "NO_COLOR": "1"}
+        self.runs: list[Run] = []
+        self.kills = 0
+
+    def requests(self) -> int:
+        """ARM requests the sandbox has answered so far (faulted ones included)."""
+        app = self.sb._app()
+        with app.lock:
+            return sum(app.stats.values())
+
+    def faulted(self) -> int:
+        app = self.sb._app()
+        with app.lock:
+            return sum(n for key, n in app.stats.items() if key.startswith("fault "))
+
+    def apply(self, desired: Path) -> Run:
+        """One apply run to its end, in process (the production entry point; no interpreter start-up)."""
+        with sandbox_environ(self.sb):
+            code, recap, err = apply_json(desired, self.state)
+        run = Run(code, recap, err)
+        self.runs.append(run)
+        return run
+
+    def apply_killed(self, desired: Path, kill_after: int, timeout: float = 10.0) -> Run:
+        """`reconcile apply` as a child process, SIGKILLed once the sandbox has answered `kill_after` more
+        requests, or after `timeout` real seconds (an apply sitting through a wait); if it ends before, its
+        result is kept like any other run's."""
+        cmd = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--desired", str(desired)]
+        cmd += ["--state", str(self.state), "-o", "json"]
+        start = self.requests()
+        proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and self.requests() - start < kill_after and time.monotonic() < deadline:
+            time.sleep(0.005)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+            self.kills += 1
+        out, err = proc.communicate(timeout=30)
+        recap = json.loads(out).get("recap") or {} if out.strip().startswith("{") else {}
+        run = Run(None if killed else proc.returncode, recap, err)
+        self.runs.append(run)
+        return run
+
+    def advance_to_resume(self, run: Run) -> None:
+        """Move the clock to the earliest moment a handed-back wait resumes (a soak, a window)."""
+        resumes = [
+            datetime.fromisoformat(p["resumes_at"])
+            for p in run.recap.get("pending") or ()
+            if p.get("resumes_at")
+        ]
+        if resumes and min(resumes) > self.sb.now():
+            self.sb.advance((min(resumes) - self.sb.now()).total_seconds() + 1)
+
+    def plan_exit(self, desired: Path) -> tuple[int, str]:
+        """`reconcile plan --detailed-exitcode` in process: (exit code, what it printed)."""
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["plan", "--desired", str(desired), "--detailed-exitcode"]
+        with sandbox_environ(self.sb), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        return code, out.getvalue()[-3000:] + err.getvalue()[-2000:]
+
+
+def floors(desired: Path) -> dict[str, tuple[int, int]]:
+    """Pool id (lower case) -> (count, capacity floor in hosts), as the rollout policy says."""
+    out = {}
+    for pool in load_desired(desired).host_pools:
+        count = pool.spec.session_hosts.count
+        out[pool.arm_id.lower()] = (count, math.ceil(count * pool.spec.rollout.capacity_floor / 100))
+    return out
+
+
+def duplicate_creates(entries: list[dict]) -> list[str]:
+    """Ids created (PUT 201) again after a create succeeded, with no DELETE of that id in between."""
+    created: set[str] = set()
+    dupes = []
+    for e in entries:
+        rid = e["id"].lower()
+        if e["method"] == "DELETE" and e["status"] < 300:
+            # A VM's delete takes its extensions with it: children go with their parent.
+            created = {c for c in created if c != rid and not c.startswith(rid + "/")}
+        elif e["method"] == "PUT" and e["status"] == 201:
+            if rid in created:
+                dupes.append(rid)
+            created.add(rid)
+    return dupes
+
+
+def lowest_since(timeline: list, since: datetime) -> int | None:
+    """The lowest Available-and-accepting count in force at any moment from `since` on."""
+    points = [(datetime.fromisoformat(t.replace("Z", "+00:00")), v) for t, v in timeline]
+    before = [v for t, v in points if t <= since]
+    after = [v for t, v in points if t > since]
+    values = ([before[-1]] if before else []) + after
+    return min(values) if values else None

@@ -52,8 +52,10 @@ class PoolWriter:
     def create_vm(self, name: str, body: dict[str, Any]) -> None:
         self.compute.virtual_machines.begin_create_or_update(self.rg, name, body, polling=False)
 
-    def put_extension(self, vm: str, name: str, body: dict[str, Any]) -> None:
+    def put_extension(self, vm: str, name: str, body: dict[str, Any]) -> datetime | None:
+        """Send the extension; returns the server time once it was accepted (the latest `Date` seen)."""
         self.compute.virtual_machine_extensions.begin_create_or_update(self.rg, vm, name, body, polling=False)
+        return self.meter.last_server_time
 
     def tag_vm(self, vm: str, tags: dict[str, str]) -> None:
         """Replace the VM's tags with `tags` (callers merge: a PATCH of tags replaces the whole set)."""

@@ -251,10 +251,11 @@ def _write(
         return 1
     if op is StepOp.REGISTER:
         token = w.registration_token(now)
-        w.put_extension(vm, AGENT_EXTENSION, agent_extension(pool, pool.location, token))
+        sent = w.put_extension(vm, AGENT_EXTENSION, agent_extension(pool, pool.location, token))
         # Tagged after the PUT: a kill in between leaves no stamp, and the next cycle stamps late
-        # (stamp-registered), so the health timeout never counts time the reconciler was away.
-        tag(vm, **{HOST_REGISTERED_TAG: now.isoformat()})
+        # (stamp-registered), so the health timeout never counts time the reconciler was away. Stamped with
+        # the server time the agent was sent, not the cycle's read: a slow cycle must not start the clock early.
+        tag(vm, **{HOST_REGISTERED_TAG: max(now, sent or now).isoformat()})
         return 1
     if op is StepOp.STAMP_REGISTERED:
         tag(vm, **{HOST_REGISTERED_TAG: now.isoformat()})

@@ -39,6 +39,9 @@ def settle(run: RunState, node_id: str, outcome: Outcome) -> None:
         return _park(run, node_id, outcome, resume, EventKind.RETRYING, now)
     run.last[node_id] = outcome
     if isinstance(outcome, WaitUntil):
+        # A wait is progress (a rollout cycle done, an operation started): the retry budget is for failures in
+        # a row, so a long rollout meeting scattered transient faults is not given up on after five of them.
+        run.attempt[node_id] = 1
         resume = max(outcome.at, now + run.min_requeue)
         if _beyond_budget(run, resume, now):
             return _hand_back(run, node_id, outcome, resume, now)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import tenacity
 
-from reconciler.engine import EventKind, Failed, NodeStatus, Retry, RetryPolicy, execute
+from reconciler.engine import EventKind, Failed, NodeStatus, Retry, RetryPolicy, WaitUntil, execute
 from reconciler.engine.outcome import changed, ok, retry_in
 
 from .conftest import T0, Script, nodes
@@ -135,3 +135,20 @@ def test_retry_outcome_records_the_attempt_stamped_by_the_executor(clock):
     execute(nodes({"a": ()}), script, clock=clock.now, sleeper=clock.sleep, on_event=events.append)
     (retrying,) = [e for e in events if e.kind is EventKind.RETRYING]
     assert retrying.outcome.attempt == 1
+
+
+def test_a_wait_between_transient_faults_starts_the_retry_budget_again(clock):
+    """Progress (a wait: a rollout cycle done) between scattered faults: six faults in all, never more than two
+    in a row, within a five-attempt budget, and the node still finishes."""
+    step = [retry_in(0, "503"), retry_in(0, "503"), WaitUntil(T0, "next batch")]
+    script = Script({"a": [*step, *step, *step, changed()]})
+    report = execute(nodes({"a": ()}), script, clock=clock.now, sleeper=clock.sleep, retry=RetryPolicy())
+    assert report.results["a"].status is NodeStatus.CHANGED
+    assert [ctx.attempt for _, ctx in script.calls] == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1]
+
+
+def test_faults_in_a_row_still_exhaust_the_budget_after_a_wait(clock):
+    script = Script({"a": [WaitUntil(T0, "started"), *[retry_in(0, "503")] * 5]})
+    report = execute(nodes({"a": ()}), script, clock=clock.now, sleeper=clock.sleep, retry=RetryPolicy())
+    assert report.results["a"].status is NodeStatus.FAILED
+    assert report.results["a"].outcome.error_code == "retries_exhausted"

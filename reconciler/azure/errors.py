@@ -42,7 +42,11 @@ def error_info(exc: Any) -> ArmError:
 
 def retry_after_of(response: Any) -> float | None:
     """Seconds the service asked us to wait, from a response's headers (None: it named none)."""
-    headers = getattr(response, "headers", None)
+    return retry_after_in(getattr(response, "headers", None))
+
+
+def retry_after_in(headers: Any) -> float | None:
+    """The same, from the headers themselves (`retry-after-ms`, then `Retry-After` in seconds or as a date)."""
     if not headers:
         return None
     for name in MS_HEADERS:

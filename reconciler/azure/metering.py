@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from azure.core.pipeline.policies import HTTPPolicy
 
 from reconciler.azure.date_clock import DateClock
+from reconciler.azure.errors import retry_after_in
 from reconciler.model.observed import CallStats
 
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
@@ -275,7 +276,7 @@ class CallMeter:
                     self._budget_seq[provider] = max(seq, self._budget_seq.get(provider, 0))
                 self._gate.notify_all()
             if self.pacing.resource_budgets and status == 429 and subscription and provider in self._budgets:
-                wait = _seconds(headers.get("Retry-After"))
+                wait = retry_after_in(headers)
                 if wait:
                     self._closed_until[provider] = max(
                         self._closed_until.get(provider, 0.0), self._clock() + wait
@@ -361,13 +362,6 @@ def _window_seconds(policy: str) -> float:
     if not match:
         return 60.0
     return float(match.group(1)) * {"sec": 1, "min": 60, "hour": 3600}[match.group(2).lower()]
-
-
-def _seconds(value: str | None) -> float:
-    try:
-        return max(float(value), 0.0) if value else 0.0
-    except ValueError:
-        return 0.0
 
 
 def _subscription_of(path: str) -> str:

@@ -171,7 +171,37 @@ def host_pool_type_immutable(sb, c) -> Refused:
     return Refused.sent(c.compute, "PATCH", f"{pool}?api-version={AVD_API}", body)
 
 
+def _running_vm(c, name: str = "avd-0"):
+    image = make_source_image(c, "vmsource")
+    return c.compute.virtual_machines.begin_create_or_update(c.rg, name, vm_body(image.id)).result()
+
+
+def generalize_running_vm(sb, c) -> Refused:
+    _running_vm(c)
+    return Refused.of(lambda: c.compute.virtual_machines.generalize(c.rg, "avd-0"))
+
+
+def start_generalized_vm(sb, c) -> Refused:
+    _running_vm(c)
+    vms = c.compute.virtual_machines
+    vms.begin_deallocate(c.rg, "avd-0").result()
+    vms.generalize(c.rg, "avd-0")
+    return Refused.of(lambda: vms.begin_start(c.rg, "avd-0").result())
+
+
+def capture_not_generalized_vm(sb, c) -> Refused:
+    make_gallery(c)
+    vm = _running_vm(c)
+    c.compute.virtual_machines.begin_deallocate(c.rg, "avd-0").result()  # stopped, but Sysprep never ran
+    body = version_body()
+    body["properties"]["storageProfile"] = {"source": {"virtualMachineId": vm.id}}
+    return _put_version(c, "1.0.0", body)
+
+
 PROVOKERS: dict[str, Callable] = {
+    "GeneralizeRunningVm": generalize_running_vm,
+    "StartGeneralizedVm": start_generalized_vm,
+    "CaptureNotGeneralizedVm": capture_not_generalized_vm,
     "ConflictWhileOperationRuns": conflict_while_operation_runs,
     "MarkedForDeletion": marked_for_deletion,
     "ComputeThrottled": compute_throttled,

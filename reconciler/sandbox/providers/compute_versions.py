@@ -17,7 +17,7 @@ from ..errors import ArmError, bad_request, conflict, not_found
 from ..routing import Request, Response, norm_region
 from ..store import PRIVATE, private, public
 from .base import ResourceType, deep_merge, norm_value
-from .sources import absent
+from .sources import absent, vm_source_problem
 
 VERSION_RE = re.compile(r"^\d{1,10}\.\d{1,10}\.\d{1,10}$")
 INT32_MAX = 2**31 - 1
@@ -166,7 +166,7 @@ class Versions(ResourceType):
             self.check_immutable(existing, props)
             self.check_region_removal(existing, props)
         elif not self.app.config.lenient_version_sources:
-            self.check_source(props.get("storageProfile") or {})
+            self.check_source(rid, props.get("storageProfile") or {})
         self.check_publishing(props.get("publishingProfile") or {})
         res = super().build(req, rid, body, existing)
         if existing is not None:
@@ -240,7 +240,7 @@ class Versions(ResourceType):
                     f"galleryImageVersion.properties.publishingProfile.targetRegions[{i}].regionalReplicaCount",
                 )
 
-    def check_source(self, sp: dict[str, Any]) -> None:
+    def check_source(self, rid: str, sp: dict[str, Any]) -> None:
         """The image the version is made from must exist when it is created: Compute reads it to replicate, so
         a create naming a deleted image fails at once (404 ResourceNotFound on the source, ARM's text) instead of
         starting a replication. Only on create: Azure keeps a version whose source was deleted afterwards.
@@ -248,6 +248,10 @@ class Versions(ResourceType):
         for sid in source_ids(sp):
             if absent(self.app, sid):
                 raise not_found(sid)
+        vm_id = (sp.get("source") or {}).get("virtualMachineId")
+        problem = vm_id and vm_source_problem(self.app, rid, vm_id)
+        if problem:
+            raise problem
 
     def check_region_removal(self, existing: dict[str, Any], props: dict[str, Any]) -> None:
         safety = existing.get("properties", {}).get("safetyProfile") or {}

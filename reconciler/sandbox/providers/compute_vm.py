@@ -23,6 +23,7 @@ from .compute_other import latest_platform_version
 from .compute_versions import find_latest
 from .landing import identity_problem
 from .network import subnet_problem
+from .sources import is_generalized
 
 POWER_ACTIONS = {
     "start": "running",
@@ -74,6 +75,11 @@ def image_reference_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return any(
         key in new and norm_value(new.get(key)) != norm_value(old.get(key)) for key in IMAGE_REFERENCE_KEYS
     ) or ("version" in new and "version" in old and norm_value(new["version"]) != norm_value(old["version"]))
+
+
+# The instance view's status once `generalize` has run (azure-docs virtual-machines/generalize.md: `az vm
+# get-instance-view` shows "OSState/generalized").
+GENERALIZED_STATUS = {"code": "OSState/generalized", "level": "Info", "displayStatus": "VM generalized"}
 
 
 class VirtualMachines(ResourceType):
@@ -325,7 +331,8 @@ class VirtualMachines(ResourceType):
             "statuses": [
                 {"code": f"ProvisioningState/{state.lower()}", "level": "Info", "displayStatus": state},
                 {"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"},
-            ],
+            ]
+            + ([GENERALIZED_STATUS] if is_generalized(res) else []),
         }
 
     def instance_view(self, req: Request, rid: str) -> Response:
@@ -339,6 +346,11 @@ class VirtualMachines(ResourceType):
         if res is None:
             raise ArmError(404, "ResourceNotFound", f"The Resource '{rid}' was not found.")
         action = req.segments[-1].lower()
+        if POWER_ACTIONS[action] == "running" and is_generalized(res):
+            raise conflict(
+                "OperationNotAllowed",
+                f"Operation 'Start VM' is not allowed on VM '{res['name']}' since the VM is generalized.",
+            )
         op = self.app.ops.start(
             req,
             kind="vm:action",
@@ -361,8 +373,18 @@ class VirtualMachines(ResourceType):
             )
 
     def generalize(self, req: Request, rid: str) -> Response:
-        if self.app.store.get(rid) is None:
+        """Marks the VM generalized on the platform (Sysprep ran inside it): only once it is stopped, and for
+        good — Azure never starts a generalized VM again. Shapes: tests/fixtures/refusals.json."""
+        res = self.app.store.get(rid)
+        if res is None:
             raise ArmError(404, "ResourceNotFound", f"The Resource '{rid}' was not found.")
+        power = res.get(PRIVATE, {}).get("power", "running")
+        if power not in ("stopped", "deallocated"):
+            raise conflict(
+                "OperationNotAllowed",
+                f"Operation 'generalize' is not allowed on VM '{res['name']}' since the VM is {power}.",
+            )
+        private(res)["generalized"] = True
         return Response(200)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ArmError, bad_request
+from ..errors import ArmError, bad_request, conflict
+from ..store import PRIVATE
 
 # Image Builder's provisioning error codes for a bad source (the REST spec's ProvisioningErrorCode enum,
 # specification/imagebuilder/.../ImageBuilder; BadSharedImageVersionSource also in the .NET SDK's
@@ -21,6 +22,26 @@ TEMPLATE_SOURCE_KEYS = {"managedimage": "imageId", "sharedimageversion": "imageV
 def absent(app: Any, rid: str) -> bool:
     """An ARM id (not a blob URI or a marketplace URN) that names nothing the sandbox holds."""
     return "/providers/" in rid.lower() and app.store.get(rid) is None
+
+
+def is_generalized(vm: dict[str, Any]) -> bool:
+    return bool(vm.get(PRIVATE, {}).get("generalized"))
+
+
+def vm_source_problem(app: Any, version_id: str, vm_id: str) -> ArmError | None:
+    """A version of a Generalized definition captured from a VM that was never generalized (Sysprep not run,
+    or run but `generalize` not called): Compute refuses the capture rather than publish an image whose first
+    boot would skip OOBE. A Specialized definition takes the VM as it is."""
+    vm = app.store.get(vm_id)
+    definition = app.store.get(version_id.rstrip("/").rsplit("/", 2)[0])
+    if vm is None or definition is None or is_generalized(vm):
+        return None
+    if (definition.get("properties", {}).get("osState") or "").lower() != "generalized":
+        return None
+    return conflict(
+        "OperationNotAllowed",
+        f"Capture operation cannot be completed because the VM '{vm['name']}' is not generalized.",
+    )
 
 
 def template_source_problem(app: Any, source: dict[str, Any]) -> ArmError | None:

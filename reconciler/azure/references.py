@@ -3,7 +3,8 @@
 - `list_resource_groups`: one paged list per subscription (`/subscriptions/<s>/resourcegroups`), part of every
   observation, so the plan knows which groups it must create.
 - `read_references`: one GET per resource desired state points at — subnets, user-assigned identities,
-  staging resource groups, Key Vault secrets — through the management plane only: a secret is read as
+  staging resource groups, Key Vault secrets, the VM an image version is captured from (with its instance
+  view) — through the management plane only: a secret is read as
   `.../vaults/<v>/secrets/<name>` (ARM), which returns its metadata and never its value, and needs no data-plane
   access to the vault. A pinned secret version is not checked (ARM has no per-version read).
 - `create_resource_group`: ResourceManagementClient.resource_groups.create_or_update (synchronous in ARM).
@@ -69,7 +70,13 @@ def list_resource_groups(connection: Connection, subscription_id: str) -> list[d
 def read_reference(connection: Connection, resource_id: str) -> ReferenceRead:
     """One GET; never raises for an HTTP answer (404 = missing, other codes = unreadable)."""
     client = connection.compute(subscription_of(resource_id) or "00000000-0000-0000-0000-000000000000")
+    is_vm = type_of(resource_id) == "microsoft.compute/virtualmachines"
     try:
+        if is_vm:
+            raw = paging.get_one(client, resource_id, paging.VM_API, **{"$expand": "instanceView"})
+            view = (raw.get("properties") or {}).get("instanceView") or {}
+            statuses = tuple(s.get("code", "") for s in view.get("statuses") or [])
+            return ReferenceRead(resource_id, 200, statuses=statuses)
         paging.get_one(client, resource_id, api_version_of(resource_id))
     except HttpResponseError as exc:
         error = getattr(exc, "error", None)

@@ -6,6 +6,8 @@
   identity, a staging resource group, a Key Vault secret's metadata): its HTTP status and ARM error code.
   Only `status == 200` counts as present; 404 is missing, anything else (403, 5xx after retries) unreadable.
   Never a secret value: the Key Vault secret read is the management-plane GET, which returns metadata only.
+  A VM (the source of a captured image version) is read with its instance view, whose status codes say
+  whether it is deallocated and generalized.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class ReferenceRead:
     status: int
     code: str = ""
     message: str = ""
+    statuses: tuple[str, ...] = ()  # a VM's instance-view status codes (`PowerState/deallocated`, `OSState/…`)
 
     @property
     def key(self) -> str:

@@ -116,7 +116,13 @@ def version_body(version, source_id: str | None) -> dict[str, Any]:
         },
     }
     if source_id is not None:
-        props["storageProfile"] = {"source": {"id": source_id}}
+        # A captured VM goes in `virtualMachineId` (GalleryArtifactVersionFullSource); images and versions in `id`.
+        key = (
+            "virtualMachineId"
+            if "/providers/microsoft.compute/virtualmachines/" in source_id.lower()
+            else "id"
+        )
+        props["storageProfile"] = {"source": {key: source_id}}
     return {"location": version.location, "tags": dict(sorted(version.tags.items())), "properties": props}
 
 

@@ -1,8 +1,10 @@
 """References into the landing zone: what desired state points at but never creates, and whether it is there.
 
 A reference is a subnet (host pools' `sessionHosts.subnetId`, image builds' `subnetId`), a user-assigned
-identity (image builds' `identity`), a staging resource group (image builds' `stagingResourceGroup`) or a Key
-Vault secret (host pools' `localAdmin.password` and `join.password`). The reconciler creates none of them: a
+identity (image builds' `identity`), a staging resource group (image builds' `stagingResourceGroup`), a Key
+Vault secret (host pools' `localAdmin.password` and `join.password`) or the VM an image version is captured
+from (`source.virtualMachineId`: for a Generalized definition it must be deallocated and generalized until
+the version exists). The reconciler creates none of them: a
 landing zone owns them (role assignments, address plans, secret rotation). `reference_ids(desired)` is what the
 observer reads (one GET each, deduplicated); `check_references(ctx)` turns a missing or unreadable one into an
 error diagnostic that names the desired file:line and the resource id, so the plan stops before any write.
@@ -30,13 +32,25 @@ BARE_VAULT_NOTE = (
 )
 
 
+SOURCE_VM = "source VM"
+# What to do when the VM a Generalized definition's version is captured from is not ready (azure-docs
+# virtual-machines/generalize.md; Sysprep's own log of why it failed is setuperr.log in Panther).
+NOT_GENERALIZED_HINT = (
+    "inside the VM run `sysprep /oobe /generalize /shutdown` (if it fails, read "
+    r"C:\Windows\System32\Sysprep\Panther\setuperr.log), then `az vm deallocate` and `az vm generalize`; "
+    "a generalized VM can never be started again"
+)
+
+
 @dataclass(frozen=True)
 class Reference:
-    what: str  # "subnet", "user-assigned identity", "staging resource group", "Key Vault secret"
+    what: str  # "subnet", "user-assigned identity", "staging resource group", "Key Vault secret", SOURCE_VM
     resource_id: str  # the id that is read
     origin: str  # desired file:line of the field
     owner: str  # e.g. "HostPool hp-a: spec.sessionHosts.subnetId"
     note: str = ""  # added to a "does not exist" error
+    version_id: str = ""  # SOURCE_VM only: the version captured from it (judged only while it is absent)
+    generalized: bool = False  # SOURCE_VM only: its definition is Generalized, so the VM must be too
 
 
 def _vault_id(pool, secret) -> str:
@@ -65,6 +79,20 @@ def references(desired: DesiredState) -> list[Reference]:
                         what, value, build.origin(f"spec.{name}"), f"ImageBuild {build.name}: spec.{name}"
                     )
                 )
+    for version in desired.image_versions:
+        vm_id = version.spec.source.virtual_machine_id
+        if vm_id:
+            path = "spec.source.virtualMachineId"
+            out.append(
+                Reference(
+                    SOURCE_VM,
+                    vm_id,
+                    version.origin(path),
+                    f"ImageVersion {version.key}: {path}",
+                    version_id=version.arm_id,
+                    generalized=version.definition.spec.os_state == "Generalized",
+                )
+            )
     for pool in desired.host_pools:
         hosts = pool.spec.session_hosts
         out.append(
@@ -107,6 +135,10 @@ def check_references(ctx: Context) -> Outcome:
         return out
     for ref in references(ctx.desired):
         read = reads.get(norm_id(ref.resource_id))
+        if ref.what == SOURCE_VM and ctx.observed.get(ref.version_id) is not None:
+            continue  # captured already: Azure keeps a version whose VM is gone, and so do we
+        if read is not None and read.found and ref.what == SOURCE_VM:
+            out.diagnostics.extend(_source_vm_not_ready(ref, read.statuses))
         if read is None or read.found:
             continue
         if read.missing:
@@ -125,3 +157,23 @@ def check_references(ctx: Context) -> Outcome:
             )
         )
     return out
+
+
+def _source_vm_not_ready(ref: Reference, statuses: tuple[str, ...]) -> list[Diagnostic]:
+    """A Generalized definition's version is captured only from a VM that is deallocated and generalized:
+    Compute refuses anything else (409 OperationNotAllowed), so say so, and how to fix it, before any write.
+    A Specialized definition takes the VM as it is."""
+    codes = {s.lower() for s in statuses}
+    wanted = (("deallocated", "powerstate/deallocated"), ("generalized", "osstate/generalized"))
+    missing = [part for part, code in wanted if code not in codes]
+    if not ref.generalized or not missing:
+        return []
+    return [
+        Diagnostic(
+            Severity.ERROR,
+            ref.resource_id,
+            f"{ref.origin}: {ref.what} {ref.resource_id} is not {' and '.join(missing)}; {ref.owner} is "
+            f"captured from it: {NOT_GENERALIZED_HINT}",
+            ref.origin,
+        )
+    ]

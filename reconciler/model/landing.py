@@ -41,7 +41,9 @@ class ReferenceRead:
     status: int
     code: str = ""
     message: str = ""
-    statuses: tuple[str, ...] = ()  # a VM's instance-view status codes (`PowerState/deallocated`, `OSState/…`)
+    statuses: tuple[
+        str, ...
+    ] = ()  # a VM's instance-view status codes (`PowerState/deallocated`, `OSState/…`)
 
     @property
     def key(self) -> str:

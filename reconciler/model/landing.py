@@ -41,9 +41,8 @@ class ReferenceRead:
     status: int
     code: str = ""
     message: str = ""
-    statuses: tuple[
-        str, ...
-    ] = ()  # a VM's instance-view status codes (`PowerState/deallocated`, `OSState/…`)
+    # A VM's instance-view status codes (`PowerState/deallocated`, `OSState/generalized`).
+    statuses: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

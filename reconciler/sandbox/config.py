@@ -59,6 +59,9 @@ class SandboxConfig:
     # Read-after-replication lag: a VM create naming a version whose region completed less than this long ago
     # answers 404 GalleryImageNotFound (seen on Azure right after replication; 0 = off, the e2e tests turn it on).
     gallery_image_read_lag_seconds: float = 0.0
+    # A Blob service (connection string, e.g. Azurite's) for Image Builder's staging storage accounts: with
+    # one, a failed build run leaves a customization.log there (providers/imagebuilder.py). "" = no logs.
+    blob_connection_string: str = ""
     session_host_domain: str = "sandbox.local"
     session_host_delete_conflict_code: str = "SessionHostHasActiveSessions"
     # Retry-After on operation-status polls: real seconds until done, capped here (fractions allowed).

@@ -4,7 +4,10 @@ Rule fields: method ("*" or a verb), path (regex, searched case-insensitively in
 code, message, count (how many times; null = unlimited), probability (0..1, default 1), delay (real seconds to
 wait before answering), retry_after (header value; 429/503 rules get "0.01" unless given), kind ("response"
 answers with the error instead of routing; "lro" lets the request through and makes the operation it starts end
-Failed with the code).
+Failed with the code; "build" makes the Image Builder run it matches fail the way `cause` says, writing the
+customization.log of such a failure when the sandbox has a Blob service: see providers/packer_log.py for the
+causes and the optional `customizer` (its name), `exit_code`, `package` (the Appx package) and
+`actual_checksum`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import random
 import re
 from typing import Any
 
+from .providers.packer_log import FAULT_CAUSES
 from .seed import read_data_file
+
+BUILD_FIELDS = ("cause", "customizer", "exit_code", "package", "actual_checksum")
 
 _ids = itertools.count(1)
 
@@ -45,6 +51,7 @@ class Faults:
             "kind",
             "headers",
             "id",
+            *BUILD_FIELDS,
         }
         unknown = set(rule) - allowed
         if unknown:
@@ -63,9 +70,12 @@ class Faults:
             "kind": rule.get("kind", "response"),
             "headers": dict(rule.get("headers") or {}),
             "hits": 0,
+            **{k: rule[k] for k in BUILD_FIELDS if k in rule},
         }
-        if r["kind"] not in ("response", "lro"):
-            raise ValueError("fault kind must be 'response' or 'lro'")
+        if r["kind"] not in ("response", "lro", "build"):
+            raise ValueError("fault kind must be 'response', 'lro' or 'build'")
+        if r["kind"] == "build" and r.get("cause") not in FAULT_CAUSES:
+            raise ValueError(f"a build fault needs a cause, one of {', '.join(FAULT_CAUSES)}")
         re.compile(r["path"])
         if r["retry_after"] is None and r["status"] in (429, 503) and r["kind"] == "response":
             r["retry_after"] = "0.01"

@@ -5,11 +5,20 @@ Templates are immutable apart from tags, identity, vmProfile and distribute (PAT
 Queued -> Building -> Customizing -> Optimizing -> Validating -> Distributing), then creates the gallery version
 named by each SharedImage distribute target (definition id -> a generated version number) and replicates it;
 the run ends when replication does, writing `runOutputs/{runOutputName}` with the version as artifactId.
+
+With a Blob service (`blob_connection_string`), a run also gets Image Builder's staging: the resource group
+`IT_<rg>_<template>_<guid>` (or `stagingResourceGroup`), reported as `exactStagingResourceGroup`, holding a
+storage account; a failed run leaves its `packerlogs/<run guid>/customization.log` there (packer_log.py) and
+names it in `lastRunStatus.message` (the https URL) and in the operation's error (the ARM path). A fault rule
+of kind "build" picks how the run fails (`cause`: sysprep-appx, exit-code, checksum, …). Without a Blob
+service nothing of this exists, as before.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,10 +26,13 @@ from ..clock import iso
 from ..errors import ArmError, bad_request, conflict
 from ..routing import Request, Response
 from ..store import PRIVATE, json_copy, private, public
+from . import storage
 from .base import ResourceType
 from .landing import identity_problem, missing_identity
 from .network import subnet_problem
+from .packer_log import failure_log, status_messages
 from .sources import template_source_problem
+from .storage import BlobWriter, create_account
 
 READ_ONLY = ("provisioningState", "provisioningError", "lastRunStatus", "exactStagingResourceGroup")
 PATCHABLE = ("vmProfile", "distribute")
@@ -107,6 +119,10 @@ class ImageTemplates(ResourceType):
             )
 
     def on_delete(self, res, at):
+        # Deleting a template removes what Image Builder put in its staging group (logs included).
+        account = res.get(PRIVATE, {}).get("staging_account")
+        if account and self.app.store.get(account) is not None:
+            self.app.store.delete(account)
         staging = res.get(PRIVATE, {}).get("created_staging")
         if staging and self.app.store.get(staging) is not None and not self.app.store.list_rg(staging):
             self.app.store.delete(staging)
@@ -172,18 +188,39 @@ class ImageTemplates(ResourceType):
         now = self.app.clock.now_ts()
         share = self.app.config.build_failure_share
         fail = self.app.lro_fault(req)
-        if fail is None and share and self.app.rng.random() < share:
-            fail = {"code": "ImageBuildFailed", "message": "Customizer 'PowerShell' failed with exit code 1."}
+        logs = bool(self.app.config.blob_connection_string)
+        cause = self.app.faults.match(req.method, req.path, kind="build") if fail is None else None
+        if fail is None and cause is None and share and self.app.rng.random() < share:
+            if logs:
+                cause = {"cause": "exit-code", "exit_code": 1}
+            else:
+                fail = {
+                    "code": "ImageBuildFailed",
+                    "message": "Customizer 'PowerShell' failed with exit code 1.",
+                }
+        if cause is not None and not logs:
+            fail = {"code": "ImageBuildFailed", "message": f"The build failed ({cause['cause']})."}
+            cause = None
+        run: dict[str, Any] = {"start": now, "versions": []}
+        seconds = self.app.config.build_seconds
+        if logs:
+            self.stage(res, run)
+        if cause is not None:
+            seconds = self.failure_seconds(res, cause["cause"])
+            run["cause"], fail = dict(cause), {"code": "PackerBuildFailed", "message": ""}
         op = self.app.ops.start(
             req,
             kind="imagetemplate:run",
             resource_id=res["id"],
             ns="Microsoft.VirtualMachineImages",
             location=res["location"],
-            seconds=self.app.config.build_seconds,
+            seconds=seconds,
             fail=fail,
         )
-        private(res)["run"] = {"op": op["id"], "start": now, "build_end": op["due"], "versions": []}
+        if cause is not None:
+            run["status_message"], op["fail"] = self.failure_messages(res, run, op["id"])
+        run.update({"op": op["id"], "build_end": op["due"]})
+        private(res)["run"] = run
         res["properties"]["lastRunStatus"] = {
             "startTime": iso(now),
             "endTime": None,
@@ -206,12 +243,14 @@ class ImageTemplates(ResourceType):
         run = private(res)["run"]
         status = res["properties"]["lastRunStatus"]
         if op.get("fail"):
+            if run.get("cause"):
+                self.write_log(res, run, op["id"], at)
             status.update(
                 {
                     "runState": "Failed",
                     "runSubState": None,
                     "endTime": iso(at),
-                    "message": op["fail"]["message"],
+                    "message": run.get("status_message") or op["fail"]["message"],
                 }
             )
             return None
@@ -257,6 +296,56 @@ class ImageTemplates(ResourceType):
             }
         )
         return None
+
+    # ---- staging and logs (only with a Blob service)
+    def stage(self, res: dict[str, Any], run: dict[str, Any]) -> None:
+        """Image Builder's staging group and its storage account, made on the first run; a run guid names the
+        run's log folder."""
+        props, mine = res["properties"], private(res)
+        if not props.get("exactStagingResourceGroup"):
+            group = props.get("stagingResourceGroup")
+            if not group:
+                sub, rg = res["id"].split("/")[2], res["id"].split("/")[4]
+                guid = uuid.UUID(int=self.app.rng.getrandbits(128), version=4)
+                group = f"/subscriptions/{sub}/resourceGroups/IT_{rg}_{res['name']}_{guid}"
+                mine["created_staging"] = group
+            self.app.types["microsoft.resources/resourcegroups"].ensure(group, None, res["location"])
+            props["exactStagingResourceGroup"] = group
+        if not mine.get("staging_account") or self.app.store.get(mine["staging_account"]) is None:
+            account = create_account(self.app, props["exactStagingResourceGroup"], res["location"])
+            mine["staging_account"] = account["id"]
+        run["guid"] = str(uuid.UUID(int=self.app.rng.getrandbits(128), version=4))
+
+    def failure_seconds(self, res: dict[str, Any], cause: str) -> float:
+        """When a run failing of `cause` ends: at the build VM's deployment, at buildTimeoutInMinutes
+        (0 = Image Builder's 240), or while customizing."""
+        build = self.app.config.build_seconds
+        if cause in ("quota", "sku-not-available", "allocation-failed", "internal-error"):
+            return 0.1 * build
+        if cause == "build-timeout":
+            return float(res["properties"].get("buildTimeoutInMinutes") or 240) * 60
+        return 0.7 * build
+
+    def failure_messages(self, res: dict[str, Any], run: dict[str, Any], op_id: str) -> tuple[str, dict]:
+        account_id = private(res)["staging_account"]
+        account = account_id.rsplit("/", 1)[1]
+        blob = f"packerlogs/{run['guid']}/customization.log"
+        url = f"https://{account}.blob.core.windows.net/{blob}"
+        arm_path = f"{account_id}/blobServices/default/containers/{blob}"
+        text, error = failure_log(res, run["cause"], op_id, run["start"], run["start"] + 1)
+        run["log_error"] = error
+        return status_messages(run["cause"]["cause"], error, url, arm_path, op_id)
+
+    def write_log(self, res: dict[str, Any], run: dict[str, Any], op_id: str, at: float) -> None:
+        """The failed run's customization.log into the staging account (best effort: a Blob service that is
+        down leaves no log, which a reader must tolerate anyway)."""
+        text, _ = failure_log(res, run["cause"], op_id, run["start"], at)
+        try:
+            BlobWriter(self.app.config.blob_connection_string).put_text(
+                "packerlogs", f"{run['guid']}/customization.log", text
+            )
+        except (OSError, ValueError) as exc:
+            print(f"sandbox: could not write the build log: {exc}", file=sys.stderr)
 
     def make_version(self, res: dict[str, Any], target: dict[str, Any], at: float) -> dict[str, Any] | str:
         image_id = target.get("galleryImageId") or ""
@@ -353,6 +442,7 @@ class RunOutputs(ResourceType):
 
 
 def install(app: Any) -> None:
+    storage.install(app)  # the staging accounts exist for Image Builder's sake
     templates = app.register(ImageTemplates(app))
     app.register(RunOutputs(app))
     app.ops.hook("imagetemplate:run", templates.run_progress)

@@ -20,6 +20,7 @@ import copy
 from reconciler.azure.writes import HttpResponseError
 from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
+from reconciler.engine.actions.build_diagnostics import described, explain
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
@@ -65,7 +66,9 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             if status.state is not LroState.SUCCEEDED:
                 template = env.reader.template(template_id)
                 detail = (template.last_run_message if template else "") or status.message
-                mem["failure"] = (f"{what}: Image Builder: {status.error_code}: {detail}", status.error_code)
+                why = f"{what}: Image Builder: {status.error_code}: {detail}"
+                why = described(why, explain(env, change, detail, status.message))
+                mem["failure"] = (why, status.error_code)
         version = env.reader.version(version_id)
         env.record_replication(version)
         # 2. A half-made version (failed distribution or replication) is removed before anything else.
@@ -115,7 +118,8 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
         if mem.get("watching") and template.last_run_state in FAILED_RUNS:
             detail = template.last_run_message or template.last_run_state
-            return Failed(f"{what}: Image Builder: {detail}", error_code="ImageBuildFailed")
+            why = described(f"{what}: Image Builder: {detail}", explain(env, change, detail))
+            return Failed(why, error_code="ImageBuildFailed")
         # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build).
         mem["running"], mem["since"] = True, env.clock()
         status = lro_step(env, change.key, "run", template_id, None, "building")

@@ -1,0 +1,30 @@
+"""A failed Image Builder run, explained: its customization.log read from the staging account
+(azure/build_logs.py) and classified (planner/build_diagnosis.py), as the lines apply adds to the failure.
+
+Reading the log is best effort: whatever goes wrong, the failure is still reported, with the classifier's
+reading of the run message alone and a line saying why the log was not read.
+"""
+
+from __future__ import annotations
+
+from reconciler.azure.build_logs import BuildLogReader
+from reconciler.planner.build_diagnosis import Diagnosis, customizers_of, diagnose
+
+
+def explain(env, change, run_message: str | None, operation_message: str | None = None) -> Diagnosis | None:
+    conn = getattr(env.reader, "conn", None)
+    if conn is None:  # a reader that does not talk to Azure (unit tests of the action)
+        return None
+    try:
+        log = BuildLogReader(conn).read(change.resource_id, run_message, operation_message)
+        text, note = log.text, log.note
+    except Exception as exc:  # noqa: BLE001 - the failure itself must still be reported
+        text, note = None, f"could not be read ({type(exc).__name__})"
+    return diagnose(text, run_message or operation_message or "", customizers_of(change.after or {}), note)
+
+
+def described(why: str, diagnosis: Diagnosis | None) -> str:
+    """`why`, then the diagnosis lines indented under it."""
+    if diagnosis is None:
+        return why
+    return why + "".join(f"\n    {line}" for line in diagnosis.lines())

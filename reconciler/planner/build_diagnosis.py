@@ -185,7 +185,7 @@ def diagnose(
         return Diagnosis(
             "script-exit-code",
             f"the script exited with {exit_code}, not one of validExitCodes {allowed}",
-            hint=f"fix the script (its output is above), or add {exit_code} to the step's validExitCodes if it "
+            hint=f"fix the script (its output is in the excerpt), or add {exit_code} to the step's validExitCodes if it "
             "means success (3010: success, a restart is needed)",
             exit_code=exit_code,
             **base,

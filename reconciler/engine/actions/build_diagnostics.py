@@ -23,8 +23,10 @@ def explain(env, change, run_message: str | None, operation_message: str | None 
     return diagnose(text, run_message or operation_message or "", customizers_of(change.after or {}), note)
 
 
-def described(why: str, diagnosis: Diagnosis | None) -> str:
-    """`why`, then the diagnosis lines indented under it."""
+def described(what: str, azure_says: str, diagnosis: Diagnosis | None) -> str:
+    """`what: <cause>` first (a one-line reader, such as a notification cut at 400 characters, gets the cause),
+    then Image Builder's own message, the hint and the excerpt, indented under it."""
     if diagnosis is None:
-        return why
-    return why + "".join(f"\n    {line}" for line in diagnosis.lines())
+        return f"{what}: {azure_says}"
+    first, *rest = diagnosis.lines()
+    return f"{what}: {first}" + "".join(f"\n    {line}" for line in [azure_says, *rest])

@@ -66,8 +66,8 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             if status.state is not LroState.SUCCEEDED:
                 template = env.reader.template(template_id)
                 detail = (template.last_run_message if template else "") or status.message
-                why = f"{what}: Image Builder: {status.error_code}: {detail}"
-                why = described(why, explain(env, change, detail, status.message))
+                azure_says = f"Image Builder: {status.error_code}: {detail}"
+                why = described(what, azure_says, explain(env, change, detail, status.message))
                 mem["failure"] = (why, status.error_code)
         version = env.reader.version(version_id)
         env.record_replication(version)
@@ -118,7 +118,7 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
         if mem.get("watching") and template.last_run_state in FAILED_RUNS:
             detail = template.last_run_message or template.last_run_state
-            why = described(f"{what}: Image Builder: {detail}", explain(env, change, detail))
+            why = described(what, f"Image Builder: {detail}", explain(env, change, detail))
             return Failed(why, error_code="ImageBuildFailed")
         # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build).
         mem["running"], mem["since"] = True, env.clock()

@@ -112,7 +112,12 @@ class BuildLogReader:
         location = parse_location(*messages)
         group = (location.resource_group if location else None) or staging_group
         if group is None:
-            group = self.staging_group(template_id)
+            try:
+                group = self.staging_group(template_id)
+            except ResourceNotFoundError:
+                return BuildLog(
+                    None, "the template no longer exists (deleting it removes its staging group and logs)"
+                )
         if group is None:
             return BuildLog(None, "the template has no staging resource group (exactStagingResourceGroup)")
         if location is not None:
@@ -156,11 +161,20 @@ class BuildLogReader:
             )
         if not keys:
             return BuildLog(None, "listKeys returned no key", location)
+        # A few quick retries, not the Blob SDK's default 15 s first backoff: a log is worth a short wait only.
         container = BlobServiceClient(
-            endpoint, credential=keys[0]["value"], retry_total=2, connection_timeout=10, read_timeout=30
+            endpoint,
+            credential=keys[0]["value"],
+            retry_total=1,
+            initial_backoff=0.5,
+            increment_base=2,
+            random_jitter_range=0,
+            connection_timeout=10,
+            read_timeout=30,
         ).get_container_client(CONTAINER)
-        runs = _runs(container)
-        chosen = run_id or (location.run_id if location else None) or (runs[-1] if runs else None)
+        named = run_id or (location.run_id if location else None)
+        runs = _runs(container) if named is None else ()
+        chosen = named or (runs[-1] if runs else None)
         where = LogLocation(account_id.rsplit("/", 1)[1], chosen or "", group)
         if chosen is None:
             return BuildLog(None, "the staging account holds no customization.log", where, runs)
@@ -168,7 +182,8 @@ class BuildLogReader:
         try:
             data = blob.download_blob(max_concurrency=1).readall()
         except ResourceNotFoundError:
-            return BuildLog(None, f"{CONTAINER}/{chosen}/customization.log does not exist", where, runs)
+            note = f"{CONTAINER}/{chosen}/customization.log does not exist"
+            return BuildLog(None, note, where, _runs(container))
         except AzureError as exc:
             host = urlsplit(endpoint).netloc
             return BuildLog(

@@ -182,11 +182,13 @@ def diagnose(
     if exited:
         exit_code = int(exited.group(2))
         allowed = exited.group(3) or _allowed(step_index, customizers)
+        windows = not any(c.type.lower() == "shell" for c in customizers)
+        reboot = " (3010: success, a restart is needed)" if windows else ""
         return Diagnosis(
             "script-exit-code",
             f"the script exited with {exit_code}, not one of validExitCodes {allowed}",
-            hint=f"fix the script (its output is in the excerpt), or add {exit_code} to the step's validExitCodes if it "
-            "means success (3010: success, a restart is needed)",
+            hint=f"fix the script (its output is in the excerpt), or add {exit_code} to the step's "
+            f"validExitCodes if it means success{reboot}",
             exit_code=exit_code,
             **base,
         )

@@ -12,6 +12,7 @@ inferred from the same patterns (no public sample of Image Builder's own wording
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,8 +96,13 @@ def failure_log(
     if error is not None:
         log.out(f"==> azure-arm: ERROR: -> {error}", 30)
         return _ending(log, error, end)
-    log.out("==> azure-arm: Waiting for WinRM, up to timeout: 10m0s", 120)
-    log.out("==> azure-arm: WinRM connected.", 30)
+    linux = any((c.get("type") or "").lower() == "shell" for c in customize)
+    if linux:
+        log.out("==> azure-arm: Waiting for SSH to become available...", 120)
+        log.out("==> azure-arm: Connected to SSH!", 30)
+    else:
+        log.out("==> azure-arm: Waiting for WinRM, up to timeout: 10m0s", 120)
+        log.out("==> azure-arm: WinRM connected.", 30)
     for i, customizer in enumerate(customize):
         kind = PROVISIONER.get((customizer.get("type") or "").lower(), "powershell")
         log.err(f"[INFO] (telemetry) Starting provisioner {kind}")
@@ -104,6 +110,12 @@ def failure_log(
             return _ending(log, _fail_step(log, cause, customizer, kind, rule), end)
         _ok_step(log, customizer, kind)
         log.err(f"[INFO] (telemetry) ending {kind}")
+    if linux:  # waagent deprovisions; nothing of the causes here fails it
+        log.err("[INFO] (telemetry) Starting provisioner shell")
+        log.out("==> azure-arm: Provisioning with shell script: /tmp/DeprovisioningScript.sh")
+        log.out("    azure-arm: WARNING! The waagent service will be stopped.", 5)
+        log.out("    azure-arm: sudo waagent -force -deprovision+user && export HISTSIZE=0 && sync", 5)
+        return _ending(log, "unexpected EOF", end)
     log.err("[INFO] (telemetry) Starting provisioner powershell")
     log.out("==> azure-arm: Provisioning with powershell script: c:\\DeprovisioningScript.ps1")
     if cause == "sysprep-appx":
@@ -121,8 +133,19 @@ def _step_index(customize: list[dict[str, Any]], rule: dict[str, Any]) -> int | 
     return default_step(customize, rule["cause"])
 
 
+def _family(vm_size: str) -> str:
+    """Compute's quota family of a size: Standard_D4s_v5 -> standardDSv5Family, Standard_D2ds_v4 ->
+    standardDDSv4Family (the a/d/l/s feature letters count; memory or tiny variants do not)."""
+    match = re.fullmatch(r"Standard_([A-Z]+)\d+(?:-\d+)?([a-z]*)(?:_[A-Z]\d+)?(?:_v(\d+))?", vm_size)
+    if not match:
+        return "standardDSv5Family"
+    letters, features, version = match.groups()
+    features = "".join(c for c in features if c in "adls").upper()
+    return f"standard{letters}{features}{'v' + version if version else ''}Family"
+
+
 def _deploy_error(cause: str, template: dict[str, Any], vm_size: str, location: str) -> str | None:
-    family = vm_size.replace("Standard_", "standard").split("_")[0] + "Family"
+    family = _family(vm_size)
     sub = template["id"].split("/")[2]
     return {
         "quota": (
@@ -146,13 +169,27 @@ def _deploy_error(cause: str, template: dict[str, Any], vm_size: str, location: 
     }.get(cause)
 
 
+def _script(customizer: dict[str, Any], kind: str) -> str:
+    """What Packer names as the script: the URI, or the temporary file it writes an inline script to."""
+    if customizer.get("scriptUri"):
+        return str(customizer["scriptUri"])
+    return "/tmp/script_4286.sh" if kind == "shell" else "C:\\Windows\\Temp\\script-6643a1f2.ps1"
+
+
+def _command(customizer: dict[str, Any], kind: str) -> str:
+    script = _script(customizer, kind)
+    if kind == "shell":
+        return f"chmod +x {script}; sudo -E sh -eux '{script}'"
+    return f"powershell -executionpolicy bypass \"& {{ . '{script}'; exit $LastExitCode }}\""
+
+
 def _ok_step(log: LogWriter, customizer: dict[str, Any], kind: str) -> None:
     if kind in ("powershell", "shell"):
-        script = customizer.get("scriptUri") or "inline script"
+        script = _script(customizer, kind)
         log.out(f"==> azure-arm: Provisioning with {kind} script: {script}", 5)
         for command in (customizer.get("inline") or [])[:3]:
             log.out(f"    azure-arm: {command}", 20)
-        log.err("[INFO] command 'powershell -executionpolicy bypass \"& { ... }\"' exited with code: 0")
+        log.err(f"[INFO] command '{_command(customizer, kind)}' exited with code: 0")
     elif kind == "file":
         log.out(
             f"==> azure-arm: Uploading {customizer.get('sourceUri')} => {customizer.get('destination')}", 10
@@ -176,15 +213,11 @@ def _fail_step(
     if cause == "exit-code":
         code = int(rule.get("exit_code") if rule.get("exit_code") is not None else 1)
         allowed = customizer.get("validExitCodes") or [0]
-        log.out(
-            f"==> azure-arm: Provisioning with {kind} script: {customizer.get('scriptUri') or 'inline script'}"
-        )
+        log.out(f"==> azure-arm: Provisioning with {kind} script: {_script(customizer, kind)}")
         for command in (customizer.get("inline") or [])[:3]:
             log.out(f"    azure-arm: {command}", 20)
-        log.out("    azure-arm: Installing application ... failed (see the output above)", 30)
-        log.err(
-            f"[INFO] command 'powershell -executionpolicy bypass \"& {{ ... }}\"' exited with code: {code}"
-        )
+        log.out(f"    azure-arm: {customizer.get('name') or 'step'}: the installer reported an error", 30)
+        log.err(f"[INFO] command '{_command(customizer, kind)}' exited with code: {code}")
         log.err(f"[INFO] RPC endpoint: Communicator ended with: {code}")
         return f"Script exited with non-zero exit status: {code}. Allowed exit codes are: {allowed}"
     if cause == "checksum":
@@ -212,9 +245,7 @@ def _fail_step(
         log.err("[INFO] Retryable error: Machine not yet available (exit status 1115)", 300)
         return "Timeout waiting for machine to restart."
     # build-timeout: the step runs on until Image Builder's deadline cancels the build.
-    log.out(
-        f"==> azure-arm: Provisioning with {kind} script: {customizer.get('scriptUri') or 'inline script'}"
-    )
+    log.out(f"==> azure-arm: Provisioning with {kind} script: {_script(customizer, kind)}")
     log.out("    azure-arm: Waiting for the installer to finish...", 600)
     log.out("==> azure-arm: Cancelling builder after context cancellation context canceled", 3600)
     log.err("[ERROR] Remote command exited without exit status or exit signal.")

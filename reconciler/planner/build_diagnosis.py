@@ -102,7 +102,7 @@ def diagnose(
     both = text + "\n" + (run_message or "")
     step_index, step_lines = _failing_step(lines)
     customizer = _name(step_index, customizers, lines)
-    excerpt = _excerpt(step_lines or lines)
+    excerpt = _excerpt(step_lines or _from_first_error(lines))
     base = {"customizer": customizer, "excerpt": excerpt, "log_note": log_note if log is None else None}
 
     appx = _APPX.search(text)
@@ -157,7 +157,7 @@ def diagnose(
         return Diagnosis(
             "allocation-failed",
             "Azure had no capacity for the build VM",
-            hint="transient: the build is tried again; if it persists, choose another spec.vmSize",
+            hint="transient: running the build again usually succeeds; if it persists, choose another spec.vmSize",
             transient=True,
             **base,
         )
@@ -196,7 +196,7 @@ def diagnose(
         return Diagnosis(
             "internal-error",
             "Image Builder reported an internal error",
-            hint="transient: the build is tried again; a repeated one on template creation usually means "
+            hint="transient: running the build again usually succeeds; a repeated one on template creation means "
             "the build identity lacks a permission (source image, gallery, script storage)",
             transient=True,
             **base,
@@ -238,6 +238,12 @@ def _allowed(index: int | None, customizers: Sequence[Customizer]) -> str:
 def _exit_code(text: str) -> int | None:
     exited = _EXIT.search(text)
     return int(exited.group(2)) if exited else None
+
+
+def _from_first_error(lines: list[str]) -> list[str]:
+    """A failure outside the customizers (the build VM's deployment): from two lines before the first error."""
+    first = next((i for i, line in enumerate(lines) if _ERRORISH.search(line)), 0)
+    return lines[max(first - 2, 0) :]
 
 
 def _excerpt(lines: list[str]) -> tuple[str, ...]:

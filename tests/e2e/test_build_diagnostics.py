@@ -68,6 +68,8 @@ CASES = [
     ({"cause": "build-timeout"}, "build-timeout", "install-apps", None, "spec.buildTimeout"),
     ({"cause": "quota"}, "quota", None, None, "quota increase"),
     ({"cause": "sku-not-available"}, "sku-not-available", None, None, "another spec.vmSize"),
+    ({"cause": "allocation-failed"}, "allocation-failed", None, None, "running the build again"),
+    ({"cause": "internal-error"}, "internal-error", None, None, "running the build again"),
 ]
 
 
@@ -88,6 +90,8 @@ def test_failed_build_is_explained_and_its_log_printed(
     exit_text = f" (exit code {exit_code})" if exit_code is not None else ""
     assert f"cause: {cause}{step}{exit_text}: " in why, why
     assert "hint: " in why and hint in why
+    transient = cause in ("allocation-failed", "internal-error")
+    assert why.splitlines()[0].endswith("[transient]" if transient else "[needs a change]")
     assert "log excerpt:" in why and "log: " not in why, "the log was read"
     excerpt = why.split("log excerpt:\n", 1)[1].splitlines()
     assert 0 < len(excerpt) <= 20

@@ -22,7 +22,7 @@ class Sharing:
     the worst a race can do is keep two equal copies. Cleared when full (and by observe() when it is done),
     so a long-running controller never holds more than `limit` values beyond its snapshot."""
 
-    def __init__(self, limit: int = 100_000):
+    def __init__(self, limit: int = 50_000):
         self.limit = limit
         self._canonical: dict[Any, Any] = {}
         self._lock = Lock()

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.azure.sharing import Sharing
 from reconciler.model.fingerprint import (
     FINGERPRINT_FIELDS,
     GALLERY,
@@ -66,11 +67,15 @@ def parse_time(value: Any) -> datetime | None:
 
 def without_secrets(raw: dict[str, Any]) -> MappingProxyType:
     """A read-only copy with registration tokens removed (GET should not return them; never trust that)."""
+    return MappingProxyType(_no_token(raw))
+
+
+def _no_token(raw: dict[str, Any]) -> dict[str, Any]:
     props = raw.get("properties")
     if isinstance(props, dict) and isinstance(props.get("registrationInfo"), dict):
         info = {k: v for k, v in props["registrationInfo"].items() if k.lower() != "token"}
         raw = {**raw, "properties": {**props, "registrationInfo": info}}
-    return MappingProxyType(raw)
+    return raw
 
 
 # What an observed resource keeps of its REST body once converted (its `raw`): the fields that count toward
@@ -107,12 +112,51 @@ def essentials(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
     return out
 
 
+# Equal values of many resources become one object (reconciler.azure.sharing): observe() clears the table
+# when its snapshot is built.
+SHARED = Sharing()
+_one = SHARED
+
+# Kept paths whose values are each resource's own (GUIDs, names, ids): a table entry each would buy nothing.
+# The session host's two are replaced by its VM's equal strings when the two are joined (with_vm).
+_OWN: dict[str, frozenset[tuple[str, ...]]] = {
+    VIRTUAL_MACHINE: frozenset({("properties", "vmId"), ("properties", "osProfile", "computerName")}),
+    SESSION_HOST: frozenset({("properties", "resourceId"), ("properties", "virtualMachineId")}),
+    IMAGE_VERSION: frozenset({("properties", "storageProfile", "source")}),
+}
+assert all(paths <= set(_KEPT[t]) for t, paths in _OWN.items())  # so every dict compact() enters is ours
+# The dicts essentials() builds on the way to an own value: compact() shares inside them, not them whole.
+_OWN_PARENTS = {t: frozenset(p[:i] for p in paths for i in range(1, len(p))) for t, paths in _OWN.items()}
+
+
+def compact(kept: dict[str, Any], arm_type: str) -> dict[str, Any]:
+    """`kept` (essentials(), so its containers on the way to a kept path are new) with every value shared
+    (`SHARED`) but the resource's own ones; changed in place."""
+    own, parents = _OWN.get(arm_type, frozenset()), _OWN_PARENTS.get(arm_type, frozenset())
+
+    def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            at = (*path, key)
+            if at in own:
+                continue
+            if at in parents and type(value) is dict:
+                walk(value, at)
+            else:
+                node[key] = SHARED(value)
+
+    walk(kept, ())
+    return kept
+
+
 def _base(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
+    # The token goes before anything is shared, so it never enters the table either.
+    kept = compact(_no_token(essentials(raw, arm_type)), arm_type)
+    tags = kept.get("tags") if "tags" in kept else raw.get("tags")
     return {
         "id": raw.get("id", ""),
         "name": leaf_name(raw.get("name") or raw.get("id")),
-        "tags": MappingProxyType(raw["tags"]) if raw.get("tags") else EMPTY,
-        "raw": without_secrets(essentials(raw, arm_type)),
+        "tags": SHARED.proxy(SHARED(tags)) if tags else EMPTY,
+        "raw": MappingProxyType(kept),
     }
 
 
@@ -120,9 +164,9 @@ def gallery(raw: dict[str, Any]) -> ObservedGallery:
     p = raw.get("properties") or {}
     return ObservedGallery(
         **_base(raw, GALLERY),
-        location=normalize_region(raw.get("location")),
+        location=_one(normalize_region(raw.get("location"))),
         description=p.get("description"),
-        provisioning_state=p.get("provisioningState"),
+        provisioning_state=_one(p.get("provisioningState")),
     )
 
 
@@ -132,7 +176,7 @@ def image_definition(raw: dict[str, Any]) -> ObservedImageDefinition:
     return ObservedImageDefinition(
         **_base(raw, IMAGE_DEFINITION),
         gallery_id=_shared(parent_id(raw["id"])),
-        location=normalize_region(raw.get("location")),
+        location=_one(normalize_region(raw.get("location"))),
         os_type=p.get("osType"),
         os_state=p.get("osState"),
         hyper_v_generation=p.get("hyperVGeneration"),
@@ -143,7 +187,7 @@ def image_definition(raw: dict[str, Any]) -> ObservedImageDefinition:
         features=MappingProxyType({f.get("name", ""): str(f.get("value")) for f in p.get("features") or []}),
         description=p.get("description"),
         end_of_life_date=parse_time(p.get("endOfLifeDate")),
-        provisioning_state=p.get("provisioningState"),
+        provisioning_state=_one(p.get("provisioningState")),
     )
 
 
@@ -166,22 +210,24 @@ def image_version(raw: dict[str, Any]) -> ObservedImageVersion:
     return ObservedImageVersion(
         **_base(raw, IMAGE_VERSION),
         definition_id=_shared(parent_id(raw["id"])),
-        location=normalize_region(raw.get("location")),
-        target_regions=tuple(
-            ObservedTargetRegion(
-                name=normalize_region(t.get("name")),
-                regional_replica_count=t.get("regionalReplicaCount"),
-                storage_account_type=t.get("storageAccountType"),
-                exclude_from_latest=t.get("excludeFromLatest"),
+        location=_one(normalize_region(raw.get("location"))),
+        target_regions=_one(
+            tuple(
+                ObservedTargetRegion(
+                    name=_one(normalize_region(t.get("name"))),
+                    regional_replica_count=t.get("regionalReplicaCount"),
+                    storage_account_type=_one(t.get("storageAccountType")),
+                    exclude_from_latest=t.get("excludeFromLatest"),
+                )
+                for t in pub.get("targetRegions") or []
             )
-            for t in pub.get("targetRegions") or []
         ),
         replica_count=pub.get("replicaCount"),
-        storage_account_type=pub.get("storageAccountType"),
+        storage_account_type=_one(pub.get("storageAccountType")),
         exclude_from_latest=bool(pub.get("excludeFromLatest")),
         end_of_life_date=parse_time(pub.get("endOfLifeDate")),
         published_date=parse_time(pub.get("publishedDate")),
-        provisioning_state=p.get("provisioningState"),
+        provisioning_state=_one(p.get("provisioningState")),
         allow_deletion_of_replicated_locations=(p.get("safetyProfile") or {}).get(
             "allowDeletionOfReplicatedLocations", True
         ),
@@ -197,8 +243,8 @@ def image_template(raw: dict[str, Any]) -> ObservedImageTemplate:
     error = p.get("provisioningError") or {}
     return ObservedImageTemplate(
         **_base(raw, IMAGE_TEMPLATE),
-        location=normalize_region(raw.get("location")),
-        provisioning_state=p.get("provisioningState"),
+        location=_one(normalize_region(raw.get("location"))),
+        provisioning_state=_one(p.get("provisioningState")),
         provisioning_error=(
             f"{error.get('provisioningErrorCode')}: {error.get('message')}" if error else None
         ),
@@ -219,7 +265,7 @@ def host_pool(raw: dict[str, Any]) -> ObservedHostPool:
     reg = p.get("registrationInfo") or {}
     return ObservedHostPool(
         **_base(raw, HOST_POOL),
-        location=normalize_region(raw.get("location")),
+        location=_one(normalize_region(raw.get("location"))),
         host_pool_type=p.get("hostPoolType"),
         load_balancer_type=p.get("loadBalancerType"),
         preferred_app_group_type=p.get("preferredAppGroupType"),
@@ -241,12 +287,12 @@ def vm(raw: dict[str, Any]) -> ObservedVM:
     image_id = image.get("id")
     return ObservedVM(
         **_base(raw, VIRTUAL_MACHINE),
-        location=normalize_region(raw.get("location")),
+        location=_one(normalize_region(raw.get("location"))),
         vm_uuid=p.get("vmId"),
         computer_name=(p.get("osProfile") or {}).get("computerName"),
-        vm_size=(p.get("hardwareProfile") or {}).get("vmSize"),
-        provisioning_state=p.get("provisioningState"),
-        image_reference_id=image_id,
+        vm_size=_one((p.get("hardwareProfile") or {}).get("vmSize")),
+        provisioning_state=_one(p.get("provisioningState")),
+        image_reference_id=_one(image_id),
         image_version_id=_shared(_exact_version_id(image_id, image.get("exactVersion"))),
     )
 
@@ -268,22 +314,22 @@ def _exact_version_id(image_id: str | None, exact_version: str | None) -> str | 
 
 
 def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> ObservedSessionHost:
+    return with_vm(_unjoined_host(raw), vms_by_id)
+
+
+def _unjoined_host(raw: dict[str, Any]) -> ObservedSessionHost:
     p = raw.get("properties") or {}
-    vm_id = norm_id(p.get("resourceId")) or None
-    machine = vms_by_id.get(vm_id or "")
     return ObservedSessionHost(
         **_base(raw, SESSION_HOST),
         host_pool_id=_shared(parent_id(raw["id"])),
-        status=p.get("status"),
+        status=_one(p.get("status")),
         allow_new_session=p.get("allowNewSession", True) is not False,
         sessions=int(p.get("sessions") or 0),
-        vm_id=vm_id,
+        vm_id=norm_id(p.get("resourceId")) or None,
         vm_uuid=p.get("virtualMachineId"),
-        image_version_id=machine.image_version_id if machine else None,
-        update_state=p.get("updateState"),
+        update_state=_one(p.get("updateState")),
         last_heartbeat=parse_time(p.get("lastHeartBeat")),
         assigned_user=p.get("assignedUser"),
-        vm=machine,
     )
 
 
@@ -292,7 +338,18 @@ def with_vm(host: ObservedSessionHost, vms_by_id: dict[str, ObservedVM]) -> Obse
     machine = vms_by_id.get(host.vm_id or "")
     if machine is None:
         return host
-    return replace(host, vm=machine, image_version_id=machine.image_version_id)
+    # The host names its VM by the VM's own id and GUID: one string each for the two (equal values only,
+    # so nothing a reader sees changes; the dict is the host's own, built by essentials()).
+    props = host.raw.get("properties")
+    if type(props) is dict:
+        if props.get("resourceId") == machine.id:
+            props["resourceId"] = machine.id
+        if machine.vm_uuid is not None and props.get("virtualMachineId") == machine.vm_uuid:
+            props["virtualMachineId"] = machine.vm_uuid
+    vm_uuid = machine.vm_uuid if host.vm_uuid == machine.vm_uuid else host.vm_uuid
+    return replace(
+        host, vm=machine, vm_id=machine.key, vm_uuid=vm_uuid, image_version_id=machine.image_version_id
+    )
 
 
 def user_session(raw: dict[str, Any]) -> ObservedUserSession:
@@ -302,7 +359,7 @@ def user_session(raw: dict[str, Any]) -> ObservedUserSession:
         host_pool_id=_shared(parent_id(raw["id"], levels=2)),
         session_host_name=raw["id"].rstrip("/").split("/")[-3],
         user_principal_name=p.get("userPrincipalName"),
-        session_state=p.get("sessionState"),
-        application_type=p.get("applicationType"),
+        session_state=_one(p.get("sessionState")),
+        application_type=_one(p.get("applicationType")),
         create_time=parse_time(p.get("createTime")),
     )

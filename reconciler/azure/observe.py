@@ -223,4 +223,6 @@ def observe(scope: ObserveScope, connection: Connection, *, max_workers: int = 8
     tree.run()
     observed_at = connection.meter.last_server_time or datetime.now(UTC)
     calls = stats_since(before, connection.meter.stats())
-    return _snapshot(scope, collector.raw, collector.raw["session_hosts"], observed_at, calls)
+    snapshot = _snapshot(scope, collector.raw, collector.raw["session_hosts"], observed_at, calls)
+    convert.SHARED.clear()  # the snapshot holds what it shares; the table would only hold it longer
+    return snapshot

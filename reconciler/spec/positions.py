@@ -23,7 +23,7 @@ Mark = tuple[int, int]
 
 
 # Documents of one shape (most of them, in a large estate) share one `path -> slot` index, so a document
-# keeps only its marks: ~16 bytes per positioned value instead of ~250 for dicts of tuples. Bounded so that
+# keeps only its marks: ~8 bytes per positioned value instead of ~250 for dicts of tuples. Bounded so that
 # a long-running controller re-reading edited files cannot grow it forever (clearing is safe: every
 # Positions holds its own reference to its index).
 _LAYOUTS: dict[tuple[Path, ...], dict[Path, int]] = {}
@@ -49,10 +49,9 @@ class Positions:
             if len(_LAYOUTS) >= _MAX_LAYOUTS:
                 _LAYOUTS.clear()
             slots = _LAYOUTS[layout] = {path: i for i, path in enumerate(layout)}
-        marks = array("I")
-        for four in recorded.values():
-            marks.extend(four)
-        return cls(slots, marks)
+        flat = [mark for four in recorded.values() for mark in four]
+        # Two bytes a mark unless a line or column needs more (a document past line 65,535 of its file).
+        return cls(slots, array("H" if max(flat, default=0) < 1 << 16 else "I", flat))
 
     def __contains__(self, path: Path) -> bool:
         return path in self._slots

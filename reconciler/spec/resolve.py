@@ -33,6 +33,9 @@ class Resolver:
     errors: list[SpecError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # Equal target regions (and tuples of them) are one object: 10,000 versions name a few dozen.
+        self._region_of: dict[tuple, EffectiveTargetRegion] = {}
+        self._regions: dict[tuple[int, ...], tuple[EffectiveTargetRegion, ...]] = {}
         self.by_kind: dict[str, list[TypedDocument]] = {}
         for doc in self.validated.documents:
             self.by_kind.setdefault(doc.kind, []).append(doc)
@@ -156,6 +159,13 @@ class Resolver:
         self._definitions_indexed = (defs, len(defs), index)
         return index
 
+    def _region(self, name: str, replicas: int, storage: str, exclude: bool) -> EffectiveTargetRegion:
+        key = (name, type(replicas), replicas, storage, type(exclude), exclude)
+        region = self._region_of.get(key)
+        if region is None:
+            region = self._region_of[key] = EffectiveTargetRegion(name, replicas, storage, exclude)
+        return region
+
     # --- the whole graph ---------------------------------------------------------------------------------
     def resolve(self) -> DesiredState:
         with cyclic_gc_paused():  # builds 10,000s of objects in a large estate
@@ -254,7 +264,7 @@ class Resolver:
                 )
                 continue
             regions = tuple(
-                EffectiveTargetRegion(
+                self._region(
                     t.name,
                     t.replica_count or spec.replica_count,
                     t.storage_account_type or spec.storage_account_type,
@@ -262,6 +272,7 @@ class Resolver:
                 )
                 for t in spec.target_regions
             )
+            regions = self._regions.setdefault(tuple(map(id, regions)), regions)
             tags = self.tags(settings, spec.tags)
             version = ImageVersion(doc.raw, doc.name, definition, build, regions, tags=tags, spec=spec)
             seen[key] = version

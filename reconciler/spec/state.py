@@ -36,7 +36,7 @@ def parse_field_path(text: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class _Located:
     """Mixin: where the document was written."""
 
@@ -56,7 +56,7 @@ def rg_prefix(subscription_id: str, resource_group: str) -> str:
     return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Settings:
     spec: SettingsSpec
     raw: RawDocument | None = field(default=None, repr=False)
@@ -77,7 +77,7 @@ class Settings:
         return self.raw.origin(parse_field_path(field_path)) if self.raw else "(built-in defaults)"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Gallery(_Located):
     name: str = ""
     subscription_id: str = ""
@@ -91,7 +91,7 @@ class Gallery(_Located):
         return f"{rg_prefix(self.subscription_id, self.resource_group)}/providers/{COMPUTE}/galleries/{self.name}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class ImageDefinition(_Located):
     name: str = ""
     gallery: Gallery = None  # type: ignore[assignment]
@@ -120,9 +120,9 @@ class ImageDefinition(_Located):
         return f"{self.gallery.arm_id}/images/{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EffectiveTargetRegion:
-    """A target region with the version-wide defaults filled in."""
+    """A target region with the version-wide defaults filled in (equal ones are one object: resolve.py)."""
 
     name: str
     replica_count: int
@@ -130,7 +130,7 @@ class EffectiveTargetRegion:
     exclude_from_latest: bool
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class ImageBuild(_Located):
     name: str = ""
     subscription_id: str = ""
@@ -145,7 +145,7 @@ class ImageBuild(_Located):
         return f"{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{self.name}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class ImageVersion(_Located):
     name: str = ""  # Major.Minor.Patch
     definition: ImageDefinition = None  # type: ignore[assignment]
@@ -171,7 +171,7 @@ class ImageVersion(_Located):
         return f"{self.definition.arm_id}/versions/{self.name}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class HostPool(_Located):
     name: str = ""
     subscription_id: str = ""

@@ -8,7 +8,8 @@ saved plan is self-contained.
 Each cycle's performed steps are counted into the change's run memory (`env.memory(key)["hosts"]`, a
 :class:`HostWork`), which the recap reads: hosts created, replaced, deleted, drained, users messaged and
 logged off. An established host a failed tag PATCH left `Failed` gets its tags sent again after the cycle
-(`repair_update_failed`). A change that wrote in any cycle of this run ends `changed`, not `ok`. A wait carries a reason
+(`repair_update_failed`). A plain poll is moved to when what is in flight is expected done (`engine/host_polls.py`).
+A change that wrote in any cycle of this run ends `changed`, not `ok`. A wait carries a reason
 code (soak, gate, window, replication, drain, hosts) read from the decision, never from its words. An Azure
 refusal mid-cycle is classified like every action's (`engine/classify.py`): a throttle or another operation
 on a VM is a wait, a GalleryImageNotFound right after replication is retried for a bounded time.
@@ -27,6 +28,7 @@ from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure
 from reconciler.engine.classify import NOT_FOUND_LAG_CODES
 from reconciler.engine.executor import RunContext
+from reconciler.engine.host_polls import next_look
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.engine.rollout import CycleInterrupted, PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
@@ -97,6 +99,9 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     outcome = cycle.outcome
     if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
         return replace(outcome, changed=True)
+    if isinstance(outcome, WaitUntil) and cycle.decision is not None and cycle.inputs is not None:
+        at = next_look(cycle.decision, cycle.inputs, wrote=bool(cycle.writes or repaired))
+        outcome = replace(outcome, at=at) if at is not None else outcome
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))
     return outcome

@@ -2,7 +2,10 @@
 
 Each call looks at Azure and takes the next step:
 - the version exists and Succeeded → check the run output names it → done;
-- the version exists half-made (Failed) → delete it (a failed build leaves nothing behind), then report;
+- the version exists Failed though the run that made it succeeded (only our PATCH after it failed) → send that
+  PATCH again (Azure's advice for a resource a failed update left Failed): a good build is never thrown away;
+- the version exists half-made (Failed by its distribution or replication) → delete it (a failed build leaves
+  nothing behind), then report;
 - no template → create it; template Failed to provision → delete it and fail with Image Builder's error;
 - template ready, not run in this apply (or its last run failed in an earlier one) → run it;
 - running → wait; the run failed in this apply → clean up, then fail with Image Builder's message;
@@ -22,7 +25,7 @@ from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
 from reconciler.engine.actions.build_diagnostics import described, explain
 from reconciler.engine.actions.env import ActionEnv
-from reconciler.engine.actions.steps import http_failure, is_wait, lro_step
+from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
 
 FAILED_RUNS = ("Failed", "Canceled", "PartiallySucceeded")
@@ -63,6 +66,7 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 phase = (template.last_run_sub_state if template else None) or "running"
                 return WaitUntil(status.at, f"building ({phase})")
             mem["running"] = False
+            mem["built"] = status.state is LroState.SUCCEEDED
             if status.state is not LroState.SUCCEEDED:
                 template = env.reader.template(template_id)
                 detail = (template.last_run_message if template else "") or status.message
@@ -71,8 +75,11 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 mem["failure"] = (why, status.error_code)
         version = env.reader.version(version_id)
         env.record_replication(version)
-        # 2. A half-made version (failed distribution or replication) is removed before anything else.
+        # 2. A Failed version: repaired when the run made it and only our PATCH after it failed; else it is
+        # half-made (failed distribution or replication) and removed before anything else.
         if version is not None and version.provisioning_state == "Failed":
+            if _built_then_patch_failed(change, env, mem, version, version_id):
+                return _finish_built(change, env, mem, what, version_id)
             status = lro_step(env, change.key, "delete", version_id, None, "removing the half-made version")
             if is_wait(status):
                 return status
@@ -81,7 +88,8 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
         if "failure" in mem:
             why, code = mem["failure"]
             return Failed(why, error_code=code or "BuildFailed")
-        if version is not None and version.provisioning_state == "Succeeded":
+        if version is not None and (version.provisioning_state == "Succeeded" or "patch_body" in mem):
+            # Updating under our own PATCH: _finish_built checks that operation, not the version.
             return _finish_built(change, env, mem, what, version_id)
         if version is not None:  # Creating / Updating: Image Builder is distributing it
             return env.wait(mem.get("since"), f"distributing ({_regions(version)})")
@@ -137,7 +145,7 @@ def _finish_built(change, env: ActionEnv, mem: dict, what: str, version_id: str)
         output = env.reader.run_output(template_id, _run_output_name(change))
         if output is not None and output.lower() != version_id.lower():
             return Failed(f"{what}: the run output names {output}, not {version_id}", "RunOutputMismatch")
-        mem["checked"] = True
+        mem["checked"] = mem["built"] = True
     patch = copy.deepcopy(change.details.get("version_patch") or {})
     if patch:
         if "patch_body" not in mem:
@@ -145,13 +153,30 @@ def _finish_built(change, env: ActionEnv, mem: dict, what: str, version_id: str)
             patch["tags"] = env.tags_for_write(patch.get("tags"), current.tags if current else None)
             mem["patch_body"] = patch
         status = lro_step(env, change.key, "patch", version_id, mem["patch_body"], "setting version fields")
-        if is_wait(status):
-            return status
+        # A failed PATCH leaves the version Failed: a Retry (the engine's retry budget bounds the tries) sends
+        # it again; the template stays until the version is right, so the run's output can still be checked.
+        pending = unsettled(f"{what}: setting version fields", status)
+        if pending is not None:
+            return pending
     if env.reader.exists(template_id) or env.ledger.lookup(template_id, "delete"):
         status = lro_step(env, change.key, "delete", template_id, None, "removing the finished template")
         if is_wait(status):
             return status
     return Done(bool(mem["wrote"]), f"built {version_id.rsplit('/', 1)[-1]}")
+
+
+def _built_then_patch_failed(change, env: ActionEnv, mem: dict, version, version_id: str) -> bool:
+    """A Failed version the run made whole: the run succeeded (this apply saw it, or the template says so and
+    its run output names this version) and no region failed, so only a later write (our PATCH) failed."""
+    if "failure" in mem or any(r.state == "Failed" for r in version.replication or ()):
+        return False
+    if mem.get("built"):
+        return True
+    template = env.reader.template(change.resource_id)
+    if template is None or template.last_run_state != "Succeeded":
+        return False
+    output = env.reader.run_output(change.resource_id, _run_output_name(change))
+    return output is not None and output.lower() == version_id.lower()
 
 
 def _regions(version) -> str:

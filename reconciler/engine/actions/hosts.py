@@ -7,7 +7,9 @@ saved plan is self-contained.
 
 Each cycle's performed steps are counted into the change's run memory (`env.memory(key)["hosts"]`, a
 :class:`HostWork`), which the recap reads: hosts created, replaced, deleted, drained, users messaged and
-logged off. A change that wrote in any cycle of this run ends `changed`, not `ok`. A wait carries a reason
+logged off. An established host a failed tag PATCH left `Failed` gets its tags sent again after the cycle
+(`repair_update_failed`). A plain poll is moved to when what is in flight is expected done (`engine/host_polls.py`).
+A change that wrote in any cycle of this run ends `changed`, not `ok`. A wait carries a reason
 code (soak, gate, window, replication, drain, hosts) read from the decision, never from its words. An Azure
 refusal mid-cycle is classified like every action's (`engine/classify.py`): a throttle or another operation
 on a VM is a wait, a GalleryImageNotFound right after replication is retried for a bounded time.
@@ -19,15 +21,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
+from reconciler.azure.hosts_write import PoolWriter
 from reconciler.azure.writes import HttpResponseError, error_info
 from reconciler.engine.actions import register
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure
 from reconciler.engine.classify import NOT_FOUND_LAG_CODES
 from reconciler.engine.executor import RunContext
+from reconciler.engine.host_polls import next_look
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.engine.rollout import CycleInterrupted, PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
+from reconciler.planner.host_failures import update_failed
 from reconciler.planner.host_steps import DecisionMode, Step, StepOp
 from reconciler.planner.pool_target import PoolTarget
 
@@ -86,12 +91,41 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
         return http_failure(target.pool.name, exc, _lag_age(mem, exc, env.clock()))
     mem.pop(LAG_SINCE, None)
     _count(mem, work, cycle.writes, cycle.performed)
+    try:
+        repaired = repair_update_failed(cycle, PoolWriter(env.writer.conn, target.pool.arm_id))
+    except HttpResponseError as exc:
+        return http_failure(target.pool.name, exc)
+    _count(mem, work, repaired, ())
     outcome = cycle.outcome
     if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
         return replace(outcome, changed=True)
+    if isinstance(outcome, WaitUntil) and cycle.decision is not None and cycle.inputs is not None:
+        at = next_look(cycle.decision, cycle.inputs, wrote=bool(cycle.writes or repaired))
+        outcome = replace(outcome, at=at) if at is not None else outcome
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))
     return outcome
+
+
+def repair_update_failed(cycle: PoolCycle, writer: PoolWriter) -> int:
+    """Send the tags again of every established host a failed tag PATCH left `Failed` (update_failed): Azure
+    keeps a VM Failed until a write on it succeeds, and the ready mark that repairs a new host never comes
+    for an established one. Not a step of the decision: the host is fine and nothing about the pool changes.
+    The hosts this cycle wrote are left alone (their own write is the repair, or they are going)."""
+    if cycle.inputs is None:
+        return 0
+    touched = {step.host for step in cycle.performed}
+    stuck = [
+        h
+        for h in cycle.inputs.hosts
+        if h.managed
+        and h.established
+        and update_failed(h)
+        and not (h.retiring or h.deleting or h.failed or h.name in touched)
+    ]
+    for h in stuck:
+        writer.tag_vm(h.name, dict(h.tags))
+    return len(stuck)
 
 
 def _count(mem: dict, work: HostWork, writes: int, performed: Iterable[Step]) -> None:

@@ -20,3 +20,23 @@ def parse_rolled_out(value: str | None) -> tuple[str, str] | None:
         return None
     version_id, _, when = value.rpartition("|")
     return version_id.lower(), when
+
+
+# On an image template whose run failed: "<failed runs>|<cause>|transient" or "…|needs-change", written by
+# apply from the run's diagnosis. The planner runs a transient failure again up to BUILD_RETRY_BUDGET failed
+# runs, and never runs a recipe again whose failure needs a change (a script's exit code, a checksum): the
+# same recipe would fail the same way, for hours each time. A changed recipe is a new template.
+BUILD_FAILURES_TAG = "avd-reconciler-build-failures"
+BUILD_RETRY_BUDGET = 3
+
+
+def build_failures_value(failed_runs: int, cause: str, transient: bool) -> str:
+    return f"{failed_runs}|{cause}|{'transient' if transient else 'needs-change'}"
+
+
+def parse_build_failures(value: str | None) -> tuple[int, str, bool] | None:
+    """(failed runs, cause, transient) from a BUILD_FAILURES_TAG value, or None if absent or malformed."""
+    parts = (value or "").split("|")
+    if len(parts) != 3 or not parts[0].isdigit() or parts[2] not in ("transient", "needs-change"):
+        return None
+    return int(parts[0]), parts[1], parts[2] == "transient"

@@ -54,6 +54,7 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     pools, previews = plan_pools(ctx)
     parts.append(pools)
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
+    wanted_templates |= {k for p in parts for k in p.kept}
     parts.append(plan_deletions(ctx, wanted_templates))
     changes: list[Change] = after_groups([c for p in parts for c in p.changes], groups.changes)
     _check_changes(changes)

@@ -165,6 +165,9 @@ class Outcome:
 
     changes: list[Change] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Ids (lower-cased) of resources kept with no change, which the deletion planner must leave alone (a
+    # failed build's template: the evidence of why it is not run again).
+    kept: set[str] = field(default_factory=set)
 
 
 def diff_resource(

@@ -7,7 +7,8 @@ A version produced by an ImageBuild is never PUT directly: the template distribu
 from __future__ import annotations
 
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, ChangeReason
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity
+from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET, parse_build_failures
 from reconciler.planner.bodies import content_hash, template_body, version_body
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
@@ -118,11 +119,18 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
         return
     why = "is declared but does not exist"
     if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
+        failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
+        if failures and (not failures[2] or failures[0] >= BUILD_RETRY_BUDGET):
+            out.diagnostics.append(_not_run_again(version, template, label, failures))
+            out.kept.add(norm_id(template.id))
+            return
         why += (
             f"; the last build {template.last_run_state.lower()}: {template.last_run_message or ''}".rstrip(
                 ": "
             )
         )
+        if failures:
+            why += f" (failed run {failures[0]} of {BUILD_RETRY_BUDGET}, {failures[1]}: running it again)"
     out.changes.append(
         Change(
             Action.BUILD,
@@ -135,4 +143,20 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
             fingerprint=template.fingerprint if template is not None else "",
             reason_code=ChangeReason.MISSING,
         )
+    )
+
+
+def _not_run_again(version, template, label: str, failures: tuple[int, str, bool]) -> Diagnostic:
+    """The same recipe is not run again: its failure needs a change, or it failed transiently too often. The
+    version stays absent (pins to it wait) until the recipe changes (a new template) or someone deletes the
+    failed template to ask for one more run."""
+    runs, cause, transient = failures
+    because = f"failed {runs} times ({cause})" if transient else f"failed with {cause}, which needs a change"
+    return Diagnostic(
+        Severity.WARNING,
+        template.id,
+        f"{version.origin('spec.source.build')}: {label} is not built: its recipe {because}; change the "
+        f"ImageBuild (a new template is built), or delete image template {leaf(template.id)} to run it once "
+        "more (`reconcile logs build --diagnose` says why it failed)",
+        version.origin("spec.source.build"),
     )

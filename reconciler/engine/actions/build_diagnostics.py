@@ -7,7 +7,11 @@ reading of the run message alone and a line saying why the log was not read.
 
 from __future__ import annotations
 
+import contextlib
+
 from reconciler.azure.build_logs import BuildLogReader
+from reconciler.azure.writes import HttpResponseError
+from reconciler.model.tags import BUILD_FAILURES_TAG, build_failures_value, parse_build_failures
 from reconciler.planner.build_diagnosis import Diagnosis, customizers_of, diagnose
 
 
@@ -30,3 +34,24 @@ def described(what: str, azure_says: str, diagnosis: Diagnosis | None) -> str:
         return f"{what}: {azure_says}"
     first, *rest = diagnosis.lines()
     return f"{what}: {first}" + "".join(f"\n    {line}" for line in [azure_says, *rest])
+
+
+def record_failure(env, template_id: str, diagnosis: Diagnosis | None) -> None:
+    """Count the failed run on the template (BUILD_FAILURES_TAG), so the next plan knows whether running the
+    same recipe again can help. Best effort: without the mark the next plan runs the build again, as before."""
+    if diagnosis is None:
+        return
+    with contextlib.suppress(HttpResponseError):
+        current = env.reader.tags(template_id)
+        tags = dict(current.tags) if current else {}
+        seen = parse_build_failures(tags.get(BUILD_FAILURES_TAG))
+        tags[BUILD_FAILURES_TAG] = build_failures_value(
+            (seen[0] if seen else 0) + 1, diagnosis.cause, _worth_retrying(diagnosis)
+        )
+        env.writer.start("patch", template_id, {"tags": tags})
+
+
+def _worth_retrying(diagnosis: Diagnosis) -> bool:
+    """A transient cause, or one not recognised (running again is how it is told apart); a known cause that
+    needs a change (exit code, checksum, Sysprep, quota…) would fail the same way."""
+    return diagnosis.transient or diagnosis.cause == "unknown"

@@ -23,7 +23,7 @@ import copy
 from reconciler.azure.writes import HttpResponseError
 from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
-from reconciler.engine.actions.build_diagnostics import described, explain
+from reconciler.engine.actions.build_diagnostics import described, explain, record_failure
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
@@ -71,8 +71,9 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 template = env.reader.template(template_id)
                 detail = (template.last_run_message if template else "") or status.message
                 azure_says = f"Image Builder: {status.error_code}: {detail}"
-                why = described(what, azure_says, explain(env, change, detail, status.message))
-                mem["failure"] = (why, status.error_code)
+                diagnosis = explain(env, change, detail, status.message)
+                record_failure(env, template_id, diagnosis)
+                mem["failure"] = (described(what, azure_says, diagnosis), status.error_code)
         version = env.reader.version(version_id)
         env.record_replication(version)
         # 2. A Failed version: repaired when the run made it and only our PATCH after it failed; else it is
@@ -126,8 +127,11 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
         if mem.get("watching") and template.last_run_state in FAILED_RUNS:
             detail = template.last_run_message or template.last_run_state
-            why = described(what, f"Image Builder: {detail}", explain(env, change, detail))
-            return Failed(why, error_code="ImageBuildFailed")
+            diagnosis = explain(env, change, detail)
+            record_failure(env, template_id, diagnosis)
+            return Failed(
+                described(what, f"Image Builder: {detail}", diagnosis), error_code="ImageBuildFailed"
+            )
         # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build).
         mem["running"], mem["since"] = True, env.clock()
         status = lro_step(env, change.key, "run", template_id, None, "building")

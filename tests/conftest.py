@@ -7,6 +7,7 @@ that needs a sandbox of its own builds it the same way.
 from __future__ import annotations
 
 import pytest
+from controller.azurite import BIN, MISSING, Azurite
 from support.sandbox import RG, TIME_SCALE, credential_for, landing_zone, make_clients, time_scale
 
 from reconciler.sandbox import Sandbox
@@ -73,3 +74,18 @@ def cli_env(sb, sandbox_env, monkeypatch, tmp_path):
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("RECONCILE_STATE", str(tmp_path / "state"))
     return sb
+
+
+def _azurite():
+    if not BIN.exists():
+        pytest.skip(MISSING)
+    server = Azurite().start()
+    yield server
+    server.stop()
+
+
+# Azurite's blob service (skipped with the reason when node_modules is absent): one for the session (Blob
+# leases), and one per module for the build-log tests. The sandbox's staging accounts all live in Azurite's one
+# account, where Azure gives each template its own; a module that looks for "the newest log" starts empty.
+azurite = pytest.fixture(scope="session", name="azurite")(_azurite)
+module_azurite = pytest.fixture(scope="module", name="module_azurite")(_azurite)

@@ -75,19 +75,27 @@ def _azure_error_message(exc: Exception) -> str:
     return render_error(describe_error(exc))
 
 
-def run(args: argparse.Namespace) -> int:
+def load_and_observe(args: argparse.Namespace):
+    """(desired, observed), or None after printing why not (bad desired state, Azure unreachable)."""
     try:
         desired = load_desired(args.desired)
     except DesiredStateError as exc:
         sys.stderr.write(render_desired_errors(exc.errors, args.desired))
-        return EXIT_ERROR
+        return None
     try:
-        observed = _observe(desired, args)
+        return desired, _observe(desired, args)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # any failure reaching Azure: one clean line, no traceback
         sys.stderr.write(_azure_error_message(exc))
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_and_observe(args)
+    if loaded is None:
         return EXIT_ERROR
+    desired, observed = loaded
     cpu = time.process_time()
     result = make_plan(desired, observed, observed.observed_at)
     cpu = time.process_time() - cpu

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from reconciler.cli.plan_cmd import _azure_error_message, _observe
+from reconciler.cli.plan_cmd import load_and_observe
 from reconciler.gitops.git import GitError, commit
 from reconciler.gitops.pin_edit import EditError, edit_file
 from reconciler.planner import plan as make_plan
@@ -58,18 +58,10 @@ def _pin_line(pool) -> tuple[Path, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        desired = load_desired(args.desired)
-    except DesiredStateError as exc:
-        sys.stderr.write(render_desired_errors(exc.errors, args.desired))
+    loaded = load_and_observe(args)
+    if loaded is None:
         return EXIT_ERROR
-    try:
-        observed = _observe(desired, args)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # any failure reaching Azure: one clean line, no traceback
-        sys.stderr.write(_azure_error_message(exc))
-        return EXIT_ERROR
+    desired, observed = loaded
     try:
         choice = choose_rollback(desired, observed, args.pool, args.to)
     except RollbackError as exc:

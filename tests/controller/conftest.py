@@ -6,17 +6,6 @@ import uuid
 
 import pytest
 
-from .azurite import BIN, MISSING, Azurite
-
-
-@pytest.fixture(scope="session")
-def azurite():
-    if not BIN.exists():
-        pytest.skip(MISSING)
-    server = Azurite().start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def blob_spec(azurite) -> str:

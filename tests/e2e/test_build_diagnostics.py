@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from controller.azurite import BIN, MISSING, Azurite
 from support.image_estate import RG, version, write_desired
 
 from reconciler.cli import main
@@ -26,19 +25,10 @@ STEPS = """  customize:
 """
 
 
-@pytest.fixture(scope="module")
-def azurite():
-    if not BIN.exists():
-        pytest.skip(MISSING)
-    server = Azurite().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def env(cli_env, azurite):
+def env(cli_env, module_azurite):
     cli_env.seed([{"id": RG, "location": "westeurope"}])
-    cli_env.configure(blob_connection_string=azurite.connection_string)
+    cli_env.configure(blob_connection_string=module_azurite.connection_string)
     return cli_env
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from support.image_estate import RG
 
-from e2e.test_build_diagnostics import azurite, desired  # noqa: F401 (a fixture)
+from e2e.test_build_diagnostics import desired
 from reconciler.controller.cycle import CycleInput
 from reconciler.controller.engine_cycle import EngineCycle
 from reconciler.controller.metrics import ControllerMetrics
@@ -19,11 +19,13 @@ from reconciler.spec import load_desired
 from reconciler.store import LocalStore
 
 
-def test_the_cycle_error_notification_and_status_carry_the_diagnosis(sb, azurite, monkeypatch, tmp_path):  # noqa: F811
+def test_the_cycle_error_notification_and_status_carry_the_diagnosis(
+    sb, module_azurite, monkeypatch, tmp_path
+):
     for name, value in sb.env.items():
         monkeypatch.setenv(name, value)
     sb.seed([{"id": RG, "location": "westeurope"}])
-    sb.configure(blob_connection_string=azurite.connection_string)
+    sb.configure(blob_connection_string=module_azurite.connection_string)
     sb.inject_fault(kind="build", path=r"imageTemplates/monthly-[0-9a-f]+/run", count=1, cause="sysprep-appx")
     root = desired(tmp_path)
     cycle = EngineCycle(LocalStore(str(tmp_path / "state")), parallelism=4, timeout=timedelta(minutes=2))

@@ -5,7 +5,7 @@ answered with a reason, never an exception, and never the key."""
 from __future__ import annotations
 
 import pytest
-from controller.azurite import BIN, DEV_KEY, MISSING, Azurite, free_port
+from controller.azurite import DEV_KEY, free_port
 from sandbox.helpers import make_gallery
 from sandbox.test_imagebuilder import template
 from support.sandbox import connect
@@ -34,20 +34,11 @@ def test_parse_location_reads_both_forms():
     assert parse_location("Failed while waiting for packerizer: Timeout", None) is None
 
 
-@pytest.fixture(scope="module")
-def azurite():
-    if not BIN.exists():
-        pytest.skip(MISSING)
-    server = Azurite().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def failed(sb, clients, azurite):
+def failed(sb, clients, module_azurite):
     """A template whose run failed (exit code) with its log in the staging account: (sandbox, template id,
     lastRunStatus.message)."""
-    sb.configure(blob_connection_string=azurite.connection_string)
+    sb.configure(blob_connection_string=module_azurite.connection_string)
     make_gallery(clients)
     t = clients.aib.virtual_machine_image_templates
     body = template(clients, regions=("westeurope",))
@@ -73,7 +64,7 @@ def test_reads_the_named_run_and_the_newest_when_none_is_named(failed):
     assert newest.text == named.text and newest.location.run_id == named.location.run_id
 
 
-def test_missing_pieces_are_reasons_not_errors(failed, azurite):
+def test_missing_pieces_are_reasons_not_errors(failed, module_azurite):
     sb, tid, message = failed
     sb.inject_fault(
         method="POST", path="/listKeys", status=403, code="AuthorizationFailed", message="no", count=1
@@ -86,7 +77,7 @@ def test_missing_pieces_are_reasons_not_errors(failed, azurite):
     sb.configure(blob_connection_string=dead)
     down = read(sb, tid, message)
     assert down.text is None and "could not be read" in down.note and DEV_KEY not in down.note
-    sb.configure(blob_connection_string=azurite.connection_string)
+    sb.configure(blob_connection_string=module_azurite.connection_string)
     unknown = read(sb, tid, message, run_id="00000000-0000-4000-8000-000000000000")
     assert "does not exist" in unknown.note
 

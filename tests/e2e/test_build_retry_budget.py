@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from controller.azurite import BIN, MISSING, Azurite
 from support.image_estate import RG, version, write_desired
 
 from reconciler.cli import main
@@ -19,19 +18,10 @@ from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET
 RUN = r"imageTemplates/monthly-[0-9a-f]+/run"
 
 
-@pytest.fixture(scope="module")
-def azurite():
-    if not BIN.exists():
-        pytest.skip(MISSING)
-    server = Azurite().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def env(cli_env, azurite):
+def env(cli_env, module_azurite):
     cli_env.seed([{"id": RG, "location": "westeurope"}])
-    cli_env.configure(blob_connection_string=azurite.connection_string)
+    cli_env.configure(blob_connection_string=module_azurite.connection_string)
     return cli_env
 
 

@@ -9,7 +9,6 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.storage.blob import BlobServiceClient
-from controller.azurite import BIN, MISSING, Azurite
 
 from .helpers import make_gallery
 from .test_imagebuilder import template
@@ -17,18 +16,9 @@ from .test_imagebuilder import template
 STORAGE_API = "2023-05-01"
 
 
-@pytest.fixture(scope="module")
-def azurite():
-    if not BIN.exists():
-        pytest.skip(MISSING)
-    server = Azurite().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def logs_sb(sb, azurite):
-    sb.configure(blob_connection_string=azurite.connection_string)
+def logs_sb(sb, module_azurite):
+    sb.configure(blob_connection_string=module_azurite.connection_string)
     return sb
 
 
@@ -68,21 +58,21 @@ def _failed_run(sb, clients, name: str, **fault) -> tuple:
     return t.get(clients.rg, name), err.value
 
 
-def _read_log(clients, azurite, template_obj, message: str) -> str:
+def _read_log(clients, module_azurite, template_obj, message: str) -> str:
     account_name = re.search(r"https://([a-z0-9]+)\.blob\.core\.windows\.net/packerlogs/", message).group(1)
     guid = re.search(r"packerlogs/([0-9a-f-]{36})/customization\.log", message).group(1)
     group = template_obj.exact_staging_resource_group
     account = _arm(clients, "GET", f"{group}/providers/Microsoft.Storage/storageAccounts/{account_name}")
     keys = _arm(clients, "POST", f"{account['id']}/listKeys")["keys"]
     endpoint = account["properties"]["primaryEndpoints"]["blob"]
-    assert endpoint.startswith(f"http://127.0.0.1:{azurite.port}/")
+    assert endpoint.startswith(f"http://127.0.0.1:{module_azurite.port}/")
     service = BlobServiceClient(endpoint, credential=keys[0]["value"])
     return (
         service.get_blob_client("packerlogs", f"{guid}/customization.log").download_blob().readall().decode()
     )
 
 
-def test_sysprep_appx_failure_leaves_its_log_in_the_staging_account(logs_sb, clients, azurite):
+def test_sysprep_appx_failure_leaves_its_log_in_the_staging_account(logs_sb, clients, module_azurite):
     tpl, err = _failed_run(logs_sb, clients, "tpl-appx", cause="sysprep-appx")
     status = tpl.last_run_status
     assert status.run_state == "Failed"
@@ -93,7 +83,7 @@ def test_sysprep_appx_failure_leaves_its_log_in_the_staging_account(logs_sb, cli
     assert re.fullmatch(
         rf"/subscriptions/{clients.sub}/resourceGroups/IT_{clients.rg}_tpl-appx_[0-9a-f-]{{36}}", group
     )
-    log = _read_log(clients, azurite, tpl, status.message)
+    log = _read_log(clients, module_azurite, tpl, status.message)
     op_id = re.search(r"OperationId: ([0-9a-f]+)", status.message).group(1)
     assert all(line.startswith(f"[{op_id}] PACKER ") for line in log.splitlines())
     starts = re.findall(r"\(telemetry\) Starting provisioner (\S+)", log)
@@ -121,14 +111,14 @@ def test_sysprep_appx_failure_leaves_its_log_in_the_staging_account(logs_sb, cli
         ({"cause": "allocation-failed"}, "ERROR: -> AllocationFailed : "),
     ],
 )
-def test_each_cause_writes_its_own_failure(logs_sb, clients, azurite, fault, expect):
+def test_each_cause_writes_its_own_failure(logs_sb, clients, module_azurite, fault, expect):
     tpl, _ = _failed_run(logs_sb, clients, "tpl-" + fault["cause"], **fault)
-    log = _read_log(clients, azurite, tpl, tpl.last_run_status.message)
+    log = _read_log(clients, module_azurite, tpl, tpl.last_run_status.message)
     assert expect in log
     assert "Builds finished but no artifacts were created." in log
 
 
-def test_build_timeout_ends_the_run_at_the_template_timeout(logs_sb, clients, azurite):
+def test_build_timeout_ends_the_run_at_the_template_timeout(logs_sb, clients, module_azurite):
     make_gallery(clients)
     body = template(clients, regions=("westeurope",))
     body["properties"]["buildTimeoutInMinutes"] = 90
@@ -147,7 +137,7 @@ def test_build_timeout_ends_the_run_at_the_template_timeout(logs_sb, clients, az
         poller.result()
 
 
-def test_deleting_the_template_removes_its_staging_group(logs_sb, clients, azurite):
+def test_deleting_the_template_removes_its_staging_group(logs_sb, clients, module_azurite):
     tpl, _ = _failed_run(logs_sb, clients, "tpl-gone", cause="exit-code")
     group = tpl.exact_staging_resource_group
     assert logs_sb.get(group) is not None

@@ -23,6 +23,7 @@ from reconciler.planner.pools import plan_pools
 from reconciler.planner.references import check_references
 from reconciler.planner.resource_groups import after_groups, plan_resource_groups
 from reconciler.planner.resources import plan_definitions, plan_galleries, plan_host_pools
+from reconciler.planner.triggers import evaluate as evaluate_triggers
 from reconciler.planner.versions import plan_versions
 from reconciler.spec.desired import DesiredState
 
@@ -58,8 +59,10 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     changes: list[Change] = after_groups([c for p in parts for c in p.changes], groups.changes)
     _check_changes(changes)
     ordered, levels = order(changes)
+    # Builds due for a new version: not Azure changes (git gets the version first), shown as diagnostics.
+    releases = evaluate_triggers(desired, observed, now).diagnostics(desired)
     diagnostics = sorted(
-        (d for p in parts for d in p.diagnostics),
+        [*(d for p in parts for d in p.diagnostics), *releases],
         key=lambda d: (d.severity.value, d.resource_id.lower(), d.message),
     )
     fingerprints = collect_fingerprints(ordered, observed)

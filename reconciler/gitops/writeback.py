@@ -1,0 +1,115 @@
+"""Write released ImageVersion documents into desired/ and, when asked, commit them.
+
+One file per version: `desired/versions/<definition>/<version>.yaml` (the loader reads desired/ recursively).
+Each file opens with comments saying which trigger released it, from which source version and when, so a
+reviewer reads the why in the pull request; the same facts are in metadata.annotations and, for Azure, in
+the version's tags. An existing file is never overwritten: a number already in git is a decision already made.
+
+The commit is plain `git` in a subprocess (no library): `git add` of exactly the written files, then
+`git commit` with the author given (`Name <email>`) or git's own configuration. The committer is the author
+too when one is given, so a controller without a git identity can still commit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+AUTHOR_ENV = "RECONCILE_GIT_AUTHOR"
+_AUTHOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+)>\s*$")
+
+
+class WriteBackError(RuntimeError):
+    """A file could not be written or git refused; the message is one line for the CLI."""
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    build: str
+    version: str
+    summary: str
+
+
+def document_text(due) -> str:
+    """The YAML of one released version, with the comment header."""
+    lines = [
+        f"# Released by `reconcile release` at {due.at.isoformat()} from ImageBuild {due.build}.",
+        *(f"# Trigger: {reason}" for reason in due.reasons),
+        f"# Source: {due.source} (pinned: the build never starts from `latest`).",
+        "# Review and merge like any other change; apply builds it.",
+    ]
+    body = yaml.safe_dump(due.document, sort_keys=False, allow_unicode=True, width=120)
+    return "\n".join(lines) + "\n" + body
+
+
+def write_versions(desired_dir: Path, due_builds, folder_of) -> list[Written]:
+    """Write each due build's document; `folder_of(definition)` is the folder under desired/."""
+    written = []
+    for due in due_builds:
+        path = Path(desired_dir) / folder_of(due.definition) / f"{due.version}.yaml"
+        if path.exists():
+            raise WriteBackError(f"{path} exists already: version {due.version} is in git; not overwritten")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document_text(due), encoding="utf-8")
+        written.append(Written(path, due.build, due.version, due.summary))
+    return written
+
+
+def commit_message(written: list[Written]) -> str:
+    if len(written) == 1:
+        w = written[0]
+        subject = f"release: {w.build} {w.version}"
+    else:
+        subject = f"release: {len(written)} image versions ({', '.join(w.version for w in written)})"
+    body = "\n".join(f"- {w.summary}" for w in written)
+    return f"{subject}\n\nWritten by `reconcile release`:\n{body}\n"
+
+
+def parse_author(text: str | None) -> tuple[str, str] | None:
+    if not text:
+        return None
+    m = _AUTHOR.match(text)
+    if not m:
+        raise WriteBackError(f"author {text!r} is not `Name <email>`")
+    return m["name"], m["email"]
+
+
+def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise WriteBackError(f"git {args[0]} failed: {exc}") from exc
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise WriteBackError(f"git {args[0]} failed: {last[0]}")
+    return done.stdout.strip()
+
+
+def commit(paths: list[Path], message: str, author: str | None = None) -> str:
+    """Commit exactly `paths` (in one repository); returns the new commit's sha."""
+    if not paths:
+        raise WriteBackError("nothing to commit")
+    where = Path(paths[0]).resolve().parent
+    root = Path(_git(where, "rev-parse", "--show-toplevel"))
+    env = dict(os.environ)
+    who = parse_author(author or os.environ.get(AUTHOR_ENV))
+    if who:
+        env.update(
+            GIT_AUTHOR_NAME=who[0],
+            GIT_AUTHOR_EMAIL=who[1],
+            GIT_COMMITTER_NAME=who[0],
+            GIT_COMMITTER_EMAIL=who[1],
+        )
+    relative = [str(Path(p).resolve().relative_to(root)) for p in paths]
+    _git(root, "add", "--", *relative, env=env)
+    # --only: the commit holds these files and nothing else a person had staged.
+    _git(root, "commit", "--quiet", "--only", "-m", message, "--", *relative, env=env)
+    return _git(root, "rev-parse", "HEAD")

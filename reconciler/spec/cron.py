@@ -153,9 +153,8 @@ class PatchTuesday:
     at: time = time(0, 0)
 
     def times_on(self, day: date) -> list[time]:
-        return (
-            [self.at] if day == patch_tuesday(day.year, day.month) + timedelta(days=self.days_after) else []
-        )
+        base = day - timedelta(days=self.days_after)  # +Nd may cross into the next month
+        return [self.at] if base == patch_tuesday(base.year, base.month) else []
 
 
 def patch_tuesday(year: int, month: int) -> date:

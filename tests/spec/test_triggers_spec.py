@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import BASE, ERROR_LINE, assemble, run_cli
+from .helpers import ERROR_LINE, assemble, run_cli
 
 BUILD = """apiVersion: avd.reconciler.io/v1alpha1
 kind: ImageBuild

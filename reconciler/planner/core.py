@@ -54,15 +54,15 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     ]
     pools, previews = plan_pools(ctx)
     parts.append(pools)
+    # Builds due for a new version: notes, not Azure changes (git gets the version first).
+    parts.append(evaluate_triggers(desired, observed, now).outcome(desired))
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
     parts.append(plan_deletions(ctx, wanted_templates))
     changes: list[Change] = after_groups([c for p in parts for c in p.changes], groups.changes)
     _check_changes(changes)
     ordered, levels = order(changes)
-    # Builds due for a new version: not Azure changes (git gets the version first), shown as diagnostics.
-    releases = evaluate_triggers(desired, observed, now).diagnostics(desired)
     diagnostics = sorted(
-        [*(d for p in parts for d in p.diagnostics), *releases],
+        (d for p in parts for d in p.diagnostics),
         key=lambda d: (d.severity.value, d.resource_id.lower(), d.message),
     )
     fingerprints = collect_fingerprints(ordered, observed)

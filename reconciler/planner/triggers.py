@@ -12,8 +12,8 @@ source counts as moved only when the newest source was published after it, and t
 (nothing to compare with). A declared version not yet built and without tags is pending: nothing is due
 before it exists. A release never pins `latest`: when the source's versions are unknown nothing is written.
 
-A due build is not an Azure change (git must get the new version first), so `plan` shows it as a warning-like
-diagnostic with reason RELEASE_DUE and `plan --detailed-exitcode` does not exit 2 for it alone.
+A due build is not an Azure change (git must get the new version first), so `plan` shows it as a note (a no-op
+change with reason code `release-due`) and `plan --detailed-exitcode` does not exit 2 for it alone.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 
 from reconciler.model.marketplace import published_on, sku_key, version_order
 from reconciler.model.observed import Observed, norm_id
-from reconciler.model.plan import Diagnostic, Severity
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity
 from reconciler.planner.bodies import content_hash
+from reconciler.planner.diff import Outcome
 from reconciler.spec.cron import last_fire
 from reconciler.spec.desired import DesiredState
 from reconciler.spec.models.image_build import VERSIONING_DATE
@@ -37,7 +38,7 @@ RELEASED_TAG = "avd-reconciler-released"
 SOURCE_TAG = "avd-reconciler-source"
 RECIPE_TAG = "avd-reconciler-recipe"
 TRIGGER_TAG = "avd-reconciler-trigger"
-RELEASE_DUE = "release-due"
+RELEASE_DUE = str(ChangeReason.RELEASE_DUE)
 RELEASE_BLOCKED = "release-blocked"
 _INT32 = 2**31 - 1
 
@@ -66,22 +67,29 @@ class TriggerReport:
     due: tuple[DueBuild, ...] = ()
     blocked: tuple[tuple[str, str, str], ...] = ()  # (build name, origin, why): due but cannot be released
 
-    def diagnostics(self, desired: DesiredState) -> list[Diagnostic]:
-        out = [
-            Diagnostic(
-                Severity.WARNING,
-                f"{d.definition.arm_id}/versions/{d.version}",
-                f"release due: {d.summary}",
-                RELEASE_DUE,
+    def outcome(self, desired: DesiredState) -> Outcome:
+        """For `plan`: each due build as a note (a no-op change, reason RELEASE_DUE: git gets the version
+        first, so it is no Azure change and `--detailed-exitcode` stays 0), each blocked one as a warning."""
+        out = Outcome()
+        for d in self.due:
+            out.changes.append(
+                Change(
+                    Action.NO_OP,
+                    "image-version",
+                    f"{d.definition.arm_id}/versions/{d.version}",
+                    f"{d.origin}: release due: {d.summary} (`reconcile release` writes it)",
+                    details={"release": d.document},
+                    reason_code=ChangeReason.RELEASE_DUE,
+                )
             )
-            for d in self.due
-        ]
         for name, origin, why in self.blocked:
             build = desired.image_build(name)
-            rid = build.arm_id if build else name
-            out.append(
+            out.diagnostics.append(
                 Diagnostic(
-                    Severity.WARNING, rid, f"{origin}: release of {name} blocked: {why}", RELEASE_BLOCKED
+                    Severity.WARNING,
+                    build.arm_id if build else name,
+                    f"{origin}: release of {name} blocked: {why}",
+                    RELEASE_BLOCKED,
                 )
             )
         return out

@@ -9,7 +9,7 @@ import pytest
 from support.estate import converged
 
 from reconciler.model.marketplace import MarketplaceSku, MarketplaceVersions
-from reconciler.model.plan import Severity
+from reconciler.model.plan import Action
 from reconciler.planner import plan
 from reconciler.planner.triggers import (
     RECIPE_TAG,
@@ -187,20 +187,31 @@ def test_date_versioning(load, existing, now, expected):
     assert due.version == expected
 
 
-def test_plan_shows_release_due_as_a_warning_not_a_change(load):
+def test_plan_shows_release_due_as_a_note_not_a_change(load):
     desired, observed = estate(
         load, build_doc(), built_version("1.5.0", {SOURCE_TAG: f"{MS}/26100.2314.261107"}), built_at=NOV
     )
     result = plan(desired, with_market(observed, "26100.2605.261207"), DEC)
-    [diag] = [d for d in result.diagnostics if d.reason == RELEASE_DUE]
-    assert diag.severity is Severity.WARNING and diag.resource_id.endswith("/versions/1.6.0")
-    assert (
-        diag.message.startswith("release due: ImageBuild monthly: source ")
-        and "next version 1.6.0" in diag.message
-    )
-    assert not result.has_changes and not result.has_errors
+    [note] = [c for c in result.changes if c.reason_code == RELEASE_DUE]
+    assert note.action is Action.NO_OP and note.resource_id.endswith("/versions/1.6.0")
+    assert "release due: ImageBuild monthly: source " in note.reason and "next version 1.6.0" in note.reason
+    assert note.details["release"]["spec"]["source"]["sourceVersion"] == "26100.2605.261207"
+    assert not result.has_changes and not result.has_errors and result.diagnostics == ()
 
 
 def test_builds_without_release_are_not_evaluated(load):
     desired, observed = estate(load, *base_docs()[3:-1], built_at=NOV)
     assert evaluate(desired, observed, DEC + timedelta(days=400)).due == ()
+
+
+def test_renderers_label_a_due_release(load):
+    from reconciler.render import render
+
+    desired, observed = estate(
+        load, build_doc(), built_version("1.5.0", {SOURCE_TAG: f"{MS}/26100.2314.261107"}), built_at=NOV
+    )
+    result = plan(desired, with_market(observed, "26100.2605.261207"), DEC)
+    text = render(result, "text", colour=False)
+    assert "Releases due (run `reconcile release`" in text and "+ image-version 1.6.0: " in text
+    assert "**Releases due**" in render(result, "markdown")
+    assert '"reason_code": "release-due"' in render(result, "json")

@@ -99,6 +99,10 @@ def test_marketplace_publish_is_released_pinned_built_and_then_nothing_is_due(fr
     newest = catalog_versions(sb._app())[-1][0]
     assert newest != before[0]
     with sandbox_environ(sb):
+        code, out, err = run("plan", "--desired", str(desired), "--detailed-exitcode")
+        assert code == 0, "a due release is no Azure change: " + out + err
+        assert "Releases due (run `reconcile release`" in out and "next version 1.1.0" in out
+        assert run("release", "--desired", str(desired), "--build", "nope")[0] == 1
         code, out, err = run(
             "release", "--desired", str(desired), "--commit", "--author", "Release Bot <bot@example.com>"
         )
@@ -134,3 +138,29 @@ def test_marketplace_publish_is_released_pinned_built_and_then_nothing_is_due(fr
         code, out, err = run("release", "--desired", str(desired))
     assert code == 2, err
     assert f"source {MS} moved {newest} → {newer}" in out and "next version 1.2.0" in out
+
+
+def test_one_marketplace_list_per_distinct_sku_and_region(frozen, conn, tmp_path):
+    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
+    from reconciler.spec import load_desired
+
+    second = BUILD.replace("name: monthly", "name: monthly-b")
+    third = BUILD.replace("name: monthly", "name: monthly-neu").replace(
+        "  customize:", "  location: northeurope\n  customize:"
+    )
+    untriggered = BUILD.replace("name: monthly", "name: plain").split("  triggers:")[0]
+    desired_dir = tmp_path / "d"
+    desired_dir.mkdir()
+    docs = [SETTINGS, GALLERY, DEFINITION.replace("KEEP", "3"), BUILD, second, third, untriggered]
+    (desired_dir / "estate.yaml").write_text("\n---\n".join(docs))
+    desired = load_desired(desired_dir)
+    observed = Reconciler(conn).observe(subscriptions_of_desired(desired), desired=desired)
+    assert sorted(observed.marketplace) == [
+        f"{region}/{MS.lower()}" for region in ("northeurope", "westeurope")
+    ]
+    newest = catalog_versions(frozen._app())[-1][0]
+    assert {m.newest for m in observed.marketplace.values()} == {newest}
+    lists = {
+        k: v for k, v in observed.calls.by_operation.items() if "vmimage" in k.lower() or "skus" in k.lower()
+    }
+    assert sum(lists.values()) == 2, observed.calls.by_operation

@@ -52,7 +52,7 @@ def _observe(desired, args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from reconciler.gitops.writeback import WriteBackError, commit, commit_message, write_versions
+    from reconciler.gitops.writeback import WriteBackError, release
     from reconciler.planner.triggers import evaluate, release_folder
 
     try:
@@ -79,13 +79,14 @@ def run(args: argparse.Namespace) -> int:
         print("Nothing due: no build's trigger fired." if not report.blocked else "Nothing released.")
         return EXIT_ERROR if report.blocked else EXIT_OK
     try:
-        written = write_versions(Path(args.desired), report.due, release_folder)
-        for w in written:
-            print(f"released {w.path}: {w.summary}")
-        if args.commit:
-            sha = commit([w.path for w in written], commit_message(written), args.author)
-            print(f"committed {sha[:12]}")
+        done = release(
+            Path(args.desired), report.due, release_folder, commit_them=args.commit, author=args.author
+        )
     except WriteBackError as exc:
         sys.stderr.write(render_error(str(exc)))
         return EXIT_ERROR
+    for w in done.written:
+        print(f"released {w.path}: {w.summary}")
+    if done.commit:
+        print(f"committed {done.commit[:12]}")
     return EXIT_ERROR if report.blocked else EXIT_RELEASED

@@ -50,11 +50,12 @@ def document_text(due) -> str:
 
 def write_versions(desired_dir: Path, due_builds, folder_of) -> list[Written]:
     """Write each due build's document; `folder_of(definition)` is the folder under desired/."""
-    written = []
-    for due in due_builds:
-        path = Path(desired_dir) / folder_of(due.definition) / f"{due.version}.yaml"
+    paths = [Path(desired_dir) / folder_of(due.definition) / f"{due.version}.yaml" for due in due_builds]
+    for due, path in zip(due_builds, paths, strict=True):  # all checked before any is written: none or all
         if path.exists():
             raise WriteBackError(f"{path} exists already: version {due.version} is in git; not overwritten")
+    written = []
+    for due, path in zip(due_builds, paths, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(document_text(due), encoding="utf-8")
         written.append(Written(path, due.build, due.version, due.summary))
@@ -113,3 +114,20 @@ def commit(paths: list[Path], message: str, author: str | None = None) -> str:
     # --only: the commit holds these files and nothing else a person had staged.
     _git(root, "commit", "--quiet", "--only", "-m", message, "--", *relative, env=env)
     return _git(root, "rev-parse", "HEAD")
+
+
+@dataclass(frozen=True)
+class Released:
+    written: tuple[Written, ...]
+    commit: str | None = None  # the sha, when committed
+
+
+def release(
+    desired_dir: Path, due_builds, folder_of, *, commit_them: bool = False, author: str | None = None
+):
+    """The one write-back call `reconcile release` makes and the controller's `run --release` is to make:
+    write each due build's version, then commit them together when asked (the push is the caller's)."""
+    written = write_versions(desired_dir, due_builds, folder_of)
+    if not commit_them or not written:
+        return Released(tuple(written))
+    return Released(tuple(written), commit([w.path for w in written], commit_message(written), author))

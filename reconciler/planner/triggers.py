@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reconciler.model.marketplace import published_on, sku_key, version_order
+from reconciler.model.marketplace import MarketplaceSku, published_on, sku_key, version_order
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity
 from reconciler.planner.bodies import content_hash
@@ -119,10 +119,8 @@ def evaluate(
     return TriggerReport(tuple(due), tuple(blocked))
 
 
-def marketplace_skus(desired: DesiredState) -> list:
+def marketplace_skus(desired: DesiredState) -> list[MarketplaceSku]:
     """The SKUs to list: each triggered build's platform source on `latest`, in the build's region."""
-    from reconciler.model.marketplace import MarketplaceSku
-
     out = []
     for build in desired.image_builds:
         p = build.spec.source.platform_image
@@ -214,17 +212,18 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | str | No
         return None
     if source.floating and source.newest is None:
         return f"{'; '.join(reasons)}, but no version of source {source.label} is known (never released as latest)"
-    number = next_version(
-        desired,
-        observed,
-        definition,
-        release.versioning,
-        now,
-        _zone(triggers),
-        taken.get(definition.key, set()),
-    )
-    if isinstance(number, str) and not number[0].isdigit():
-        return number
+    try:
+        number = next_version(
+            desired,
+            observed,
+            definition,
+            release.versioning,
+            now,
+            _zone(triggers),
+            taken.get(definition.key, set()),
+        )
+    except ValueError as exc:
+        return f"{'; '.join(reasons)}, but {exc}"
     resolved = f"{source.label}/{source.newest}" if source.newest else source.label
     doc = version_document(build, number, fired, reasons, resolved, source, now)
     return DueBuild(
@@ -299,7 +298,7 @@ def next_version(
     desired, observed, definition, scheme: str, now: datetime, zone: ZoneInfo, taken: set[str] = frozenset()
 ) -> str:
     """The next number: after the newest declared (or existing) version, or year.month.n in `zone`.
-    Returns a sentence (not a number) when a part would pass 32 bits."""
+    Raises ValueError when a part would pass 32 bits (Azure's limit for each part)."""
     names = {v.name for v in desired.versions_of(definition)} | set(taken)
     names |= {v.name for v in observed.versions_of(definition.arm_id)}
     keys = sorted(version_key(n) for n in names if _is_version(n))
@@ -311,7 +310,7 @@ def next_version(
         major, minor, _ = keys[-1] if keys else (1, -1, 0)
         candidate = (major, minor + 1, 0)
     if max(candidate) > _INT32:
-        return f"the next version {'.'.join(map(str, candidate))} has a part beyond 32 bits"
+        raise ValueError(f"the next version {'.'.join(map(str, candidate))} has a part beyond 32 bits")
     return ".".join(map(str, candidate))
 
 

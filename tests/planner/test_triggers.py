@@ -215,3 +215,14 @@ def test_renderers_label_a_due_release(load):
     assert "Releases due (run `reconcile release`" in text and "+ image-version 1.6.0: " in text
     assert "**Releases due**" in render(result, "markdown")
     assert '"reason_code": "release-due"' in render(result, "json")
+
+
+def test_a_part_beyond_32_bits_blocks_the_release(load):
+    desired, observed = estate(
+        load,
+        build_doc(),
+        built_version("1.2147483647.0", {SOURCE_TAG: f"{MS}/26100.2314.261107"}),
+        built_at=NOV,
+    )
+    report = evaluate(desired, with_market(observed, "26100.2605.261207"), DEC)
+    assert report.due == () and "1.2147483648.0 has a part beyond 32 bits" in report.blocked[0][2]

@@ -95,6 +95,30 @@ def test_errors_name_file_line_and_field(tmp_path, capsys, triggers, kwargs, lin
     assert (got_line, got_field) == (line, field) and message in got_message
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        (
+            "definition: win11",
+            "definition: win12",
+            9,
+            "spec.release.definition",
+            "unknown ImageDefinition 'win12'",
+        ),
+        (
+            "[{name: westeurope}]",
+            "[{name: northeurope}]",
+            11,
+            "spec.release.targetRegions",
+            "must include the gallery's",
+        ),
+    ],
+)
+def test_release_template_is_checked_against_the_estate(tmp_path, capsys, old, new, line, field, message):
+    [(got_line, got_field, got_message)] = validate(tmp_path, capsys, build().replace(old, new))
+    assert (got_line, got_field) == (line, field) and message in got_message
+
+
 def test_source_version_only_with_build(tmp_path, capsys):
     text = (
         "apiVersion: avd.reconciler.io/v1alpha1\nkind: ImageVersion\nmetadata: {name: 9.0.0}\nspec:\n"

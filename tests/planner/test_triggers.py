@@ -226,3 +226,39 @@ def test_a_part_beyond_32_bits_blocks_the_release(load):
     )
     report = evaluate(desired, with_market(observed, "26100.2605.261207"), DEC)
     assert report.due == () and "1.2147483648.0 has a part beyond 32 bits" in report.blocked[0][2]
+
+
+BASE_DEFINITION = DEFINITION.replace("name: win11}", "name: base}").replace("offer: O", "offer: B")
+
+
+def test_gallery_source_moves_to_the_newest_version_not_excluded_from_latest(load):
+    b = build_doc().replace(
+        "source: {platformImage: {publisher: MicrosoftWindowsDesktop, offer: office-365, sku: win11-24h2-avd-m365}}",
+        "source: {imageVersion: {definition: base}}",
+    )
+    base_versions = [
+        f'''
+apiVersion: avd.reconciler.io/v1alpha1
+kind: ImageVersion
+metadata: {{name: "{n}"}}
+spec:
+  definition: base
+  source: {{managedImageId: {GALLERY_ID.rsplit("/providers", 1)[0]}/providers/Microsoft.Compute/images/src-{n.replace(".", "-")}}}
+  targetRegions: [{{name: westeurope}}]
+  excludeFromLatest: {str(n == "3.0.0").lower()}
+'''
+        for n in ("1.0.0", "2.0.0", "3.0.0")
+    ]
+    desired, observed = estate(
+        load,
+        BASE_DEFINITION,
+        *base_versions,
+        b,
+        built_version("1.5.0", {SOURCE_TAG: "gal1/base/1.0.0"}),
+        built_at=NOV,
+    )
+    [due] = due_builds(desired, observed, DEC)
+    assert due.reasons == ("source gal1/base moved 1.0.0 → 2.0.0 (published 2026-11-20)",), (
+        "3.0.0 is excluded from latest"
+    )
+    assert due.document["spec"]["source"] == {"build": "monthly", "sourceVersion": "2.0.0"}

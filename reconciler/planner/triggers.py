@@ -104,9 +104,8 @@ def evaluate(
 ) -> TriggerReport:
     due: list[DueBuild] = []
     blocked: list[tuple[str, str, str]] = []
-    taken: dict[
-        str, set[str]
-    ] = {}  # two builds releasing into one definition in one pass get distinct numbers
+    # Two builds releasing into one definition in one pass get distinct numbers.
+    taken: dict[str, set[str]] = {}
     for build in sorted(desired.image_builds, key=lambda b: b.name):
         if (only and build.name != only) or build.spec.effective_triggers is None:
             continue
@@ -176,38 +175,13 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | str | No
     if newest is not None and released is None:
         return None  # declared, not built yet: pending, nothing stacks on it
     source = _resolve_source(desired, observed, build, definition)
-    fired: list[str] = []
-    reasons: list[str] = []
-    if triggers.schedule is not None:
-        at = last_fire(triggers.schedule.cron, triggers.schedule.time_zone, now)
-        if at is not None and (released is None or at > released):
-            fired.append("schedule")
-            reasons.append(
-                f"schedule {triggers.schedule.cron} ({triggers.schedule.time_zone}) fired at {at.isoformat()}"
-            )
-    if triggers.source_image_update and source.newest is not None:
-        before = _tagged_source_version(tags.get(SOURCE_TAG), source.label)
-        published = f" (published {source.published.isoformat()})" if source.published else ""
-        if before is not None and version_order(source.newest) > version_order(before):
-            fired.append("sourceImageUpdate")
-            reasons.append(f"source {source.label} moved {before} → {source.newest}{published}")
-        elif (
-            before is None
-            and newest is not None
-            and source.published
-            and released is not None
-            and source.published > released.date()
-        ):
-            fired.append("sourceImageUpdate")
-            reasons.append(f"source {source.label} has {source.newest}{published}, newer than {newest.name}")
-    if triggers.recipe_change:
-        recipe = recipe_hash(build)
-        if newest is None:
-            fired.append("recipeChange")
-            reasons.append(f"no version built from ImageBuild {build.name} yet")
-        elif tags.get(RECIPE_TAG) not in (None, recipe):
-            fired.append("recipeChange")
-            reasons.append(f"recipe changed since {newest.name}")
+    checks = (
+        ("schedule", triggers.schedule is not None and _schedule_fired(triggers.schedule, released, now)),
+        ("sourceImageUpdate", triggers.source_image_update and _source_moved(source, tags, newest, released)),
+        ("recipeChange", triggers.recipe_change and _recipe_changed(build, tags, newest)),
+    )
+    fired = [name for name, why in checks if why]
+    reasons = [why for _, why in checks if why]
     if not fired:
         return None
     if source.floating and source.newest is None:
@@ -237,6 +211,41 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | str | No
         doc,
         build.origin("spec.triggers"),
     )
+
+
+def _schedule_fired(schedule, released: datetime | None, now: datetime) -> str | None:
+    at = last_fire(schedule.cron, schedule.time_zone, now)
+    if at is None or (released is not None and at <= released):
+        return None
+    return f"schedule {schedule.cron} ({schedule.time_zone}) fired at {at.isoformat()}"
+
+
+def _source_moved(source: _Source, tags, newest, released: datetime | None) -> str | None:
+    if source.newest is None:
+        return None
+    before = _tagged_source_version(tags.get(SOURCE_TAG), source.label)
+    published = f" (published {source.published.isoformat()})" if source.published else ""
+    if before is not None:
+        if version_order(source.newest) > version_order(before):
+            return f"source {source.label} moved {before} → {source.newest}{published}"
+        return None
+    # A hand-written version: no source recorded, so compare dates (the source's against its publish).
+    if (
+        newest is not None
+        and released is not None
+        and source.published
+        and source.published > released.date()
+    ):
+        return f"source {source.label} has {source.newest}{published}, newer than {newest.name}"
+    return None
+
+
+def _recipe_changed(build, tags, newest) -> str | None:
+    if newest is None:
+        return f"no version built from ImageBuild {build.name} yet"
+    if tags.get(RECIPE_TAG) not in (None, recipe_hash(build)):
+        return f"recipe changed since {newest.name}"
+    return None
 
 
 def _zone(triggers) -> ZoneInfo:

@@ -26,11 +26,19 @@ _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
 
 # Subcommand modules, in the order `reconcile --help` lists them. A module that is not present yet is skipped,
 # so the CLI grows with the packages behind it.
-<<<<<<< HEAD
-SUBCOMMANDS = ("validate", "schema", "plan", "show", "apply", "release", "rollback", "status", "logs", "run", "sandbox")
-=======
-SUBCOMMANDS = ("validate", "schema", "plan", "show", "apply", "release", "rollback", "status", "logs", "run", "sandbox")
->>>>>>> 3d8c79c (Build triggers, versioning policy and reconcile release: cron nth weekday and @patch-tuesday, marketplace observation, planner/triggers, gitops write-back)
+SUBCOMMANDS = (
+    "validate",
+    "schema",
+    "plan",
+    "show",
+    "apply",
+    "release",
+    "rollback",
+    "status",
+    "logs",
+    "run",
+    "sandbox",
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -5,23 +5,18 @@ Each file opens with comments saying which trigger released it, from which sourc
 reviewer reads the why in the pull request; the same facts are in metadata.annotations and, for Azure, in
 the version's tags. An existing file is never overwritten: a number already in git is a decision already made.
 
-The commit is plain `git` in a subprocess (no library): `git add` of exactly the written files, then
-`git commit` with the author given (`Name <email>`) or git's own configuration. The committer is the author
-too when one is given, so a controller without a git identity can still commit.
+The commit is `reconciler.gitops.git.commit` (the one rollback uses): exactly the written files, the author
+from `--author` / `RECONCILE_GIT_AUTHOR` or git's own configuration.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-AUTHOR_ENV = "RECONCILE_GIT_AUTHOR"
-_AUTHOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+)>\s*$")
+from reconciler.gitops import git
 
 
 class WriteBackError(RuntimeError):
@@ -72,50 +67,6 @@ def commit_message(written: list[Written]) -> str:
     return f"{subject}\n\nWritten by `reconcile release`:\n{body}\n"
 
 
-def parse_author(text: str | None) -> tuple[str, str] | None:
-    if not text:
-        return None
-    m = _AUTHOR.match(text)
-    if not m:
-        raise WriteBackError(f"author {text!r} is not `Name <email>`")
-    return m["name"], m["email"]
-
-
-def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise WriteBackError(f"git {args[0]} failed: {exc}") from exc
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise WriteBackError(f"git {args[0]} failed: {last[0]}")
-    return done.stdout.strip()
-
-
-def commit(paths: list[Path], message: str, author: str | None = None) -> str:
-    """Commit exactly `paths` (in one repository); returns the new commit's sha."""
-    if not paths:
-        raise WriteBackError("nothing to commit")
-    where = Path(paths[0]).resolve().parent
-    root = Path(_git(where, "rev-parse", "--show-toplevel"))
-    env = dict(os.environ)
-    who = parse_author(author or os.environ.get(AUTHOR_ENV))
-    if who:
-        env.update(
-            GIT_AUTHOR_NAME=who[0],
-            GIT_AUTHOR_EMAIL=who[1],
-            GIT_COMMITTER_NAME=who[0],
-            GIT_COMMITTER_EMAIL=who[1],
-        )
-    relative = [str(Path(p).resolve().relative_to(root)) for p in paths]
-    _git(root, "add", "--", *relative, env=env)
-    # --only: the commit holds these files and nothing else a person had staged.
-    _git(root, "commit", "--quiet", "--only", "-m", message, "--", *relative, env=env)
-    return _git(root, "rev-parse", "HEAD")
-
-
 @dataclass(frozen=True)
 class Released:
     written: tuple[Written, ...]
@@ -130,4 +81,8 @@ def release(
     written = write_versions(desired_dir, due_builds, folder_of)
     if not commit_them or not written:
         return Released(tuple(written))
-    return Released(tuple(written), commit([w.path for w in written], commit_message(written), author))
+    try:
+        sha = git.commit([w.path for w in written], commit_message(written), author)
+    except git.GitError as exc:
+        raise WriteBackError(str(exc)) from exc
+    return Released(tuple(written), sha)

@@ -11,13 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.gitops.writeback import (
-    WriteBackError,
-    commit,
-    commit_message,
-    parse_author,
-    write_versions,
-)
+from reconciler.gitops.writeback import WriteBackError, release, write_versions
 
 
 @dataclass(frozen=True)
@@ -71,12 +65,21 @@ def test_commit_holds_only_the_written_files_with_the_author(tmp_path):
     git(repo, "init", "-q", "-b", "main")
     (repo / "other.txt").write_text("staged by a person")
     git(repo, "add", "other.txt")
-    written = write_versions(repo / "desired", [_Due(), _Due(version="1.7.0", build="other")], folder)
-    sha = commit([w.path for w in written], commit_message(written), "Release Bot <bot@example.com>")
-    assert git(repo, "rev-parse", "HEAD") == sha
-    assert git(repo, "log", "-1", "--format=%an <%ae>|%cn|%s") == (
-        "Release Bot <bot@example.com>|Release Bot|release: 2 image versions (1.6.0, 1.7.0)"
+    done = release(
+        repo / "desired",
+        [_Due(), _Due(version="1.7.0", build="other")],
+        folder,
+        commit_them=True,
+        author="Release Bot <bot@example.com>",
     )
+    assert git(repo, "rev-parse", "HEAD") == done.commit
+    assert git(repo, "log", "-1", "--format=%an <%ae>|%s") == (
+        "Release Bot <bot@example.com>|release: 2 image versions (1.6.0, 1.7.0)"
+    )
+    assert git(repo, "log", "-1", "--format=%b").splitlines()[1:] == [
+        f"- {_Due().summary}",
+        f"- {_Due(version='1.7.0', build='other').summary}",
+    ]
     assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()) == [
         "desired/versions/win11/1.6.0.yaml",
         "desired/versions/win11/1.7.0.yaml",
@@ -84,14 +87,11 @@ def test_commit_holds_only_the_written_files_with_the_author(tmp_path):
     assert git(repo, "status", "--porcelain") == "A  other.txt", "what a person staged stays staged"
 
 
-def test_author_must_be_name_and_email():
-    assert parse_author("Release Bot <bot@example.com>") == ("Release Bot", "bot@example.com")
-    assert parse_author(None) is None
-    with pytest.raises(WriteBackError, match="is not `Name <email>`"):
-        parse_author("bot@example.com")
-
-
 def test_git_refusal_is_one_line(tmp_path):
-    [written] = write_versions(tmp_path, [_Due()], folder)
-    with pytest.raises(WriteBackError, match="^git rev-parse failed: "):
-        commit([written.path], "m", "A <a@b.c>")
+    with pytest.raises(WriteBackError, match="^git rev-parse failed"):
+        release(tmp_path, [_Due()], folder, commit_them=True)
+
+
+def test_without_commit_only_files_are_written(tmp_path):
+    done = release(tmp_path, [_Due()], folder)
+    assert done.commit is None and [w.version for w in done.written] == ["1.6.0"]

@@ -7,7 +7,8 @@ GETs for the reference estate):
   per host pool: sessionHosts; per host pool in `scope.roll_pools`: userSessions
 Also per subscription: its resource groups (one paged list), so the plan creates the missing ones; and one GET per
 resource desired state references (`scope.references`: subnets, identities, staging groups, Key Vault secrets'
-metadata; see `reconciler.azure.references`), so a plan fails before any write when one is missing.
+metadata; see `reconciler.azure.references`), so a plan fails before any write when one is missing. And one
+marketplace version list per SKU in `scope.marketplace` (`reconciler.azure.marketplace`: build triggers).
 The one exception is deliberate and small: a version that is not `Succeeded` is still replicating (or failed),
 and per-region state is only returned by a GET with `$expand=ReplicationStatus`, so those versions, and only
 those, get one targeted GET each. Collections are fetched concurrently (bounded), children as soon as their
@@ -21,7 +22,7 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 
-from reconciler.azure import convert, paging, references
+from reconciler.azure import convert, marketplace, paging, references
 from reconciler.azure.connection import Connection
 from reconciler.azure.metering import stats_since
 from reconciler.azure.tasks import TaskTree
@@ -51,10 +52,13 @@ class _Collector:
         self.raw.update({k: [] for k in PAGED})
         self.raw["resource_groups"] = _Converting(references.resource_group)
         self.raw["references"] = []
+        self.raw["marketplace"] = []
 
     def start_references(self) -> None:
         for rid in self.scope.references:
             self.tree.submit(references.read_reference, self.conn, rid, then=self.raw["references"].append)
+        for sku in self.scope.marketplace:
+            self.tree.submit(marketplace.list_versions, self.conn, sku, then=self.raw["marketplace"].append)
 
     # -- per subscription ----------------------------------------------------------------------------------
     def start(self, sub: str) -> None:

@@ -26,7 +26,19 @@ _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
 
 # Subcommand modules, in the order `reconcile --help` lists them. A module that is not present yet is skipped,
 # so the CLI grows with the packages behind it.
-SUBCOMMANDS = ("validate", "schema", "plan", "show", "apply", "rollback", "status", "logs", "run", "sandbox")
+SUBCOMMANDS = (
+    "validate",
+    "schema",
+    "plan",
+    "show",
+    "apply",
+    "release",
+    "rollback",
+    "status",
+    "logs",
+    "run",
+    "sandbox",
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1

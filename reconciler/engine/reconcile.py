@@ -28,6 +28,7 @@ from reconciler.model.observed import ObserveScope
 from reconciler.model.plan import Plan
 from reconciler.planner import plan as make_plan
 from reconciler.planner.references import reference_ids
+from reconciler.planner.triggers import marketplace_skus
 from reconciler.store import Store
 
 # Tag values are capped by Azure; a full SHA fits, a longer ref would be refused by the write.
@@ -71,7 +72,9 @@ class Reconciler:
         """One read of Azure over ``subscriptions``, plus the landing-zone resources ``desired`` points at
         (a saved plan passes no desired state: its references were checked when it was made)."""
         refs = reference_ids(desired) if desired is not None else ()
-        return observe(ObserveScope.of(list(subscriptions), references=refs), self.connection)
+        skus = marketplace_skus(desired) if desired is not None else ()  # what build triggers compare with
+        scope = ObserveScope.of(list(subscriptions), references=refs, marketplace=skus)
+        return observe(scope, self.connection)
 
     def plan(self, desired, observed) -> Plan:
         return make_plan(desired, observed, observed.observed_at)

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.model.landing import ObservedResourceGroup, ReferenceRead
+from reconciler.model.marketplace import MarketplaceSku, MarketplaceVersions
 from reconciler.model.observed_resources import (  # noqa: F401  (re-exported: the public names live here)
     EMPTY,
     ImageIdentifier,
@@ -60,6 +61,7 @@ class ObserveScope:
     host_pools: frozenset[str] | None = None
     roll_pools: frozenset[str] = frozenset()
     references: tuple[str, ...] = ()
+    marketplace: tuple[MarketplaceSku, ...] = ()  # SKUs whose version list build triggers read
 
     @classmethod
     def of(
@@ -71,6 +73,7 @@ class ObserveScope:
         host_pools=None,
         roll_pools=(),
         references=(),
+        marketplace=(),
     ):
         def ids(values):
             return None if values is None else frozenset(norm_id(v) for v in values)
@@ -82,6 +85,7 @@ class ObserveScope:
             host_pools=ids(host_pools),
             roll_pools=ids(roll_pools) or frozenset(),
             references=tuple(sorted({norm_id(r): r for r in references}.values(), key=str.lower)),
+            marketplace=tuple(sorted({m.key: m for m in marketplace}.values(), key=lambda m: m.key)),
         )
 
     def wants_group(self, resource_id: str) -> bool:
@@ -165,6 +169,7 @@ class Observed:
     # None: resource groups were not listed (then the planner neither creates nor requires any).
     resource_groups: Mapping[str, ObservedResourceGroup] | None = None
     references: Mapping[str, ReferenceRead] = field(default_factory=lambda: EMPTY)  # by lower-cased id
+    marketplace: Mapping[str, MarketplaceVersions] = field(default_factory=lambda: EMPTY)  # by sku_key
     calls: CallStats = field(default_factory=CallStats, compare=False)
 
     @classmethod

@@ -78,6 +78,9 @@ class ChangeReason(StrEnum):
     RETIRING = "retiring"  # half-retired or failed hosts to finish
     REGISTERING = "registering"  # hosts not registered yet
     RECORD_ROLLED_OUT = "record-rolled-out"  # stamp the pool as running its pin (ring gates read it)
+    RELEASE_DUE = (
+        "release-due"  # a build's trigger fired: a note, `reconcile release` writes the version to git
+    )
 
 
 def coded(reason: ChangeReason, *fields: str) -> str:

@@ -23,6 +23,7 @@ from reconciler.planner.pools import plan_pools
 from reconciler.planner.references import check_references
 from reconciler.planner.resource_groups import after_groups, plan_resource_groups
 from reconciler.planner.resources import plan_definitions, plan_galleries, plan_host_pools
+from reconciler.planner.triggers import evaluate as evaluate_triggers
 from reconciler.planner.versions import plan_versions
 from reconciler.spec.desired import DesiredState
 
@@ -53,6 +54,8 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime) -> Plan:
     ]
     pools, previews = plan_pools(ctx)
     parts.append(pools)
+    # Builds due for a new version: notes, not Azure changes (git gets the version first).
+    parts.append(evaluate_triggers(desired, observed, now).outcome(desired))
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
     wanted_templates |= {k for p in parts for k in p.kept}
     parts.append(plan_deletions(ctx, wanted_templates))

@@ -26,6 +26,8 @@ def template_for(version) -> tuple[str, dict]:
 
 def build_source(build, version) -> dict:
     src = build.spec.source
+    # A released version pins the source version its trigger resolved (never `latest`): reproducible builds.
+    pinned = version.spec.source.source_version
     if src.platform_image is not None:
         p = src.platform_image
         return {
@@ -33,7 +35,7 @@ def build_source(build, version) -> dict:
             "publisher": p.publisher,
             "offer": p.offer,
             "sku": p.sku,
-            "version": p.version,
+            "version": pinned or p.version,
         }
     if src.image_version_id is not None:
         return {"type": "SharedImageVersion", "imageVersionId": src.image_version_id}
@@ -43,7 +45,7 @@ def build_source(build, version) -> dict:
     name = ref.definition.split("/")[-1]
     return {
         "type": "SharedImageVersion",
-        "imageVersionId": f"{gallery.arm_id}/images/{name}/versions/{ref.version}",
+        "imageVersionId": f"{gallery.arm_id}/images/{name}/versions/{pinned or ref.version}",
     }
 
 

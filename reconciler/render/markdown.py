@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from reconciler.model.plan import Action, Plan, Severity
+from reconciler.model.plan import Action, ChangeReason, Plan, Severity
 from reconciler.model.rollout import RolloutPreview
 from reconciler.render.common import (
     SUMMARY_WORDS,
@@ -132,7 +132,11 @@ def render_markdown(plan: Plan, *, source: str | None = None) -> str:
         details = _details(plan)
         if details:
             lines += ["<details><summary>Field-level diff</summary>", ""] + details + ["", "</details>", ""]
-    notes = [c for c in plan.changes if c.action is Action.NO_OP]
+    releases = [c for c in plan.changes if c.reason_code == ChangeReason.RELEASE_DUE]
+    if releases:
+        lines += ["**Releases due** (`reconcile release` writes them to `desired/`; not Azure changes):", ""]
+        lines += [f"- `{_cell(display_name(c))}`: {_cell(c.reason)}" for c in releases] + [""]
+    notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases]
     if notes:
         lines += [f"<details><summary>Notes ({len(notes)})</summary>", ""]
         lines += [f"- `{_cell(display_name(c))}` ({c.kind}): {_cell(c.reason)}" for c in notes]

@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonpointer
 
-from reconciler.model.plan import Action, Change, Plan, Severity
+from reconciler.model.plan import Action, Change, ChangeReason, Plan, Severity
 from reconciler.model.rollout import RolloutPreview
 from reconciler.render.common import (
     REDACTED,
@@ -215,7 +215,13 @@ def render_text(
         if change.action is Action.NO_OP and not show_noop:
             continue
         _change_block(out, change)
-    notes = [c for c in plan.changes if c.action is Action.NO_OP]
+    releases = [c for c in plan.changes if c.reason_code == ChangeReason.RELEASE_DUE]
+    if releases:  # not Azure changes: git gets these versions first
+        out.add(out.paint("Releases due (run `reconcile release` to write them to desired/):", "33"))
+        for change in releases:
+            out.add(f"  + image-version {display_name(change)}: {change.reason}")
+        out.add()
+    notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases]
     if notes and not show_noop:
         out.add("Notes:")
         for change in notes:

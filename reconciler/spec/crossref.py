@@ -214,6 +214,8 @@ def check_builds(state: DesiredState) -> list[SpecError]:
                     f"{did_you_mean(source.version, declared)}",
                 )
             )
+    for build in state.image_builds:
+        errors += _check_release(state, build)
     for version in state.image_versions:
         if version.build and version.definition.spec.os_type == "Linux":
             steps = [
@@ -229,6 +231,32 @@ def check_builds(state: DesiredState) -> list[SpecError]:
                     )
                 )
     return errors
+
+
+def _check_release(state: DesiredState, build) -> list[SpecError]:
+    """The release template (`reconcile release` writes versions from it) names one definition and includes
+    its gallery's region, as every ImageVersion must."""
+    release = build.spec.release
+    if release is None:
+        return []
+    found = state.find_definitions(release.definition)
+    if len(found) != 1:
+        what = "ambiguous" if found else "unknown"
+        hint = "" if found else did_you_mean(release.definition, _definition_names(state, release.definition))
+        return [
+            build.raw.error(
+                ("spec", "release", "definition"), f"{what} ImageDefinition {release.definition!r}{hint}"
+            )
+        ]
+    home = found[0].location
+    if home not in {r.name for r in release.target_regions}:
+        return [
+            build.raw.error(
+                ("spec", "release", "targetRegions"),
+                f"targetRegions must include the gallery's location {home!r} (Azure requires the source region)",
+            )
+        ]
+    return []
 
 
 def _definition_names(state: DesiredState, ref: str) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from reconciler.spec import cron, naming
 from reconciler.spec import defaults as d
-from reconciler.spec import naming
 from reconciler.spec.durations import duration_between
 from reconciler.spec.models.common import (
     Region,
@@ -17,6 +17,8 @@ from reconciler.spec.models.common import (
     Tags,
     metadata_for,
 )
+from reconciler.spec.models.host_pool import _check_zone
+from reconciler.spec.models.image_version import StorageAccountType, TargetRegion
 
 HttpsUri = naming.HTTPS_URI.type()
 Sha256 = naming.SHA256.type()
@@ -116,6 +118,51 @@ Step = Annotated[
 ]
 
 
+def _check_schedule(value: str) -> str:
+    cron.parse_schedule(value)
+    return value
+
+
+class Schedule(StrictModel):
+    cron: Annotated[str, BeforeValidator(_check_schedule)] = Field(
+        description="5-field cron with nth weekday (`0 4 * * 3#2`: second Wednesday 04:00) or "
+        "`@patch-tuesday+1d 04:00` (exactly the day after the second Tuesday)."
+    )
+    time_zone: Annotated[str, BeforeValidator(_check_zone)] = Field("UTC", description="IANA")
+
+
+class Triggers(StrictModel):
+    """When `reconcile release` writes a new ImageVersion for this build (any that fires)."""
+
+    schedule: Schedule | None = None
+    source_image_update: bool = Field(
+        False, description="A newer source image appeared (platform image or gallery image on `latest`)."
+    )
+    recipe_change: bool = Field(
+        True, description="The recipe changed since the newest version built from it."
+    )
+
+
+VERSIONING_MINOR = "{major}.{minor+1}.0"
+VERSIONING_DATE = "{yyyy}.{mm}.{n}"
+
+
+class Release(StrictModel):
+    """The ImageVersion `reconcile release` writes: where it goes, its number, its fields."""
+
+    definition: str = Field(description="ImageDefinition name (or gallery/definition) the versions go into.")
+    versioning: Literal["{major}.{minor+1}.0", "{yyyy}.{mm}.{n}"] = Field(
+        VERSIONING_MINOR,
+        description="Next after the newest declared version, or year.month.n (n counts up within a month).",
+    )
+    target_regions: list[TargetRegion] = Field(min_length=1)
+    replica_count: int = Field(d.REPLICA_COUNT, ge=1, le=100)
+    storage_account_type: StorageAccountType = d.STORAGE_ACCOUNT_TYPE
+    exclude_from_latest: bool = Field(False, description="Hide new versions from `latest` (until accepted).")
+    end_of_life_after: duration_between("1d", "3650d") | None = None  # type: ignore[valid-type]
+    tags: Tags = Field(default_factory=dict)
+
+
 class ImageBuildSpec(StrictModel):
     subscription: SubscriptionRef | None = Field(
         None, description="Default: Settings.spec.defaults.subscription."
@@ -131,6 +178,34 @@ class ImageBuildSpec(StrictModel):
     build_timeout: duration_between("6m", "16h") = d.BUILD_TIMEOUT  # type: ignore[valid-type]
     staging_resource_group: naming.RESOURCE_GROUP_ID.type() | None = None  # type: ignore[valid-type]
     tags: Tags = Field(default_factory=dict)
+    triggers: Triggers | None = Field(
+        None, description="Needs `release`. Default with release: recipeChange."
+    )
+    release: Release | None = None
+
+    @model_validator(mode="after")
+    def _triggers(self) -> ImageBuildSpec:
+        if self.triggers is not None and self.release is None:
+            raise ValueError(
+                "triggers need spec.release: the ImageVersion template new versions are made from"
+            )
+        if self.triggers is not None and self.triggers.source_image_update:
+            pinned = (
+                self.source.image_version_id is not None
+                or (self.source.platform_image or self.source.image_version).version != "latest"
+            )
+            if pinned:
+                raise ValueError(
+                    "sourceImageUpdate needs a source on version `latest`: a pinned one never moves"
+                )
+        return self
+
+    @property
+    def effective_triggers(self) -> Triggers | None:
+        """None without a release template (nothing to write); else the triggers, recipeChange by default."""
+        if self.release is None:
+            return None
+        return self.triggers or Triggers()
 
 
 class ImageBuildDoc(StrictModel):

@@ -22,22 +22,35 @@ class VersionSource(StrictModel):
     virtual_machine_id: naming.VM_ID.type() | None = None  # type: ignore[valid-type]
     snapshot_id: naming.SNAPSHOT_ID.type() | None = None  # type: ignore[valid-type]
     image_version_id: naming.GALLERY_VERSION_ID.type() | None = None  # type: ignore[valid-type]
+    source_version: str | None = Field(
+        None,
+        pattern=r"^[0-9]+(\.[0-9]+)*$",
+        description="With build: the exact source image version Image Builder starts from, in place of the "
+        "build's `latest` (`reconcile release` writes it, so a build is reproducible).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> VersionSource:
-        given = [name for name, value in self.model_dump(by_alias=True).items() if value is not None]
+        given = [
+            name
+            for name, value in self.model_dump(by_alias=True, exclude={"source_version"}).items()
+            if value is not None
+        ]
         if len(given) != 1:
             listed = ", ".join(given) if given else "none"
             raise ValueError(
                 "give exactly one source: build, managedImageId, virtualMachineId, snapshotId or "
                 f"imageVersionId (given: {listed})"
             )
+        if self.source_version is not None and self.build is None:
+            raise ValueError("sourceVersion only goes with build (the version of the build's source image)")
         return self
 
     @property
     def kind(self) -> str:
         """Which source was given, by its YAML name (e.g. "build")."""
-        return next(k for k, v in self.model_dump(by_alias=True).items() if v is not None)
+        dumped = self.model_dump(by_alias=True, exclude={"source_version"})
+        return next(k for k, v in dumped.items() if v is not None)
 
 
 class TargetRegion(StrictModel):

@@ -1,0 +1,92 @@
+"""`reconcile release`: evaluate build triggers against Azure and write each due ImageVersion into desired/.
+
+Exit codes, like `plan --detailed-exitcode`: 0 nothing due, 1 error (invalid desired state, Azure unreachable,
+a due release that cannot be written, git refused), 2 released (files written, and committed with --commit).
+This is the step a scheduled CI job runs before opening a pull request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from reconciler.render.cli_messages import render_desired_errors, render_error
+from reconciler.spec import DesiredStateError, load_desired
+
+EXIT_OK, EXIT_ERROR, EXIT_RELEASED = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "release",
+        help="write the ImageVersions whose build triggers fired into desired/ (and commit them)",
+        description="Observe Azure (and the marketplace versions of `latest` sources), evaluate each "
+        "ImageBuild's triggers (schedule, sourceImageUpdate, recipeChange) and write one ImageVersion per due "
+        "build to desired/versions/<definition>/<version>.yaml, pinning the resolved source version.",
+    )
+    p.add_argument(
+        "--desired", default="desired", metavar="DIR", help="desired-state directory (default: ./desired)"
+    )
+    p.add_argument("--build", metavar="NAME", help="only this ImageBuild")
+    p.add_argument("--commit", action="store_true", help="git commit the written files")
+    p.add_argument(
+        "--author",
+        metavar="'NAME <EMAIL>'",
+        help="commit author and committer (default: $RECONCILE_GIT_AUTHOR, else git's configuration)",
+    )
+    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
+    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    p.set_defaults(func=run)
+
+
+def _observe(desired, args):
+    logging.getLogger("azure").setLevel(logging.ERROR)
+    from reconciler.azure.connection import Connection, ConnectionSettings
+    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
+
+    settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
+    with Connection(settings) as connection:
+        return Reconciler(connection).observe(subscriptions_of_desired(desired), desired=desired)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reconciler.gitops.writeback import WriteBackError, release
+    from reconciler.planner.triggers import evaluate, release_folder
+
+    try:
+        desired = load_desired(args.desired)
+    except DesiredStateError as exc:
+        sys.stderr.write(render_desired_errors(exc.errors, args.desired))
+        return EXIT_ERROR
+    if args.build and desired.image_build(args.build) is None:
+        sys.stderr.write(render_error(f"no ImageBuild named {args.build!r} in {args.desired}"))
+        return EXIT_ERROR
+    try:
+        observed = _observe(desired, args)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # any failure reaching Azure: one clean line, no traceback
+        from reconciler.azure.connection import describe_error
+
+        sys.stderr.write(render_error(describe_error(exc)))
+        return EXIT_ERROR
+    report = evaluate(desired, observed, observed.observed_at, only=args.build)
+    for name, origin, why in report.blocked:
+        sys.stderr.write(render_error(f"{origin}: release of {name} blocked: {why}"))
+    if not report.due:
+        print("Nothing due: no build's trigger fired." if not report.blocked else "Nothing released.")
+        return EXIT_ERROR if report.blocked else EXIT_OK
+    try:
+        done = release(
+            Path(args.desired), report.due, release_folder, commit_them=args.commit, author=args.author
+        )
+    except WriteBackError as exc:
+        sys.stderr.write(render_error(str(exc)))
+        return EXIT_ERROR
+    for w in done.written:
+        print(f"released {w.path}: {w.summary}")
+    if done.commit:
+        print(f"committed {done.commit[:12]}")
+    return EXIT_ERROR if report.blocked else EXIT_RELEASED

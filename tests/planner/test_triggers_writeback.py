@@ -1,0 +1,97 @@
+"""The write-back: one file per released version with its comment header, never overwritten; the git commit
+holds exactly those files, with the author given."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.gitops.writeback import WriteBackError, release, write_versions
+
+
+@dataclass(frozen=True)
+class _Definition:
+    name: str = "win11"
+
+
+@dataclass
+class _Due:
+    build: str = "monthly"
+    version: str = "1.6.0"
+    definition: _Definition = _Definition()
+    reasons: tuple[str, ...] = ("source P/O/S moved 1.1.1 → 1.1.2",)
+    source: str = "P/O/S/1.1.2"
+    at: datetime = datetime(2026, 12, 9, 3, tzinfo=UTC)
+    summary: str = "ImageBuild monthly: source P/O/S moved 1.1.1 → 1.1.2; next version 1.6.0"
+
+    @property
+    def document(self):
+        return {
+            "apiVersion": "avd.reconciler.io/v1alpha1",
+            "kind": "ImageVersion",
+            "metadata": {"name": self.version},
+        }
+
+
+def folder(definition) -> str:
+    return f"versions/{definition.name}"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_file_has_the_why_as_comments_and_is_never_overwritten(tmp_path):
+    [written] = write_versions(tmp_path, [_Due()], folder)
+    assert written.path == tmp_path / "versions" / "win11" / "1.6.0.yaml"
+    text = written.path.read_text()
+    assert text.startswith(
+        "# Released by `reconcile release` at 2026-12-09T03:00:00+00:00 from ImageBuild monthly."
+    )
+    assert "# Trigger: source P/O/S moved 1.1.1 → 1.1.2\n# Source: P/O/S/1.1.2" in text
+    assert yaml.safe_load(text)["metadata"] == {"name": "1.6.0"}
+    with pytest.raises(WriteBackError, match="exists already"):
+        write_versions(tmp_path, [_Due()], folder)
+
+
+def test_commit_holds_only_the_written_files_with_the_author(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "other.txt").write_text("staged by a person")
+    git(repo, "add", "other.txt")
+    done = release(
+        repo / "desired",
+        [_Due(), _Due(version="1.7.0", build="other")],
+        folder,
+        commit_them=True,
+        author="Release Bot <bot@example.com>",
+    )
+    assert git(repo, "rev-parse", "HEAD") == done.commit
+    assert git(repo, "log", "-1", "--format=%an <%ae>|%s") == (
+        "Release Bot <bot@example.com>|release: 2 image versions (1.6.0, 1.7.0)"
+    )
+    assert git(repo, "log", "-1", "--format=%b").splitlines()[1:] == [
+        f"- {_Due().summary}",
+        f"- {_Due(version='1.7.0', build='other').summary}",
+    ]
+    assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()) == [
+        "desired/versions/win11/1.6.0.yaml",
+        "desired/versions/win11/1.7.0.yaml",
+    ]
+    assert git(repo, "status", "--porcelain") == "A  other.txt", "what a person staged stays staged"
+
+
+def test_git_refusal_is_one_line(tmp_path):
+    with pytest.raises(WriteBackError, match="^git rev-parse failed"):
+        release(tmp_path, [_Due()], folder, commit_them=True)
+
+
+def test_without_commit_only_files_are_written(tmp_path):
+    done = release(tmp_path, [_Due()], folder)
+    assert done.commit is None and [w.version for w in done.written] == ["1.6.0"]

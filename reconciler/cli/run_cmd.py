@@ -83,6 +83,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--webhook-format", choices=SHAPES, default="generic", help="body shape (default: generic)"
     )
     p.add_argument("--once", action="store_true", help="run one cycle and exit (0 ok, 1 failed)")
+    p.add_argument(
+        "--release",
+        action="store_true",
+        help="write versions whose build triggers fired into desired/ and commit them (see `reconcile release`)",
+    )
+    p.add_argument(
+        "--push", action="store_true", help="with --release: push the commit (needed with --git-url)"
+    )
+    p.add_argument(
+        "--release-branch", metavar="BRANCH", help="with --push: push releases here, for a pull request"
+    )
+    p.add_argument(
+        "--git-author",
+        metavar='"NAME <EMAIL>"',
+        help="release commits' author (default: $RECONCILE_GIT_AUTHOR)",
+    )
     p.add_argument("--parallelism", type=int, default=4, metavar="N", help="concurrent actions (default: 4)")
     p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
     p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
@@ -92,6 +108,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.desired and args.git_url:
         sys.stderr.write(render_error("give --desired or --git-url, not both"))
+        return 1
+    if (args.push or args.release_branch) and not args.release:
+        sys.stderr.write(render_error("--push and --release-branch go with --release"))
+        return 1
+    if args.release and args.git_url and not args.push:
+        sys.stderr.write(
+            render_error("--release with --git-url needs --push (the checkout is reset each fetch)")
+        )
         return 1
     if not 15 <= args.lease_ttl <= 60:
         sys.stderr.write(render_error("--lease-ttl must be 15-60 s (Azure's rule for blob leases)"))
@@ -119,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         arm_endpoint=args.arm_endpoint,
         ca_bundle=args.ca_bundle,
         parallelism=args.parallelism,
+        release=args.release,
+        push=args.push,
+        release_branch=args.release_branch,
+        git_author=args.git_author,
     )
     redactor = setup_logging(args.log_format)
     try:

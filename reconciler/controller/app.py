@@ -52,6 +52,10 @@ class RunOptions:
     arm_endpoint: str | None = None
     ca_bundle: str | None = None
     parallelism: int = 4
+    release: bool = False
+    push: bool = False
+    release_branch: str | None = None
+    git_author: str | None = None
 
 
 def default_identity() -> str:
@@ -118,6 +122,10 @@ def build_controller(o: RunOptions, cycle=None) -> tuple[Controller, LeaderElect
         on_change=controller.leadership_changed,
     )
     controller.elector = elector
+    if o.release:
+        from reconciler.controller.release import Publisher, ReleaseSettings
+
+        controller.publisher = Publisher(source, ReleaseSettings(o.push, o.release_branch, o.git_author))
     controller.secrets = [token] if token else []
     return controller, elector
 

@@ -215,6 +215,11 @@ class EngineCycle:
             previous=inp.previous_conditions,
             now=observed.observed_at,
         )
+        releases = ()
+        if inp.release and not inp.dry_run:
+            from reconciler.planner.triggers import evaluate
+
+            releases = tuple(evaluate(inp.desired, observed, observed.observed_at).due)
         return CycleResult(
             ok=error is None,
             error=error,
@@ -234,6 +239,7 @@ class EngineCycle:
             report=report,
             requeue_after=requeue_after,
             conditions=conditions,
+            releases=releases,
         )
 
     def _apply(self, plan: Plan, subs: list[str], stop: threading.Event, timed_out: threading.Event):

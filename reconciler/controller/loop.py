@@ -63,6 +63,7 @@ class DesiredStatus:
 class _Good:
     commit: str
     desired: Any
+    path: Any = None  # the folder it was loaded from (where a release is written)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -110,6 +111,7 @@ class Controller:
         self.last_success: float | None = None
         self.cycles = 0
         self.reporter = Reporter(self.metrics, self.notifier)
+        self.publisher = None  # controller.release.Publisher with `--release`
         self.stop = threading.Event()
         self.halt = threading.Event()
         self._wake = threading.Event()
@@ -166,7 +168,7 @@ class Controller:
         except DesiredStateError as exc:
             self._invalid(revision.commit, [str(e) for e in exc.errors])
             return False
-        self._good = _Good(revision.commit, desired)
+        self._good = _Good(revision.commit, desired, revision.path)
         self.desired.last_good, self.desired.invalid = revision.commit, None
         self.metrics.desired_invalid.set(0)
         log.info("new desired state", extra={"event": "new_commit", "commit": revision.commit})
@@ -227,7 +229,14 @@ class Controller:
         self.metrics.suspended.set(1 if everything else 0)
         dry = self.settings.dry_run or everything
         inp = CycleInput(
-            good.desired, good.commit, dry, everything, pools, self.halt, self.reporter.conditions
+            good.desired,
+            good.commit,
+            dry,
+            everything,
+            pools,
+            self.halt,
+            self.reporter.conditions,
+            release=self.publisher is not None,
         )
         started = self._clock()
         self._cycle_started = started
@@ -240,6 +249,9 @@ class Controller:
         finally:
             self._cycle_started = None
         self._record(good.commit, result, self._clock() - started)
+        publish = self.publisher is not None and result.releases and not self.stop.is_set()
+        if publish and self.publisher.publish(good.path, good.commit, result.releases):
+            self._next_due = 0.0  # pick the commit up at once (after the next fetch)
 
     # -- reporting -------------------------------------------------------------------------------------------
 

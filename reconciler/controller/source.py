@@ -14,6 +14,8 @@ Credentials never appear on a command line or in a log:
 
 ``DirSource`` reads ``--desired DIR`` as it is (a git-sync sidecar swaps a symlink atomically). Its
 "commit" is the git commit when DIR lies in a git checkout, else a content hash of the YAML files.
+
+Both can ``push`` a write-back commit (``reconcile run --release --push``, controller/release.py).
 """
 
 from __future__ import annotations
@@ -119,6 +121,15 @@ class GitSource:
         lines = [line for line in text.splitlines() if line.strip()]
         return (lines[-1] if lines else "no message")[:400]
 
+    def push(self, branch: str | None = None) -> str:
+        """Push the checkout's HEAD (a write-back commit on top of the fetched ref) to ``branch`` (default: the
+        tracked ref, fast-forward only) with the same credentials as the fetch. A branch of its own (a pull
+        request's) is the controller's to overwrite. Returns the branch pushed to."""
+        target = branch or self.ref
+        force = ["--force"] if branch and branch != self.ref else []
+        self._git("push", "--quiet", *force, "origin", f"HEAD:refs/heads/{target}")
+        return target
+
     def sync(self) -> Revision:
         """Fetch ``ref`` and check it out; the answer is the commit and the desired folder inside it."""
         if not (self.workdir / ".git").is_dir():
@@ -135,6 +146,16 @@ class GitSource:
 
 
 class DirSource:
+    def push(self, branch: str | None = None) -> str:
+        """Push the folder's repository to its upstream (or ``branch`` on origin)."""
+        args = ["push", "--quiet"] + (["origin", f"HEAD:refs/heads/{branch}"] if branch else [])
+        done = subprocess.run(
+            ["git", "-C", str(self.path), *args], capture_output=True, text=True, check=False, timeout=120
+        )
+        if done.returncode != 0:
+            raise SourceError(f"git push failed: {redact_url(done.stderr.strip())[-300:]}")
+        return branch or "upstream"
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 

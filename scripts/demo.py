@@ -7,8 +7,9 @@
 3. plan (text, then the Markdown a pull request gets), apply, and apply again as the simulated clock moves on,
    until a plan reports no changes — rollouts gated behind their validation pool's soak and maintenance
    windows included;
-4. publish a new clinical image (1.6.0, built by Image Builder): the validation pool rolls first, the
-   production pools follow after the soak, inside their maintenance windows.
+4. a month later the marketplace image moves: the build triggers fire, `reconcile release` writes the new
+   versions into desired/ (pinned to the new source), Image Builder builds them, the validation pool rolls
+   first, the production pools follow after the soak, inside their maintenance windows.
 
 Between applies the demo fast-forwards the sandbox clock to the next moment anything can happen (a soak ending,
 a window opening), as a controller running on an interval would simply wait for it. Nothing outside the
@@ -36,25 +37,6 @@ from reconciler.sandbox import Sandbox  # noqa: E402
 RECONCILE = [sys.executable, "-m", "reconciler"]
 TIME_SCALE = 1000  # sandbox seconds per real second: a 40-minute build takes 2.4 s
 MAX_CYCLES = 12
-
-NEW_VERSION = """
----
-apiVersion: avd.reconciler.io/v1alpha1
-kind: ImageVersion
-metadata:
-  name: 1.6.0
-  annotations:
-    change: "EHR client 2026.3, December cumulative update"
-spec:
-  definition: win11-24h2-m365-clinical
-  source:
-    build: clinical-win11-m365
-  targetRegions:
-    - name: westeurope
-      replicaCount: 2
-    - name: northeurope
-  storageAccountType: Standard_ZRS
-"""
 
 
 def banner(text: str) -> None:
@@ -212,6 +194,27 @@ SYMBOLS = {
 }
 
 
+def release_month(sb: Sandbox, desired: Path, env: dict[str, str]) -> None:
+    """Move the sandbox clock past the next marketplace publish and Patch Tuesday, then let the build
+    triggers decide: `reconcile release` writes each due version (pinned to the source it resolved)."""
+    from reconciler.sandbox.providers.compute_other import catalog_versions
+
+    published = catalog_versions(sb._app())[-1][1]
+    sb.advance(published + 30 * 86400 + 3 * 86400 - sb.now().timestamp())
+    print(
+        f"   clock {sb.now():%a %Y-%m-%d %H:%M} UTC; newest marketplace image {catalog_versions(sb._app())[-1][0]}"
+    )
+    done = subprocess.run(
+        [*RECONCILE, "release", "--desired", str(desired)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 2:
+        raise SystemExit(f"reconcile release exited {done.returncode}: {done.stdout}{done.stderr}"[-2000:])
+    for line in done.stdout.splitlines():
+        if line.startswith("released "):
+            path, _, why = line.removeprefix("released ").partition(": ")
+            print(f"   + {Path(path).relative_to(desired.parent)}: {why}"[:160])
+
+
 def show_plan(desired: Path, env: dict[str, str], out: Path) -> None:
     """One line per change (the full plan is saved; `reconcile show` prints it whole)."""
     reconcile("plan", "--desired", str(desired), "--out", str(out), "-o", "json", env=env, quiet=True)
@@ -251,9 +254,10 @@ def main() -> int:
             reconcile("plan", "--desired", str(desired), "--detailed-exitcode", env=env, ok=(0,), quiet=True)
             print("   plan --detailed-exitcode: 0 (no changes)")
 
-            banner("Publish clinical image 1.6.0: validation first, production after the soak")
-            with (desired / "galleries" / "healthcare.yaml").open("a") as f:
-                f.write(NEW_VERSION)
+            banner(
+                "A month later: the marketplace moved; `reconcile release` writes the new versions into git"
+            )
+            release_month(sb, desired, env)
             reconcile("validate", "--desired", str(desired), quiet=True)
             converge(sb, desired, state, env, tally)
             ok = summary(tally, sb.invariants(), desired, started, sb.now())

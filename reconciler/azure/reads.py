@@ -64,6 +64,15 @@ class Reader:
         raw = self._get(template_id)
         return convert.image_template(raw) if raw is not None else None
 
+    def builds_running(self, subscription_id: str) -> int:
+        """How many Image Builder templates of the subscription are running a build now (anyone's)."""
+        client = self.conn.image_builder(subscription_id)
+        path = paging.subscription_collection(
+            subscription_id, "Microsoft.VirtualMachineImages/imageTemplates"
+        )
+        raws = paging.list_all(client, path, paging.IMAGE_BUILDER_API)
+        return sum(1 for raw in raws if convert.image_template(raw).is_running)
+
     def run_output(self, template_id: str, name: str) -> str | None:
         """The artifact id a finished run wrote for `name` (None if there is none)."""
         raw = self._get(f"{template_id}/runOutputs/{name}")

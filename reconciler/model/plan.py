@@ -68,6 +68,9 @@ class ChangeReason(StrEnum):
     PROTECTED = "protected"  # retention would remove it, but it is in use or not ours
     SKIP_CREATE = "skip-create"  # declared, but retention would retire it at once
     BUILDING = "building"  # an image build is running
+    QUEUED = (
+        "queued"  # a build waits for a free slot: Settings builds.maxConcurrent runs at once per subscription
+    )
     REPAIR = "repair"  # left Failed by a failed operation: the desired body is sent again
     REGIONS = "regions"  # target regions, replica counts or a failed replication to redo
     PIN_MOVED = "pin-moved"  # a pool's pin moves to a newer version (and its hosts follow)

@@ -6,6 +6,8 @@ A version produced by an ImageBuild is never PUT directly: the template distribu
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.model.observed import norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity
 from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET, parse_build_failures
@@ -162,3 +164,42 @@ def _not_run_again(version, template, label: str, failures: tuple[int, str, bool
         "more (`reconcile logs build --diagnose` says why it failed)",
         version.origin("spec.source.build"),
     )
+
+
+def queue_builds(ctx: Context, changes: list[Change]) -> list[Change]:
+    """At most Settings `builds.maxConcurrent` Image Builder runs at once per subscription, the running ones
+    (ours or not) counted: the first new builds, in plan order, take the free slots; each other one is queued
+    (reason `queued`) behind the build `maxConcurrent` places before it in the plan, so the graph starts it
+    when that one ends. Apply also counts the runs again before starting a queued build (someone else's may
+    hold the slot), and waits while none is free."""
+    limit = ctx.desired.settings.spec.builds.max_concurrent
+    running: dict[str, int] = {}
+    for template in ctx.observed.image_templates.values():
+        if template.is_running:
+            sub = _subscription(template.id)
+            running[sub] = running.get(sub, 0) + 1
+    starting: dict[str, list[str]] = {}  # subscription -> keys of the new builds, in plan order
+    out = []
+    for change in changes:
+        if change.action is Action.BUILD and not change.details.get("running"):
+            sub = _subscription(change.resource_id)
+            order = starting.setdefault(sub, [])
+            busy = running.get(sub, 0) + len(order)
+            if busy >= limit:
+                behind = order[len(order) - limit] if len(order) >= limit else None
+                change = replace(
+                    change,
+                    reason=f"{change.reason} (queued: {busy} build(s) running or starting first in "
+                    f"subscription {sub}, at most {limit} at once)",
+                    details={**change.details, "queued": limit},
+                    depends_on=change.depends_on + ((behind,) if behind else ()),
+                    reason_code=ChangeReason.QUEUED,
+                )
+            order.append(change.key)
+        out.append(change)
+    return out
+
+
+def _subscription(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    return parts[2].lower() if len(parts) > 2 else ""

@@ -13,6 +13,7 @@ from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.retention import Decision, RetentionPolicy, VersionFacts, decide_retention
 from reconciler.planner.usage import versions_in_use
+from reconciler.planner.version_build import queue_builds
 from reconciler.planner.version_diff import plan_declared, source_id
 
 
@@ -21,6 +22,7 @@ def plan_versions(ctx: Context) -> Outcome:
     in_use = _under_each_prefix(versions_in_use(ctx))
     for definition in sorted(ctx.desired.image_definitions, key=lambda d: d.arm_id.lower()):
         _plan_definition(ctx, definition, in_use, out)
+    out.changes = queue_builds(ctx, out.changes)
     return out
 
 

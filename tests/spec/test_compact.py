@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.spec.models import MODELS
 from reconciler.spec.positions import parse_documents
-from tests.spec.helpers import BASE
+
+from .helpers import BASE
 
 
 def _models(state):

@@ -132,7 +132,17 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             return Failed(
                 described(what, f"Image Builder: {detail}", diagnosis), error_code="ImageBuildFailed"
             )
-        # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build).
+        # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build) — when queued,
+        # only once a slot is free now (the plan counted the runs of its observation).
+        limit = change.details.get("queued")
+        if limit:
+            sub = template_id.split("/")[2]
+            running = env.reader.builds_running(sub)
+            if running >= limit:
+                mem.setdefault("since", env.clock())
+                return env.wait(
+                    mem["since"], f"queued: {running} builds run in subscription {sub} (at most {limit})"
+                )
         mem["running"], mem["since"] = True, env.clock()
         status = lro_step(env, change.key, "run", template_id, None, "building")
         return status if is_wait(status) else env.wait(None, "building")

@@ -54,6 +54,16 @@ class ResourceGroupPolicy(StrictModel):
     )
 
 
+class BuildPolicy(StrictModel):
+    max_concurrent: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Image Builder runs at once per subscription (ours and others' counted); the rest queue, "
+        "shown in plan as queued builds, and start in a later cycle.",
+    )
+
+
 class SettingsSpec(StrictModel):
     subscriptions: dict[str, str] = Field(
         default_factory=dict, description="Alias → subscription id (GUID). Documents may use either."
@@ -62,6 +72,7 @@ class SettingsSpec(StrictModel):
     ownership_tag: OwnershipTag = Field(default_factory=OwnershipTag)
     controller: Controller = Field(default_factory=Controller)
     resource_groups: ResourceGroupPolicy = Field(default_factory=ResourceGroupPolicy)
+    builds: BuildPolicy = Field(default_factory=BuildPolicy)
 
     @field_validator("subscriptions")
     @classmethod

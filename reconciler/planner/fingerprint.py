@@ -13,7 +13,7 @@ field (`fingerprint_fields`), so a refusal can name the field that changed.
 
 from __future__ import annotations
 
-from reconciler.model.fingerprint import field_digests
+from reconciler.model.fingerprint import FieldDigests
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
 from reconciler.model.tags import PIN_TAG
@@ -66,10 +66,11 @@ def collect_fingerprints(changes: tuple[Change, ...], observed: Observed) -> dic
 def collect_fingerprint_fields(fingerprints: dict[str, str], observed: Observed) -> dict[str, dict[str, str]]:
     """Lower-cased id → {field label → short digest}, for every fingerprinted resource that exists."""
     out: dict[str, dict[str, str]] = {}
+    digests = FieldDigests()
     for rid in fingerprints:
         resource = observed.get(rid)
         if resource is not None:
-            out[rid] = field_digests(resource.fingerprint_fields)
+            out[rid] = digests(resource.fingerprint_fields)
     return out
 
 

@@ -59,7 +59,10 @@ def collect_fingerprints(changes: tuple[Change, ...], observed: Observed) -> dic
             continue
         for rid in dependencies_of(change, observed):
             resource = observed.get(rid)
-            out[rid] = resource.fingerprint if resource is not None else "absent"
+            if resource is None:
+                out[rid] = "absent"
+            else:
+                out[resource.key] = resource.fingerprint  # the observed key, not a copy per plan
     return dict(sorted(out.items()))
 
 

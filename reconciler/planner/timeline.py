@@ -17,7 +17,7 @@ and, when the pool waits for something outside it (replication, a ring gate on a
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -126,6 +126,8 @@ class _World:
         self.gone: set[str] = set()
         self.assumed: set[str] = set()
         self.names = sorted(self.hosts)  # the hosts not gone, in pool order (by name)
+        self._live = [self.hosts[n] for n in self.names]  # their views, in the same order
+        self._live_tuple: tuple[HostView, ...] | None = None  # what live() last returned, until a change
         self.used = frozenset(inputs.used_names) | {n.lower() for n in self.names}
         # The index is keyed by name; names that differ only in case are left to HostIndex.of every cycle.
         unique = len({n.lower() for n in self.names}) == len(self.names)
@@ -138,20 +140,29 @@ class _World:
     def put(self, h: HostView) -> None:
         old = self.hosts.get(h.name)
         self.hosts[h.name] = h
+        at = bisect_left(self.names, h.name)
         if old is None:
-            insort(self.names, h.name)
+            self.names.insert(at, h.name)
+            self._live.insert(at, h)
             self.used = self.used | {h.name.lower()}
+        elif at < len(self.names) and self.names[at] == h.name:  # (a host gone is not live)
+            self._live[at] = h
+        self._live_tuple = None
         if self.index is not None:
             self.index.put(h, old)
 
     def gone_now(self, name: str) -> None:
         self.gone.add(name)
-        self.names.remove(name)
+        at = bisect_left(self.names, name)
+        del self.names[at], self._live[at]
+        self._live_tuple = None
         if self.index is not None:
             self.index.drop(self.hosts[name])
 
     def live(self) -> tuple[HostView, ...]:
-        return tuple(map(self.hosts.__getitem__, self.names))
+        if self._live_tuple is None:
+            self._live_tuple = tuple(self._live)
+        return self._live_tuple
 
     def decide(self, p: PoolInputs) -> Decision:
         return decide(p, self.index if self.index is not None else HostIndex.of(p.hosts))

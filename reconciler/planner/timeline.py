@@ -217,14 +217,15 @@ def simulate_rollout(
         p = _apply(d, p, world, now, durations)
         available, total = world.counts()
         cycles.append(
-            Cycle(
+            _new(
+                Cycle,
                 at=now,
                 steps=tuple(d.steps),
                 mode=d.mode,
                 state=d.state,
                 available=available,
                 total=total,
-                next_check=d.next_check,
+                next_check=min(d.waits, key=_when) if d.waits else None,  # Decision.next_check
             )
         )
         if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
@@ -298,6 +299,17 @@ def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, windo
         changes["window_open"], changes["next_window"] = window_at(now)
     changes["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
     return _copy(p, **changes)
+
+
+def _when(wait: tuple[datetime, str]) -> datetime:
+    return wait[0]
+
+
+def _new(cls, **fields):
+    """A frozen dataclass built without its __init__ (which sets field by field): one Cycle per cycle."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 def _copy(obj, **changes):

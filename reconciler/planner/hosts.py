@@ -104,7 +104,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
 
     # 2. Which version: the pin, unless quarantined (halt / roll back), not replicated, or gated.
     established = [h for h in active if h.established and h.version]
-    quiet_versions = [v for v, group in ix.quiet.items() if group and v]
+    quiet_versions = [v for v in ix.quiet if v]  # the index keeps no empty group
     target: str | None = p.target
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:

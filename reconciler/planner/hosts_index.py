@@ -87,7 +87,7 @@ class HostIndex:
         return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
 
     def quiet_outdated(self, target: str | None) -> list[list[HostView]]:
-        return [g for v, g in self.quiet.items() if g and v != target]
+        return [g for v, g in self.quiet.items() if v != target]
 
     def quiet_hosts(self) -> Iterator[HostView]:
         for group in self.quiet.values():
@@ -132,6 +132,8 @@ class HostIndex:
         if self.quiet_by_name.get(h.name) is h:
             group = self.quiet[h.version]
             del group[bisect_left(group, quiet_order(h), key=quiet_order)]
+            if not group:  # decide() reads the versions quiet hosts run: only those with hosts
+                del self.quiet[h.version]
             del self.quiet_by_name[h.name]
             self.quiet_count -= 1
         else:

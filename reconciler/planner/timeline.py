@@ -364,19 +364,18 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             world.put(_copy(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
             world.events.append((now + du.extension, name, Completion.JOINED))
         elif op is StepOp.REGISTER and h is not None:
-            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}))
-            tag(name, **{HOST_REGISTERED_TAG: stamp})
+            tags = {**h.tags, HOST_REGISTERED_TAG: stamp}
+            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}, tags=tags))
             world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
             world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
         elif op is StepOp.STAMP_REGISTERED:
             tag(name, **{HOST_REGISTERED_TAG: stamp})
         elif op is StepOp.READY and h is not None:
             assigned = data.assign or h.assigned_user
-            world.put(_copy(h, assigned_user=assigned))
-            tag(name, **{HOST_STAGE_TAG: READY})
+            world.put(_copy(h, assigned_user=assigned, tags={**h.tags, HOST_STAGE_TAG: READY}))
         elif op is StepOp.RETIRE and h is not None:
-            world.put(_copy(h, accepting=False if h.session_host else h.accepting))
-            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason})
+            tags = {**h.tags, HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason}
+            world.put(_copy(h, accepting=False if h.session_host else h.accepting, tags=tags))
             if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                 _sign_out_later(world, h, now + p.policy.drain_grace, du)
         elif op is StepOp.DRAIN and h is not None:

@@ -196,6 +196,7 @@ def _simulate(
         ready_at=ctx.now if not inputs.target_ready and inputs.target else None,
         gate_opens_at=gate_opens,
         window_at=lambda at: window_of(pool, at),
+        incremental=not ctx.reference,
     )
 
 

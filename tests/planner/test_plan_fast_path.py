@@ -29,7 +29,9 @@ from desired_gen import generate_desired  # noqa: E402
 
 def _observe_and_load(estate: str, drift: float, root: Path, monkeypatch):
     subs = estate_subscription_ids(estate)
-    with Sandbox(estate=estate, page_size=20, settings={"subscription_ids": tuple(subs)}, throttle=False) as sb:
+    with Sandbox(
+        estate=estate, page_size=20, settings={"subscription_ids": tuple(subs)}, throttle=False
+    ) as sb:
         for key, value in sb.env.items():
             monkeypatch.setenv(key, value)
         summary = generate_desired(list(generate(estate, subs, sb.now())), subs, root, drift_share=drift)

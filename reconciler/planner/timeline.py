@@ -406,7 +406,10 @@ def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durati
 
 
 def _complete(world: _World, now: datetime) -> None:
-    due = sorted((e for e in world.events if e[0] <= now), key=lambda e: (e[0], e[1], e[2]))
+    due = [e for e in world.events if e[0] <= now]
+    if not due:
+        return
+    due.sort(key=lambda e: (e[0], e[1], e[2]))
     world.events = [e for e in world.events if e[0] > now]
     for _, name, what in due:
         h = world.hosts.get(name)

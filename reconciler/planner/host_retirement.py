@@ -78,4 +78,3 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         nxt = due
     d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
     d.wait(now + timedelta(minutes=5), f"{h.name}: waiting for users to sign out")
-

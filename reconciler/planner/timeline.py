@@ -21,7 +21,6 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
@@ -290,15 +289,18 @@ def _users_only(d: Decision, p: PoolInputs, world: _World) -> bool:
 
 
 def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
-    changes: dict[str, Any] = {"now": now, "hosts": world.live()}
+    copy = object.__new__(PoolInputs)  # _copy(p, ...), without a keyword dict per cycle
+    fields = copy.__dict__
+    fields.update(p.__dict__)
+    fields["now"], fields["hosts"] = now, world.live()
     if not p.target_ready and ready_at is not None and now >= ready_at:
-        changes.update(target_ready=True, target_why="")
+        fields.update(target_ready=True, target_why="")
     if not p.gate_ok and gate_opens is not None and now >= gate_opens:
-        changes.update(gate_ok=True, gate_until=None, gate_why="")
+        fields.update(gate_ok=True, gate_until=None, gate_why="")
     if window_at is not None:
-        changes["window_open"], changes["next_window"] = window_at(now)
-    changes["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
-    return _copy(p, **changes)
+        fields["window_open"], fields["next_window"] = window_at(now)
+    fields["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
+    return copy
 
 
 def _when(wait: tuple[datetime, str]) -> datetime:

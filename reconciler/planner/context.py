@@ -14,6 +14,7 @@ class Context:
     desired: DesiredState
     observed: Observed
     now: datetime
+    reference: bool = False  # the straightforward path, for tests (planner.core.plan)
 
     @property
     def owner_tag(self) -> tuple[str, str]:

@@ -13,7 +13,7 @@ field (`fingerprint_fields`), so a refusal can name the field that changed.
 
 from __future__ import annotations
 
-from reconciler.model.fingerprint import field_digests
+from reconciler.model.fingerprint import FieldDigests, field_digests
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
 from reconciler.model.tags import PIN_TAG
@@ -59,17 +59,24 @@ def collect_fingerprints(changes: tuple[Change, ...], observed: Observed) -> dic
             continue
         for rid in dependencies_of(change, observed):
             resource = observed.get(rid)
-            out[rid] = resource.fingerprint if resource is not None else "absent"
+            if resource is None:
+                out[rid] = "absent"
+            else:
+                out[resource.key] = resource.fingerprint  # the observed key, not a copy per plan
     return dict(sorted(out.items()))
 
 
-def collect_fingerprint_fields(fingerprints: dict[str, str], observed: Observed) -> dict[str, dict[str, str]]:
-    """Lower-cased id → {field label → short digest}, for every fingerprinted resource that exists."""
+def collect_fingerprint_fields(
+    fingerprints: dict[str, str], observed: Observed, *, shared: bool = True
+) -> dict[str, dict[str, str]]:
+    """Lower-cased id → {field label → short digest}, for every fingerprinted resource that exists.
+    `shared`: each distinct value hashed once, the digest strings shared (False: each on its own)."""
     out: dict[str, dict[str, str]] = {}
+    digests = FieldDigests() if shared else field_digests
     for rid in fingerprints:
         resource = observed.get(rid)
         if resource is not None:
-            out[rid] = field_digests(resource.fingerprint_fields)
+            out[rid] = digests(resource.fingerprint_fields)
     return out
 
 

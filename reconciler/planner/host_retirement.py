@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from reconciler.model.rollout import HOST_MESSAGED_TAG
 from reconciler.planner.host_inputs import HostView, PoolInputs
 from reconciler.planner.host_steps import (
     POLL,
@@ -26,8 +24,12 @@ REMINDERS = (timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=2))
 def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datetime) -> datetime | None:
     """When the next user message is due: at drain, then as each reminder threshold before the deadline
     passes. Returns a time <= now when one is due now, a future time for the next one, or None."""
+    return _due_after(host.messaged_at, deadline, grace)
+
+
+def _due_after(last: datetime | None, deadline: datetime, grace: timedelta) -> datetime | None:
+    """`message_due` for a host last messaged at `last`."""
     points = [deadline - grace] + [deadline - r for r in REMINDERS if r < grace]
-    last = host.messaged_at
     for point in sorted(points):
         if last is None or point > last:
             return point
@@ -70,12 +72,9 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
     due = message_due(h, deadline, pol.drain_grace, now)
     if due is not None and due <= now:
         d.steps.append(Step(StepOp.MESSAGE, h.name, message_body(h, pol.user_message, deadline, now)))
-        nxt = message_due(_messaged(h, now), deadline, pol.drain_grace, now)
+        # As if the host were tagged messaged now (the tag's time reads back as `now`; a naive one never does).
+        nxt = _due_after(now if now.tzinfo is not None else None, deadline, pol.drain_grace)
     else:
         nxt = due
     d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
     d.wait(now + timedelta(minutes=5), f"{h.name}: waiting for users to sign out")
-
-
-def _messaged(h: HostView, now: datetime) -> HostView:
-    return replace(h, tags={**h.tags, HOST_MESSAGED_TAG: now.isoformat()})

@@ -104,7 +104,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
 
     # 2. Which version: the pin, unless quarantined (halt / roll back), not replicated, or gated.
     established = [h for h in active if h.established and h.version]
-    quiet_versions = [v for v, group in ix.quiet.items() if group and v]
+    quiet_versions = [v for v in ix.quiet if v]  # the index keeps no empty group
     target: str | None = p.target
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
@@ -188,6 +188,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     replacement_of = {k: r for k in ix.replaced for r in [replacement(k)] if r is not None}
 
     def active_named(names: set[str]) -> int:
+        if not names:
+            return 0  # most cycles retire no one
         return sum(1 for n in names for h in ix.hosts_named(n.lower()) if h.name == n and is_active(h))
 
     replaced: list[HostView] = []  # outdated hosts whose replacement is up or coming
@@ -202,6 +204,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
 
     def paired(excluded: set[str]) -> int:
         """Active hosts not in `excluded` that are outdated and have their replacement."""
+        if not excluded:
+            return len(paired_hosts)
         return sum(1 for h in paired_hosts if h.name not in excluded)
 
     def outdated_in_order():

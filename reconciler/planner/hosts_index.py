@@ -43,6 +43,7 @@ class HostIndex:
         self.replacers: dict[str, dict[Any, HostView]] = {}  # lower-cased replaced name -> key -> host
         self.replaced: set[str] = set()  # lower-cased names of hosts present that something replaces
         self.size = 0
+        self._busy_list: list[HostView] | None = None  # busy(), until the next change
 
     @classmethod
     def of(cls, hosts: Iterable[HostView]) -> HostIndex:
@@ -67,10 +68,11 @@ class HostIndex:
 
     # -- reads ------------------------------------------------------------------------------------------
     def busy(self) -> list[HostView]:
-        """The hosts that are not quiet, in pool order."""
-        if len(self._busy) < 2:
-            return list(self._busy.values())
-        return [self._busy[k] for k in sorted(self._busy)]
+        """The hosts that are not quiet, in pool order (one list until the next change: read it, never edit it)."""
+        if self._busy_list is None:
+            busy = self._busy
+            self._busy_list = list(busy.values()) if len(busy) < 2 else [busy[k] for k in sorted(busy)]
+        return self._busy_list
 
     def hosts_named(self, lower: str) -> list[HostView]:
         found = self.by_lower.get(lower)
@@ -85,7 +87,7 @@ class HostIndex:
         return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
 
     def quiet_outdated(self, target: str | None) -> list[list[HostView]]:
-        return [g for v, g in self.quiet.items() if g and v != target]
+        return [g for v, g in self.quiet.items() if v != target]
 
     def quiet_hosts(self) -> Iterator[HostView]:
         for group in self.quiet.values():
@@ -94,6 +96,7 @@ class HostIndex:
     # -- upkeep -----------------------------------------------------------------------------------------
     def _add(self, key: Any, h: HostView, *, quiet: bool) -> None:
         self.size += 1
+        self._busy_list = None
         lower = h.name.lower()
         self.by_lower.setdefault(lower, {})[key] = h
         if self.replacers.get(lower):
@@ -112,6 +115,7 @@ class HostIndex:
 
     def _remove(self, key: Any, h: HostView) -> None:
         self.size -= 1
+        self._busy_list = None
         lower = h.name.lower()
         named = self.by_lower[lower]
         del named[key]
@@ -128,6 +132,8 @@ class HostIndex:
         if self.quiet_by_name.get(h.name) is h:
             group = self.quiet[h.version]
             del group[bisect_left(group, quiet_order(h), key=quiet_order)]
+            if not group:  # decide() reads the versions quiet hosts run: only those with hosts
+                del self.quiet[h.version]
             del self.quiet_by_name[h.name]
             self.quiet_count -= 1
         else:

@@ -99,7 +99,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         deps = list(version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
         if pool.gate_after:
             deps.append(change_key(Action.ROLL, ctx.desired.host_pool(pool.gate_after).arm_id))
-        host_ids = [h.id for h in ctx.observed.hosts_of(pool.arm_id)]
+        host_ids = [h.key for h in ctx.observed.hosts_of(pool.arm_id)]  # the observed keys, not copies
         out.changes.append(
             Change(
                 Action.ROLL,
@@ -112,7 +112,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     "target": PoolTarget.of(ctx.desired, pool).to_details(),
                     "version": target.name,
                     "hosts": sorted(h.name for h in outdated),
-                    "session_host_ids": sorted(norm_id(i) for i in host_ids),
+                    "session_host_ids": sorted(host_ids),
                     "batches": len(preview.batches),
                     "sessions_affected": preview.sessions_affected,
                     "now": now_steps,
@@ -195,7 +195,9 @@ def _simulate(
         DEFAULT_DURATIONS,
         ready_at=ctx.now if not inputs.target_ready and inputs.target else None,
         gate_opens_at=gate_opens,
-        window_at=lambda at: window_of(pool, at),
+        # No windows: always open, as the inputs already say (window_of), so nothing to recompute per cycle.
+        window_at=(lambda at: window_of(pool, at)) if pool.spec.rollout.maintenance_windows else None,
+        incremental=not ctx.reference,
     )
 
 

@@ -17,11 +17,10 @@ and, when the pool waits for something outside it (replication, a ring gate on a
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
@@ -126,6 +125,8 @@ class _World:
         self.gone: set[str] = set()
         self.assumed: set[str] = set()
         self.names = sorted(self.hosts)  # the hosts not gone, in pool order (by name)
+        self._live = [self.hosts[n] for n in self.names]  # their views, in the same order
+        self._live_tuple: tuple[HostView, ...] | None = None  # what live() last returned, until a change
         self.used = frozenset(inputs.used_names) | {n.lower() for n in self.names}
         # The index is keyed by name; names that differ only in case are left to HostIndex.of every cycle.
         unique = len({n.lower() for n in self.names}) == len(self.names)
@@ -138,20 +139,29 @@ class _World:
     def put(self, h: HostView) -> None:
         old = self.hosts.get(h.name)
         self.hosts[h.name] = h
+        at = bisect_left(self.names, h.name)
         if old is None:
-            insort(self.names, h.name)
+            self.names.insert(at, h.name)
+            self._live.insert(at, h)
             self.used = self.used | {h.name.lower()}
+        elif at < len(self.names) and self.names[at] == h.name:  # (a host gone is not live)
+            self._live[at] = h
+        self._live_tuple = None
         if self.index is not None:
             self.index.put(h, old)
 
     def gone_now(self, name: str) -> None:
         self.gone.add(name)
-        self.names.remove(name)
+        at = bisect_left(self.names, name)
+        del self.names[at], self._live[at]
+        self._live_tuple = None
         if self.index is not None:
             self.index.drop(self.hosts[name])
 
     def live(self) -> tuple[HostView, ...]:
-        return tuple(map(self.hosts.__getitem__, self.names))
+        if self._live_tuple is None:
+            self._live_tuple = tuple(self._live)
+        return self._live_tuple
 
     def decide(self, p: PoolInputs) -> Decision:
         return decide(p, self.index if self.index is not None else HostIndex.of(p.hosts))
@@ -206,14 +216,15 @@ def simulate_rollout(
         p = _apply(d, p, world, now, durations)
         available, total = world.counts()
         cycles.append(
-            Cycle(
+            _new(
+                Cycle,
                 at=now,
                 steps=tuple(d.steps),
                 mode=d.mode,
                 state=d.state,
                 available=available,
                 total=total,
-                next_check=d.next_check,
+                next_check=min(d.waits, key=_when) if d.waits else None,  # Decision.next_check
             )
         )
         if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
@@ -278,15 +289,29 @@ def _users_only(d: Decision, p: PoolInputs, world: _World) -> bool:
 
 
 def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
-    changes: dict[str, Any] = {"now": now, "hosts": world.live()}
+    copy = object.__new__(PoolInputs)  # _copy(p, ...), without a keyword dict per cycle
+    fields = copy.__dict__
+    fields.update(p.__dict__)
+    fields["now"], fields["hosts"] = now, world.live()
     if not p.target_ready and ready_at is not None and now >= ready_at:
-        changes.update(target_ready=True, target_why="")
+        fields.update(target_ready=True, target_why="")
     if not p.gate_ok and gate_opens is not None and now >= gate_opens:
-        changes.update(gate_ok=True, gate_until=None, gate_why="")
+        fields.update(gate_ok=True, gate_until=None, gate_why="")
     if window_at is not None:
-        changes["window_open"], changes["next_window"] = window_at(now)
-    changes["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
-    return _copy(p, **changes)
+        fields["window_open"], fields["next_window"] = window_at(now)
+    fields["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
+    return copy
+
+
+def _when(wait: tuple[datetime, str]) -> datetime:
+    return wait[0]
+
+
+def _new(cls, **fields):
+    """A frozen dataclass built without its __init__ (which sets field by field): one Cycle per cycle."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 def _copy(obj, **changes):
@@ -341,19 +366,18 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             world.put(_copy(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
             world.events.append((now + du.extension, name, Completion.JOINED))
         elif op is StepOp.REGISTER and h is not None:
-            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}))
-            tag(name, **{HOST_REGISTERED_TAG: stamp})
+            tags = {**h.tags, HOST_REGISTERED_TAG: stamp}
+            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}, tags=tags))
             world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
             world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
         elif op is StepOp.STAMP_REGISTERED:
             tag(name, **{HOST_REGISTERED_TAG: stamp})
         elif op is StepOp.READY and h is not None:
             assigned = data.assign or h.assigned_user
-            world.put(_copy(h, assigned_user=assigned))
-            tag(name, **{HOST_STAGE_TAG: READY})
+            world.put(_copy(h, assigned_user=assigned, tags={**h.tags, HOST_STAGE_TAG: READY}))
         elif op is StepOp.RETIRE and h is not None:
-            world.put(_copy(h, accepting=False if h.session_host else h.accepting))
-            tag(name, **{HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason})
+            tags = {**h.tags, HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason}
+            world.put(_copy(h, accepting=False if h.session_host else h.accepting, tags=tags))
             if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                 _sign_out_later(world, h, now + p.policy.drain_grace, du)
         elif op is StepOp.DRAIN and h is not None:
@@ -384,7 +408,10 @@ def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durati
 
 
 def _complete(world: _World, now: datetime) -> None:
-    due = sorted((e for e in world.events if e[0] <= now), key=lambda e: (e[0], e[1], e[2]))
+    due = [e for e in world.events if e[0] <= now]
+    if not due:
+        return
+    due.sort(key=lambda e: (e[0], e[1], e[2]))
     world.events = [e for e in world.events if e[0] > now]
     for _, name, what in due:
         h = world.hosts.get(name)

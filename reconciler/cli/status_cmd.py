@@ -3,7 +3,8 @@
 status: per host pool, the pinned and running versions, hosts by version and state, the batch in progress,
 users waiting to be signed out and their deadline, the next maintenance window, failures against the budget
 and quarantines, then its conditions (Ready, Reconciling, Stalled; -o json for machines,
-with every version's and build's conditions too; rendered by reconciler/render/status.py). Exit 0, or 1 on
+with every version's and build's conditions too; rendered by reconciler/render/status.py); without POOL, the
+builds whose last run failed, with the cause apply recorded and whether they run again. Exit 0, or 1 on
 an error (unknown pool, Azure unreachable).
 clear-quarantine: removes the failed-version mark and failure count from the pool's tags, so the next apply
 tries the pinned version again. Exit 0 (also when there was nothing to clear), 1 on error.
@@ -107,20 +108,24 @@ def run_clear(args: argparse.Namespace) -> int:
 
 def _status(args) -> int:
     from reconciler.engine.rollout_status import pool_status
-    from reconciler.render.status import conditions_for, conditions_json, render_pool
+    from reconciler.planner.version_build import failed_builds
+    from reconciler.render.status import conditions_for, conditions_json, render_failed_builds, render_pool
 
     desired, targets = _desired_and_targets(args, [args.pool] if args.pool else None)
     with _connection(args) as conn:
         report = [pool_status(t, conn) for t in targets]
-        conditions = _conditions(desired, conn, {args.pool} if args.pool else None)
+        observed, conditions = _conditions(desired, conn, {args.pool} if args.pool else None)
+    builds = [] if args.pool else failed_builds(desired, observed)
     if args.output == "json":
         for pool in report:
             obj = conditions_for(conditions, "host-pool", pool["pool"])
             pool["conditions"] = obj.to_json()["conditions"] if obj else []
-        print(json.dumps({"pools": report, "conditions": conditions_json(conditions)}, indent=2))
+        out = {"pools": report, "failed_builds": builds, "conditions": conditions_json(conditions)}
+        print(json.dumps(out, indent=2))
     else:
         for pool in report:
             sys.stdout.write(render_pool(pool, conditions_for(conditions, "host-pool", pool["pool"])))
+        sys.stdout.write(render_failed_builds(builds))
     return EXIT_OK
 
 
@@ -135,7 +140,7 @@ def _conditions(desired, conn, only_pools: set[str] | None):
     pools = {
         p.arm_id.lower(): p.name for p in desired.host_pools if only_pools is None or p.name in only_pools
     }
-    return derive_conditions(observed, plan, pool_names=pools, now=observed.observed_at)
+    return observed, derive_conditions(observed, plan, pool_names=pools, now=observed.observed_at)
 
 
 def _clear(args) -> int:

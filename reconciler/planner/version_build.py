@@ -203,3 +203,31 @@ def queue_builds(ctx: Context, changes: list[Change]) -> list[Change]:
 def _subscription(resource_id: str) -> str:
     parts = resource_id.split("/")
     return parts[2].lower() if len(parts) > 2 else ""
+
+
+def failed_builds(desired, observed) -> list[dict]:
+    """Each declared build version whose template's last run failed: the cause apply recorded on the template
+    (BUILD_FAILURES_TAG), the failed runs, and whether the next plan runs it again (for `reconcile status`)."""
+    out = []
+    for version in desired.image_versions:
+        if version.build is None or observed.get(version.arm_id) is not None:
+            continue
+        template_id, _ = template_for(version)
+        template = observed.get(template_id)
+        if template is None or template.last_run_state not in ("Failed", "Canceled", "PartiallySucceeded"):
+            continue
+        runs, cause, transient = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG)) or (1, "", True)
+        again = transient and runs < BUILD_RETRY_BUDGET
+        out.append(
+            {
+                "build": version.build.name,
+                "version": version.key,
+                "template": leaf(template_id),
+                "cause": cause or None,
+                "failed_runs": runs,
+                "runs_again": again,
+                "next": "the next apply runs it again" if again else "not run again until the recipe changes",
+                "message": (template.last_run_message or "").split("\n", 1)[0][:300],
+            }
+        )
+    return out

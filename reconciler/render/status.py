@@ -72,3 +72,18 @@ def render_pool(s: dict, conditions: ObjectConditions | None = None) -> str:
     for note in s["notes"]:
         lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n" + render_conditions(conditions) + "\n"
+
+
+def render_failed_builds(builds: list[dict]) -> str:
+    if not builds:
+        return ""
+    lines = ["Failed builds:"]
+    for b in builds:
+        cause = f"{b['cause']}, " if b["cause"] else ""
+        lines.append(
+            f"  {b['build']} → {b['version']}: {cause}{b['failed_runs']} failed run(s); {b['next']}"
+            f" (`reconcile logs build {b['build']} --diagnose`)"
+        )
+        if b["message"]:
+            lines.append(f"    {b['message']}")
+    return "\n".join(lines) + "\n"

@@ -56,6 +56,12 @@ def test_a_failure_that_needs_a_change_is_not_run_again_until_the_recipe_changes
     [warning] = [d for d in again["diagnostics"] if "is not built" in d["message"]]
     assert "script-exit-code, which needs a change" in warning["message"], warning
     assert apply(capsys, root) == 0 and runs(env) == 1  # nothing run again
+    assert main(["status", "--desired", str(root), "-o", "json"]) == 0
+    [failed] = json.loads(capsys.readouterr()[0])["failed_builds"]
+    assert (failed["build"], failed["cause"], failed["runs_again"]) == ("monthly", "script-exit-code", False)
+    assert main(["status", "--desired", str(root)]) == 0
+    text = capsys.readouterr()[0]
+    assert "Failed builds:" in text and "not run again until the recipe changes" in text, text
     write_desired(  # the fix: a changed step is a new recipe, hence a new template
         tmp_path / "d", [version("1.0.0"), version("1.1.0", build=True)], pin="1.0.0", step="fixed"
     )

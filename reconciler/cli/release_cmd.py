@@ -85,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
     except WriteBackError as exc:
         sys.stderr.write(render_error(str(exc)))
         return EXIT_ERROR
+    for build, why in done.blocked:
+        sys.stderr.write(render_error(f"release of {build} blocked: {why}"))
     for w in done.written:
         print(f"released {w.path}: {w.summary}")
     if done.commit:
         print(f"committed {done.commit[:12]}")
-    return EXIT_ERROR if report.blocked else EXIT_RELEASED
+    if not done.written:
+        return EXIT_ERROR
+    return EXIT_ERROR if report.blocked or done.blocked else EXIT_RELEASED

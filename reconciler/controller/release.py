@@ -45,6 +45,10 @@ class Publisher:
         except WriteBackError as exc:
             log.error("release not written: %s", exc, extra={"event": "release_failed"})
             return None
+        for build, why in done.blocked:
+            log.error("release of %s blocked: %s", build, why, extra={"event": "release_blocked"})
+        if done.commit is None:
+            return None
         where = "committed locally"
         if self.settings.push:
             try:

@@ -71,18 +71,46 @@ def commit_message(written: list[Written]) -> str:
 class Released:
     written: tuple[Written, ...]
     commit: str | None = None  # the sha, when committed
+    blocked: tuple[tuple[str, str], ...] = ()  # (build, why): its version would make desired/ invalid
 
 
 def release(
     desired_dir: Path, due_builds, folder_of, *, commit_them: bool = False, author: str | None = None
 ):
-    """The one write-back call `reconcile release` makes and the controller's `run --release` is to make:
-    write each due build's version, then commit them together when asked (the push is the caller's)."""
+    """The one write-back call `reconcile release` and the controller's `run --release` make: write each due
+    build's version, keep only those with which desired/ still validates, then commit them together when
+    asked (the push is the caller's). A release never leaves git with a tree that does not load: a version
+    that would (say, one that pushes a pool's explicit pin out of retention) is taken back out and reported."""
+    loaded_before = not _problems(desired_dir)  # a tree that did not load is not the release's doing
     written = write_versions(desired_dir, due_builds, folder_of)
+    blocked: list[tuple[str, str]] = []
+    if written and loaded_before and _problems(desired_dir):
+        for w in written:  # which of them: try each alone
+            w.path.unlink()
+        kept = []
+        for due, w in zip(due_builds, written, strict=True):
+            w.path.write_text(document_text(due), encoding="utf-8")
+            problems = _problems(desired_dir)
+            if problems:
+                w.path.unlink()
+                blocked.append((w.build, f"with {w.version}, desired/ would not load: {problems[0]}"))
+            else:
+                kept.append(w)
+        written = kept
     if not commit_them or not written:
-        return Released(tuple(written))
+        return Released(tuple(written), None, tuple(blocked))
     try:
         sha = git.commit([w.path for w in written], commit_message(written), author)
     except git.GitError as exc:
         raise WriteBackError(str(exc)) from exc
-    return Released(tuple(written), sha)
+    return Released(tuple(written), sha, tuple(blocked))
+
+
+def _problems(desired_dir: Path) -> list[str]:
+    from reconciler.spec import DesiredStateError, load_desired
+
+    try:
+        load_desired(desired_dir)
+    except DesiredStateError as exc:
+        return [str(e) for e in exc.errors]
+    return []

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.image_estate import version as version_doc
+from support.image_estate import write_desired
 
 from reconciler.gitops.writeback import WriteBackError, release, write_versions
 
@@ -95,3 +97,32 @@ def test_git_refusal_is_one_line(tmp_path):
 def test_without_commit_only_files_are_written(tmp_path):
     done = release(tmp_path, [_Due()], folder)
     assert done.commit is None and [w.version for w in done.written] == ["1.6.0"]
+
+
+@dataclass
+class _DueVersion(_Due):
+    """A due build whose document is a whole ImageVersion of the image_estate definition."""
+
+    @property
+    def document(self):
+        return {
+            "apiVersion": "avd.reconciler.io/v1alpha1",
+            "kind": "ImageVersion",
+            "metadata": {"name": self.version},
+            "spec": {
+                "definition": "win11",
+                "source": {"build": "monthly"},
+                "targetRegions": [{"name": "westeurope"}],
+            },
+        }
+
+
+def test_a_release_that_would_break_desired_state_is_taken_back_and_reported(tmp_path):
+    """With keepNewest 1, a new version would push the version a pool pins explicitly out of retention, which
+    validation refuses: the file is removed again, nothing is committed, and the reason names the rule."""
+    root = write_desired(tmp_path / "d", [version_doc("1.0.0")], pin="1.0.0", keep=1)
+    done = release(root, [_DueVersion(version="1.1.0")], folder, commit_them=True)
+    assert done.written == () and done.commit is None
+    [(build, why)] = done.blocked
+    assert build == "monthly" and "1.0.0 would be deleted under this pin" in why, why
+    assert not (root / "versions" / "win11" / "1.1.0.yaml").exists()

@@ -1,0 +1,278 @@
+"""Benchmark the hands-off monthly pipeline: twelve simulated months of the shipped estate, through the controller.
+
+    .venv/bin/python bench/year_bench.py            # 12 months
+    .venv/bin/python bench/year_bench.py --months 3 # a shorter run
+
+The sandbox runs in process on a frozen clock that this bench moves. The shipped `desired/` lives in a bare git
+repository; one controller (`reconcile run --release --push`, in process, the production loop and cycle)
+follows it. Each month the sandbox marketplace publishes a new image; the build triggers release new versions
+into git by themselves, the controller builds them, the validation pools roll, soak, and the production pools
+on `latest` follow inside their maintenance windows. In month 4 the clinical build fails in Sysprep (a Store app
+provisioned for one user); in month 5 one human commit fixes the recipe. Between cycles the clock moves to the
+earliest moment the last cycle said work resumes (at least 10 minutes).
+
+Printed:
+- commits by anyone but the release bot, apart from the estate's first commit and the month-5 fix (goal 0);
+- capacity-floor breaks: pools whose Available count fell below their floor after first reaching it (goal 0);
+- forced logoffs before the drain grace (goal 0; the bench signs no users in, so this counts sign-outs the
+  sandbox saw at all);
+- the most versions Azure held per definition at a month's end (goal <= keepNewest + 1);
+- per month, for the clinical ring (validation → West Europe → North Europe, all on `latest`): the time from
+  the marketplace publish to the last production pool on the new version, against the critical path computed
+  from the sandbox's own durations (build + replication + each ring's batches, soaks and the wait for its next
+  maintenance window), and their ratio (goal <= 1.2). `hp-corp-general` is pinned to an explicit version by
+  design (moved by pull request) and is not part of the hands-off measure.
+Prints a table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from reconciler.controller.app import RunOptions, build_controller  # noqa: E402
+from reconciler.controller.engine_cycle import EngineCycle  # noqa: E402
+from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out  # noqa: E402
+from reconciler.planner.pool_inputs import window_of  # noqa: E402
+from reconciler.sandbox import Sandbox  # noqa: E402
+from reconciler.sandbox.providers.compute_other import catalog_versions  # noqa: E402
+from reconciler.store import LocalStore  # noqa: E402
+
+BOT = "Release Bot <release-bot@example.com>"
+FIXER = "Ops Engineer <ops@example.com>"
+RING = ("hp-clinical-validation", "hp-clinical-weu", "hp-clinical-neu")
+PRODUCTION = RING[1:]
+FIX = """    - type: PowerShell
+      name: remove-user-appx
+      runElevated: true
+      inline:
+        - "Get-AppxPackage -AllUsers | Where-Object { $_.PackageUserInformation.InstallState -ne 'Installed' } | Remove-AppxPackage -AllUsers"
+"""
+
+
+def git(cwd: Path, *args: str, author: str | None = None) -> str:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(cwd),
+        "GIT_COMMITTER_NAME": "git",
+        "GIT_COMMITTER_EMAIL": "git@x",
+    }
+    if author:
+        name, _, email = author.partition(" <")
+        env.update({"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">")})
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def make_origin(tmp: Path) -> tuple[Path, Path]:
+    work = tmp / "work"
+    shutil.copytree(ROOT / "desired", work / "desired")
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", ".")
+    git(work, "commit", "-qm", "the estate", author="Platform Team <platform@example.com>")
+    bare = tmp / "origin.git"
+    git(tmp, "clone", "-q", "--bare", str(work), str(bare))
+    git(work, "remote", "add", "origin", str(bare))
+    return bare, work
+
+
+def human_fix(work: Path) -> None:
+    """One commit: the clinical recipe removes per-user Store apps before Image Builder's Sysprep."""
+    git(work, "pull", "-q", "--rebase", "origin", "main")
+    path = work / "desired" / "galleries" / "healthcare.yaml"
+    text = path.read_text()
+    anchor = "  customize:\n"
+    start = text.index("name: clinical-win11-m365")
+    at = text.index(anchor, start) + len(anchor)
+    path.write_text(text[:at] + FIX + text[at:])
+    git(work, "commit", "-qam", "clinical image: remove per-user Appx packages before Sysprep", author=FIXER)
+    git(work, "push", "-q", "origin", "HEAD:main")
+
+
+class Recording:
+    """The production cycle, keeping its last result (the bench reads when work resumes)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.last = inner, None
+
+    def __call__(self, inp):
+        self.last = self.inner(inp)
+        return self.last
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def resumes_at(result) -> datetime | None:
+    pending = ((result.report or {}).get("apply") or {}).get("pending") or ()
+    times = [datetime.fromisoformat(p["resumes_at"]) for p in pending if p.get("resumes_at")]
+    return min(times, default=None)
+
+
+def rolled_out(sb, pool) -> tuple[str, datetime] | None:
+    stamp = parse_rolled_out(((sb.get(pool.arm_id) or {}).get("tags") or {}).get(ROLLED_OUT_TAG))
+    return (stamp[0].rsplit("/", 1)[-1], datetime.fromisoformat(stamp[1])) if stamp else None
+
+
+def newest_declared(desired, definition) -> str | None:
+    versions = desired.versions_of(definition)
+    return versions[-1].name if versions else None
+
+
+def ring_floor(desired, cfg, start: datetime) -> datetime:
+    """When the clinical ring could be done at the earliest: build and replication, then per pool its next
+    window, its batches (VM create, two extensions, registration, VM delete each), and the soak the next pool
+    waits for."""
+    t = start + timedelta(seconds=cfg.build_seconds + cfg.replication_seconds)
+    per_batch = (
+        cfg.vm_create_seconds + 2 * cfg.extension_seconds + cfg.registration_seconds + cfg.vm_delete_seconds
+    )
+    for name in RING:
+        pool = desired.host_pool(name)
+        if pool.spec.rollout.gate:
+            t += pool.spec.rollout.gate.soak
+        opens, _ = window_of(pool, t)
+        start = window_of(pool, t)[1]
+        if not opens and start is not None:
+            t = start
+        count = pool.spec.session_hosts.count
+        t += timedelta(seconds=math.ceil(count / pool.spec.rollout.batch_hosts(count)) * per_batch)
+    return t
+
+
+def capacity_breaks(inv: dict, desired) -> list[str]:
+    floors = {
+        p.arm_id.lower(): math.ceil(p.spec.session_hosts.count * p.spec.rollout.capacity_floor / 100)
+        for p in desired.host_pools
+    }
+    broke = []
+    for pid, pool in inv["pools"].items():
+        floor, reached = floors.get(pid, 0), False
+        for _, available in pool["timeline"]:
+            reached = reached or available >= floor
+            if reached and available < floor:
+                broke.append(pid.rsplit("/", 1)[-1])
+                break
+    return broke
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--max-cycles", type=int, default=120, help="per month")
+    args = parser.parse_args()
+    out: dict = {"months": []}
+    with tempfile.TemporaryDirectory() as tmp_name, Sandbox(landing_zone=True) as sb:
+        tmp = Path(tmp_name)
+        sb.set_time_scale(0)
+        bare, work = make_origin(tmp)
+        os.environ.update(sb.env)  # the sandbox's endpoint, CA bundle and principal, as production reads them
+        options = RunOptions(
+            git_url=bare.as_uri(),
+            workdir=str(tmp / "checkout"),
+            state=f"local:{tmp / 'state'}",
+            listen=None,
+            release=True,
+            push=True,
+            git_author=BOT,
+        )
+        # A short real-time budget: on the frozen clock no wait ends by itself; the bench moves time.
+        cycle = Recording(
+            EngineCycle(LocalStore(tmp / "state"), timeout=timedelta(seconds=5), user_agent="bench")
+        )
+        controller, _ = build_controller(options, cycle)
+        controller.elector.is_leader = lambda: True
+        cfg = sb._app().config
+        most_kept: dict[str, int] = {}
+
+        def run_until_settled(label: str) -> int:
+            for n in range(1, args.max_cycles + 1):
+                controller.sync()
+                controller.reconcile()
+                result = cycle.last
+                if result is None:
+                    raise SystemExit(f"{label}: no cycle ran: {controller.last}")
+                at = resumes_at(result)
+                settled = at is None and not (result.drift or {}) and controller.sync() is False
+                if settled:
+                    return n
+                step = max(600.0, ((at or sb.now()) - sb.now()).total_seconds()) if at else 3600.0
+                sb.advance(step)
+            raise SystemExit(f"{label}: not settled after {args.max_cycles} cycles ({cycle.last.error})")
+
+        cycles = run_until_settled("month 0 (the estate itself)")
+        out["setup_cycles"] = cycles
+        for month in range(1, args.months + 1):
+            published = catalog_versions(sb._app())[-1][1]
+            publish = datetime.fromtimestamp(published + 30 * 86400, UTC)
+            sb.advance((publish - sb.now()).total_seconds() + 60)
+            if month == 4:  # the clinical build's next run fails in Sysprep; not retried (needs a change)
+                sb.inject_fault(
+                    kind="build",
+                    path=r"imageTemplates/clinical-win11-m365-[0-9a-f]+/run",
+                    count=1,
+                    cause="sysprep-appx",
+                )
+            if month == 5:
+                human_fix(work)
+            cycles = run_until_settled(f"month {month}")
+            if controller.desired.invalid:
+                raise SystemExit(f"month {month}: the newest commit is invalid: {controller.desired.invalid}")
+            desired = controller._good.desired
+            clinical = desired.host_pool(RING[0]).definition
+            target = newest_declared(desired, clinical)
+            stamps = [rolled_out(sb, desired.host_pool(n)) for n in PRODUCTION]
+            on_new = all(s and s[0] == target for s in stamps)
+            row = {"month": month, "cycles": cycles, "clinical_version": target, "production_on_it": on_new}
+            if on_new and month != 4:
+                done = max(s[1] for s in stamps)
+                floor = ring_floor(desired, cfg, publish)
+                row |= {
+                    "lead_h": round((done - publish).total_seconds() / 3600, 1),
+                    "floor_h": round((floor - publish).total_seconds() / 3600, 1),
+                }
+                row["ratio"] = round(row["lead_h"] / row["floor_h"], 3) if row["floor_h"] else None
+            for d in desired.image_definitions:
+                versions = [
+                    r for r in sb._app().store.all() if r.get("type", "").lower().endswith("/images/versions")
+                ]
+                kept = sum(1 for v in versions if v["id"].lower().startswith(d.arm_id.lower() + "/"))
+                most_kept[d.name] = max(most_kept.get(d.name, 0), kept)
+            out["months"].append(row)
+            print(json.dumps(row), flush=True)
+        cycle.close()
+        authors = git(bare, "log", "--format=%an <%ae>", "main").splitlines()
+        inv = sb.invariants()
+        final = controller._good.desired
+    others = [a for a in authors if a != BOT]
+    out["commits_by_people_besides_the_fix"] = max(0, len(others) - 2)  # the estate itself, and the fix
+    out["release_commits"] = sum(1 for a in authors if a == BOT)
+    out["capacity_floor_breaks"] = capacity_breaks(inv, final)
+    out["forced_logoffs"] = len(inv["forced_session_ends"])
+    keep = {d.name: d.spec.retention.keep_newest for d in final.image_definitions}
+    out["most_versions_kept"] = {n: f"{most_kept.get(n, 0)} (keepNewest {keep[n]})" for n in keep}
+    ratios = [m["ratio"] for m in out["months"] if m.get("ratio")]
+    out["worst_ratio"] = max(ratios, default=None)
+    print(f"commits by people besides the fix: {out['commits_by_people_besides_the_fix']} (goal 0)")
+    print(f"release commits by the bot:        {out['release_commits']}")
+    print(f"capacity-floor breaks:             {len(out['capacity_floor_breaks'])} (goal 0)")
+    print(f"forced logoffs:                    {out['forced_logoffs']} (goal 0; no users signed in)")
+    print(f"most versions kept per definition: {out['most_versions_kept']} (goal <= keepNewest + 1)")
+    print(f"worst month, publish → last production pool / critical path: {out['worst_ratio']} (goal <= 1.2)")
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,12 +8,11 @@ This is the step a scheduled CI job runs before opening a pull request.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-from reconciler.render.cli_messages import render_desired_errors, render_error
-from reconciler.spec import DesiredStateError, load_desired
+from reconciler.cli.plan_cmd import load_and_observe
+from reconciler.render.cli_messages import render_error
 
 EXIT_OK, EXIT_ERROR, EXIT_RELEASED = 0, 1, 2
 
@@ -41,36 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _observe(desired, args):
-    logging.getLogger("azure").setLevel(logging.ERROR)
-    from reconciler.azure.connection import Connection, ConnectionSettings
-    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
-
-    settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
-    with Connection(settings) as connection:
-        return Reconciler(connection).observe(subscriptions_of_desired(desired), desired=desired)
-
-
 def run(args: argparse.Namespace) -> int:
     from reconciler.gitops.writeback import WriteBackError, release
     from reconciler.planner.triggers import evaluate, release_folder
 
-    try:
-        desired = load_desired(args.desired)
-    except DesiredStateError as exc:
-        sys.stderr.write(render_desired_errors(exc.errors, args.desired))
+    loaded = load_and_observe(args)
+    if loaded is None:
         return EXIT_ERROR
+    desired, observed = loaded
     if args.build and desired.image_build(args.build) is None:
         sys.stderr.write(render_error(f"no ImageBuild named {args.build!r} in {args.desired}"))
-        return EXIT_ERROR
-    try:
-        observed = _observe(desired, args)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # any failure reaching Azure: one clean line, no traceback
-        from reconciler.azure.connection import describe_error
-
-        sys.stderr.write(render_error(describe_error(exc)))
         return EXIT_ERROR
     report = evaluate(desired, observed, observed.observed_at, only=args.build)
     for name, origin, why in report.blocked:

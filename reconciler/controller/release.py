@@ -31,9 +31,9 @@ class ReleaseSettings:
 class Publisher:
     def __init__(self, source, settings: ReleaseSettings) -> None:
         self.source, self.settings = source, settings
-        self._pushed: tuple[str, tuple[str, ...]] | None = (
-            None  # (base commit, versions) last sent to a branch
-        )
+        # (base commit, versions) last sent to a branch, and the blocked releases already logged
+        self._pushed: tuple[str, tuple[str, ...]] | None = None
+        self._announced: set[tuple[str, str]] = set()
 
     def publish(self, path, base_commit: str, due) -> str | None:
         """Write, commit and (maybe) push `due`; the new commit id, or None when nothing was published."""
@@ -46,7 +46,9 @@ class Publisher:
             log.error("release not written: %s", exc, extra={"event": "release_failed"})
             return None
         for build, why in done.blocked:
-            log.error("release of %s blocked: %s", build, why, extra={"event": "release_blocked"})
+            if (build, why) not in self._announced:  # once per reason: it stays blocked until git changes
+                self._announced.add((build, why))
+                log.error("release of %s blocked: %s", build, why, extra={"event": "release_blocked"})
         if done.commit is None:
             return None
         where = "committed locally"

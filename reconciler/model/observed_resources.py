@@ -12,6 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from reconciler.model.acceptance import HealthCheck
 from reconciler.model.fingerprint import (
     GALLERY,
     HOST_POOL,
@@ -266,6 +267,8 @@ class ObservedSessionHost(_Resource):
     update_state: str | None = None
     last_heartbeat: datetime | None = None
     assigned_user: str | None = None
+    agent_version: str | None = None
+    health_checks: tuple[HealthCheck, ...] = ()  # sessionHostHealthCheckResults; empty until it reports
     vm: ObservedVM | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from reconciler.model.acceptance import Acceptance, AcceptTest
 from reconciler.model.rollout import HostFailure
 
 POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
@@ -36,6 +37,8 @@ class StepOp(StrEnum):
     STAMP_REGISTERED = "stamp-registered"
     READY = "ready"
     STAMP_ROLLED_OUT = "stamp-rolled-out"
+    ACCEPT = "accept"  # run the version's acceptance tests on this VM (managed run commands)
+    RECORD_ACCEPTANCE = "record-acceptance"  # write a verdict the planner reached itself (agent checks)
 
 
 # Steps that write the pool's tags, not a VM's: the engine runs them first, so a failure is counted on the
@@ -121,6 +124,28 @@ class ReadyData:
     assign: str | None = None
 
 
+@dataclass(frozen=True)
+class AcceptData:
+    """accept: run `tests` in order on the step's VM, for image version `version` (ARM id).
+
+    The engine skips a test whose verdict the version already carries, adopts a run command of the test's
+    name that is already there (a killed apply), tags the version after each test, stops at the first
+    failure (ACCEPTANCE_TAG failed + the failure excerpt), and tags it passed after the last."""
+
+    version: str
+    tests: tuple[AcceptTest, ...]
+    session_host: str | None = None
+
+
+@dataclass(frozen=True)
+class AcceptanceVerdictData:
+    """record-acceptance: tag `version` with `verdict` (and `failure`, the excerpt shown to people)."""
+
+    version: str
+    verdict: Acceptance
+    failure: str | None = None
+
+
 StepData = (
     NoData
     | HostFailure
@@ -133,6 +158,8 @@ StepData = (
     | LogoffData
     | CreateData
     | ReadyData
+    | AcceptData
+    | AcceptanceVerdictData
 )
 
 DATA_OF: dict[StepOp, type] = {
@@ -151,6 +178,8 @@ DATA_OF: dict[StepOp, type] = {
     StepOp.STAMP_REGISTERED: NoData,
     StepOp.READY: ReadyData,
     StepOp.STAMP_ROLLED_OUT: VersionData,
+    StepOp.ACCEPT: AcceptData,
+    StepOp.RECORD_ACCEPTANCE: AcceptanceVerdictData,
 }
 
 NO_DATA = NoData()

@@ -253,6 +253,19 @@ def test_deleting_a_running_command_stops_it(sb, clients, rcs):
         assert sb.get(rc_id(clients, "t")) is None
 
 
+def test_an_empty_script_cancels_the_run_in_progress(sb, clients, rcs):
+    with time_scale(sb, 0):
+        rcs.begin_create_or_update(clients.rg, VM, "t", body(), polling=False)
+        sb.advance(5)
+        rcs.begin_update(clients.rg, VM, "t", {"properties": {"source": {"script": ""}}}, polling=False)
+        _, iv = view(clients, "t")
+        assert (iv.execution_state, iv.exit_code) == ("Canceled", None)
+        sb.advance(1)
+        state, iv = view(clients, "t")
+        assert (state, iv.execution_state) == ("Succeeded", "Canceled")
+        assert sb.get(rc_id(clients, "t"))["_sb"]["runs"] == 1  # nothing ran again
+
+
 def test_a_write_while_the_script_runs_is_a_409(sb, clients, rcs):
     with time_scale(sb, 0):
         rcs.begin_create_or_update(clients.rg, VM, "t", body(), polling=False)

@@ -63,6 +63,12 @@ def not_deserialisable(raw: bytes, member: str, owner: str, path: str) -> ArmErr
     )
 
 
+def is_cancel(body: Any) -> bool:
+    """A write whose source is an empty inline script: Azure's way to stop a run command that is running."""
+    source = ((body or {}).get("properties") or {}).get("source") if isinstance(body, dict) else None
+    return isinstance(source, dict) and source.get("script") == "" and not source.get("scriptUri")
+
+
 def script_sha256(source: dict[str, Any]) -> str | None:
     script = source.get("script")
     return hashlib.sha256(script.encode()).hexdigest() if isinstance(script, str) else None
@@ -146,6 +152,10 @@ class RunCommands(ResourceType):
             )
 
     # ---- writes
+    def refuse_while_running(self, req, res):
+        if not is_cancel(req.json()):
+            super().refuse_while_running(req, res)
+
     def build(self, req, rid, body, existing):
         self.check_body(req, body, existing)
         body = json_copy(body)
@@ -214,6 +224,10 @@ class RunCommands(ResourceType):
             sb.pop("protected_names", None), sb.pop("has_password", None), sb.pop("secret_digest", None)
         content = json.dumps({"p": res["properties"], "s": sb.get("secret_digest", "")}, sort_keys=True)
         run = sb.get("run")
+        if (res["properties"].get("source") or {}).get("script") == "":
+            self.cancel(res, run)
+            sb["content"], sb["fresh"] = content, False
+            return
         repeated = sb.get("content") == content and not sb.get("failed")
         if run is not None and repeated and run.get("state") != "Canceled":
             sb["fresh"] = False
@@ -221,6 +235,19 @@ class RunCommands(ResourceType):
         sb["content"], sb["fresh"], sb["failed"] = content, True, False
         sb["runs"] = sb.get("runs", 0) + 1
         sb["run"] = self.plan_run(res)
+
+    def cancel(self, res: dict[str, Any], run: dict[str, Any] | None) -> None:
+        """An empty script cancels the run in progress (run-command-managed.md); the write that started it ends
+        Canceled."""
+        now = self.app.clock.now_ts()
+        if run is None or now >= run["end"] or run["state"] == "Canceled":
+            return
+        run.update({"state": "Canceled", "end": now, "start": min(run["start"], now), "exit_code": None})
+        op = self.running_op(res)
+        if op is not None:
+            self.app.ops.finish(
+                op, now, "Canceled", {"code": "OperationCanceled", "message": "The run command was canceled."}
+            )
 
     def plan_run(self, res: dict[str, Any]) -> dict[str, Any]:
         props, cfg = res["properties"], self.app.config

@@ -266,6 +266,19 @@ def test_an_empty_script_cancels_the_run_in_progress(sb, clients, rcs):
         assert sb.get(rc_id(clients, "t"))["_sb"]["runs"] == 1  # nothing ran again
 
 
+def test_a_vm_stopped_under_a_running_script_cancels_it(sb, clients, rcs):
+    sb.inject_fault(kind="run_command", name="long", duration=600)
+    with time_scale(sb, 0):
+        rcs.begin_create_or_update(clients.rg, VM, "long", body(), polling=False)
+        clients.compute.virtual_machines.begin_power_off(clients.rg, VM, polling=False)
+        sb.advance(60)  # vm_action_seconds: the VM stops while the script runs
+        state, iv = view(clients, "long")
+        assert (state, iv.execution_state, iv.exit_code) == ("Canceled", "Canceled", None)
+        assert (iv.end_time - iv.start_time).total_seconds() == pytest.approx(58)
+        sb.advance(600)
+        assert view(clients, "long")[1].execution_state == "Canceled"
+
+
 def test_a_write_while_the_script_runs_is_a_409(sb, clients, rcs):
     with time_scale(sb, 0):
         rcs.begin_create_or_update(clients.rg, VM, "t", body(), polling=False)

@@ -231,6 +231,11 @@ def test_a_repeated_put_runs_nothing_and_a_changed_one_runs_again(sb, clients, r
     rcs.begin_update(clients.rg, VM, "t", {"properties": {"source": {"script": "Write-Output v2"}}}).result()
     assert sb.get(rc_id(clients, "t"))["_sb"]["runs"] == 3
     assert view(clients, "t")[1].start_time > first
+    runs = [e for e in sb.audit()["run_commands"] if e["id"] == rc_id(clients, "t")]
+    assert [e["run"] for e in runs] == [1, 2, 3]
+    assert [e["outcome"] for e in runs] == ["Succeeded"] * 3
+    sha = hashlib.sha256(b"Write-Output v2").hexdigest()
+    assert runs[-1]["script_sha256"] == sha and runs[0]["script_uri"] is None
 
 
 def test_deleting_the_vm_deletes_its_run_commands(sb, clients, rcs):
@@ -277,6 +282,8 @@ def test_a_vm_stopped_under_a_running_script_cancels_it(sb, clients, rcs):
         assert (iv.end_time - iv.start_time).total_seconds() == pytest.approx(58)
         sb.advance(600)
         assert view(clients, "long")[1].execution_state == "Canceled"
+    (entry,) = sb.audit()["run_commands"]
+    assert (entry["outcome"], entry["rule"]) == ("Canceled", sb.app.faults.rules[0]["id"])
 
 
 def test_a_write_while_the_script_runs_is_a_409(sb, clients, rcs):

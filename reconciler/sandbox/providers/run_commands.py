@@ -234,7 +234,11 @@ class RunCommands(ResourceType):
             return
         sb["content"], sb["fresh"], sb["failed"] = content, True, False
         sb["runs"] = sb.get("runs", 0) + 1
-        sb["run"] = self.plan_run(res)
+        sb["run"] = run = self.plan_run(res)
+        source = res["properties"].get("source") or {}
+        self.app.audit.run_command(
+            run["queued"], res["id"], sb["runs"], run, script_sha256(source), source.get("scriptUri")
+        )
 
     def cancel(self, res: dict[str, Any], run: dict[str, Any] | None, at: float | None = None) -> None:
         """An empty script cancels the run in progress (run-command-managed.md); the write that started it ends
@@ -243,6 +247,10 @@ class RunCommands(ResourceType):
         if run is None or now >= run["end"] or run["state"] == "Canceled":
             return
         run.update({"state": "Canceled", "end": now, "start": min(run["start"], now), "exit_code": None})
+        for entry in reversed(self.app.audit.run_commands):
+            if entry["id"] == res["id"]:
+                entry.update({"outcome": "Canceled", "exit_code": None, "ends": iso(now)})
+                break
         op = self.running_op(res)
         if op is not None:
             self.app.ops.finish(

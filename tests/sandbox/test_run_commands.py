@@ -15,9 +15,9 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
-from support.sandbox import time_scale
+from support.sandbox import RG, credential_for, landing_zone, make_clients, time_scale
 
-from reconciler.sandbox import persist
+from reconciler.sandbox import Sandbox, persist
 
 from .helpers import make_source_image, vm_body
 
@@ -346,3 +346,27 @@ def test_fault_rules_over_http_and_a_bad_rule_is_refused(sb, clients, rcs):
     for bad in ({"kind": "run_command"}, {"kind": "run_command", "name": "x", "exit_code": "1"}):
         r = requests.post(f"{sb.endpoint}/_sandbox/faults", json=bad, verify=sb.ca_bundle, timeout=10)
         assert r.status_code == 400, bad
+
+
+def test_a_run_in_flight_survives_a_restart_and_its_secret_is_not_in_the_saved_file(tmp_path):
+    data = tmp_path / "state.json"
+    with Sandbox(time_scale=100_000, data=str(data)) as first:
+        sub = first.subscription_ids[0]
+        first.seed([{"id": f"/subscriptions/{sub}/resourceGroups/{RG}", "location": "westeurope"}])
+        first.seed(landing_zone(first.subscription_ids))
+        c = make_clients(first, credential_for(first))
+        make_vm(c)
+        first.set_time_scale(0)
+        secret = [{"name": "key", "value": SECRET_VALUE}]
+        c.compute.virtual_machine_run_commands.begin_create_or_update(
+            c.rg, VM, "t", body(protectedParameters=secret), polling=False
+        )
+        first.advance(5)
+    assert SECRET_VALUE not in data.read_text()
+    with Sandbox(time_scale=0, data=str(data)) as second:
+        c = make_clients(second, credential_for(second))
+        assert view(c, "t")[1].execution_state == "Running"
+        second.advance(20)
+        state, iv = view(c, "t")
+        assert (state, iv.execution_state, iv.exit_code) == ("Succeeded", "Succeeded", 0)
+        assert [e["run"] for e in second.audit()["run_commands"]] == [1]

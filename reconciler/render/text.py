@@ -221,7 +221,16 @@ def render_text(
         for change in releases:
             out.add(f"  + image-version {display_name(change)}: {change.reason}")
         out.add()
-    notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases]
+    blocked = [c for c in plan.changes if c.reason_code == ChangeReason.RELEASE_BLOCKED]
+    if blocked:  # due, but no version can be written until git (or the source) changes
+        out.add(out.paint("Releases blocked:", "31"))
+        for change in blocked:
+            b = change.details["blocked"]
+            since = f" (due since {b['since']})" if b.get("since") else ""
+            out.add(f"  ! ImageBuild {b['build']}{since}: {b['why']}")
+            out.add(f"    to unblock: {b['unblock']}")
+        out.add()
+    notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases and c not in blocked]
     if notes and not show_noop:
         out.add("Notes:")
         for change in notes:

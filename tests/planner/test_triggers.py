@@ -163,7 +163,7 @@ def test_recipe_change_since_the_newest_version(load):
 def test_first_release_and_a_latest_source_never_pinned_blind(load):
     desired, observed = estate(load, build_doc("{}"), built_at=NOV)
     report = evaluate(desired, observed, DEC)
-    assert report.due == () and "no version of source" in report.blocked[0][2]
+    assert report.due == () and "no version of source" in report.blocked[0].why
     [due] = due_builds(desired, with_market(observed, "26100.2605.261207"), DEC)
     assert due.reasons == ("no version built from ImageBuild monthly yet",) and due.version == "1.0.0"
 
@@ -225,7 +225,7 @@ def test_a_part_beyond_32_bits_blocks_the_release(load):
         built_at=NOV,
     )
     report = evaluate(desired, with_market(observed, "26100.2605.261207"), DEC)
-    assert report.due == () and "1.2147483648.0 has a part beyond 32 bits" in report.blocked[0][2]
+    assert report.due == () and "1.2147483648.0 has a part beyond 32 bits" in report.blocked[0].why
 
 
 BASE_DEFINITION = DEFINITION.replace("name: win11}", "name: base}").replace("offer: O", "offer: B")

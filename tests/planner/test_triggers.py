@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.estate import converged
+from support.image_estate import MARKETPLACE
+from support.image_estate import build_doc as image_build_doc
 
 from reconciler.model.marketplace import MarketplaceSku, MarketplaceVersions
 from reconciler.model.plan import Action
@@ -24,8 +26,7 @@ from reconciler.planner.triggers import (
 from .conftest import DEF_ID, GALLERY_ID, SUB, base_docs, observed_from  # noqa: F401
 from .docs import DEFINITION, GALLERY, SETTINGS
 
-MS = "MicrosoftWindowsDesktop/office-365/win11-24h2-avd-m365"
-IDENTITY = f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aib"
+MS = MARKETPLACE
 
 
 def build_doc(
@@ -33,23 +34,11 @@ def build_doc(
     versioning: str = "'{major}.{minor+1}.0'",
     step: str = "hello",
 ) -> str:
-    return f"""
-apiVersion: avd.reconciler.io/v1alpha1
-kind: ImageBuild
-metadata: {{name: monthly}}
-spec:
-  identity: {IDENTITY}
-  source: {{platformImage: {{publisher: MicrosoftWindowsDesktop, offer: office-365, sku: win11-24h2-avd-m365}}}}
-  customize:
-    - {{type: PowerShell, name: {step}, inline: ["Write-Output hi"]}}
-  triggers: {triggers}
-  release:
-    definition: win11
-    versioning: {versioning}
-    targetRegions: [{{name: westeurope, replicaCount: 2}}]
-    excludeFromLatest: true
-    endOfLifeAfter: 90d
-"""
+    release = (
+        f"{{definition: win11, versioning: {versioning}, targetRegions: [{{name: westeurope, replicaCount: 2}}], "
+        "excludeFromLatest: true, endOfLifeAfter: 90d}"
+    )
+    return image_build_doc(step=step, script="Write-Output hi", triggers=triggers, release=release)
 
 
 def built_version(name: str, tags: dict[str, str] | None = None) -> str:

@@ -39,7 +39,7 @@ class Reporter:
             m.set_labelled(m.hosts, dict(result.hosts))
             m.quarantined.set(len(result.quarantined))
             m.set_labelled(m.rollout_batches, dict(result.rollout_batches))
-            m.set_labelled(m.release_blocked, {b.build: 1 for b in result.blocked_releases})
+            m.set_labelled(m.release_blocked, {b.build: 1 for b in result.blocked_releases if not b.waiting})
         if result.conditions or commit is not None:
             m.set_conditions(result.conditions)
         for (kind, res), n in result.actions.items():

@@ -40,9 +40,13 @@ class BlockedRelease:
     unblock: str
     since: str | None = None  # ISO date or time
     version: str | None = None  # the number it would get, when one could be chosen
+    waiting: bool = False  # held back by something that passes by itself (a marketplace region lagging)
 
     @property
     def message(self) -> str:
+        if self.waiting:
+            since = f" (since {self.since})" if self.since else ""
+            return f"release of {self.build} waits{since}: {self.why}"
         since = f" (due since {self.since})" if self.since else ""
         return f"release of {self.build} blocked{since}: {self.why}; to unblock: {self.unblock}"
 
@@ -54,6 +58,7 @@ class BlockedRelease:
             "unblock": self.unblock,
             "since": self.since,
             "version": self.version,
+            "waiting": self.waiting,
         }
 
     @classmethod
@@ -65,4 +70,5 @@ class BlockedRelease:
             data["unblock"],
             data.get("since"),
             data.get("version"),
+            data.get("waiting", False),
         )

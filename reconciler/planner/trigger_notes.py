@@ -57,6 +57,8 @@ def plan_notes(
                 reason_code=ChangeReason.RELEASE_BLOCKED,
             )
         )
+        if b.waiting:
+            continue  # passes by itself: a note, not a warning
         out.diagnostics.append(
             Diagnostic(Severity.WARNING, resource, f"{b.origin}: {b.message}", RELEASE_BLOCKED)
         )

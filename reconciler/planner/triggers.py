@@ -18,15 +18,16 @@ change with reason code `release-due`) and `plan --detailed-exitcode` does not e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from reconciler.model.marketplace import MarketplaceSku, published_on, sku_key, version_order
+from reconciler.model.marketplace import published_on, version_order
 from reconciler.model.observed import Observed, norm_id
 from reconciler.planner.diff import Outcome
 from reconciler.planner.trigger_model import BlockedRelease, DueBuild
 from reconciler.planner.trigger_notes import RELEASE_BLOCKED, RELEASE_DUE, plan_notes
+from reconciler.planner.trigger_source import Source, marketplace_skus, resolve_source, tagged_source_version
 from reconciler.planner.trigger_version import (
     RECIPE_TAG,
     RELEASED_TAG,
@@ -93,26 +94,7 @@ def evaluate(
     return TriggerReport(tuple(due), tuple(blocked))
 
 
-def marketplace_skus(desired: DesiredState) -> list[MarketplaceSku]:
-    """The SKUs to list: each triggered build's platform source on `latest`, in the build's region."""
-    out = []
-    for build in desired.image_builds:
-        p = build.spec.source.platform_image
-        if build.spec.effective_triggers is None or p is None or p.version != "latest":
-            continue
-        out.append(MarketplaceSku(build.subscription_id, build.location, p.publisher, p.offer, p.sku))
-    return out
-
-
 # -- one build --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Source:
-    label: str  # publisher/offer/sku, or the definition key, or the version id
-    newest: str | None  # resolved version (None: unknown)
-    published: date | None
-    floating: bool  # on `latest`: what the release must pin
 
 
 def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | BlockedRelease | None:
@@ -136,7 +118,7 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | BlockedR
         released = observed_newest.published_date
     if newest is not None and released is None:
         return None  # declared, not built yet: pending, nothing stacks on it
-    source = _resolve_source(desired, observed, build, definition)
+    source = resolve_source(desired, observed, build, definition)
     slot = last_fire(triggers.schedule.cron, triggers.schedule.time_zone, now) if triggers.schedule else None
     checks = (
         ("schedule", _schedule_fired(triggers.schedule, slot, released)),
@@ -145,9 +127,24 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | BlockedR
     )
     fired = [name for name, why in checks if why]
     reasons = [why for _, why in checks if why]
+    lag = _lag(source, tags, newest, released) if triggers.source_image_update else None
     if not fired:
-        return None
+        return BlockedRelease(build.name, origin, *lag, waiting=True) if lag else None
+    if lag:
+        reasons.append(
+            f"{source.ahead} is not listed in {', '.join(source.lagging)} yet, so {source.newest} is pinned"
+        )
     since = _since(fired, slot, source)
+    if source.floating and source.newest is None and source.ahead:
+        return BlockedRelease(
+            build.name,
+            origin,
+            f"{'; '.join(reasons)}, but no version of source {source.label} is listed in every target region "
+            f"({', '.join(source.lagging)} lack {source.ahead})",
+            f"wait until the marketplace lists it in {', '.join(source.lagging)}, or drop those from "
+            "spec.release.targetRegions",
+            since,
+        )
     if source.floating and source.newest is None:
         return BlockedRelease(
             build.name,
@@ -196,6 +193,19 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | BlockedR
     )
 
 
+def _lag(source: Source, tags, newest, released) -> tuple[str, str, str] | None:
+    """(why, unblock, since) when the marketplace has a newer source version that some target region does not
+    list yet and that version would move the source: the release waits for it (nothing to do but wait)."""
+    if not source.ahead:
+        return None
+    ahead = replace(source, newest=source.ahead, published=published_on(source.ahead))
+    if not _source_moved(ahead, tags, newest, released):
+        return None
+    published = ahead.published.isoformat() if ahead.published else None
+    why = f"source {source.label} has {source.ahead}, not listed in {', '.join(source.lagging)} yet"
+    return why, "none needed: the release follows once every target region lists it", published
+
+
 def _since(fired, slot: datetime | None, source) -> str | None:
     """When the build became due: the earliest known moment among the triggers that fired."""
     moments = []
@@ -240,10 +250,10 @@ def _schedule_fired(schedule, at: datetime | None, released: datetime | None) ->
     return f"schedule {schedule.cron} ({schedule.time_zone}) fired at {at.isoformat()}"
 
 
-def _source_moved(source: _Source, tags, newest, released: datetime | None) -> str | None:
+def _source_moved(source: Source, tags, newest, released: datetime | None) -> str | None:
     if source.newest is None:
         return None
-    before = _tagged_source_version(tags.get(SOURCE_TAG), source.label)
+    before = tagged_source_version(tags.get(SOURCE_TAG), source.label)
     published = f" (published {source.published.isoformat()})" if source.published else ""
     if before is not None:
         if version_order(source.newest) > version_order(before):
@@ -280,44 +290,3 @@ def _parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else None
-
-
-def _tagged_source_version(tag: str | None, label: str) -> str | None:
-    """The version out of a SOURCE_TAG value, when it names the same source (a changed source is a recipe
-    change, not a source update)."""
-    if not tag or "/" not in tag:
-        return None
-    head, _, version = tag.rpartition("/")
-    return version if head.lower() == label.lower() else None
-
-
-def _resolve_source(desired, observed, build, definition) -> _Source:
-    src = build.spec.source
-    if src.platform_image is not None:
-        p = src.platform_image
-        label = f"{p.publisher}/{p.offer}/{p.sku}"
-        if p.version != "latest":
-            return _Source(label, p.version, published_on(p.version), False)
-        found = observed.marketplace.get(sku_key(build.location, p.publisher, p.offer, p.sku))
-        newest = found.newest if found else None
-        return _Source(label, newest, published_on(newest) if newest else None, True)
-    if src.image_version_id is not None:
-        head, _, version = src.image_version_id.rstrip("/").rpartition("/versions/")
-        return _Source(head, version, None, False)
-    ref = src.image_version
-    # As version_build.build_source resolves it: the same gallery as the definition the versions go into.
-    name = ref.definition.split("/")[-1]
-    definition_id = f"{definition.gallery.arm_id}/images/{name}"
-    label = f"{definition.gallery.name}/{name}"
-    if ref.version != "latest":
-        return _Source(label, ref.version, None, False)
-    usable = [
-        v
-        for v in observed.versions_of(definition_id)
-        if v.provisioning_state == "Succeeded" and not v.exclude_from_latest
-    ]
-    if not usable:
-        return _Source(label, None, None, True)
-    best = max(usable, key=lambda v: version_order(v.name))
-    published = best.published_date.date() if best.published_date else None
-    return _Source(label, best.name, published, True)

@@ -222,13 +222,19 @@ def render_text(
             out.add(f"  + image-version {display_name(change)}: {change.reason}")
         out.add()
     blocked = [c for c in plan.changes if c.reason_code == ChangeReason.RELEASE_BLOCKED]
-    if blocked:  # due, but no version can be written until git (or the source) changes
-        out.add(out.paint("Releases blocked:", "31"))
-        for change in blocked:
-            b = change.details["blocked"]
-            since = f" (due since {b['since']})" if b.get("since") else ""
+    for waiting, heading in ((False, "Releases blocked:"), (True, "Releases waiting:")):
+        # Blocked: due, but no version can be written until git changes. Waiting: until the source is ready.
+        shown = [
+            c.details["blocked"] for c in blocked if bool(c.details["blocked"].get("waiting")) is waiting
+        ]
+        if not shown:
+            continue
+        out.add(out.paint(heading, "33" if waiting else "31"))
+        for b in shown:
+            since = f" ({'since' if waiting else 'due since'} {b['since']})" if b.get("since") else ""
             out.add(f"  ! ImageBuild {b['build']}{since}: {b['why']}")
-            out.add(f"    to unblock: {b['unblock']}")
+            if not waiting:
+                out.add(f"    to unblock: {b['unblock']}")
         out.add()
     notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases and c not in blocked]
     if notes and not show_noop:

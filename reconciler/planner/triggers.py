@@ -12,8 +12,12 @@ source counts as moved only when the newest source was published after it, and t
 (nothing to compare with). A declared version not yet built and without tags is pending: nothing is due
 before it exists. A release never pins `latest`: when the source's versions are unknown nothing is written.
 
-A due build is not an Azure change (git must get the new version first), so `plan` shows it as a note (a no-op
-change with reason code `release-due`) and `plan --detailed-exitcode` does not exit 2 for it alone.
+A due build that cannot be released is blocked (why, since when, what unblocks it): no known source version,
+a number past 32 bits, or a version that would push a pool's explicit pin out of retention (validation would
+refuse the tree). One that waits for the marketplace to list its source in every target region is `waiting`.
+
+Here: the decision per build. Elsewhere: the source (`trigger_source`), the number and document
+(`trigger_version`), the results (`trigger_model`), the plan notes and reading them back (`trigger_notes`).
 """
 
 from __future__ import annotations

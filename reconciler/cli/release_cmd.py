@@ -52,14 +52,22 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render_error(f"no ImageBuild named {args.build!r} in {args.desired}"))
         return EXIT_ERROR
     report = evaluate(desired, observed, observed.observed_at, only=args.build)
-    for name, origin, why in report.blocked:
-        sys.stderr.write(render_error(f"{origin}: release of {name} blocked: {why}"))
+    for waiting in (b for b in report.blocked if b.waiting):  # passes by itself: not an error
+        print(f"{waiting.origin}: {waiting.message}")
+    blocked = [b for b in report.blocked if not b.waiting]
+    for b in blocked:
+        sys.stderr.write(render_error(f"{b.origin}: {b.message}"))
     if not report.due:
-        print("Nothing due: no build's trigger fired." if not report.blocked else "Nothing released.")
-        return EXIT_ERROR if report.blocked else EXIT_OK
+        print("Nothing due: no build's trigger fired." if not blocked else "Nothing released.")
+        return EXIT_ERROR if blocked else EXIT_OK
     try:
         done = release(
-            Path(args.desired), report.due, release_folder, commit_them=args.commit, author=args.author
+            Path(args.desired),
+            report.due,
+            release_folder,
+            loaded=True,  # load_and_observe loaded it
+            commit_them=args.commit,
+            author=args.author,
         )
     except WriteBackError as exc:
         sys.stderr.write(render_error(str(exc)))
@@ -72,4 +80,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"committed {done.commit[:12]}")
     if not done.written:
         return EXIT_ERROR
-    return EXIT_ERROR if report.blocked or done.blocked else EXIT_RELEASED
+    return EXIT_ERROR if blocked or done.blocked else EXIT_RELEASED

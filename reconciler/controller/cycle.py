@@ -25,7 +25,7 @@ class CycleInput:
     suspended_pools: frozenset[str]  # host pools whose writes are paused (by name)
     stop: threading.Event  # set on SIGTERM or when leadership is lost: start nothing new
     previous_conditions: ConditionSet = ()  # the last cycle's, so an unchanged status keeps its transition time
-    release: bool = False  # evaluate build triggers (`run --release`): the due builds come back in the result
+    release: bool = False  # `run --release`: the plan's due builds come back in the result
 
 
 @dataclass
@@ -51,6 +51,7 @@ class CycleResult:
     requeue_after: float | None = None  # real seconds until the earliest wait the apply handed back
     conditions: ConditionSet = ()  # Ready / Reconciling / Stalled / ... per pool, version and build
     releases: tuple[Any, ...] = ()  # planner.triggers.DueBuild: versions to write back to git (`--release`)
+    blocked_releases: tuple[Any, ...] = ()  # planner.triggers.BlockedRelease: due, cannot be released
 
 
 Cycle = Callable[[CycleInput], CycleResult]

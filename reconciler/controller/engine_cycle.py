@@ -29,6 +29,7 @@ from reconciler.engine.reconcile import Reconciler
 from reconciler.model.plan import Action, Plan
 from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
 from reconciler.planner.conditions import derive_conditions
+from reconciler.planner.trigger_notes import planned_releases
 
 _WRITES = ("PUT", "PATCH", "DELETE", "POST")
 
@@ -215,11 +216,9 @@ class EngineCycle:
             previous=inp.previous_conditions,
             now=observed.observed_at,
         )
-        releases = ()
-        if inp.release and not inp.dry_run:
-            from reconciler.planner.triggers import evaluate
-
-            releases = tuple(evaluate(inp.desired, observed, observed.observed_at).due)
+        # The plan evaluated the triggers once; what it noted is what git gets (no second evaluation).
+        planned = planned_releases(plan, inp.desired)
+        releases = planned.due if inp.release and not inp.dry_run else ()
         return CycleResult(
             ok=error is None,
             error=error,
@@ -240,6 +239,7 @@ class EngineCycle:
             requeue_after=requeue_after,
             conditions=conditions,
             releases=releases,
+            blocked_releases=planned.blocked,
         )
 
     def _apply(self, plan: Plan, subs: list[str], stop: threading.Event, timed_out: threading.Event):

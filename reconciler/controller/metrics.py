@@ -64,6 +64,12 @@ class ControllerMetrics:
             "reconcile_source_errors_total", "Failed git fetches / reads", registry=r
         )
         self.suspended = Gauge("reconcile_suspended", "1 while writes are suspended by Settings", registry=r)
+        self.release_blocked = Gauge(
+            "reconcile_release_blocked",
+            "1 per ImageBuild that is due for a new version which cannot be released (last plan)",
+            ["build"],
+            registry=r,
+        )
         self.applied_commit = Gauge(
             "reconcile_applied_commit_info", "The commit the last cycle applied", ["commit"], registry=r
         )

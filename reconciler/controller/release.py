@@ -1,6 +1,7 @@
 """`reconcile run --release`: the controller writes due versions back to git, so the next cycle applies them.
 
-After a cycle whose plan found builds due (`planner.triggers`), the leader writes each version into the checkout
+After a cycle whose plan noted builds due (`planner.triggers`, read back from the plan: the triggers are
+evaluated once per cycle), the leader writes each version into the checkout
 it applied (`gitops.writeback.release`, the call `reconcile release` makes), commits it as the configured author
 and, with `--push`, pushes it: to the tracked branch (the next fetch brings the commit back and the next cycle
 builds it), or to `--release-branch` for a pull-request flow (that branch is the controller's own; the same
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from reconciler.controller.source import SourceError
 from reconciler.gitops.writeback import WriteBackError, release
-from reconciler.planner.triggers import release_folder
+from reconciler.planner.trigger_version import release_folder
 
 log = logging.getLogger("reconciler.controller")
 
@@ -36,12 +37,15 @@ class Publisher:
         self._announced: set[tuple[str, str]] = set()
 
     def publish(self, path, base_commit: str, due) -> str | None:
-        """Write, commit and (maybe) push `due`; the new commit id, or None when nothing was published."""
+        """Write, commit and (maybe) push `due` (the cycle's plan's due builds, made from the validated desired
+        state at `base_commit`, loaded from `path`); the new commit id, or None when nothing was published."""
         names = tuple(sorted(f"{d.build}/{d.version}" for d in due))
         if self.settings.branch and self._pushed == (base_commit, names):
             return None  # this release is on its branch already, waiting for review
         try:
-            done = release(path, due, release_folder, commit_them=True, author=self.settings.author)
+            done = release(
+                path, due, release_folder, loaded=True, commit_them=True, author=self.settings.author
+            )
         except WriteBackError as exc:
             log.error("release not written: %s", exc, extra={"event": "release_failed"})
             return None

@@ -22,6 +22,7 @@ class Reporter:
     def __init__(self, metrics: ControllerMetrics, notifier: Notifier) -> None:
         self.metrics, self.notifier = metrics, notifier
         self._announced_quarantines: set[str] = set()
+        self._announced_blocks: set[str] = set()  # blocked-release messages already logged
         self.conditions: ConditionSet = ()  # the last cycle's, handed to the next so transition times carry
 
     def publish(self, commit: str | None, result: CycleResult, duration: float, last_success: float | None):
@@ -38,6 +39,7 @@ class Reporter:
             m.set_labelled(m.hosts, dict(result.hosts))
             m.quarantined.set(len(result.quarantined))
             m.set_labelled(m.rollout_batches, dict(result.rollout_batches))
+            m.set_labelled(m.release_blocked, {b.build: 1 for b in result.blocked_releases if not b.waiting})
         if result.conditions or commit is not None:
             m.set_conditions(result.conditions)
         for (kind, res), n in result.actions.items():
@@ -65,6 +67,7 @@ class Reporter:
         else:
             log.error("cycle failed: %s", result.error, extra={**extra, "error": result.error})
 
+        self._log_blocked(commit, result)
         self._notify(commit, result)
         if result.conditions or commit is not None:
             self.conditions = tuple(result.conditions)
@@ -79,8 +82,25 @@ class Reporter:
             "arm_reads": result.arm_reads,
             "arm_writes": result.arm_writes,
             "conditions": conditions_json(self.conditions),
+            "releases": {
+                "due": [
+                    {"build": d.build, "version": d.version, "summary": d.summary} for d in result.releases
+                ],
+                "blocked": [b.to_dict() | {"message": b.message} for b in result.blocked_releases],
+            },
             "report": result.report,
         }
+
+    def _log_blocked(self, commit: str | None, result: CycleResult) -> None:
+        """A blocked release stays blocked cycle after cycle until git changes: logged once per message."""
+        current = {b.message: b for b in result.blocked_releases}
+        for message in sorted(current.keys() - self._announced_blocks):
+            log.warning(
+                "%s",
+                message,
+                extra={"event": "release_blocked", "commit": commit, "build": current[message].build},
+            )
+        self._announced_blocks = set(current)
 
     def _notify(self, commit: str | None, result: CycleResult) -> None:
         notifier, short = self.notifier, (commit or "")[:12]

@@ -75,16 +75,27 @@ class Released:
 
 
 def release(
-    desired_dir: Path, due_builds, folder_of, *, commit_them: bool = False, author: str | None = None
+    desired_dir: Path,
+    due_builds,
+    folder_of,
+    *,
+    loaded: bool | None = None,
+    commit_them: bool = False,
+    author: str | None = None,
 ):
     """The one write-back call `reconcile release` and the controller's `run --release` make: write each due
     build's version, keep only those with which desired/ still validates, then commit them together when
     asked (the push is the caller's). A release never leaves git with a tree that does not load: a version
-    that would (say, one that pushes a pool's explicit pin out of retention) is taken back out and reported."""
-    loaded_before = not _problems(desired_dir)  # a tree that did not load is not the release's doing
+    that would is taken back out and reported (the planner blocks the known case, a version that pushes a
+    pool's explicit pin out of retention, before this; this is the net under it).
+
+    `loaded`: whether desired/ loaded before the write. Both callers hold the desired state they loaded from
+    it and pass True, so the tree is loaded once here (after writing); None loads it first to find out."""
+    if loaded is None:
+        loaded = not _problems(desired_dir)  # a tree that did not load is not the release's doing
     written = write_versions(desired_dir, due_builds, folder_of)
     blocked: list[tuple[str, str]] = []
-    if written and loaded_before and _problems(desired_dir):
+    if written and loaded and _problems(desired_dir):
         for w in written:  # which of them: try each alone
             w.path.unlink()
         kept = []

@@ -84,6 +84,9 @@ class ChangeReason(StrEnum):
     RELEASE_DUE = (
         "release-due"  # a build's trigger fired: a note, `reconcile release` writes the version to git
     )
+    RELEASE_BLOCKED = (
+        "release-blocked"  # a build is due but its version cannot be released: a note, why and how
+    )
 
 
 def coded(reason: ChangeReason, *fields: str) -> str:

@@ -221,7 +221,22 @@ def render_text(
         for change in releases:
             out.add(f"  + image-version {display_name(change)}: {change.reason}")
         out.add()
-    notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases]
+    blocked = [c for c in plan.changes if c.reason_code == ChangeReason.RELEASE_BLOCKED]
+    for waiting, heading in ((False, "Releases blocked:"), (True, "Releases waiting:")):
+        # Blocked: due, but no version can be written until git changes. Waiting: until the source is ready.
+        shown = [
+            c.details["blocked"] for c in blocked if bool(c.details["blocked"].get("waiting")) is waiting
+        ]
+        if not shown:
+            continue
+        out.add(out.paint(heading, "33" if waiting else "31"))
+        for b in shown:
+            since = f" ({'since' if waiting else 'due since'} {b['since']})" if b.get("since") else ""
+            out.add(f"  ! ImageBuild {b['build']}{since}: {b['why']}")
+            if not waiting:
+                out.add(f"    to unblock: {b['unblock']}")
+        out.add()
+    notes = [c for c in plan.changes if c.action is Action.NO_OP and c not in releases and c not in blocked]
     if notes and not show_noop:
         out.add("Notes:")
         for change in notes:

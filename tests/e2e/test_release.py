@@ -12,30 +12,15 @@ from pathlib import Path
 
 import yaml
 from support.cli import apply_json
-from support.image_estate import DEFINITION, GALLERY, IDENTITY, RG, SETTINGS, pool
+from support.image_estate import DEFINITION, GALLERY, MARKETPLACE, RG, SETTINGS, pool
+from support.image_estate import RELEASE_BUILD as BUILD
 from support.sandbox import sandbox_environ
 
 from reconciler.cli import main
 from reconciler.planner.triggers import SOURCE_TAG
 from reconciler.sandbox.providers.compute_other import catalog_versions
 
-MS = "MicrosoftWindowsDesktop/office-365/win11-24h2-avd-m365"
-BUILD = f"""
-apiVersion: avd.reconciler.io/v1alpha1
-kind: ImageBuild
-metadata: {{name: monthly}}
-spec:
-  identity: {IDENTITY}
-  source: {{platformImage: {{publisher: MicrosoftWindowsDesktop, offer: office-365, sku: win11-24h2-avd-m365}}}}
-  customize:
-    - {{type: PowerShell, name: hello, inline: ["Write-Output hello"]}}
-  triggers:
-    schedule: {{cron: "@patch-tuesday+1d 04:00", timeZone: Europe/Amsterdam}}
-    sourceImageUpdate: true
-  release:
-    definition: win11
-    targetRegions: [{{name: westeurope}}]
-"""
+MS = MARKETPLACE
 FIRST = """
 apiVersion: avd.reconciler.io/v1alpha1
 kind: ImageVersion

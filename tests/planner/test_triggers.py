@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.estate import converged
+from support.image_estate import MARKETPLACE
+from support.image_estate import build_doc as image_build_doc
 
 from reconciler.model.marketplace import MarketplaceSku, MarketplaceVersions
 from reconciler.model.plan import Action
@@ -24,8 +26,7 @@ from reconciler.planner.triggers import (
 from .conftest import DEF_ID, GALLERY_ID, SUB, base_docs, observed_from  # noqa: F401
 from .docs import DEFINITION, GALLERY, SETTINGS
 
-MS = "MicrosoftWindowsDesktop/office-365/win11-24h2-avd-m365"
-IDENTITY = f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aib"
+MS = MARKETPLACE
 
 
 def build_doc(
@@ -33,23 +34,11 @@ def build_doc(
     versioning: str = "'{major}.{minor+1}.0'",
     step: str = "hello",
 ) -> str:
-    return f"""
-apiVersion: avd.reconciler.io/v1alpha1
-kind: ImageBuild
-metadata: {{name: monthly}}
-spec:
-  identity: {IDENTITY}
-  source: {{platformImage: {{publisher: MicrosoftWindowsDesktop, offer: office-365, sku: win11-24h2-avd-m365}}}}
-  customize:
-    - {{type: PowerShell, name: {step}, inline: ["Write-Output hi"]}}
-  triggers: {triggers}
-  release:
-    definition: win11
-    versioning: {versioning}
-    targetRegions: [{{name: westeurope, replicaCount: 2}}]
-    excludeFromLatest: true
-    endOfLifeAfter: 90d
-"""
+    release = (
+        f"{{definition: win11, versioning: {versioning}, targetRegions: [{{name: westeurope, replicaCount: 2}}], "
+        "excludeFromLatest: true, endOfLifeAfter: 90d}"
+    )
+    return image_build_doc(step=step, script="Write-Output hi", triggers=triggers, release=release)
 
 
 def built_version(name: str, tags: dict[str, str] | None = None) -> str:
@@ -163,7 +152,7 @@ def test_recipe_change_since_the_newest_version(load):
 def test_first_release_and_a_latest_source_never_pinned_blind(load):
     desired, observed = estate(load, build_doc("{}"), built_at=NOV)
     report = evaluate(desired, observed, DEC)
-    assert report.due == () and "no version of source" in report.blocked[0][2]
+    assert report.due == () and "no version of source" in report.blocked[0].why
     [due] = due_builds(desired, with_market(observed, "26100.2605.261207"), DEC)
     assert due.reasons == ("no version built from ImageBuild monthly yet",) and due.version == "1.0.0"
 
@@ -225,7 +214,7 @@ def test_a_part_beyond_32_bits_blocks_the_release(load):
         built_at=NOV,
     )
     report = evaluate(desired, with_market(observed, "26100.2605.261207"), DEC)
-    assert report.due == () and "1.2147483648.0 has a part beyond 32 bits" in report.blocked[0][2]
+    assert report.due == () and "1.2147483648.0 has a part beyond 32 bits" in report.blocked[0].why
 
 
 BASE_DEFINITION = DEFINITION.replace("name: win11}", "name: base}").replace("offer: O", "offer: B")

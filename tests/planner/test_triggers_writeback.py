@@ -126,3 +126,27 @@ def test_a_release_that_would_break_desired_state_is_taken_back_and_reported(tmp
     [(build, why)] = done.blocked
     assert build == "monthly" and "1.0.0 would be deleted under this pin" in why, why
     assert not (root / "versions" / "win11" / "1.1.0.yaml").exists()
+
+
+def test_existing_files_keep_their_comments_and_layout_and_the_new_one_loads(tmp_path):
+    """The write-back adds files and edits none: a person's comments, blank lines and flow style stay as they
+    were, byte for byte; the written file opens with its own comments and loads with the rest."""
+    from reconciler.spec import load_desired
+
+    root = write_desired(tmp_path / "d", [version_doc("1.0.0")], pin="1.0.0", keep=3)
+    estate = root / "estate.yaml"
+    estate.write_text("# Our estate. Reviewed by the image team.\n\n" + estate.read_text() + "\n# end\n")
+    before = estate.read_bytes()
+    done = release(root, [_DueVersion(version="1.1.0")], folder, loaded=True)
+    [written] = done.written
+    assert estate.read_bytes() == before
+    text = written.path.read_text()
+    assert text.splitlines()[0].startswith("# Released by `reconcile release`")
+    assert [v.name for v in load_desired(root).image_versions] == ["1.0.0", "1.1.0"]
+
+
+def test_a_tree_that_did_not_load_before_is_not_the_releases_doing(tmp_path):
+    """`loaded=False` (the caller's tree was already invalid): nothing is taken back on its account."""
+    root = write_desired(tmp_path / "d", [version_doc("1.0.0")], pin="9.9.9", keep=1)
+    done = release(root, [_DueVersion(version="1.1.0")], folder, loaded=False)
+    assert [w.version for w in done.written] == ["1.1.0"] and done.blocked == ()

@@ -23,16 +23,46 @@ spec:
   features: [{name: SecurityType, value: TrustedLaunchSupported}]
   retention: {keepNewest: KEEP, endOfLifeAfter: 0s, deleteAfterEndOfLife: true}
 """
-BUILD = f"""
+MARKETPLACE = "MicrosoftWindowsDesktop/office-365/win11-24h2-avd-m365"
+PATCH_TUESDAY = '{cron: "@patch-tuesday+1d 04:00", timeZone: Europe/Amsterdam}'
+
+
+def build_doc(
+    *,
+    name: str = "monthly",
+    step: str = "hello",
+    script: str = "Write-Output hello",
+    triggers: str | None = None,
+    release: str | None = None,
+) -> str:
+    """The one ImageBuild of these tests: a marketplace source on `latest`, one PowerShell step; `triggers` and
+    `release` are YAML (flow style) for spec.triggers and spec.release, left out when None."""
+    lines = [
+        f"""
 apiVersion: avd.reconciler.io/v1alpha1
 kind: ImageBuild
-metadata: {{name: monthly}}
+metadata: {{name: {name}}}
 spec:
   identity: {IDENTITY}
   source: {{platformImage: {{publisher: MicrosoftWindowsDesktop, offer: office-365, sku: win11-24h2-avd-m365}}}}
   customize:
-    - {{type: PowerShell, name: hello, inline: ["Write-Output STEP"]}}
-"""
+    - {{type: PowerShell, name: {step}, inline: ["{script}"]}}
+""".lstrip("\n")
+    ]
+    if triggers is not None:
+        lines.append(f"  triggers: {triggers}\n")
+    if release is not None:
+        lines.append(f"  release: {release}\n")
+    return "\n" + "".join(lines)
+
+
+# Built by apply, triggered by nothing: write_desired replaces STEP to change the recipe.
+BUILD = build_doc(script="Write-Output STEP")
+# The monthly release: the day after Patch Tuesday and whenever the marketplace moves, into win11.
+RELEASE_BUILD = build_doc(
+    triggers=f"{{schedule: {PATCH_TUESDAY}, sourceImageUpdate: true}}",
+    release="{definition: win11, targetRegions: [{name: westeurope}]}",
+)
 
 
 def version(name: str, regions=("westeurope",), build: bool = False) -> str:

@@ -1,0 +1,67 @@
+"""Blocked releases as pure decisions (a due build whose version git cannot get: why, since when, what unblocks
+it), and the plan's release notes read back as the trigger evaluation made them."""
+
+from __future__ import annotations
+
+from reconciler.model.plan import Action
+from reconciler.planner import plan
+from reconciler.planner.trigger_notes import RELEASE_BLOCKED, planned_releases
+from reconciler.planner.triggers import SOURCE_TAG, evaluate
+
+from .docs import pool_doc
+from .test_triggers import DEC, MS, NOV, build_doc, built_version, estate, with_market
+
+OLD = {SOURCE_TAG: f"{MS}/26100.2314.261107"}
+
+
+def _estate(load, pin: str):
+    # keepNewest 2 (planner docs): 1.6.0 would leave 1.6.0 and 1.5.0.
+    docs = [
+        build_doc(),
+        built_version("1.4.0", OLD),
+        built_version("1.5.0", OLD),
+        pool_doc(version=pin, count=0),
+    ]
+    desired, observed = estate(load, *docs, built_at=NOV)
+    return desired, with_market(observed, "26100.2314.261107", "26100.2605.261207")
+
+
+def test_a_version_that_pushes_an_explicit_pin_out_of_retention_is_blocked(load):
+    desired, observed = _estate(load, "1.4.0")
+    report = evaluate(desired, observed, DEC)
+    assert report.due == ()
+    [blocked] = report.blocked
+    assert blocked.build == "monthly" and blocked.version == "1.6.0"
+    assert blocked.why.startswith(f"source {MS} moved 26100.2314.261107 → 26100.2605.261207")
+    assert "keeps only the newest 2 and host pool pool-a's pin 1.4.0 would be deleted" in blocked.why
+    assert blocked.unblock == (
+        "move host pool pool-a's pin to a newer version (or `latest`), or raise keepNewest of gal1/win11 to 3"
+    )
+    assert blocked.since == "2026-12-07T00:00:00+00:00", "the day the source was published"
+
+
+def test_a_pin_retention_keeps_or_latest_does_not_block(load):
+    for pin in ("1.5.0", "latest"):
+        desired, observed = _estate(load, pin)
+        report = evaluate(desired, observed, DEC)
+        assert [d.version for d in report.due] == ["1.6.0"] and report.blocked == (), pin
+
+
+def test_plan_notes_a_blocked_release_with_its_details_and_a_warning(load):
+    desired, observed = _estate(load, "1.4.0")
+    result = plan(desired, observed, DEC)
+    [note] = [c for c in result.changes if c.reason_code == RELEASE_BLOCKED]
+    assert note.action is Action.NO_OP and note.kind == "image-build"
+    assert note.details["blocked"]["unblock"].startswith("move host pool pool-a's pin")
+    assert not result.has_changes, "no Azure change: `--detailed-exitcode` stays 0"
+    [warning] = [d for d in result.diagnostics if d.reason == RELEASE_BLOCKED]
+    assert "to unblock: move host pool pool-a's pin" in warning.message
+    assert planned_releases(result, desired).blocked == evaluate(desired, observed, DEC).blocked
+
+
+def test_the_plan_gives_back_exactly_the_due_builds_it_was_made_with(load):
+    desired, observed = _estate(load, "latest")
+    result = plan(desired, observed, DEC)
+    assert planned_releases(result, desired).due == evaluate(desired, observed, DEC).due
+    again = type(result).from_dict(result.to_dict())  # a saved plan too
+    assert planned_releases(again, desired).due == evaluate(desired, observed, DEC).due

@@ -16,7 +16,7 @@ from reconciler.model.observed import norm_id
 from reconciler.planner.conditions import derive_conditions
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.version_build import failed_builds
-from reconciler.render.estate_view import capacity_sample, estate_view
+from reconciler.render.estate_view import capacity_sample, controller_summary, estate_view
 from reconciler.spec.suggest import did_you_mean
 
 
@@ -100,3 +100,39 @@ class ViewSource:
         if time.monotonic() - self._at >= self.interval:
             return self.refresh()
         return self.current()
+
+
+def connection(arm_endpoint: str | None = None, ca_bundle: str | None = None, user_agent: str | None = None):
+    from reconciler.azure.connection import Connection, ConnectionSettings
+
+    settings = ConnectionSettings.from_env(arm_endpoint=arm_endpoint, ca_bundle=ca_bundle)
+    if user_agent:
+        from reconciler.controller.engine_cycle import IdentifiedConnection
+
+        return IdentifiedConnection(settings, user_agent)
+    return Connection(settings)
+
+
+def controller_view(controller, *, arm_endpoint=None, ca_bundle=None, user_agent=None, interval=15.0):
+    """The dashboard of `reconcile run`: the estate as the controller's last good desired state declares it,
+    observed when someone looks (at most every `interval` s), with the controller's own record."""
+
+    def gather(history: list) -> dict[str, Any]:
+        good = getattr(controller, "_good", None)  # the desired state the loop last accepted
+        status = controller.status()
+        if good is None:
+            return estate_view(pools=[], conditions=(), controller=status)
+        desired = good.desired
+        with connection(arm_endpoint, ca_bundle, user_agent) as conn:
+            return gather_view(
+                desired, conn, pool_targets(desired, None), controller=status, history=history
+            )
+
+    source = ViewSource(gather, interval=interval)
+
+    def view() -> dict[str, Any]:
+        out = source()
+        out["controller"] = controller_summary(controller.status())  # fresh: it changes every cycle
+        return out
+
+    return view

@@ -190,7 +190,9 @@ def _pool(p: Mapping[str, Any]) -> str:
     rollout = p.get("rollout") or {}
     batch = rollout.get("batch")
     progress = "not rolling"
-    if batch:
+    if batch and not batch["current"]:
+        progress = f'<span class="batch">not started</span>: {_e(batch["total"])} batch(es) to go'
+    elif batch:
         progress = (
             f'<span class="batch">batch {_e(batch["current"])} of {_e(batch["total"])}</span> '
             f'<progress max="{_e(batch["hosts"])}" value="{_e(min(batch["done_hosts"], batch["hosts"]))}">'

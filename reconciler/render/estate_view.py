@@ -154,20 +154,29 @@ def builds(observed: Observed, failed: Sequence[Mapping[str, Any]]) -> list[dict
     return out
 
 
+LEAVING = ("draining", "retiring", "deleting", "failed")
+
+
 def _batches(pool: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Batch k of n of the rollout in progress: n batches of `batch_size` cover the pool; k counts the
-    batches whose hosts already run the pin (the one under way included)."""
+    """Batch k of n of the rollout in progress: n batches of `batch_size` cover the pool; k is the batch
+    under way, counted from the hosts already on the pin (a surge creates them first) or the old hosts
+    already leaving (an in-place roll drains them first), whichever is further."""
     pinned, count, size = pool.get("pinned"), pool.get("count") or 0, max(1, pool.get("batch_size") or 1)
     if not pinned or not count:
         return None
-    done = pool["running"].get(pinned, 0)
-    others = sum(n for v, n in pool["running"].items() if v != pinned)
-    if not others and done >= count:
+    on_pin = pool["running"].get(pinned, 0)
+    untouched = sum(
+        n
+        for version, states in pool["hosts"].items()
+        if version != pinned
+        for state, n in states.items()
+        if state not in LEAVING
+    )
+    if not untouched and on_pin >= count and not pool.get("batch_in_progress"):
         return None
     total = max(1, math.ceil(count / size))
-    in_flight = 1 if pool.get("batch_in_progress") else 0
-    current = min(total, done // size + in_flight) or (1 if in_flight else 0)
-    return {"current": current, "total": total, "done_hosts": done, "hosts": count}
+    current = min(total, math.ceil(max(on_pin, count - untouched) / size))  # 0: not started (a gate)
+    return {"current": current, "total": total, "done_hosts": on_pin, "hosts": count}
 
 
 def _rollout(pool: Mapping[str, Any], preview: RolloutPreview | None) -> dict[str, Any]:
@@ -254,7 +263,7 @@ def pending(pools: Sequence[Mapping[str, Any]], estate: Iterable[Mapping[str, An
     return sorted(out, key=lambda w: (w["at"] is None, w["at"] or ""))
 
 
-def _controller(status: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def controller_summary(status: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The controller's record, less anything not for a page (its source URL may carry credentials)."""
     if not status:
         return None
@@ -329,6 +338,6 @@ def estate_view(
         "builds": builds(observed, failed_builds) if observed is not None else [],
         "failed_builds": list(failed_builds),
         "pending": pending(pools, tree),
-        "controller": _controller(controller),
+        "controller": controller_summary(controller),
         "conditions": conditions_json(conditions),
     }

@@ -59,7 +59,11 @@ def render_pool(s: dict, conditions: ObjectConditions | list[dict] | None = None
         lines.append(f"    {version}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
     batch = (s.get("rollout") or {}).get("batch")
     if batch:
-        lines.append(f"  rollout: batch {batch['current']} of {batch['total']}")
+        lines.append(
+            f"  rollout: batch {batch['current']} of {batch['total']}"
+            if batch["current"]
+            else f"  rollout: not started, {batch['total']} batch(es) to go"
+        )
     if s["batch_in_progress"]:
         lines.append("  batch in progress: " + ", ".join(s["batch_in_progress"]))
     for w in s["users_waiting"]:

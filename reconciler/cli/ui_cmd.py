@@ -52,8 +52,9 @@ def is_loopback(host: str) -> bool:
 class UiServer:
     """The dashboard server and the connection it observes through; `stop()` closes both."""
 
-    def __init__(self, desired_dir: str, host: str, port: int, *, interval: float, arm_endpoint=None,
-                 ca_bundle=None) -> None:
+    def __init__(
+        self, desired_dir: str, host: str, port: int, *, interval: float, arm_endpoint=None, ca_bundle=None
+    ) -> None:
         from reconciler.controller.estate import ViewSource, connection, gather_view, pool_targets
         from reconciler.controller.http import Probes, ProbeServer
         from reconciler.spec import load_desired
@@ -90,7 +91,9 @@ def run_ui(args: argparse.Namespace) -> int:
 
     host = args.host or "127.0.0.1"
     if not is_loopback(host):
-        print(f"warning: serving on {host}: anyone who reaches it sees the estate (read-only)", file=sys.stderr)
+        print(
+            f"warning: serving on {host}: anyone who reaches it sees the estate (read-only)", file=sys.stderr
+        )
     try:
         load_desired(args.desired)
     except DesiredStateError as exc:

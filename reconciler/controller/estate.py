@@ -124,9 +124,7 @@ def controller_view(controller, *, arm_endpoint=None, ca_bundle=None, user_agent
             return estate_view(pools=[], conditions=(), controller=status)
         desired = good.desired
         with connection(arm_endpoint, ca_bundle, user_agent) as conn:
-            return gather_view(
-                desired, conn, pool_targets(desired, None), controller=status, history=history
-            )
+            return gather_view(desired, conn, pool_targets(desired, None), controller=status, history=history)
 
     source = ViewSource(gather, interval=interval)
 

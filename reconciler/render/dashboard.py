@@ -179,6 +179,10 @@ def capacity_chart(pool: Mapping[str, Any], width: int = 360, height: int = 120)
             if planned
             else ""
         )
+        + "".join(
+            f'<circle cx="{xy(i, v).split(",")[0]}" cy="{xy(i, v).split(",")[1]}" r="3" fill="#0550ae"/>'
+            for i, v in enumerate(observed)
+        )
         + "</svg>"
     )
 

@@ -29,7 +29,9 @@ def view_of(base: str) -> dict:
 
 
 def hosts_row(page, pool: str, version: str):
-    return page.locator(f"#pool-{pool} table").first.locator("tr", has=page.locator(f"th:text-is('{version}')"))
+    return page.locator(f"#pool-{pool} table").first.locator(
+        "tr", has=page.locator(f"th:text-is('{version}')")
+    )
 
 
 @pytest.fixture

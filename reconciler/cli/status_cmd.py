@@ -3,7 +3,8 @@
 status: per host pool, the pinned and running versions, hosts by version and state, the batch in progress,
 users waiting to be signed out and their deadline, the next maintenance window, failures against the budget
 and quarantines, then its conditions (Ready, Reconciling, Stalled; -o json for machines,
-with every version's and build's conditions too; rendered by reconciler/render/status.py); without POOL, the
+with every version's and build's conditions too, and the estate, builds and pending waits: the estate
+view-model of reconciler/render/estate_view.py, which the dashboard renders too); without POOL, the
 builds whose last run failed, with the cause apply recorded and whether they run again. Exit 0, or 1 on
 an error (unknown pool, Azure unreachable).
 clear-quarantine: removes the failed-version mark and failure count from the pool's tags, so the next apply

@@ -70,7 +70,7 @@ def _handler(probes: Probes):
                     code, ctype, body = page
                     self._send(code, body, ctype, HEADERS)
                 else:
-                    self._send(404, b"not found: try /healthz /readyz /metrics /status\n", "text/plain")
+                    self._send(404, b"not found: try / /healthz /readyz /metrics /status\n", "text/plain")
             except Exception as exc:  # an endpoint must answer, not drop the connection
                 self._send(500, f"{type(exc).__name__}\n".encode(), "text/plain")
 

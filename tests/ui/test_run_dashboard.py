@@ -9,8 +9,6 @@ import json
 import urllib.request
 from datetime import timedelta
 
-from ui.estate import seeded
-
 from reconciler.cli import main
 from reconciler.controller.engine_cycle import EngineCycle
 from reconciler.controller.estate import controller_view
@@ -19,6 +17,7 @@ from reconciler.controller.leader import AlwaysLeader
 from reconciler.controller.loop import Controller, LoopSettings
 from reconciler.controller.source import DirSource
 from reconciler.store import LocalStore
+from ui.estate import seeded
 
 
 def get(port: int, path: str) -> str:

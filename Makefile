@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit test-azcli bench clean container
+.PHONY: demo test lint unit chromium test-azcli bench clean container
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ lint: $(STAMP)
 node_modules/.bin/azurite-blob:
 	@if command -v npm >/dev/null 2>&1; then bash scripts/azurite.sh install; else echo "npm not found: Blob-lease tests will skip"; fi
 
-unit: $(STAMP) node_modules/.bin/azurite-blob
+# Debian's chromium for the dashboard's browser tests (tests/ui; Playwright drives the system browser, it
+# cannot download its own here). Installed when running as root; otherwise those tests skip and say why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  set -x; apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	else echo "chromium not installed (needs root: apt-get install -y chromium): browser tests will skip"; fi
+
+unit: $(STAMP) node_modules/.bin/azurite-blob chromium
 	$(VENV)/bin/pytest -q -m "not azcli"
 
 test: lint unit

@@ -35,6 +35,7 @@ SUBCOMMANDS = (
     "release",
     "rollback",
     "status",
+    "ui",
     "logs",
     "run",
     "sandbox",

@@ -3,7 +3,8 @@
 status: per host pool, the pinned and running versions, hosts by version and state, the batch in progress,
 users waiting to be signed out and their deadline, the next maintenance window, failures against the budget
 and quarantines, then its conditions (Ready, Reconciling, Stalled; -o json for machines,
-with every version's and build's conditions too; rendered by reconciler/render/status.py); without POOL, the
+with every version's and build's conditions too, and the estate, builds and pending waits: the estate
+view-model of reconciler/render/estate_view.py, which the dashboard renders too); without POOL, the
 builds whose last run failed, with the cause apply recorded and whether they run again. Exit 0, or 1 on
 an error (unknown pool, Azure unreachable).
 clear-quarantine: removes the failed-version mark and failure count from the pool's tags, so the next apply
@@ -18,7 +19,6 @@ import logging
 import sys
 
 from reconciler.spec import DesiredStateError, load_desired
-from reconciler.spec.suggest import did_you_mean
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -57,18 +57,10 @@ def _targets(args, names: list[str] | None):
 
 
 def _desired_and_targets(args, names: list[str] | None):
-    from reconciler.planner.pool_target import PoolTarget
+    from reconciler.controller.estate import pool_targets
 
     desired = load_desired(args.desired)
-    pools = desired.host_pools
-    if names:
-        known = [p.name for p in pools]
-        missing = [n for n in names if n not in known]
-        if missing:
-            hint = did_you_mean(missing[0], known)
-            raise LookupError(f"no HostPool named {missing[0]!r} in {args.desired}{hint}")
-        pools = tuple(p for p in pools if p.name in names)
-    return desired, [PoolTarget.of(desired, p) for p in pools]
+    return desired, pool_targets(desired, names, args.desired)
 
 
 def _connection(args):
@@ -107,40 +99,17 @@ def run_clear(args: argparse.Namespace) -> int:
 
 
 def _status(args) -> int:
-    from reconciler.engine.rollout_status import pool_status
-    from reconciler.planner.version_build import failed_builds
-    from reconciler.render.status import conditions_for, conditions_json, render_failed_builds, render_pool
+    from reconciler.controller.estate import gather_view
+    from reconciler.render.status import render_status
 
     desired, targets = _desired_and_targets(args, [args.pool] if args.pool else None)
     with _connection(args) as conn:
-        report = [pool_status(t, conn) for t in targets]
-        observed, conditions = _conditions(desired, conn, {args.pool} if args.pool else None)
-    builds = [] if args.pool else failed_builds(desired, observed)
+        view = gather_view(desired, conn, targets, only_pools={args.pool} if args.pool else None)
     if args.output == "json":
-        for pool in report:
-            obj = conditions_for(conditions, "host-pool", pool["pool"])
-            pool["conditions"] = obj.to_json()["conditions"] if obj else []
-        out = {"pools": report, "failed_builds": builds, "conditions": conditions_json(conditions)}
-        print(json.dumps(out, indent=2))
+        print(json.dumps(view, indent=2))
     else:
-        for pool in report:
-            sys.stdout.write(render_pool(pool, conditions_for(conditions, "host-pool", pool["pool"])))
-        sys.stdout.write(render_failed_builds(builds))
+        sys.stdout.write(render_status(view))
     return EXIT_OK
-
-
-def _conditions(desired, conn, only_pools: set[str] | None):
-    """Fresh conditions (the CLI keeps no previous set: a transition time is the observation's)."""
-    from reconciler.engine.reconcile import Reconciler, subscriptions_of_desired
-    from reconciler.planner.conditions import derive_conditions
-
-    reconciler = Reconciler(conn)
-    observed = reconciler.observe(subscriptions_of_desired(desired), desired=desired)
-    plan = reconciler.plan(desired, observed)
-    pools = {
-        p.arm_id.lower(): p.name for p in desired.host_pools if only_pools is None or p.name in only_pools
-    }
-    return observed, derive_conditions(observed, plan, pool_names=pools, now=observed.observed_at)
 
 
 def _clear(args) -> int:

@@ -137,12 +137,20 @@ def serve(o: RunOptions, cycle=None, redactor=None) -> int:
             redactor.add(secret)  # a token read from a mounted file: scrub it from every log line too
     server = None
     if o.listen:
+        from reconciler.controller.estate import controller_view
+
+        view = controller_view(
+            controller,
+            arm_endpoint=o.arm_endpoint,
+            ca_bundle=o.ca_bundle,
+            user_agent=f"reconcile-run/{controller.identity}",
+        )
         probes = Probes(
-            controller.healthy, controller.ready, controller.metrics.exposition, controller.status
+            controller.healthy, controller.ready, controller.metrics.exposition, controller.status, view
         )
         server = ProbeServer(o.listen, probes).start()
         log.info(
-            "serving /healthz /readyz /metrics /status on %s:%d",
+            "serving the dashboard at / and /healthz /readyz /metrics /status on %s:%d",
             o.listen.rpartition(":")[0],
             server.port,
             extra={"event": "listening"},

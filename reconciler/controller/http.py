@@ -6,6 +6,9 @@
   before the first cycle, after a failed one, or without a valid desired state.
 - ``/metrics``: Prometheus text exposition.
 - ``/status``: JSON, the controller's own view (role, commits, last cycle, its report).
+- ``/`` and the dashboard's other pages, ``/api/view`` (the estate view-model as JSON) and ``/fragment/*``
+  (what the pages poll), when a view callable is given (reconciler.render.dashboard). Read-only: GET only
+  (the stdlib server answers 501 to any other method).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from reconciler.render.dashboard import HEADERS, respond
+
 
 class Probes:
     """What the endpoints answer; the controller provides these four callables."""
@@ -28,8 +33,10 @@ class Probes:
         ready: Callable[[], tuple[bool, str]],
         metrics: Callable[[], bytes],
         status: Callable[[], dict[str, Any]],
+        view: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.healthy, self.ready, self.metrics, self.status = healthy, ready, metrics, status
+        self.view = view
 
 
 def _handler(probes: Probes):
@@ -39,9 +46,11 @@ def _handler(probes: Probes):
         def log_message(self, *args) -> None:  # probes every few seconds would flood the log
             pass
 
-        def _send(self, code: int, body: bytes, ctype: str) -> None:
+        def _send(self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
             self.send_response(code)
             self.send_header("Content-Type", ctype)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -57,8 +66,11 @@ def _handler(probes: Probes):
                 elif path == "/status":
                     body = json.dumps(probes.status(), indent=2, default=str).encode()
                     self._send(200, body, "application/json")
+                elif probes.view is not None and (page := respond(self.path, probes.view)):
+                    code, ctype, body = page
+                    self._send(code, body, ctype, HEADERS)
                 else:
-                    self._send(404, b"not found: try /healthz /readyz /metrics /status\n", "text/plain")
+                    self._send(404, b"not found: try / /healthz /readyz /metrics /status\n", "text/plain")
             except Exception as exc:  # an endpoint must answer, not drop the connection
                 self._send(500, f"{type(exc).__name__}\n".encode(), "text/plain")
 

@@ -19,21 +19,30 @@ def conditions_for(conditions: ConditionSet, kind: str, name: str) -> ObjectCond
     return next((o for o in conditions if o.kind.value == kind and o.name == name), None)
 
 
-def render_conditions(obj: ObjectConditions | None) -> str:
+def render_conditions(obj: ObjectConditions | list[dict] | None) -> str:
+    """An object's conditions, from the objects or from their JSON (the view-model's form)."""
     if obj is None:
         return ""
+    items = [c.to_json() for c in obj.conditions] if isinstance(obj, ObjectConditions) else obj
+    if not items:
+        return ""
     lines = []
-    for c in obj.conditions:
-        mark = {ConditionStatus.TRUE: "+", ConditionStatus.FALSE: "-"}.get(c.status, "?")
-        text = f": {c.message}" if c.message else ""
+    for c in items:
+        mark = {ConditionStatus.TRUE.value: "+", ConditionStatus.FALSE.value: "-"}.get(c["status"], "?")
+        text = f": {c['message']}" if c["message"] else ""
         lines.append(
-            f"  [{mark}] {c.type.value}={c.status.value} ({c.reason.value}){text}"
-            f" since {c.last_transition.isoformat()}"
+            f"  [{mark}] {c['type']}={c['status']} ({c['reason']}){text} since {c['lastTransitionTime']}"
         )
     return "\n".join(lines) + "\n"
 
 
-def render_pool(s: dict, conditions: ObjectConditions | None = None) -> str:
+def render_status(view: dict) -> str:
+    """`reconcile status` as text, from the estate view-model (reconciler.render.estate_view)."""
+    out = "".join(render_pool(p, p.get("conditions")) for p in view["pools"])
+    return out + render_failed_builds(view["failed_builds"])
+
+
+def render_pool(s: dict, conditions: ObjectConditions | list[dict] | None = None) -> str:
     if not s.get("exists"):
         return f"{s['pool']}: does not exist in Azure yet\n\n"
     lines = [f"{s['pool']}: {s['state']} ({s['mode']})"]
@@ -48,6 +57,13 @@ def render_pool(s: dict, conditions: ObjectConditions | None = None) -> str:
     )
     for version, states in s["hosts"].items():
         lines.append(f"    {version}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
+    batch = (s.get("rollout") or {}).get("batch")
+    if batch:
+        lines.append(
+            f"  rollout: batch {batch['current']} of {batch['total']}"
+            if batch["current"]
+            else f"  rollout: not started, {batch['total']} batch(es) to go"
+        )
     if s["batch_in_progress"]:
         lines.append("  batch in progress: " + ", ".join(s["batch_in_progress"]))
     for w in s["users_waiting"]:

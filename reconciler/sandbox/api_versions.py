@@ -7,8 +7,8 @@ Sources (tests/fixtures/api_versions.json records them per family):
 - Azure/azure-rest-api-specs folders specification/<rp>/resource-manager/<ns>/.../{stable,preview}/<version>
   and the readme.md tags that list them: DesktopVirtualization (every tag of its readme.md), ImageBuilder
   (readme.md tags + the TypeSpec examples/2025-10-01), Compute GalleryRP (stable/ and preview/ folders).
-- the versions the installed SDKs send (azure-mgmt-compute 2026-03-03 galleries, 2026-04-01 VMs, 2026-03-02
-  disks; imagebuilder 2025-10-01; desktopvirtualization 2024-04-03; network 2026-03-01; msi 2024-11-30;
+- the versions the installed SDKs send (azure-mgmt-compute 2026-03-03 galleries, 2026-04-01 VMs and their
+  runCommands, 2026-03-02 disks; imagebuilder 2025-10-01; desktopvirtualization 2024-04-03; network 2026-03-01; msi 2024-11-30;
   keyvault 2026-05-15; resource 2025-04-01), read from their operations modules.
 - the other families (ComputeRP, DiskRP, Network, Resources, MSI, KeyVault) from the services' published
   release history; not verified folder by folder (see the fixture's "verified" flags).

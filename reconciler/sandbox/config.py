@@ -63,6 +63,14 @@ class SandboxConfig:
     # one, a failed build run leaves a customization.log there (providers/imagebuilder.py). "" = no logs.
     blob_connection_string: str = ""
     session_host_domain: str = "sandbox.local"
+    # A registered host's agent version, and when (after registering) it reports its health checks.
+    session_host_agent_version: str = "1.0.9103.3700"
+    session_host_health_check_seconds: float = 180.0
+    # Managed Run Commands: queued before the script starts, how long a script runs unless a fault rule says
+    # otherwise, and the timeout when the command gives none (run_commands.py).
+    run_command_start_seconds: float = 2.0
+    run_command_seconds: float = 20.0
+    run_command_default_timeout_seconds: float = 5400.0
     session_host_delete_conflict_code: str = "SessionHostHasActiveSessions"
     # Retry-After on operation-status polls: real seconds until done, capped here (fractions allowed).
     poll_retry_after_cap: float = 1.0

@@ -8,19 +8,35 @@ Failed with the code; "build" makes the Image Builder run it matches fail the wa
 customization.log of such a failure when the sandbox has a Blob service: see providers/packer_log.py for the
 causes and the optional `customizer` (its name), `exit_code`, `package` (the Appx package) and
 `actual_checksum`).
+
+Two kinds script what happens inside a VM rather than at the front door, so they match no method or path:
+- "run_command": the outcome of a managed Run Command whose name (`name`, a glob), inline script
+  (`script_sha256`, hex of the UTF-8 text) or `script_uri` (a glob) matches, all given ones must; outcome
+  `exit_code` (0), `output`, `error` (stderr text), `duration` (sandbox seconds) or `hang` (runs until its
+  timeoutInSeconds). Read when the run starts (providers/run_commands.py).
+- "health_check": a session host's AVD health check `check` (e.g. FSLogixHealthCheck) reported failed, on
+  hosts whose name (`host`, a glob on the FQDN or its first label) and pool (`pool`, a glob) match; optional
+  `message`, `error_code` (int) and `result` (HealthCheckFailed). `agent_version` instead of (or with) `check`
+  makes those hosts report that agent version. Read when the host reports (providers/avd_health.py).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import random
 import re
+from collections.abc import Callable
 from typing import Any
 
+from .providers.avd_health import HEALTH_CHECKS
 from .providers.packer_log import FAULT_CAUSES
 from .seed import read_data_file
 
 BUILD_FIELDS = ("cause", "customizer", "exit_code", "package", "actual_checksum")
+RUN_COMMAND_FIELDS = ("name", "script_sha256", "script_uri", "output", "error", "duration", "hang")
+HEALTH_FIELDS = ("check", "host", "pool", "error_code", "result", "agent_version")
+KINDS = ("response", "lro", "build", "run_command", "health_check")
 
 _ids = itertools.count(1)
 
@@ -52,6 +68,8 @@ class Faults:
             "headers",
             "id",
             *BUILD_FIELDS,
+            *RUN_COMMAND_FIELDS,
+            *HEALTH_FIELDS,
         }
         unknown = set(rule) - allowed
         if unknown:
@@ -70,12 +88,18 @@ class Faults:
             "kind": rule.get("kind", "response"),
             "headers": dict(rule.get("headers") or {}),
             "hits": 0,
-            **{k: rule[k] for k in BUILD_FIELDS if k in rule},
+            **{k: rule[k] for k in (*BUILD_FIELDS, *RUN_COMMAND_FIELDS, *HEALTH_FIELDS) if k in rule},
         }
-        if r["kind"] not in ("response", "lro", "build"):
-            raise ValueError("fault kind must be 'response', 'lro' or 'build'")
+        if r["kind"] not in KINDS:
+            raise ValueError(f"fault kind must be one of {', '.join(repr(k) for k in KINDS)}")
         if r["kind"] == "build" and r.get("cause") not in FAULT_CAUSES:
             raise ValueError(f"a build fault needs a cause, one of {', '.join(FAULT_CAUSES)}")
+        if r["kind"] == "run_command":
+            check_run_command_rule(r)
+        if r["kind"] == "health_check":
+            check_health_rule(r)
+            if "message" not in rule:
+                r["message"] = None  # the check's own failure text (providers/avd_health.py)
         re.compile(r["path"])
         if r["retry_after"] is None and r["status"] in (429, 503) and r["kind"] == "response":
             r["retry_after"] = "0.01"
@@ -96,5 +120,49 @@ class Faults:
             return r
         return None
 
+    def match_inside(self, kind: str, matches: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Every live rule of an in-VM `kind` that `matches`, each counted as hit (several health checks of one
+        host can fail at once; a run command takes the first)."""
+        hits = []
+        for r in self.rules:
+            if r["kind"] != kind or r["count"] == 0 or not matches(r):
+                continue
+            if r["probability"] < 1.0 and self.rng.random() >= r["probability"]:
+                continue
+            if r["count"] is not None:
+                r["count"] -= 1
+            r["hits"] += 1
+            hits.append(r)
+        return hits
+
     def clear(self) -> None:
         self.rules.clear()
+
+
+def glob_match(pattern: str | None, *values: str | None) -> bool:
+    """No pattern matches everything; otherwise a case-insensitive glob on any of the values."""
+    if pattern is None:
+        return True
+    return any(v is not None and fnmatch.fnmatchcase(v.lower(), str(pattern).lower()) for v in values)
+
+
+def check_run_command_rule(r: dict[str, Any]) -> None:
+    if not any(k in r for k in ("name", "script_sha256", "script_uri")):
+        raise ValueError("a run_command fault needs name, script_sha256 or script_uri to match")
+    if "exit_code" in r and not isinstance(r["exit_code"], int):
+        raise ValueError("exit_code must be an integer")
+    if "duration" in r and (not isinstance(r["duration"], int | float) or r["duration"] < 0):
+        raise ValueError("duration must be a number of sandbox seconds >= 0")
+    if "script_sha256" in r and not re.fullmatch(r"[0-9a-fA-F]{64}", str(r["script_sha256"])):
+        raise ValueError("script_sha256 must be 64 hex characters")
+
+
+def check_health_rule(r: dict[str, Any]) -> None:
+    if "check" not in r and "agent_version" not in r:
+        raise ValueError("a health_check fault needs check (a health check name) or agent_version")
+    if "check" in r and r["check"] not in HEALTH_CHECKS:
+        raise ValueError(f"unknown health check {r['check']!r}; one of {', '.join(HEALTH_CHECKS)}")
+    if "error_code" in r and not isinstance(r["error_code"], int):
+        raise ValueError("error_code must be an integer")
+    if r.get("result", "HealthCheckFailed") not in ("HealthCheckFailed", "Unknown", "SessionHostShutdown"):
+        raise ValueError("result must be HealthCheckFailed, Unknown or SessionHostShutdown")

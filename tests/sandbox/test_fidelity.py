@@ -148,7 +148,7 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
         "properties.customize[].runAsSystem": "the service fills PowerShell defaults runAsSystem/runElevated",
     },
     "SessionHost": {
-        "properties.sessionHostHealthCheckResults": "a registered host reports health checks (empty here)",
+        "properties.sessionHostHealthCheckResults": "a seeded host has none (a registered one reports them)",
     },
     "VM": {
         "properties.networkProfile.networkInterfaces": "Compute lists the NICs made from the configurations",
@@ -417,6 +417,8 @@ def test_registered_session_host_get(sb, clients):
     result = avd.session_hosts.get(RG, "hp1", host.name.split("/")[-1], **RAW)
     assert_same_shape(result, "SessionHost_Update", "SessionHost", excluded=POOLED_HOST)
     assert result["properties"]["status"] == "Available"
+    checks = result["properties"]["sessionHostHealthCheckResults"]  # reported 180 s after registering
+    assert {c["healthCheckResult"] for c in checks} == {"HealthCheckSucceeded"} and len(checks) == 11
 
 
 def test_user_session_get(clients, seeded_host):

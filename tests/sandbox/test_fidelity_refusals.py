@@ -198,7 +198,33 @@ def capture_not_generalized_vm(sb, c) -> Refused:
     return _put_version(c, "1.0.0", body)
 
 
+def _run_command(script: str = "Write-Output ok") -> dict:
+    return {"location": "westeurope", "properties": {"source": {"script": script}}}
+
+
+def run_command_vm_missing(sb, c) -> Refused:
+    rcs = c.compute.virtual_machine_run_commands
+    return Refused.of(lambda: rcs.begin_create_or_update(c.rg, "gone", "t", _run_command()).result())
+
+
+def run_command_vm_not_running(sb, c) -> Refused:
+    _running_vm(c)
+    c.compute.virtual_machines.begin_deallocate(c.rg, "avd-0").result()
+    rcs = c.compute.virtual_machine_run_commands
+    return Refused.of(lambda: rcs.begin_create_or_update(c.rg, "avd-0", "t", _run_command()).result())
+
+
+def run_command_unknown_member(sb, c) -> Refused:
+    vm = _running_vm(c)
+    body = _run_command()
+    body["properties"]["scriptText"] = "Write-Output ok"  # not a member of VirtualMachineRunCommandProperties
+    return Refused.sent(c.compute, "PUT", f"{sb.endpoint}{vm.id}/runCommands/t?api-version=2026-04-01", body)
+
+
 PROVOKERS: dict[str, Callable] = {
+    "RunCommandVmMissing": run_command_vm_missing,
+    "RunCommandVmNotRunning": run_command_vm_not_running,
+    "RunCommandUnknownMember": run_command_unknown_member,
     "GeneralizeRunningVm": generalize_running_vm,
     "StartGeneralizedVm": start_generalized_vm,
     "CaptureNotGeneralizedVm": capture_not_generalized_vm,

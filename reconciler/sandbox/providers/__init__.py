@@ -18,6 +18,7 @@ def install(app: Any) -> None:
         landing,
         network,
         resources,
+        run_commands,
     )
 
     for module in (
@@ -29,6 +30,7 @@ def install(app: Any) -> None:
         compute_other,
         compute_vm,
         compute_extensions,
+        run_commands,
         imagebuilder,
         avd,
         avd_hosts,

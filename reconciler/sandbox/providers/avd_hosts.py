@@ -14,6 +14,7 @@ from ..clock import iso
 from ..errors import ArmError, conflict
 from ..routing import Request, Response
 from ..store import PRIVATE, private, public
+from . import avd_health
 from .avd import AVD_NAME, SESSION_ID, session_not_found
 from .base import ResourceType
 
@@ -115,26 +116,18 @@ class SessionHosts(ResourceType):
                 "allowNewSession": True,
                 "assignedUser": None,
                 "friendlyName": None,
-                "agentVersion": "1.0.9103.3700",
+                "agentVersion": self.app.config.session_host_agent_version,
                 "osVersion": "10.0.26100.2894",
                 "sxSStackVersion": "rdp-sxs241016001",
                 "updateState": "Succeeded",
                 "lastUpdateTime": iso(at),
                 "updateErrorMessage": "",
-                "sessionHostHealthCheckResults": [
-                    {
-                        "healthCheckName": "DomainJoinedCheck",
-                        "healthCheckResult": "HealthCheckSucceeded",
-                        "additionalFailureDetails": {
-                            "message": "",
-                            "errorCode": 0,
-                            "lastHealthCheckDateTime": iso(at),
-                        },
-                    }
-                ],
+                # Empty until the agent has run its checks (avd_health.py).
+                "sessionHostHealthCheckResults": [],
             },
         }
         self.app.store.put(host)
+        avd_health.schedule(self.app, rid, at)
         self.recount(pool["id"], at)
 
 
@@ -211,3 +204,4 @@ def install(app: Any) -> None:
     app.scheduler.on("avd:register", hosts.register)
     app.scheduler.on("avd:recount", lambda payload, at: hosts.recount(payload["pool"], at))
     app.scheduler.on("avd:session_end", sessions.natural_end)
+    avd_health.install(app)

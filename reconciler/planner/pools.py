@@ -21,7 +21,7 @@ from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.host_inputs import PoolInputs, parse_time
-from reconciler.planner.host_steps import DecisionMode
+from reconciler.planner.host_steps import DecisionMode, StepOp
 from reconciler.planner.pool_inputs import from_observed, window_of
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.quarantine import quarantine_warning
@@ -233,6 +233,42 @@ def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target,
             "reason": inputs.gate_why
             or f"pool {rollout.gate.after} soaked until {until.isoformat() if until else '?'}",
         }
+    if rollout.gate is not None and inputs.acceptance is not None:
+        gate["acceptance"] = str(inputs.acceptance.state or "not run")
     return preview_of(
-        inputs, timeline, to_version=target.name, window=window, gate=gate, blocked=tuple(blocked), leaf=_leaf
+        inputs,
+        timeline,
+        to_version=target.name,
+        window=window,
+        gate=gate,
+        blocked=tuple(blocked),
+        leaf=_leaf,
+        acceptance=acceptance_preview(ctx, pool, inputs, timeline),
     )
+
+
+def acceptance_preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline) -> dict:
+    """The acceptance step as the plan shows it: on which host, which tests, and who waits for it."""
+    acc = inputs.acceptance
+    if acc is None:
+        return {}
+    out = {
+        "version": _leaf(inputs.target),
+        "state": str(acc.state) if acc.state else "not run",
+        "role": "runs" if acc.runs_here else "waits",
+        "tests": [t.name for t in acc.plan.tests],
+        "checks": list(acc.plan.checks),
+    }
+    if acc.verdict is not None:
+        out.update(host=acc.verdict.host, at=acc.verdict.at)
+        if acc.verdict.reason:
+            out["why"] = acc.verdict.reason
+    if acc.runs_here:
+        started = next(
+            ((c.at, s.host) for c in timeline.cycles for s in c.steps if s.op is StepOp.ACCEPT), None
+        )
+        if started is not None:
+            out.setdefault("host", started[1])
+            out["starts_at"] = started[0].isoformat()
+        out["held"] = sorted(p.name for p in ctx.desired.gated_by(pool))
+    return out

@@ -150,26 +150,34 @@ class Acceptor:
             if done is not None:  # a kill between the failed Outcome and the suite's verdict
                 self._fail(data.version, vm, test, done.exit_code, "", done.verdict, stamp, progress, ())
                 return
+            if run is not None and run.provisioning_state == "Deleting":
+                return  # a retry's delete still in flight: the same name can be created once it is gone
             if run is None:
-                if current is None or current.state is not AcceptanceState.RUNNING or current.host != vm:
-                    self.tags.merge(
-                        data.version,
-                        {ACCEPTANCE_TAG: Acceptance(AcceptanceState.RUNNING, stamp, vm).to_tag()},
-                    )
+                attempt = _retry_of(current, test.name, vm)
+                if attempt == 1 and (
+                    current is None or current.state is not AcceptanceState.RUNNING or current.host != vm
+                ):
                     current = Acceptance(AcceptanceState.RUNNING, stamp, vm)
+                    self.tags.merge(data.version, {ACCEPTANCE_TAG: current.to_tag()})
                     progress.writes += 1
-                self._start(vm_id, test, 1, stamp)
+                self._start(vm_id, test, attempt, stamp)
                 progress.writes += 1
-                progress.events.append(TestEvent(test.name, "started", vm))
+                progress.events.append(TestEvent(test.name, "started" if attempt == 1 else "retried", vm))
                 return
             verdict = verdict_of(run, test, now)
             if verdict is None:
                 return progress  # still running: look again next cycle
             secrets = self._secret_values(test)
             if verdict is not Verdict.PASSED and _attempt(run) <= test.retries:
-                self._start(vm_id, test, _attempt(run) + 1, stamp)
-                progress.writes += 1
-                progress.events.append(TestEvent(test.name, "retried", vm, run.exit_code))
+                # A PUT repeating what ran runs nothing (ARM PUTs are idempotent): the command is deleted and
+                # created again next cycle. The attempt is recorded on the version first, so a kill in
+                # between neither loses the count nor starts an extra run.
+                retry = Acceptance(
+                    AcceptanceState.RUNNING, stamp, vm, f"{test.name} attempt {_attempt(run) + 1}"
+                )
+                self.tags.merge(data.version, {ACCEPTANCE_TAG: retry.to_tag()})
+                self.runs.delete(vm_id, name)
+                progress.writes += 2
                 return
             code = run.exit_code if verdict is not Verdict.TIMED_OUT else None
             if verdict is not Verdict.PASSED:
@@ -253,6 +261,14 @@ class Acceptor:
         if self.resolve is None:
             raise LookupError(f"no Key Vault resolver to read {uri}")
         return self.resolve(uri)
+
+
+def _retry_of(current: Acceptance | None, test: str, vm: str) -> int:
+    """The attempt the version's running tag asks for `test` on `vm` (1 when it asks for none)."""
+    if current is None or current.state is not AcceptanceState.RUNNING or current.host != vm:
+        return 1
+    head, _, n = (current.reason or "").rpartition(" attempt ")
+    return int(n) if head == test and n.isdigit() else 1
 
 
 def _attempt(run: RunCommandResult) -> int:

@@ -141,7 +141,9 @@ class RunCommands:
 
     def list(self, vm_id: str) -> list[RunCommandResult]:
         ops, rg, vm = self._ops(vm_id)
-        return [result_of(rest_dict(item)) for item in ops.list_by_virtual_machine(rg, vm, expand="instanceView")]
+        return [
+            result_of(rest_dict(item)) for item in ops.list_by_virtual_machine(rg, vm, expand="instanceView")
+        ]
 
     def delete(self, vm_id: str, name: str) -> None:
         """Start the delete (it also stops a script still running); an absent command is already deleted."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from support.acceptance import TESTS, run_command_puts, version_id, write
-from support.cli import drive
+from support.cli import apply_pass, drive, plan_json
 from support.estate import seed_estate
 from support.rollout import versions_running
 
-from reconciler.model.acceptance import AcceptanceState, acceptance_of, outcomes_of
+from reconciler.model.acceptance import ACCEPTANCE_FAILURE_TAG, AcceptanceState, acceptance_of, outcomes_of
 from reconciler.spec import load_desired
 
 
@@ -52,3 +52,78 @@ def test_a_good_version_passes_acceptance_on_the_validation_pool_soaks_and_promo
     # production waited for the verdict and then the soak (6 h) from it
     assert prod_started and prod_started[0] >= datetime.fromisoformat(verdict.at) + timedelta(hours=6)
     assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
+
+
+def until_verdict(sb, root, *, cycles: int = 60):
+    """Apply passes until the version has a final verdict; returns every acceptance event the passes reported."""
+    events: list[dict] = []
+
+    def settled(result) -> bool:
+        events.extend(result.recap.get("acceptance") or ())
+        verdict = acceptance_of(version_tags(sb))
+        return verdict is not None and verdict.state is not AcceptanceState.RUNNING
+
+    drive(sb, root, settled=settled, max_cycles=cycles, stop_on_failed=False)
+    return events
+
+
+def held_back(sb, root, passes: int = 4) -> None:
+    """A day of apply passes later, production still runs 1.0.0 and nothing ran the suite again."""
+    before = run_command_puts(sb)
+    for _ in range(passes):
+        apply_pass(sb, root)
+        sb.advance(6 * 3600)
+    assert versions_running(sb, "hp-prod") == {"1.0.0": 2}
+    assert run_command_puts(sb) == before
+
+
+def test_a_version_whose_ehr_test_exits_1_is_quarantined_with_its_output_and_never_reaches_production(
+    frozen, tmp_path
+):
+    frozen.inject_fault(
+        kind="run_command",
+        name="avd-accept-ehr-client-starts",
+        exit_code=1,
+        output="EHR self-test\nEhrClient.exe: cannot reach license server lic01:27000\n",
+    )
+    root = provisioned(frozen, tmp_path)
+    events = until_verdict(frozen, root)
+    tags = version_tags(frozen)
+    verdict = acceptance_of(tags)
+    assert verdict.state is AcceptanceState.FAILED and verdict.reason == "ehr-client-starts: exit 1"
+    assert tags[ACCEPTANCE_FAILURE_TAG] == (
+        "ehr-client-starts: exit 1: EHR self-test / EhrClient.exe: cannot reach license server lic01:27000"
+    )
+    [failed] = [e for e in events if e["what"] == "failed"]
+    assert failed["test"] == "ehr-client-starts" and failed["exit_code"] == 1
+    assert "cannot reach license server" in failed["excerpt"]
+    assert run_command_puts(frozen) == {"ehr-client-starts": 1}  # the suite stopped at the first failure
+    held_back(frozen, root)
+
+    messages = " ".join(d.get("message", "") for d in plan_json(frozen, root).get("diagnostics") or ())
+    assert "failed acceptance" in messages and "cannot reach license server" in messages
+
+
+def test_a_failing_fslogix_health_check_blocks_promotion_without_running_a_test(frozen, tmp_path):
+    frozen.inject_fault(
+        kind="health_check", check="FSLogixHealthCheck", host="val*", message="profile container unreachable"
+    )
+    root = provisioned(frozen, tmp_path)
+    until_verdict(frozen, root)
+    verdict = acceptance_of(version_tags(frozen))
+    assert verdict.state is AcceptanceState.FAILED and "FSLogixHealthCheck" in verdict.reason
+    assert run_command_puts(frozen) == {}
+    held_back(frozen, root)
+
+
+def test_a_hanging_test_times_out_and_fails_the_version(frozen, tmp_path):
+    frozen.inject_fault(kind="run_command", name="avd-accept-radiology-viewer-present", hang=True)
+    root = provisioned(frozen, tmp_path)
+    events = until_verdict(frozen, root)
+    tags = version_tags(frozen)
+    outcome = outcomes_of(tags)["radiology-viewer-present"]
+    assert outcome.verdict.value == "timed-out" and outcome.exit_code is None
+    assert outcomes_of(tags)["ehr-client-starts"].verdict.value == "passed"
+    assert tags[ACCEPTANCE_FAILURE_TAG].startswith("radiology-viewer-present: timed out")
+    assert [e["what"] for e in events if e["test"] == "radiology-viewer-present"][-1] == "timed-out"
+    assert run_command_puts(frozen) == {"ehr-client-starts": 1, "radiology-viewer-present": 1}

@@ -181,7 +181,8 @@ class Acceptor:
                 return
             code = run.exit_code if verdict is not Verdict.TIMED_OUT else None
             if verdict is not Verdict.PASSED:
-                output = "\n".join(part for part in (run.output, run.error, run.message or "") if part)
+                # the message only when the script said nothing: it is Azure's word on a script it could not run
+                output = "\n".join(p for p in (run.output, run.error) if p) or (run.message or "")
                 self._fail(data.version, vm, test, code, output, verdict, stamp, progress, secrets)
                 self.runs.delete(vm_id, name)
                 progress.writes += 1

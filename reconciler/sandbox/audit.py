@@ -3,7 +3,8 @@
 Logged: every mutating request (sandbox time, method, id, status, caller). Tracked: per host pool the number of
 hosts that are Available and accept new sessions (current, min, max over time, with a timeline), the most hosts
 a pool ever had, every user session ended by force/logoff and how long after its host was drained, sendMessage
-calls, and image versions deleted while a VM still referenced them. Orphan disks/NICs and ghost session hosts
+calls, image versions deleted while a VM still referenced them, and every managed Run Command run (which script,
+which fault rule, how it ended: a resumed controller must not run a passed test twice). Orphan disks/NICs and ghost session hosts
 are computed from the store on demand.
 """
 
@@ -26,6 +27,7 @@ class Audit:
         self.forced_session_ends: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.deleted_in_use: list[dict[str, Any]] = []
+        self.run_commands: list[dict[str, Any]] = []
 
     def record(self, ts: float, method: str, rid: str, status: int, caller: dict[str, str]) -> None:
         if len(self.entries) >= MAX_ENTRIES:
@@ -75,6 +77,25 @@ class Audit:
             {"time": iso(ts), "version": version_id, "vms": vm_ids, "tagged_by": list(tagged_by)}
         )
 
+    def run_command(
+        self, ts: float, rid: str, number: int, run: dict[str, Any], sha: str | None, uri: str | None
+    ):
+        """A run started; the returned entry is updated if the run is canceled. Never holds parameter values."""
+        entry = {
+            "time": iso(ts),
+            "id": rid,
+            "run": number,
+            "script_sha256": sha,
+            "script_uri": uri,
+            "rule": run.get("rule"),
+            "outcome": run["state"],  # as scripted; "Canceled" if it was stopped
+            "exit_code": run.get("exit_code"),
+            "ends": iso(run["end"]),
+        }
+        if len(self.run_commands) < 100_000:
+            self.run_commands.append(entry)
+        return entry
+
     def dump(self) -> dict[str, Any]:
         return {
             "entries": self.entries,
@@ -82,6 +103,7 @@ class Audit:
             "forced_session_ends": self.forced_session_ends,
             "messages": self.messages,
             "deleted_in_use": self.deleted_in_use,
+            "run_commands": self.run_commands,
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -91,3 +113,4 @@ class Audit:
         self.forced_session_ends = data.get("forced_session_ends", [])
         self.messages = data.get("messages", [])
         self.deleted_in_use = data.get("deleted_in_use", [])
+        self.run_commands = data.get("run_commands", [])

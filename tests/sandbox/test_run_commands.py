@@ -15,9 +15,9 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
-from support.sandbox import time_scale
+from support.sandbox import RG, credential_for, landing_zone, make_clients, time_scale
 
-from reconciler.sandbox import persist
+from reconciler.sandbox import Sandbox, persist
 
 from .helpers import make_source_image, vm_body
 
@@ -231,6 +231,11 @@ def test_a_repeated_put_runs_nothing_and_a_changed_one_runs_again(sb, clients, r
     rcs.begin_update(clients.rg, VM, "t", {"properties": {"source": {"script": "Write-Output v2"}}}).result()
     assert sb.get(rc_id(clients, "t"))["_sb"]["runs"] == 3
     assert view(clients, "t")[1].start_time > first
+    runs = [e for e in sb.audit()["run_commands"] if e["id"] == rc_id(clients, "t")]
+    assert [e["run"] for e in runs] == [1, 2, 3]
+    assert [e["outcome"] for e in runs] == ["Succeeded"] * 3
+    sha = hashlib.sha256(b"Write-Output v2").hexdigest()
+    assert runs[-1]["script_sha256"] == sha and runs[0]["script_uri"] is None
 
 
 def test_deleting_the_vm_deletes_its_run_commands(sb, clients, rcs):
@@ -264,6 +269,21 @@ def test_an_empty_script_cancels_the_run_in_progress(sb, clients, rcs):
         state, iv = view(clients, "t")
         assert (state, iv.execution_state) == ("Succeeded", "Canceled")
         assert sb.get(rc_id(clients, "t"))["_sb"]["runs"] == 1  # nothing ran again
+
+
+def test_a_vm_stopped_under_a_running_script_cancels_it(sb, clients, rcs):
+    sb.inject_fault(kind="run_command", name="long", duration=600)
+    with time_scale(sb, 0):
+        rcs.begin_create_or_update(clients.rg, VM, "long", body(), polling=False)
+        clients.compute.virtual_machines.begin_power_off(clients.rg, VM, polling=False)
+        sb.advance(60)  # vm_action_seconds: the VM stops while the script runs
+        state, iv = view(clients, "long")
+        assert (state, iv.execution_state, iv.exit_code) == ("Canceled", "Canceled", None)
+        assert (iv.end_time - iv.start_time).total_seconds() == pytest.approx(58)
+        sb.advance(600)
+        assert view(clients, "long")[1].execution_state == "Canceled"
+    (entry,) = sb.audit()["run_commands"]
+    assert (entry["outcome"], entry["rule"]) == ("Canceled", sb.app.faults.rules[0]["id"])
 
 
 def test_a_write_while_the_script_runs_is_a_409(sb, clients, rcs):
@@ -326,3 +346,27 @@ def test_fault_rules_over_http_and_a_bad_rule_is_refused(sb, clients, rcs):
     for bad in ({"kind": "run_command"}, {"kind": "run_command", "name": "x", "exit_code": "1"}):
         r = requests.post(f"{sb.endpoint}/_sandbox/faults", json=bad, verify=sb.ca_bundle, timeout=10)
         assert r.status_code == 400, bad
+
+
+def test_a_run_in_flight_survives_a_restart_and_its_secret_is_not_in_the_saved_file(tmp_path):
+    data = tmp_path / "state.json"
+    with Sandbox(time_scale=100_000, data=str(data)) as first:
+        sub = first.subscription_ids[0]
+        first.seed([{"id": f"/subscriptions/{sub}/resourceGroups/{RG}", "location": "westeurope"}])
+        first.seed(landing_zone(first.subscription_ids))
+        c = make_clients(first, credential_for(first))
+        make_vm(c)
+        first.set_time_scale(0)
+        secret = [{"name": "key", "value": SECRET_VALUE}]
+        c.compute.virtual_machine_run_commands.begin_create_or_update(
+            c.rg, VM, "t", body(protectedParameters=secret), polling=False
+        )
+        first.advance(5)
+    assert SECRET_VALUE not in data.read_text()
+    with Sandbox(time_scale=0, data=str(data)) as second:
+        c = make_clients(second, credential_for(second))
+        assert view(c, "t")[1].execution_state == "Running"
+        second.advance(20)
+        state, iv = view(c, "t")
+        assert (state, iv.execution_state, iv.exit_code) == ("Succeeded", "Succeeded", 0)
+        assert [e["run"] for e in second.audit()["run_commands"]] == [1]

@@ -368,6 +368,8 @@ class VirtualMachines(ResourceType):
         if res is not None and not op.get("fail"):
             private(res)["power"] = op["data"]["power"]
             status = "Available" if op["data"]["power"] == "running" else "Shutdown"
+            if op["data"]["power"] != "running":
+                self.app.types["microsoft.compute/virtualmachines/runcommands"].vm_stopped(res["id"], at)
             self.app.types["microsoft.desktopvirtualization/hostpools/sessionhosts"].vm_changed(
                 res["id"], status, at
             )

@@ -234,20 +234,33 @@ class RunCommands(ResourceType):
             return
         sb["content"], sb["fresh"], sb["failed"] = content, True, False
         sb["runs"] = sb.get("runs", 0) + 1
-        sb["run"] = self.plan_run(res)
+        sb["run"] = run = self.plan_run(res)
+        source = res["properties"].get("source") or {}
+        self.app.audit.run_command(
+            run["queued"], res["id"], sb["runs"], run, script_sha256(source), source.get("scriptUri")
+        )
 
-    def cancel(self, res: dict[str, Any], run: dict[str, Any] | None) -> None:
+    def cancel(self, res: dict[str, Any], run: dict[str, Any] | None, at: float | None = None) -> None:
         """An empty script cancels the run in progress (run-command-managed.md); the write that started it ends
-        Canceled."""
-        now = self.app.clock.now_ts()
+        Canceled. So does the VM stopping under it (the guest agent is gone)."""
+        now = self.app.clock.now_ts() if at is None else at
         if run is None or now >= run["end"] or run["state"] == "Canceled":
             return
         run.update({"state": "Canceled", "end": now, "start": min(run["start"], now), "exit_code": None})
+        for entry in reversed(self.app.audit.run_commands):
+            if entry["id"] == res["id"]:
+                entry.update({"outcome": "Canceled", "exit_code": None, "ends": iso(now)})
+                break
         op = self.running_op(res)
         if op is not None:
             self.app.ops.finish(
                 op, now, "Canceled", {"code": "OperationCanceled", "message": "The run command was canceled."}
             )
+            res["properties"]["provisioningState"] = "Canceled"
+
+    def vm_stopped(self, vm_id: str, at: float) -> None:
+        for res in self.app.store.list_children(vm_id + "/runcommands"):
+            self.cancel(res, res.get(PRIVATE, {}).get("run"), at)
 
     def plan_run(self, res: dict[str, Any]) -> dict[str, Any]:
         props, cfg = res["properties"], self.app.config

@@ -9,6 +9,7 @@ from e2e.plan_estate import PoolHosts, converged
 
 from reconciler.model.acceptance import ACCEPTANCE_FAILURE_TAG, ACCEPTANCE_TAG, Acceptance, AcceptanceState
 from reconciler.model.plan import Action
+from reconciler.model.rollout import POOL_QUARANTINE_TAG
 from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG
 from reconciler.planner import plan
 from reconciler.planner.pool_target import PoolTarget
@@ -144,3 +145,19 @@ def test_the_text_plan_shows_the_acceptance_step_and_who_waits(load):
     line = next(line for line in text.splitlines() if "acceptance of 1.1.0" in line)
     assert "runs on hval-" in line and "ehr-client-starts, printer-queue" in line
     assert "checks FSLogixHealthCheck" in line and "pool-prod waits for it" in line
+
+
+def test_a_pinned_version_quarantined_by_acceptance_says_why_and_how_out(load):
+    pinned = [SETTINGS, GALLERY, DEFINITION + SUITE, version_doc("1.0.0"), version_doc("1.1.0")]
+    pinned += [pool_doc("pool-val", "1.1.0", 2, VAL), pool_doc("pool-prod", "latest", 4, PROD)]
+    desired = load(pinned)
+    resources = converged(desired, NOW, hosts={"pool-val": PoolHosts(2), "pool-prod": PoolHosts(4, "1.0.0")})
+    verdict = Acceptance(AcceptanceState.FAILED, NOW.isoformat(), "hval-2", "ehr-client-starts: exit 1")
+    find(resources, "versions/1.1.0").setdefault("tags", {}).update(
+        {ACCEPTANCE_TAG: verdict.to_tag(), ACCEPTANCE_FAILURE_TAG: "ehr-client-starts: exit 1: not found"}
+    )
+    find(resources, "hostPools/pool-val")["tags"][POOL_QUARANTINE_TAG] = f"{V11}|{NOW.isoformat()}"
+    result = plan(desired, observed_from(resources), NOW)
+    [warning] = [d for d in result.diagnostics if "is quarantined" in d.message]
+    assert "failed acceptance on hval-2: ehr-client-starts: exit 1: not found" in warning.message
+    assert "reconcile accept 1.1.0 --rerun" in warning.message

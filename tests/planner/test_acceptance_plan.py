@@ -161,3 +161,11 @@ def test_a_pinned_version_quarantined_by_acceptance_says_why_and_how_out(load):
     [warning] = [d for d in result.diagnostics if "is quarantined" in d.message]
     assert "failed acceptance on hval-2: ehr-client-starts: exit 1: not found" in warning.message
     assert "reconcile accept 1.1.0 --rerun" in warning.message
+
+
+def test_the_fast_path_equals_the_reference_path_with_acceptance(load):
+    for verdict in (None, Acceptance(AcceptanceState.PASSED, NOW.isoformat(), "hval-2")):
+        desired, resources = estate(load, verdict)
+        observed = observed_from(resources)
+        fast, slow = plan(desired, observed, NOW), plan(desired, observed, NOW, reference=True)
+        assert fast == slow and render(fast, "json") == render(slow, "json")

@@ -243,7 +243,9 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
         to_retire.append((host, reason))
         return True
 
-    if p.window_open:
+    if (
+        p.window_open and holding is None
+    ):  # under acceptance the host being tested is the surge: no retirements
         if pol.surge:
             for h in sorted(replaced, key=_order):
                 repl = replacement_of[h.name.lower()]
@@ -270,7 +272,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
                     break
                 if take(h, RetireReason.COUNT):
                     surplus -= 1
-    elif any_outdated or n_active > pol.count:
+    elif not p.window_open and (any_outdated or n_active > pol.count):
         if p.next_window:
             d.wait(p.next_window, f"next maintenance window opens {p.next_window.isoformat()}")
         d.notes.append("outside the maintenance window: no drains or logoffs")

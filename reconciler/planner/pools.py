@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from reconciler.model.acceptance import is_accepted
 from reconciler.model.observed import norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import RolloutPreview
@@ -201,13 +202,19 @@ def _simulate(
     )
 
 
-def soak_end(ctx: Context, pool, target: str | None) -> datetime | None:
-    """When the ring gate's soak ends (ends or ended) by the gate pool's ROLLED_OUT_TAG, or None."""
+def soak_end(ctx: Context, pool, target: str | None, acceptance=None) -> datetime | None:
+    """When the ring gate's soak ends (ends or ended) by the gate pool's ROLLED_OUT_TAG, or None; with
+    `acceptance` (the version's suite), from the later of that and the acceptance (None until accepted)."""
     gate = pool.spec.rollout.gate
     after = ctx.desired.host_pool(gate.after) if gate else None
     observed = ctx.find("host_pools", after.arm_id) if after else None
     stamp = parse_rolled_out((observed.tags or {}).get(ROLLED_OUT_TAG)) if observed else None
     since = parse_time(stamp[1]) if stamp and stamp[0] == target else None
+    if since is not None and acceptance is not None:
+        accepted = parse_time(acceptance.verdict.at) if acceptance.verdict else None
+        if not is_accepted(acceptance.state) or accepted is None:
+            return None  # the soak starts once the version passed acceptance
+        since = max(since, accepted)
     return since + gate.soak if since else None
 
 
@@ -224,7 +231,7 @@ def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target,
         window = None  # open now: nothing to wait for
     gate: dict = {}
     if rollout.gate is not None:
-        until = soak_end(ctx, pool, inputs.target)
+        until = soak_end(ctx, pool, inputs.target, inputs.acceptance)
         gate = {
             "after": rollout.gate.after,
             "soak_seconds": int(rollout.gate.soak.total_seconds()),

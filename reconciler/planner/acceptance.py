@@ -215,7 +215,14 @@ def judge(p: PoolInputs, d: Decision) -> str | None:
     chosen = sorted(on_target, key=_order)[: acc.plan.hosts]
     version = p.target.rsplit("/", 1)[-1]
     names = ", ".join(h.name for h in chosen)
-    coming = [h for h in chosen if not (h.established and h.available)]
+    # A host whose own health checks reported a failure of a required one is judged now: AVD marks it
+    # FSLogixNotHealthy (or Unavailable), so it would never be Ready, and waiting would hold the ring forever.
+    coming = [
+        h
+        for h in chosen
+        if not (h.established and h.available)
+        and (acc.assume_checks or check_problem(h, acc.plan)[0] is None)
+    ]
     if coming:
         return f"acceptance of {version} waits for {', '.join(h.name for h in coming)} to be Ready"
     now = p.now

@@ -3,7 +3,7 @@
 A tag PATCH replaces the whole set, so every write is a read-modify-write that keeps the tags others wrote
 (hand-added ones, the planner's). The PATCH is the same long-running `gallery_image_versions.begin_update`
 the engine's version updates send (azure/writes.py); a rollout cycle starts it and does not wait (`wait=False`),
-the CLI waits for it. Within one `VersionTags` the set last written is what the next merge builds on, so
+`reconcile accept` too (its next read is a later command). Within one `VersionTags` the set last written is what the next merge builds on, so
 several merges in one cycle never read back a PATCH still in flight.
 """
 

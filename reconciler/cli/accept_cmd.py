@@ -122,7 +122,7 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
     who = args.by or getpass.getuser()
     settings = ConnectionSettings.from_env(arm_endpoint=args.arm_endpoint, ca_bundle=args.ca_bundle)
     with Connection(settings) as conn:
-        tags = VersionTags(conn, wait=True)
+        tags = VersionTags(conn)  # the PATCH is started, not waited for (an LRO of seconds on Azure)
         try:
             before = tags.read(vid)
             now = conn.meter.last_server_time
@@ -142,6 +142,8 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
         except VersionNotFound:
             return _fail(f"image version {vid} does not exist")
         except HttpResponseError as exc:
+            if exc.status_code == 409:  # an apply's tag PATCH (or a replication) still in flight on it
+                return _fail(f"image version {vid} is being updated; nothing changed, try again in a minute")
             return _fail(f"image version {vid}: {describe_error(exc)}")
         except Exception as exc:  # noqa: BLE001 -- sign-in and connection errors: one line, no traceback
             return _fail(describe_error(exc))

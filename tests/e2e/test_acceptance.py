@@ -8,13 +8,17 @@ hp-val is the validation pool (hp-prod's gate names it); the suite applies from 
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import datetime, timedelta
 
 from support.acceptance import TESTS, run_command_puts, version_id, write
-from support.cli import apply_pass, drive, plan_json
+from support.cli import apply_pass, drive, history, plan_json
 from support.estate import seed_estate
 from support.rollout import versions_running
+from support.sandbox import sandbox_environ
 
+from reconciler.cli import main
 from reconciler.model.acceptance import ACCEPTANCE_FAILURE_TAG, AcceptanceState, acceptance_of, outcomes_of
 from reconciler.spec import load_desired
 
@@ -127,3 +131,68 @@ def test_a_hanging_test_times_out_and_fails_the_version(frozen, tmp_path):
     assert tags[ACCEPTANCE_FAILURE_TAG].startswith("radiology-viewer-present: timed out")
     assert [e["what"] for e in events if e["test"] == "radiology-viewer-present"][-1] == "timed-out"
     assert run_command_puts(frozen) == {"ehr-client-starts": 1, "radiology-viewer-present": 1}
+
+
+def accept(sb, root, *argv: str) -> tuple[int, str, str]:
+    """`reconcile accept` in process against `sb`, with the apply passes' state directory: a minute after the
+    last apply, as a person would (its last tag PATCH has finished; the sandbox refuses a second one meanwhile)."""
+    sb.advance(60)
+    out, err = io.StringIO(), io.StringIO()
+    state = root.parent / "state"
+    with sandbox_environ(sb), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["accept", *argv, "--desired", str(root), "--state", str(state), "--by", "dr.ops"])
+    sb.advance(60)  # its tag PATCH finishes
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_force_accept_is_recorded_and_lets_the_version_promote(frozen, tmp_path):
+    frozen.inject_fault(
+        kind="run_command", name="avd-accept-edr-agent-running", exit_code=1, output="stopped"
+    )
+    root = provisioned(frozen, tmp_path)
+    until_verdict(frozen, root)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.FAILED
+    code, _, err = accept(frozen, root, "galtest/win11/2.0.0", "--force")
+    assert code == 1 and "--reason" in err  # refused, nothing changed
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.FAILED
+    code, out, err = accept(
+        frozen, root, "galtest/win11/2.0.0", "--force", "--reason", "EDR rollout is CHG-4411"
+    )
+    assert code == 0, err
+    tags = version_tags(frozen)
+    verdict = acceptance_of(tags)
+    assert verdict.state is AcceptanceState.FORCED and verdict.reason == "dr.ops: EDR rollout is CHG-4411"
+    assert ACCEPTANCE_FAILURE_TAG not in tags
+    [entry] = [h for h in history(root.parent / "state") if h["kind"] == "accept"]
+    assert entry["action"] == "force" and entry["by"] == "dr.ops" and entry["previous"] == "failed"
+    assert entry["version"].lower() == version_id("2.0.0").lower()
+    assert entry["previous_failure"].startswith("edr-agent-running: exit 1")
+    drive(frozen, root)
+    assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
+    assert run_command_puts(frozen)["edr-agent-running"] == 1  # forced: the suite did not run again
+
+
+def test_a_rerun_runs_the_suite_again_and_a_fixed_run_promotes(frozen, tmp_path):
+    frozen.inject_fault(kind="run_command", name="avd-accept-ehr-client-starts", exit_code=1, count=1)
+    root = provisioned(frozen, tmp_path)
+    until_verdict(frozen, root)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.FAILED
+    code, _, err = accept(frozen, root, version_id("2.0.0"), "--rerun")
+    assert code == 0, err
+    assert acceptance_of(version_tags(frozen)) is None and outcomes_of(version_tags(frozen)) == {}
+    drive(frozen, root)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.PASSED
+    assert run_command_puts(frozen) == {
+        "ehr-client-starts": 2,
+        "radiology-viewer-present": 1,
+        "edr-agent-running": 1,
+    }
+    assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
+    assert [h["action"] for h in history(root.parent / "state") if h["kind"] == "accept"] == ["rerun"]
+
+
+def test_accepting_a_version_that_does_not_exist_changes_nothing(frozen, tmp_path):
+    root = provisioned(frozen, tmp_path)
+    code, _, err = accept(frozen, root, "galtest/win11/9.9.9", "--rerun")
+    assert code == 1 and "does not exist" in err
+    assert [h for h in history(root.parent / "state") if h["kind"] == "accept"] == []

@@ -3,8 +3,8 @@
 A tag PATCH replaces the whole set, so every write is a read-modify-write that keeps the tags others wrote
 (hand-added ones, the planner's). The PATCH is the same long-running `gallery_image_versions.begin_update`
 the engine's version updates send (azure/writes.py); a rollout cycle starts it and does not wait (`wait=False`),
-`reconcile accept` too (its next read is a later command). Within one `VersionTags` the set last written is what the next merge builds on, so
-several merges in one cycle never read back a PATCH still in flight.
+nor does `reconcile accept`. Within one `VersionTags` the set last written is what the next merge builds on,
+so several merges in one cycle never read back a PATCH still in flight.
 """
 
 from __future__ import annotations

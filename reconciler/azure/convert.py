@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.azure.sharing import Sharing
+from reconciler.model.acceptance import HealthCheck
 from reconciler.model.fingerprint import (
     FINGERPRINT_FIELDS,
     GALLERY,
@@ -330,7 +331,36 @@ def _unjoined_host(raw: dict[str, Any]) -> ObservedSessionHost:
         update_state=_one(p.get("updateState")),
         last_heartbeat=parse_time(p.get("lastHeartBeat")),
         assigned_user=p.get("assignedUser"),
+        agent_version=p.get("agentVersion") or None,
+        health_checks=_health_checks(p.get("sessionHostHealthCheckResults")),
     )
+
+
+def _health_checks(items: Any) -> tuple[HealthCheck, ...]:
+    """`sessionHostHealthCheckResults[]` as HealthChecks (empty until the host's agent has reported)."""
+    checks = []
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict) or not item.get("healthCheckName"):
+            continue
+        details = item.get("additionalFailureDetails") or {}
+        code = details.get("errorCode")
+        checks.append(
+            HealthCheck(
+                name=_one(str(item["healthCheckName"])),
+                result=_one(str(item.get("healthCheckResult") or "Unknown")),
+                message=details.get("message") or None,
+                error_code=_int_or_none(code),
+                at=details.get("lastHealthCheckDateTime") or None,
+            )
+        )
+    return tuple(checks)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def with_vm(host: ObservedSessionHost, vms_by_id: dict[str, ObservedVM]) -> ObservedSessionHost:

@@ -34,6 +34,7 @@ SUBCOMMANDS = (
     "apply",
     "release",
     "rollback",
+    "accept",
     "status",
     "ui",
     "logs",

@@ -42,6 +42,7 @@ class ApplyResult:
     writes: int = 0
     wrote: frozenset[str] = frozenset()  # change keys that wrote in this run (whatever their status)
     hosts: dict[str, dict[str, int]] = field(default_factory=dict)  # pool -> host work (recap "hosts")
+    acceptance: list[dict[str, Any]] = field(default_factory=list)  # what acceptance tests did, in order
     outcome_override: RunOutcome | None = None  # e.g. the controller's real-time budget: timed-out
 
     @property
@@ -53,6 +54,7 @@ class ApplyResult:
         if self.outcome_override is not None:
             data["outcome"], data["succeeded"] = self.outcome.value, self.outcome.ok
         data["replication"] = self.replication
+        data["acceptance"] = list(self.acceptance)
         return data
 
 
@@ -100,7 +102,29 @@ def apply_plan(
     )
     replication = {k: dict(v) for k, v in sorted(env.replication.items())}
     wrote, hosts = _run_memory(plan, env)
-    return ApplyResult(report, replication, wrote=wrote, hosts=hosts)
+    return ApplyResult(report, replication, wrote=wrote, hosts=hosts, acceptance=_acceptance(plan, env))
+
+
+def _acceptance(plan: Plan, env: ActionEnv) -> list[dict[str, Any]]:
+    """Every acceptance test event of the run, per pool, in the order they happened (skips left out)."""
+    events = []
+    for change in plan.actionable:
+        mem = env.memory(change.key)
+        pool = mem.get("pool") or change.name
+        for e in mem.get("tests") or ():
+            if e.what == "skipped":
+                continue
+            events.append(
+                {
+                    "pool": pool,
+                    "test": e.test,
+                    "what": e.what,
+                    "host": e.host,
+                    "exit_code": e.exit_code,
+                    "excerpt": e.excerpt,
+                }
+            )
+    return events
 
 
 def _run_memory(plan: Plan, env: ActionEnv) -> tuple[frozenset[str], dict[str, dict[str, int]]]:
@@ -177,6 +201,7 @@ def history_record(
         "totals": recap["totals"],
         "hosts": recap["hosts"]["totals"],
         "hosts_by_pool": recap["hosts"]["pools"],
+        **({"acceptance": recap["acceptance"]} if recap.get("acceptance") else {}),
         "pending": [
             {k: p[k] for k in ("change", "resource", "resumes_at", "reason_code")} for p in recap["pending"]
         ],

@@ -22,7 +22,11 @@ from reconciler.azure.connection import Connection
 from reconciler.azure.hosts_body import agent_extension, join_extension, vm_body
 from reconciler.azure.hosts_read import read_pool
 from reconciler.azure.hosts_write import PoolWriter
+from reconciler.azure.image_version_tags import VersionTags
+from reconciler.azure.key_vault import KeyVaultSecrets
+from reconciler.azure.run_commands import RunCommands
 from reconciler.azure.writes import HttpResponseError
+from reconciler.engine.actions.acceptance import Acceptor, TestEvent
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
@@ -68,6 +72,7 @@ class Progress:
 
     performed: list[Step] = field(default_factory=list)
     writes: int = 0
+    tests: list[TestEvent] = field(default_factory=list)  # what acceptance steps did, test by test
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def done(self, step: Step, writes: int) -> None:
@@ -79,6 +84,10 @@ class Progress:
         with self._lock:
             self.writes += writes
 
+    def tested(self, events: list[TestEvent]) -> None:
+        with self._lock:
+            self.tests.extend(events)
+
 
 @dataclass
 class PoolCycle:
@@ -88,6 +97,7 @@ class PoolCycle:
     outcome: Outcome
     writes: int = 0
     performed: tuple[Step, ...] = ()
+    tests: tuple[TestEvent, ...] = ()
 
 
 class CycleInterrupted(Exception):
@@ -110,13 +120,18 @@ def converge_pool(target: PoolTarget, conn: Connection) -> PoolCycle:
     inputs = from_pool_observation(target, snap)
     decision = decide(inputs)
     progress = Progress()
+    writer = PoolWriter(conn, pool.arm_id)
+    rg_id = f"/subscriptions/{writer.sub}/resourceGroups/{writer.rg}"
+    acceptor = Acceptor(RunCommands(conn), VersionTags(conn), rg_id, pool.location, KeyVaultSecrets(conn))
     try:
-        _perform(decision, inputs, pool, snap, PoolWriter(conn, pool.arm_id), progress)
+        _perform(decision, inputs, pool, snap, writer, progress, acceptor)
     except HttpResponseError as exc:
         raise CycleInterrupted(exc, progress) from exc
     writes = progress.writes
     outcome = outcome_of(decision, inputs, writes)
-    return PoolCycle(pool.name, inputs, decision, outcome, writes, tuple(progress.performed))
+    return PoolCycle(
+        pool.name, inputs, decision, outcome, writes, tuple(progress.performed), tuple(progress.tests)
+    )
 
 
 def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:
@@ -132,7 +147,13 @@ def outcome_of(d: Decision, p: PoolInputs, writes: int) -> Outcome:
 
 
 def _perform(
-    d: Decision, p: PoolInputs, pool: HostPool, snap: PoolObservation, w: PoolWriter, progress: Progress
+    d: Decision,
+    p: PoolInputs,
+    pool: HostPool,
+    snap: PoolObservation,
+    w: PoolWriter,
+    progress: Progress,
+    acceptor: Acceptor,
 ) -> None:
     """Run the steps in order; pool-tag steps first, so a failure is counted before its VM is marked.
 
@@ -177,6 +198,9 @@ def _perform(
     def run(steps: list[Step]) -> HttpResponseError | None:
         try:
             for step in steps:
+                if step.op in ACCEPTANCE_OPS:
+                    _accept(step, acceptor, now, progress)
+                    continue
                 _one(step, p, pool, w, now, hosts, tag, removed, progress)
         except HttpResponseError as exc:
             return exc
@@ -194,6 +218,19 @@ def _perform(
         list(ex.map(write_tags, tagged))
     if refusals:
         raise refusals[0]
+
+
+ACCEPTANCE_OPS = frozenset({StepOp.ACCEPT, StepOp.RECORD_ACCEPTANCE})
+
+
+def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress) -> None:
+    """An acceptance step: it writes the version's tags and the VM's run commands, never the VM's tags."""
+    if step.op is StepOp.RECORD_ACCEPTANCE:
+        progress.done(step, acceptor.record(step.data))
+        return
+    got = acceptor.advance(step.host, step.data, now)
+    progress.tested(got.events)
+    progress.done(step, got.writes)
 
 
 def _one(

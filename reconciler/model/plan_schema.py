@@ -136,6 +136,7 @@ _ROLLOUT = {
         "end_why": {"type": "string"},
         "finished_at": {"type": ["string", "null"], "format": "date-time"},
         "assumptions": {"type": "array", "items": {"type": "string"}},
+        "acceptance": {"type": "object"},
     },
 }
 PLAN_SCHEMA = {

@@ -110,6 +110,9 @@ class RolloutPreview:
     end_why: str = ""
     finished_at: str | None = None
     assumptions: tuple[str, ...] = ()
+    # The version's acceptance as this pool sees it (`role` runs | waits, `host`, `tests`, `state`, `why`);
+    # empty when its definition declares no suite.
+    acceptance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sessions_affected(self) -> int:
@@ -141,6 +144,7 @@ class RolloutPreview:
             "end_why": self.end_why,
             "finished_at": self.finished_at,
             "assumptions": list(self.assumptions),
+            **({"acceptance": dict(self.acceptance)} if self.acceptance else {}),
         }
 
     @classmethod
@@ -169,6 +173,7 @@ class RolloutPreview:
             end_why=d.get("end_why", ""),
             finished_at=d.get("finished_at"),
             assumptions=tuple(d.get("assumptions", [])),
+            acceptance=dict(d.get("acceptance") or {}),
         )
 
 

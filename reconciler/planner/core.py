@@ -14,6 +14,7 @@ from datetime import datetime
 
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
+from reconciler.planner.acceptance_plan import acceptance_diagnostics, with_verdicts
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome
 from reconciler.planner.fingerprint import collect_fingerprint_fields, collect_fingerprints
@@ -45,6 +46,9 @@ def plan(desired: DesiredState, observed: Observed, now: datetime, *, reference:
 
 
 def _plan(desired: DesiredState, observed: Observed, now: datetime, reference: bool) -> Plan:
+    desired = with_verdicts(
+        desired, observed
+    )  # `latest` skips versions not accepted (where a suite is declared)
     ctx = Context(desired, observed, now, reference)
     groups = plan_resource_groups(ctx)
     parts: list[Outcome] = [
@@ -57,6 +61,7 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime, reference: b
     ]
     pools, previews = plan_pools(ctx)
     parts.append(pools)
+    parts.append(Outcome(diagnostics=acceptance_diagnostics(ctx)))
     # Builds due for a new version: notes, not Azure changes (git gets the version first).
     parts.append(evaluate_triggers(desired, observed, now).outcome(desired))
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from reconciler.model.acceptance import HealthCheck
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
     HOST_CREATED_TAG,
@@ -25,6 +27,9 @@ from reconciler.model.rollout import (
     HOST_RETIRE_TAG,
     HOST_STAGE_TAG,
 )
+
+if TYPE_CHECKING:
+    from reconciler.planner.acceptance import AcceptanceInputs
 
 JOIN_EXTENSION = "join"
 AGENT_EXTENSION = "avd-agent"
@@ -67,6 +72,8 @@ class HostView:
     # Why a Failed VM create or extension failed, when observable: (code, message) and name -> (code, message).
     provisioning_error: tuple[str | None, str | None] | None = None
     extension_errors: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    agent_version: str | None = None  # the session host's agentVersion
+    health_checks: tuple[HealthCheck, ...] = ()  # sessionHostHealthCheckResults (empty until it reports)
 
     def tag_time(self, tag: str) -> datetime | None:
         return parse_time(self.tags.get(tag))
@@ -182,3 +189,5 @@ class PoolInputs:
     gate_why: str = ""
     used_names: frozenset[str] = frozenset()
     last_failure: str = ""  # readable "<VM>: <why>" of the last counted failure (POOL_LAST_FAILURE_TAG)
+    # The target version's acceptance (None: its definition declares none, or it predates the suite).
+    acceptance: AcceptanceInputs | None = None

@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from reconciler.model.rollout import HOST_FAILED_TAG
+from reconciler.planner.acceptance import judge
 from reconciler.planner.host_failures import failure_marker, failure_of, update_failed
 from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
 from reconciler.planner.host_names import next_name
@@ -90,6 +91,18 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     if p.target and failed_version == p.target and count > pol.failure_budget and quarantined != p.target:
         quarantined = p.target
         d.steps.append(Step(StepOp.QUARANTINE, None, VersionData(p.target, failures=count)))
+    # Acceptance (a validation pool whose version's definition declares a suite; None costs nothing): a
+    # failed verdict quarantines the version like a spent failure budget; a missing one holds the rollout.
+    holding = None
+    rejected = False  # the pin failed acceptance here (not a spent failure budget)
+    if p.acceptance is not None and p.acceptance.runs_here and p.target:
+        rejected = p.acceptance.failed
+        if rejected and quarantined != p.target:
+            quarantined = p.target
+            d.steps.append(Step(StepOp.QUARANTINE, None, VersionData(p.target, failures=count)))
+            d.notes.append(f"version failed acceptance: {p.acceptance.verdict.reason or 'see its tags'}")
+        elif not p.acceptance.failed:
+            holding = judge(p, d)
     for h in hosts:
         if h.failed:
             d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.FAILED)))
@@ -109,14 +122,22 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
             target, d.mode = p.last_good, DecisionMode.ROLLBACK
-            d.notes.append(f"rolling back to the last good version after {count} failure(s)")
+            why = "failed acceptance" if rejected else f"{count} failure(s)"
+            d.notes.append(f"rolling back to the last good version after {why}")
         else:
             target, d.mode = None, DecisionMode.HALTED
             last_failure = f"; last: {p.last_failure}" if p.last_failure else ""
-            d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
+            if rejected:
+                d.notes.append("halted: the version failed acceptance")
+            else:
+                d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
     elif p.target and not p.target_ready:
         target, d.mode = None, DecisionMode.WAITING_REPLICATION
         d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
+    elif holding is not None:
+        # The first hosts on the version are under test: the rest of the pool waits for the verdict.
+        target, d.mode = None, DecisionMode.GATED
+        d.wait(now + POLL, holding)
     elif (
         p.target
         and not p.gate_ok
@@ -222,7 +243,9 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
         to_retire.append((host, reason))
         return True
 
-    if p.window_open:
+    if (
+        p.window_open and holding is None
+    ):  # under acceptance the host being tested is the surge: no retirements
         if pol.surge:
             for h in sorted(replaced, key=_order):
                 repl = replacement_of[h.name.lower()]
@@ -249,7 +272,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
                     break
                 if take(h, RetireReason.COUNT):
                     surplus -= 1
-    elif any_outdated or n_active > pol.count:
+    elif not p.window_open and (any_outdated or n_active > pol.count):
         if p.next_window:
             d.wait(p.next_window, f"next maintenance window opens {p.next_window.isoformat()}")
         d.notes.append("outside the maintenance window: no drains or logoffs")

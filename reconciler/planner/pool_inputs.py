@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
+from reconciler.model.acceptance import is_accepted
 from reconciler.model.observed import (
     Observed,
     ObservedImageVersion,
@@ -34,6 +35,7 @@ from reconciler.model.rollout import (
     parse_quarantine,
 )
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
+from reconciler.planner.acceptance import AcceptanceInputs, acceptance_plan_of
 from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView, parse_time
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.windows import CronError, Window, next_window
@@ -70,17 +72,34 @@ def window_of(pool, now: datetime) -> tuple[bool, datetime | None]:
     return start <= now < end, (start if start > now else None)
 
 
-def gate_of(pool, gate_pool_tags: Mapping[str, str] | None, target: str | None, now: datetime):
-    """(satisfied, waits until or None, why) of the pool's ring gate, from the gate pool's ROLLED_OUT_TAG."""
+def gate_of(
+    pool,
+    gate_pool_tags: Mapping[str, str] | None,
+    target: str | None,
+    now: datetime,
+    acceptance: AcceptanceInputs | None = None,
+):
+    """(satisfied, waits until or None, why) of the pool's ring gate, from the gate pool's ROLLED_OUT_TAG.
+
+    With `acceptance` (the version's definition declares a suite), the version must also have passed it (or
+    been force-accepted); the soak runs from the later of rolled-out and accepted."""
     gate = pool.spec.rollout.gate
     if gate is None:
         return True, None, ""
     stamp = parse_rolled_out((gate_pool_tags or {}).get(ROLLED_OUT_TAG))
+    if acceptance is not None and not is_accepted(acceptance.state):
+        version = (target or "").rsplit("/", 1)[-1]
+        if acceptance.failed:
+            return False, None, f"version {version} failed acceptance on pool {gate.after}"
+        return False, None, f"waits for version {version} to pass acceptance on pool {gate.after}"
     if not stamp or stamp[0] != target:
         return False, None, f"waits for pool {gate.after} to run the version on every host, Available"
     since = parse_time(stamp[1])
     if since is None:
         return False, None, f"pool {gate.after} has an unreadable {ROLLED_OUT_TAG} tag"
+    accepted = parse_time(acceptance.verdict.at) if acceptance is not None else None
+    if accepted is not None and accepted > since:
+        since = accepted
     until = since + gate.soak
     if now >= until:
         return True, None, ""
@@ -109,12 +128,13 @@ def assemble(
     gate_pool_tags: Mapping[str, str] | None,
     ghosts: tuple[str, ...] = (),
     used_names: frozenset[str] = frozenset(),
+    acceptance: AcceptanceInputs | None = None,
 ) -> PoolInputs:
     """PoolInputs from the facts both callers read (host views already built by the caller)."""
     ready, why = replicated(version, pool.location, target)
     rolled = parse_rolled_out(pool_tags.get(ROLLED_OUT_TAG))
     quarantine = parse_quarantine(pool_tags.get(POOL_QUARANTINE_TAG))
-    gate_ok, gate_until, gate_why = gate_of(pool, gate_pool_tags, target, now)
+    gate_ok, gate_until, gate_why = gate_of(pool, gate_pool_tags, target, now, acceptance)
     window_open, next_open = window_of(pool, now)
     last = parse_last_failure(pool_tags.get(POOL_LAST_FAILURE_TAG))
     return PoolInputs(
@@ -138,6 +158,7 @@ def assemble(
         gate_why=gate_why,
         used_names=used_names,
         last_failure=f"{last['host']}: {last['reason']}" if last else "",
+        acceptance=acceptance,
     )
 
 
@@ -171,6 +192,8 @@ def host_views(
                 provisioning_error=observation.provisioning_errors.get(vm.key) if observation else None,
                 extension_errors=observation.extension_errors.get(vm.key, {}) if observation else {},
                 managed=norm_id((vm.tags or {}).get(HOST_POOL_TAG)) == pool_key,
+                agent_version=sh.agent_version if sh else None,
+                health_checks=sh.health_checks if sh else (),
             )
         )
     return tuple(views)
@@ -197,6 +220,13 @@ def from_pool_observation(target: PoolTarget, obs: PoolObservation) -> PoolInput
         gate_pool_tags=dict(obs.gate_pool.tags or {}) if obs.gate_pool else {},
         ghosts=obs.ghosts,
         used_names=obs.used_names,
+        acceptance=(
+            AcceptanceInputs.of(
+                target.acceptance, target.validation, obs.version.tags if obs.version else None
+            )
+            if target.acceptance is not None
+            else None
+        ),
     )
 
 
@@ -231,6 +261,12 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
     used = {v.name.lower() for v in observed.vms_in_group(group)}
     used |= {h.name.split(".")[0].lower() for h in hosts}
     version = observed.image_versions.get(target) if target else None
+    plan = acceptance_plan_of(pool, target_version)
+    acceptance = (
+        AcceptanceInputs.of(plan, desired.is_validation(pool), version.tags if version else None)
+        if plan
+        else None
+    )
     return assemble(
         pool,
         now=now,
@@ -241,4 +277,5 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
         gate_pool_tags=gate_tags,
         ghosts=ghosts,
         used_names=frozenset(used),
+        acceptance=acceptance,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from reconciler.planner.acceptance import AcceptancePlan, acceptance_plan_of
+
 
 @dataclass(frozen=True)
 class PoolTarget:
@@ -15,6 +17,9 @@ class PoolTarget:
     pool: object  # reconciler.spec.state.HostPool (rebuilt from details: no source position)
     version_id: str | None
     gate_pool_id: str | None
+    # The suite the version must pass (None: none declared), and whether this pool runs it (validation).
+    acceptance: AcceptancePlan | None = None
+    validation: bool = False
 
     def to_details(self) -> dict:
         p = self.pool
@@ -30,6 +35,8 @@ class PoolTarget:
             "version_id": self.version_id,
             "gate_pool_id": self.gate_pool_id,
         }
+        if self.acceptance is not None:  # only then: a plan without a suite stays as it was
+            details["acceptance"] = {**self.acceptance.to_json(), "validation": self.validation}
         # JSON-native, so a saved plan round-trips exactly. Renderers redact any key named "password", so
         # the Key Vault *references* (never secrets) travel under another name.
         return _rename_keys(json.loads(json.dumps(details)), TO_PLAN)
@@ -49,13 +56,26 @@ class PoolTarget:
             tags=dict(d.get("tags") or {}),
             spec=HostPoolSpec.model_validate(d["spec"]),
         )
-        return cls(pool, details.get("version_id"), details.get("gate_pool_id"))
+        acceptance = details.get("acceptance")
+        return cls(
+            pool,
+            details.get("version_id"),
+            details.get("gate_pool_id"),
+            AcceptancePlan.from_json(acceptance) if acceptance else None,
+            bool(acceptance and acceptance.get("validation")),
+        )
 
     @classmethod
     def of(cls, desired, pool) -> PoolTarget:
         target = desired.resolve_pin(pool)
         after = desired.host_pool(pool.gate_after) if pool.gate_after else None
-        return cls(pool, target.arm_id if target else None, after.arm_id if after else None)
+        return cls(
+            pool,
+            target.arm_id if target else None,
+            after.arm_id if after else None,
+            acceptance_plan_of(pool, target),
+            desired.is_validation(pool),
+        )
 
 
 TO_PLAN = {"password": "passwordRef", "keyVaultSecret": "keyVaultSecretRef"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from reconciler.model.acceptance import is_accepted
 from reconciler.model.observed import norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import RolloutPreview
@@ -21,7 +22,7 @@ from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.host_inputs import PoolInputs, parse_time
-from reconciler.planner.host_steps import DecisionMode
+from reconciler.planner.host_steps import DecisionMode, StepOp
 from reconciler.planner.pool_inputs import from_observed, window_of
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.quarantine import quarantine_warning
@@ -201,13 +202,19 @@ def _simulate(
     )
 
 
-def soak_end(ctx: Context, pool, target: str | None) -> datetime | None:
-    """When the ring gate's soak ends (ends or ended) by the gate pool's ROLLED_OUT_TAG, or None."""
+def soak_end(ctx: Context, pool, target: str | None, acceptance=None) -> datetime | None:
+    """When the ring gate's soak ends (ends or ended) by the gate pool's ROLLED_OUT_TAG, or None; with
+    `acceptance` (the version's suite), from the later of that and the acceptance (None until accepted)."""
     gate = pool.spec.rollout.gate
     after = ctx.desired.host_pool(gate.after) if gate else None
     observed = ctx.find("host_pools", after.arm_id) if after else None
     stamp = parse_rolled_out((observed.tags or {}).get(ROLLED_OUT_TAG)) if observed else None
     since = parse_time(stamp[1]) if stamp and stamp[0] == target else None
+    if since is not None and acceptance is not None:
+        accepted = parse_time(acceptance.verdict.at) if acceptance.verdict else None
+        if not is_accepted(acceptance.state) or accepted is None:
+            return None  # the soak starts once the version passed acceptance
+        since = max(since, accepted)
     return since + gate.soak if since else None
 
 
@@ -224,7 +231,7 @@ def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target,
         window = None  # open now: nothing to wait for
     gate: dict = {}
     if rollout.gate is not None:
-        until = soak_end(ctx, pool, inputs.target)
+        until = soak_end(ctx, pool, inputs.target, inputs.acceptance)
         gate = {
             "after": rollout.gate.after,
             "soak_seconds": int(rollout.gate.soak.total_seconds()),
@@ -233,6 +240,42 @@ def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target,
             "reason": inputs.gate_why
             or f"pool {rollout.gate.after} soaked until {until.isoformat() if until else '?'}",
         }
+    if rollout.gate is not None and inputs.acceptance is not None:
+        gate["acceptance"] = str(inputs.acceptance.state or "not run")
     return preview_of(
-        inputs, timeline, to_version=target.name, window=window, gate=gate, blocked=tuple(blocked), leaf=_leaf
+        inputs,
+        timeline,
+        to_version=target.name,
+        window=window,
+        gate=gate,
+        blocked=tuple(blocked),
+        leaf=_leaf,
+        acceptance=acceptance_preview(ctx, pool, inputs, timeline),
     )
+
+
+def acceptance_preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline) -> dict:
+    """The acceptance step as the plan shows it: on which host, which tests, and who waits for it."""
+    acc = inputs.acceptance
+    if acc is None:
+        return {}
+    out = {
+        "version": _leaf(inputs.target),
+        "state": str(acc.state) if acc.state else "not run",
+        "role": "runs" if acc.runs_here else "waits",
+        "tests": [t.name for t in acc.plan.tests],
+        "checks": list(acc.plan.checks),
+    }
+    if acc.verdict is not None:
+        out.update(host=acc.verdict.host, at=acc.verdict.at)
+        if acc.verdict.reason:
+            out["why"] = acc.verdict.reason
+    if acc.runs_here:
+        started = next(
+            ((c.at, s.host) for c in timeline.cycles for s in c.steps if s.op is StepOp.ACCEPT), None
+        )
+        if started is not None:
+            out.setdefault("host", started[1])
+            out["starts_at"] = started[0].isoformat()
+        out["held"] = sorted(p.name for p in ctx.desired.gated_by(pool))
+    return out

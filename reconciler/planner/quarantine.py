@@ -6,6 +6,7 @@ Pure: reads the Observed pool's tags; the decision to halt or roll back is recon
 
 from __future__ import annotations
 
+from reconciler.model.acceptance import ACCEPTANCE_FAILURE_TAG, AcceptanceState, acceptance_of
 from reconciler.model.observed import norm_id
 from reconciler.model.plan import Diagnostic, Severity
 from reconciler.model.rollout import POOL_FAILURES_TAG, POOL_QUARANTINE_TAG, parse_failures, parse_quarantine
@@ -31,6 +32,12 @@ def quarantine_warning(ctx: Context, pool, target_id: str) -> Diagnostic | None:
         if failed_version == version_id
         else f"failure budget {budget} spent"
     )
+    version = ctx.find("image_versions", version_id)
+    verdict = acceptance_of(version.tags) if version is not None else None
+    failed_acceptance = verdict is not None and verdict.state is AcceptanceState.FAILED
+    if failed_acceptance:
+        excerpt = (version.tags or {}).get(ACCEPTANCE_FAILURE_TAG) or verdict.reason or "no details recorded"
+        failures = f"failed acceptance on {verdict.host or '?'}: {excerpt}"
     if rollout.on_failure == "rollback":
         effect = "rolled back to the last version it ran fully"
     else:
@@ -39,6 +46,11 @@ def quarantine_warning(ctx: Context, pool, target_id: str) -> Diagnostic | None:
         Severity.WARNING,
         pool.arm_id,
         f"HostPool {pool.name}: version {leaf(version_id)} is quarantined ({failures}); {effect}. "
-        f"Fix the image or pin another version, then run `reconcile clear-quarantine {pool.name}` to retry",
+        + (
+            f"Fix the image, or `reconcile accept {leaf(version_id)} --rerun` / `--force --reason ...` and "
+            f"`reconcile clear-quarantine {pool.name}`"
+            if failed_acceptance
+            else f"Fix the image or pin another version, then run `reconcile clear-quarantine {pool.name}` to retry"
+        ),
         reason=f"{POOL_QUARANTINE_TAG} since {since}" if since else POOL_QUARANTINE_TAG,
     )

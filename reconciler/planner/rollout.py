@@ -36,6 +36,12 @@ def step_summary(step: Step, leaf=lambda v: v) -> dict[str, Any]:
         out["sessions"] = len(data.sessions)
     elif op is StepOp.REMOVE:
         out["why"] = str(data.why)
+    elif op is StepOp.ACCEPT:
+        out["version"] = leaf(data.version)
+        out["tests"] = [t.name for t in data.tests]
+    elif op is StepOp.RECORD_ACCEPTANCE:
+        out["version"] = leaf(data.version)
+        out["verdict"] = str(data.verdict.state)
     return out
 
 
@@ -112,6 +118,7 @@ def preview_of(
     gate: dict[str, Any] | None = None,
     blocked: tuple[str, ...] = (),
     leaf=lambda v: v,
+    acceptance: dict[str, Any] | None = None,
 ) -> RolloutPreview:
     """The plan's preview of one pool from its simulated timeline (see RolloutPreview for the fields)."""
     pol = inputs.policy
@@ -146,6 +153,7 @@ def preview_of(
         end_why=end_why,
         finished_at=timeline.finished_at.isoformat() if timeline.finished_at else None,
         assumptions=timeline.assumptions,
+        acceptance=dict(acceptance or {}),
     )
 
 

@@ -18,10 +18,11 @@ and, when the pool waits for something outside it (replication, a ring gate on a
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from reconciler.model.acceptance import Acceptance, AcceptanceState
 from reconciler.model.rollout import (
     HOST_ASSIGN_TAG,
     HOST_CREATED_TAG,
@@ -107,6 +108,7 @@ class Completion(StrEnum):
     AGENT_INSTALLED = f"extension:{AGENT_EXTENSION}"
     AVAILABLE = "available"
     SIGNED_OUT = "signed-out"
+    ACCEPTED = "accepted"  # the acceptance tests on the host finished (assumed: passed)
 
 
 EXTENSION_OF = {Completion.JOINED: JOIN_EXTENSION, Completion.AGENT_INSTALLED: AGENT_EXTENSION}
@@ -124,6 +126,8 @@ class _World:
         self.events: list[tuple[datetime, str, Completion]] = []  # (due, vm, what)
         self.gone: set[str] = set()
         self.assumed: set[str] = set()
+        self.accepting: str | None = None  # the host the acceptance tests run on, once started
+        self.accepted: tuple[datetime, str] | None = None  # when and where they passed
         self.names = sorted(self.hosts)  # the hosts not gone, in pool order (by name)
         self._live = [self.hosts[n] for n in self.names]  # their views, in the same order
         self._live_tuple: tuple[HostView, ...] | None = None  # what live() last returned, until a change
@@ -203,6 +207,15 @@ def simulate_rollout(
         assumptions.append(f"the version is replicated by {ready_at.isoformat()}")
     if not inputs.gate_ok and gate_opens_at is not None:
         assumptions.append(f"the ring gate opens at {gate_opens_at.isoformat()}")
+    acc = inputs.acceptance
+    if acc is not None and acc.runs_here and not acc.settled:
+        # The simulated hosts report no health checks: assume they pass, and that the tests pass in the sum
+        # of their timeouts (a failure is not foreseeable; apply would then quarantine the version).
+        p = _copy(p, acceptance=replace(acc, assume_checks=True))
+        minutes = int(acc.plan.expected.total_seconds() // 60)
+        assumptions.append(
+            f"acceptance passes: health checks succeed and the tests take {minutes} min (the sum of their timeouts)"
+        )
     if not inputs.policy.force_logoff and durations.sign_out is not None:
         for h in inputs.hosts:
             if h.retiring and h.sessions:
@@ -255,7 +268,7 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
     """
     events = [due for due, _, _ in world.events]
-    if d.steps:
+    if d.steps and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
         return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + timedelta(seconds=1))
@@ -272,6 +285,12 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     if _users_only(d, p, world) and not events:
         return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
     return min(times, default=None)
+
+
+def _only_running_acceptance(d: Decision, world: _World) -> bool:
+    """The decision's one step asks again for the acceptance already running (apply adopts its run
+    commands): nothing new happens until the tests finish, an event."""
+    return world.accepting is not None and all(s.op is StepOp.ACCEPT for s in d.steps)
 
 
 def _users_only(d: Decision, p: PoolInputs, world: _World) -> bool:
@@ -300,6 +319,10 @@ def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, windo
     if window_at is not None:
         fields["window_open"], fields["next_window"] = window_at(now)
     fields["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
+    if world.accepted is not None and p.acceptance is not None and not p.acceptance.settled:
+        at, host = world.accepted
+        verdict = Acceptance(AcceptanceState.PASSED, at.isoformat(), host)
+        fields["acceptance"] = replace(p.acceptance, verdict=verdict)
     return copy
 
 
@@ -386,6 +409,11 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             tag(name, **{HOST_MESSAGED_TAG: stamp})
         elif op is StepOp.LOGOFF and h is not None:
             world.put(_copy(h, sessions=()))
+        elif op is StepOp.ACCEPT and world.accepting is None and p.acceptance is not None:
+            world.accepting = name
+            world.events.append((now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
+        elif op is StepOp.RECORD_ACCEPTANCE and p.acceptance is not None:
+            p = _copy(p, acceptance=replace(p.acceptance, verdict=data.verdict))
     if not any(step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST for step in d.steps):
         return p  # only hosts changed
     return _copy(
@@ -428,5 +456,7 @@ def _complete(world: _World, now: datetime) -> None:
             world.put(_copy(h, extensions={**h.extensions, ext: "Succeeded"}))
         elif what is Completion.SIGNED_OUT:
             world.put(_copy(h, sessions=()))
+        elif what is Completion.ACCEPTED:
+            world.accepted = (now, name)
         elif what is Completion.AVAILABLE:
             world.put(_copy(h, session_host=f"{name}.sim", status="Available", accepting=True))

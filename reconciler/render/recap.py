@@ -83,6 +83,13 @@ def render_recap_text(recap: dict[str, Any]) -> str:
         lines += ["  " + _row(pool, counts, hwidth, HOST_COLUMNS) for pool, counts in hosts.items()]
         if len(hosts) > 1:
             lines.append("  " + _row("TOTAL", recap["hosts"].get("totals", {}), hwidth, HOST_COLUMNS))
+    tests = recap.get("acceptance") or []
+    if tests:
+        lines += ["", "ACCEPTANCE"]
+        for t in tests:
+            code = f" (exit {t['exit_code']})" if t.get("exit_code") is not None else ""
+            why = f": {t['excerpt']}" if t.get("excerpt") else ""
+            lines.append(f"  {t['pool']}: {t['test']} {t['what']} on {t['host']}{code}{why}")
     pending = recap.get("pending")
     if pending is None:  # a recap from before the pending section: show what was unfinished
         pending = [

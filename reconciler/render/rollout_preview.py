@@ -61,4 +61,24 @@ def ending_line(preview: RolloutPreview) -> str:
     when = f" at {preview.finished_at}" if preview.finished_at else ""
     why = f" ({preview.end_why})" if preview.end_why else ""
     assumed = f"; assumes {'; '.join(preview.assumptions)}" if preview.assumptions else ""
-    return f"{end}{when}{why}{low}{peak}{assumed}"
+    accept = f"; {acceptance_line(preview)}" if preview.acceptance else ""
+    return f"{end}{when}{why}{low}{peak}{assumed}{accept}"
+
+
+def acceptance_line(preview: RolloutPreview) -> str:
+    """The acceptance step: "acceptance of 1.6.0 runs on avd-4 (ehr-client-starts, ...; checks ...) from
+    <time>; hp-prod waits for it", or, on a pool behind the gate, the verdict it waits for ("" if none)."""
+    a = preview.acceptance
+    if not a:
+        return ""
+    version, state = a.get("version") or preview.to_version, a.get("state", "not run")
+    if a.get("role") != "runs":
+        return f"acceptance of {version}: {state} (the ring gate opens after it passed and soaked)"
+    what = ", ".join(a.get("tests") or []) or "no tests"
+    checks = f"; checks {', '.join(a['checks'])}" if a.get("checks") else ""
+    where = f" on {a['host']}" if a.get("host") else ""
+    since = f" from {a['starts_at']}" if a.get("starts_at") else ""
+    held = a.get("held") or []
+    waits = f"; {', '.join(held)} wait{'s' if len(held) == 1 else ''} for it" if held else ""
+    why = f" ({a['why']})" if a.get("why") else ""
+    return f"acceptance of {version} ({state}{why}) runs{where}{since}: {what}{checks}{waits}"

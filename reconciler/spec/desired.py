@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from reconciler.spec.state import Gallery, HostPool, ImageBuild, ImageDefinition, ImageVersion, Settings
@@ -31,6 +31,10 @@ class DesiredState:
     image_builds: tuple[ImageBuild, ...]
     host_pools: tuple[HostPool, ...]
     files: tuple[str, ...] = ()
+    # Acceptance verdicts by lower-cased version id ("passed", "failed", ...), set by the planner from the
+    # versions' tags (planner.acceptance_plan.with_verdicts). None: unknown (validation), `latest` ignores
+    # acceptance; a dict: `latest` of a definition that declares acceptance skips what it must.
+    verdicts: dict[str, str] | None = field(default=None, compare=False, hash=False)
 
     # --- lookups -----------------------------------------------------------------------------------------
     def gallery(self, name: str) -> Gallery | None:
@@ -66,11 +70,16 @@ class DesiredState:
             groups.setdefault(version.definition, []).append(version)
         return {key: tuple(sorted(group, key=lambda v: v.sort_key)) for key, group in groups.items()}
 
-    def latest_version(self, definition: ImageDefinition, region: str | None = None) -> ImageVersion | None:
+    def latest_version(
+        self, definition: ImageDefinition, region: str | None = None, *, validation: bool = False
+    ) -> ImageVersion | None:
         """What `latest` means: the highest declared version not excluded from latest.
 
         With `region`, only versions replicated to that region and not excluded there count (what a VM
-        created in that region from the definition id would get)."""
+        created in that region from the definition id would get). With verdicts known and acceptance
+        declared, a version that failed acceptance never counts, and one not accepted yet counts only for a
+        validation pool (which must run it to test it)."""
+        acceptance = definition.spec.acceptance if self.verdicts is not None else None
         for version in newest_first(self.versions_of(definition)):
             if version.spec.exclude_from_latest:
                 continue
@@ -78,14 +87,27 @@ class DesiredState:
                 t.name == region and not t.exclude_from_latest for t in version.target_regions
             ):
                 continue
+            if acceptance is not None and acceptance.applies_to(version.name):
+                verdict = self.verdicts.get(version.arm_id.lower())
+                if verdict == "failed" or (not validation and verdict not in ("passed", "forced")):
+                    continue
             return version
         return None
 
     def resolve_pin(self, pool: HostPool) -> ImageVersion | None:
         """The version new hosts of `pool` are built from (`latest` resolved in the pool's region)."""
         if pool.pinned == "latest":
-            return self.latest_version(pool.definition, pool.location)
+            return self.latest_version(pool.definition, pool.location, validation=self.is_validation(pool))
         return next((v for v in self.versions_of(pool.definition) if v.name == pool.pinned), None)
+
+    def is_validation(self, pool: HostPool) -> bool:
+        """A validation pool: another pool's ring gate names it and it has no gate of its own (the first
+        ring). Acceptance runs on its hosts; pools behind it are held until the version passed."""
+        return pool.gate_after is None and pool.name in self._gate_targets
+
+    @cached_property
+    def _gate_targets(self) -> frozenset[str]:
+        return frozenset(p.gate_after for p in self.host_pools if p.gate_after)
 
     def retained_versions(self, definition: ImageDefinition) -> list[ImageVersion]:
         return retained_versions(self.versions_of(definition), definition.spec.retention.keep_newest)

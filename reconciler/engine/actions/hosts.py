@@ -86,11 +86,13 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
         cycle = converge_pool(target, env.writer.conn)
     except CycleInterrupted as cut:
         _count(mem, work, cut.progress.writes, cut.progress.performed)
+        mem.setdefault("tests", []).extend(cut.progress.tests)
         return http_failure(target.pool.name, cut.cause, _lag_age(mem, cut.cause, env.clock()))
     except HttpResponseError as exc:
         return http_failure(target.pool.name, exc, _lag_age(mem, exc, env.clock()))
     mem.pop(LAG_SINCE, None)
     _count(mem, work, cycle.writes, cycle.performed)
+    mem.setdefault("tests", []).extend(cycle.tests)  # acceptance, test by test, for the recap
     try:
         repaired = repair_update_failed(cycle, PoolWriter(env.writer.conn, target.pool.arm_id))
     except HttpResponseError as exc:

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.spec import defaults as d
 from reconciler.spec import naming
 from reconciler.spec.durations import duration_between
+from reconciler.spec.models.acceptance import Acceptance
 from reconciler.spec.models.common import StrictModel, Tags, metadata_for
 
 
@@ -69,6 +70,9 @@ class ImageDefinitionSpec(StrictModel):
     description: str | None = Field(None, max_length=1000)
     end_of_life_date: dt.date | None = None
     retention: Retention = Field(default_factory=Retention)
+    acceptance: Acceptance | None = Field(
+        None, description="Tests a new version must pass on a validation pool's first hosts before promotion."
+    )
     tags: Tags = Field(default_factory=dict)
 
     @field_validator("features")

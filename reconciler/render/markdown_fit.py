@@ -19,7 +19,8 @@ class Node:
     open: str = ""
     children: list[Node] = field(default_factory=list)
     close: str = ""
-    changes: int = 0  # the planned changes this piece lists (a table row counts 1, a body 0)
+    changes: int = 0  # the planned changes this piece lists (a table row counts 1)
+    values: int = 0  # the changes whose values this piece shows (a body counts 1)
 
     def text(self) -> str:
         return self.open + "".join(c.text() for c in self.children) + self.close
@@ -27,12 +28,16 @@ class Node:
     def count(self) -> int:
         return self.changes + sum(c.count() for c in self.children)
 
+    def count_values(self) -> int:
+        return self.values + sum(c.count_values() for c in self.children)
+
 
 @dataclass
 class _Budget:
     left: int
     stopped: bool = False
     shown: int = 0
+    values: int = 0
 
 
 def _take(node: Node, budget: _Budget) -> str | None:
@@ -46,6 +51,7 @@ def _take(node: Node, budget: _Budget) -> str | None:
     if not node.children:
         budget.left -= frame
         budget.shown += node.changes
+        budget.values += node.values
         return node.open + node.close
     budget.left -= frame
     parts = [p for c in node.children if (p := _take(c, budget)) is not None]
@@ -53,16 +59,19 @@ def _take(node: Node, budget: _Budget) -> str | None:
         budget.left += frame
         return None
     budget.shown += node.changes
+    budget.values += node.values
     return node.open + "".join(parts) + node.close
 
 
-def note(limit: int, changes: tuple[int, int], sections: tuple[int, int], cut: int) -> str:
+def note(limit: int, changes: tuple[int, int], values: int, sections: tuple[int, int], cut: int) -> str:
     left_out, total = changes
     dropped, all_sections = sections
+    values_words = f", the values of {values} more" if values else ""
     cut_words = f", {cut} cut short" if cut else ""
     return (
         f"> :scissors: **This plan was cut to fit {limit:,} characters** (GitHub's comment limit): "
-        f"{left_out} of {total} planned changes and {dropped} of {all_sections} sections are left out{cut_words}. "
+        f"{left_out} of {total} planned changes{values_words} and {dropped} of {all_sections} sections are "
+        f"left out{cut_words}. "
         "The full plan is in the JSON artifact (`reconcile plan -o json`, or the plan file `--out` saved).\n\n"
     )
 
@@ -74,8 +83,10 @@ def fit(sections: list[Node], footer: str, limit: int = GITHUB_COMMENT_LIMIT) ->
     if len(full) <= limit:
         return full
     total = sum(s.count() for s in sections)
+    values = sum(s.count_values() for s in sections)
     # The note's length with the largest numbers it can hold bounds the real one.
-    reserve = len(note(limit, (total, total), (len(sections), len(sections)), len(sections))) + len(footer)
+    most = (total, total), values, (len(sections), len(sections)), len(sections)
+    reserve = len(note(limit, *most)) + len(footer)
     budget = _Budget(max(limit - reserve, 0))
     out: list[str] = []
     dropped = cut = 0
@@ -86,5 +97,8 @@ def fit(sections: list[Node], footer: str, limit: int = GITHUB_COMMENT_LIMIT) ->
         else:
             cut += text != section.text()
             out.append(text)
-    summary = note(limit, (total - budget.shown, total), (dropped, len(sections)), cut)
+    # A change listed but without its values counts once, under values; one not listed at all, under changes.
+    unlisted = total - budget.shown
+    without_values = max(values - budget.values - unlisted, 0)
+    summary = note(limit, (unlisted, total), without_values, (dropped, len(sections)), cut)
     return "".join(out) + summary + footer

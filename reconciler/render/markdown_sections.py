@@ -54,7 +54,9 @@ def _counts(plan: Plan) -> Node:
         if counts[action.value]:
             kinds = ", ".join(f"{kind} {n}" for kind, n in by_kind.get(action, Counter()).items())
             rows.append(
-                Node(f"| {words.removeprefix('to ')} `{SYMBOLS[action]}` | {counts[action.value]} | {kinds} |\n")
+                Node(
+                    f"| {words.removeprefix('to ')} `{SYMBOLS[action]}` | {counts[action.value]} | {kinds} |\n"
+                )
             )
     return Node("| Action | Count | By kind |\n| --- | ---: | --- |\n", rows, "\n")
 
@@ -86,8 +88,9 @@ def _body(c: Change, previewed: bool) -> Node | None:
     if not values:
         return None
     return Node(
-        f"`{SYMBOLS[c.action]}` {c.action.value} `{cell(display_name(c))}`{_where(c.resource_id)}\n\n"
-        f"```json\n{compact_json(values)}\n```\n\n"
+        values=1,
+        open=f"`{SYMBOLS[c.action]}` {c.action.value} `{cell(display_name(c))}`{_where(c.resource_id)}\n\n"
+        f"```json\n{compact_json(values)}\n```\n\n",
     )
 
 

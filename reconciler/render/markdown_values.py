@@ -61,7 +61,9 @@ def change_values(change: Change, *, previewed: bool) -> dict[str, Any]:
     shown = set(_strings(body))
     # A detail that repeats a value the body shows (a build's `produces` is its distribute target) says
     # nothing new.
-    details = {k: v for k, v in details.items() if k not in hidden and not (isinstance(v, str) and v in shown)}
+    details = {
+        k: v for k, v in details.items() if k not in hidden and not (isinstance(v, str) and v in shown)
+    }
     if details:
         body["details"] = details
     return body

@@ -5,11 +5,11 @@ ends with a note saying what was left out and where the rest is. A plan that fit
 from __future__ import annotations
 
 import pytest
-from render.markdown_shape import problems
 
 from reconciler.model.plan import Action, Change, Diagnostic, Plan, Severity
 from reconciler.render.markdown import render_markdown
 from reconciler.render.markdown_fit import GITHUB_COMMENT_LIMIT, Node, fit
+from render.markdown_shape import problems
 
 SUB = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-images/providers"
 GALLERY = f"{SUB}/Microsoft.Compute/galleries/g1"

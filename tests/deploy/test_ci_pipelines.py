@@ -38,8 +38,8 @@ def _commands() -> list[str]:
     for path in WORKFLOWS:
         for line in path.read_text().splitlines():
             found += [
-                m.group(1).strip()
-                for m in re.finditer(r"(?:^\s*(?:run: )?|&& )(reconcile \w[^;&|>]*)", line.split(" # ", 1)[0])
+                m.group(1).split(" > ")[0].strip()
+                for m in re.finditer(r"(?:^\s*(?:run: )?|&& )(reconcile \w[^;&|]*)", line.split(" # ", 1)[0])
             ]
     return found
 

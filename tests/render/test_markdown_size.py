@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from render.markdown_shape import problems
 from support.fault_campaign import CORP_2026_12
 
 from reconciler.cli import main
 from reconciler.sandbox import Sandbox
+from render.markdown_shape import problems
 
 SHIPPED = Path(__file__).resolve().parents[2] / "desired"
 

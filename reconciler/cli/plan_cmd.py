@@ -16,11 +16,13 @@ from pathlib import Path
 
 from reconciler.planner import plan as make_plan
 from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
-from reconciler.render import FORMATS, render, render_json
+from reconciler.render import FORMATS, render, render_json, render_markdown
 from reconciler.render.cli_messages import render_desired_errors, render_error, render_plan_stats
+from reconciler.render.markdown_fit import GITHUB_COMMENT_LIMIT
 from reconciler.spec import DesiredStateError, load_desired
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+MIN_MAX_CHARS = 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,12 +51,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KIND/NAME",
         help="only these resources and what they depend on (repeatable), e.g. host-pool/hp-prod",
     )
+    parser.add_argument(
+        "--max-chars",
+        type=_max_chars,
+        default=GITHUB_COMMENT_LIMIT,
+        metavar="N",
+        help="with -o markdown: cut the plan between whole sections to at most N characters, with a note "
+        f"(default: {GITHUB_COMMENT_LIMIT}, GitHub's comment limit; the JSON plan always has everything)",
+    )
     parser.add_argument("--stats", action="store_true", help="print ARM call counts and timings to stderr")
     parser.add_argument(
         "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
     )
     parser.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
     parser.set_defaults(func=run)
+
+
+def _max_chars(text: str) -> int:
+    # Below this the summary and the note saying what was cut cannot fit.
+    if not text.isdigit() or int(text) < MIN_MAX_CHARS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least {MIN_MAX_CHARS}")
+    return int(text)
 
 
 def _observe(desired, args):
@@ -106,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(render_error(str(exc)))
             return EXIT_ERROR
     colour = args.output == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(render(result, args.output, colour=colour))
+    if args.output == "markdown":
+        sys.stdout.write(render_markdown(result, max_chars=args.max_chars))
+    else:
+        sys.stdout.write(render(result, args.output, colour=colour))
     if args.out:
         Path(args.out).write_text(render_json(result), encoding="utf-8")
         print(f"plan saved to {args.out}", file=sys.stderr)

@@ -111,7 +111,7 @@ def test_json_from_a_future_format_is_refused(sample_plan):
 def test_markdown_has_summary_table_collapsed_details_and_rollout_table(sample_plan):
     out = render_markdown(sample_plan)
     assert "| Action | Count |" in out
-    assert "<details><summary>Changes (10)</summary>" in out
+    assert "<details><summary><b>image-definition</b> (2): 1 to update, 1 to replace</summary>" in out
     assert '"value": "new | piped"' in out  # inside a code block, pipes stay as they are
     assert (
         "| Batch | At (simulated) | Hosts | Sessions affected | Available before → min | Floor | Peak VMs |"

@@ -344,13 +344,15 @@ def _health_checks(items: Any) -> tuple[HealthCheck, ...]:
             continue
         details = item.get("additionalFailureDetails") or {}
         code = details.get("errorCode")
+        # one spelling of the time whichever reader parsed it (the SDK's models turn it into a datetime)
+        at = parse_time(details.get("lastHealthCheckDateTime"))
         checks.append(
             HealthCheck(
                 name=_one(str(item["healthCheckName"])),
                 result=_one(str(item.get("healthCheckResult") or "Unknown")),
                 message=details.get("message") or None,
                 error_code=_int_or_none(code),
-                at=details.get("lastHealthCheckDateTime") or None,
+                at=at.isoformat() if at else None,
             )
         )
     return tuple(checks)

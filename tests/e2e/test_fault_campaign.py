@@ -32,7 +32,8 @@ from reconciler.spec import load_desired
 
 pytestmark = pytest.mark.slow
 
-TIME_SCALE = 3000
+# 8 h of health timeout = 19 s of real time: a slow, killed and restarted apply on 2 loaded cores must fit in it
+TIME_SCALE = 1500
 SEEDS = (7, 2026)
 KILLS_PER_PHASE = 3
 FAULTED_APPLIES = 16  # applies under faults per phase, at most (it stops once one converges)

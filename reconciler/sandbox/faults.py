@@ -112,13 +112,18 @@ class Faults:
                 continue
             if r["method"] not in ("*", method) or not re.search(r["path"], path, re.IGNORECASE):
                 continue
-            if r["probability"] < 1.0 and self.rng.random() >= r["probability"]:
-                continue
-            if r["count"] is not None:
-                r["count"] -= 1
-            r["hits"] += 1
-            return r
+            if self._fires(r):
+                return r
         return None
+
+    def _fires(self, r: dict[str, Any]) -> bool:
+        """A matching rule's dice roll; when it fires, one of its `count` is spent and the hit counted."""
+        if r["probability"] < 1.0 and self.rng.random() >= r["probability"]:
+            return False
+        if r["count"] is not None:
+            r["count"] -= 1
+        r["hits"] += 1
+        return True
 
     def match_inside(self, kind: str, matches: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """Every live rule of an in-VM `kind` that `matches`, each counted as hit (several health checks of one
@@ -127,12 +132,8 @@ class Faults:
         for r in self.rules:
             if r["kind"] != kind or r["count"] == 0 or not matches(r):
                 continue
-            if r["probability"] < 1.0 and self.rng.random() >= r["probability"]:
-                continue
-            if r["count"] is not None:
-                r["count"] -= 1
-            r["hits"] += 1
-            hits.append(r)
+            if self._fires(r):
+                hits.append(r)
         return hits
 
     def clear(self) -> None:

@@ -102,7 +102,7 @@ step "az cloud register/set"
 "$AZ" cloud show --name Sandbox | check 'd["endpoints"]["resourceManager"].rstrip("/") == env["EMU"]'
 
 step "az login --service-principal"
-"$AZ" login --service-principal --username "$CLIENT" --password "$SECRET" --tenant "$TENANT" \
+"$AZ" login --service-principal --username "$CLIENT" --password="$SECRET" --tenant "$TENANT" \
   | check 'any(s["id"] == env["SUB"] for s in d)'
 "$AZ" account set --subscription "$SUB"
 "$AZ" account show | check 'd["tenantId"] == env["TENANT"] and d["state"] == "Enabled"'

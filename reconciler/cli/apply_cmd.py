@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from reconciler.cli.options import add_azure_connection, fail
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import render
 from reconciler.render.apply_messages import (
@@ -37,7 +38,7 @@ from reconciler.render.apply_messages import (
     render_stopping,
     render_timed_out,
 )
-from reconciler.render.cli_messages import error_count, render_error
+from reconciler.render.cli_messages import error_count
 from reconciler.render.progress import Progress
 from reconciler.render.recap import render_recap_json, render_recap_text
 from reconciler.spec import DesiredStateError, load_desired
@@ -103,18 +104,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SHA",
         help="git commit to tag created resources with (default: $RECONCILE_GIT_COMMIT)",
     )
-    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
-    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(p)
     p.set_defaults(func=run)
 
 
-def _fail(message: str) -> int:
-    sys.stderr.write(render_error(message))
-    return EXIT_ERROR
-
-
 def _failed(message: str) -> tuple[int, bool]:
-    return _fail(message), False
+    return fail(message), False
 
 
 def exit_code(outcome, *, detailed: bool = False) -> int:
@@ -173,40 +168,40 @@ def _signals_stop(stop: threading.Event, abandon: threading.Event):
 def run(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     if not args.auto_approve and not interactive:
-        return _fail(
+        return fail(
             "refusing to apply without --auto-approve: standard input is not a terminal to confirm on"
         )
     if args.parallelism < 1:
-        return _fail("--parallelism must be at least 1")
+        return fail("--parallelism must be at least 1")
     timeout = None
     if args.timeout:
         try:
             timeout = parse_duration(args.timeout)
         except ValueError as exc:
-            return _fail(f"--timeout: {exc}")
+            return fail(f"--timeout: {exc}")
     try:
         wait = parse_wait(args.wait, timeout)
     except ValueError as exc:
-        return _fail(f"--wait: {exc}")
+        return fail(f"--wait: {exc}")
     desired, saved = None, None
     if args.planfile:
         try:
             saved = Plan.from_dict(json.loads(Path(args.planfile).read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, PlanFormatError) as exc:
-            return _fail(f"cannot read plan {args.planfile}: {exc}")
+            return fail(f"cannot read plan {args.planfile}: {exc}")
     else:
         try:
             desired = load_desired(args.desired)
         except DesiredStateError as exc:
             sys.stderr.write("".join(f"{error}\n" for error in exc.errors))
-            return _fail(error_count(len(exc.errors), args.desired))
+            return fail(error_count(len(exc.errors), args.desired))
     store = LocalStore(args.state)
     try:
         lease = store.acquire("apply", owner="reconcile apply")
     except LockHeld as exc:
-        return _fail(f"another apply is running: {exc}")
+        return fail(f"another apply is running: {exc}")
     except StoreError as exc:
-        return _fail(f"state store {args.state}: {exc}")
+        return fail(f"state store {args.state}: {exc}")
     exit_now = False
     previous_term = _term_as_interrupt()
     try:

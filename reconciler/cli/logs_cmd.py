@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 
+from reconciler.cli.options import add_azure_connection
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.spec.suggest import did_you_mean
 
@@ -33,10 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     build.add_argument("--diagnose", action="store_true", help="print cause, hint and excerpt, not the log")
     build.add_argument("--desired", default="desired", metavar="DIR", help="desired-state directory")
-    build.add_argument(
-        "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
-    )
-    build.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(build)
     build.set_defaults(func=run_logs_build)
 
 

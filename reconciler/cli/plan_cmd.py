@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from reconciler.cli.options import add_azure_connection
 from reconciler.planner import plan as make_plan
 from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
 from reconciler.render import FORMATS, render, render_json, render_markdown
@@ -60,10 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"(default: {GITHUB_COMMENT_LIMIT}, GitHub's comment limit; the JSON plan always has everything)",
     )
     parser.add_argument("--stats", action="store_true", help="print ARM call counts and timings to stderr")
-    parser.add_argument(
-        "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
-    )
-    parser.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(parser)
     parser.set_defaults(func=run)
 
 

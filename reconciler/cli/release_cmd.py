@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from reconciler.cli.options import add_azure_connection
 from reconciler.cli.plan_cmd import load_and_observe
 from reconciler.render.cli_messages import render_error
 
@@ -35,8 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="'NAME <EMAIL>'",
         help="commit author and committer (default: $RECONCILE_GIT_AUTHOR, else git's configuration)",
     )
-    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
-    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(p)
     p.set_defaults(func=run)
 
 

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from reconciler.cli.options import add_azure_connection
 from reconciler.cli.plan_cmd import load_and_observe
 from reconciler.gitops.git import GitError, commit
 from reconciler.gitops.pin_edit import EditError, edit_file
@@ -44,10 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--desired", default="desired", metavar="DIR", help="desired-state directory (default: ./desired)"
     )
-    parser.add_argument(
-        "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
-    )
-    parser.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(parser)
     parser.set_defaults(func=run)
 
 

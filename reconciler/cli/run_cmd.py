@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 
+from reconciler.cli.options import add_azure_connection
 from reconciler.controller.app import RunOptions, serve
 from reconciler.controller.logs import setup_logging, teardown_logging
 from reconciler.controller.notify import SHAPES
@@ -100,8 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="release commits' author (default: $RECONCILE_GIT_AUTHOR)",
     )
     p.add_argument("--parallelism", type=int, default=4, metavar="N", help="concurrent actions (default: 4)")
-    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
-    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(p)
     p.set_defaults(func=run)
 
 

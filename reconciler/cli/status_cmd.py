@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 
+from reconciler.cli.options import add_azure_connection
 from reconciler.spec import DesiredStateError, load_desired
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -25,10 +26,7 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--desired", default="desired", metavar="DIR", help="desired-state directory")
-    parser.add_argument(
-        "--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)"
-    )
-    parser.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -13,6 +13,8 @@ import logging
 import sys
 import threading
 
+from reconciler.cli.options import add_azure_connection
+
 EXIT_OK, EXIT_ERROR = 0, 1
 DEFAULT_PORT = 8484
 
@@ -35,8 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--interval", type=float, default=5.0, metavar="S", help="observe at most every S seconds (default 5)"
     )
-    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
-    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(p)
     p.set_defaults(func=run_ui)
 
 

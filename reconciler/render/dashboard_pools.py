@@ -4,6 +4,7 @@ progress (the batch line `reconcile status` prints), the capacity chart, conditi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.render.dashboard_html import _e, _facts, _state, _table
@@ -28,33 +29,80 @@ def _rings(view: Mapping[str, Any]) -> str:
     return f'<h3>Rings</h3><ol class="rings" aria-label="Rollout rings, in order">{items}</ol>'
 
 
-def capacity_chart(pool: Mapping[str, Any], width: int = 360, height: int = 120) -> str:
-    """Available hosts against the floor: observed samples (solid), then the planned batches (dashed)."""
-    observed = [s["available"] for s in pool.get("capacity") or ()]
-    planned = [b["available"] for b in (pool.get("rollout") or {}).get("planned_capacity") or ()]
+def _clock(at: Any) -> str:
+    """An ISO time as a short axis label, 'Dec 07 12:38' (UTC, as every time on the page); '' if none."""
+    try:
+        return datetime.fromisoformat(str(at)).astimezone(UTC).strftime("%b %d %H:%M") if at else ""
+    except ValueError:
+        return ""
+
+
+def _axis_marks(observed: int, points: int, step: float) -> list[tuple[int, str]]:
+    """Which points get a time under the axis: the first, the last observed (now) and the last, each far
+    enough (70 px) from the ones already labelled that the labels do not overlap."""
+    wanted = [(0, "start"), (points - 1, "end")]
+    if 0 < observed - 1 < points - 1:
+        wanted.insert(1, (observed - 1, "middle"))
+    out: list[tuple[int, str]] = []
+    for i, anchor in wanted:
+        if all(abs(i - j) * step > 70 for j, _ in out):
+            out.append((i, anchor))
+    return out
+
+
+def capacity_chart(pool: Mapping[str, Any], width: int = 420, height: int = 150) -> str:
+    """Available hosts against the floor over time: the samples observed while someone looked (solid), then
+    the batches the plan's simulation expects (dashed), evenly spaced, the first, current and last times
+    labelled under the axis."""
+    samples = list(pool.get("capacity") or ())
+    batches = list((pool.get("rollout") or {}).get("planned_capacity") or ())
+    observed = [s["available"] for s in samples]
+    planned = [b["available"] for b in batches]
     points = observed + planned
     floor, count = pool.get("floor_hosts") or 0, pool.get("count") or 0
     if not points:
         return ""
     top = max([count, floor, *points, 1])
-    step = (width - 40) / max(1, len(points) - 1)
+    left, right, base, head = 30, width - 12, height - 32, 14
+    step = (right - left) / max(1, len(points) - 1)
+
+    def x(i: int) -> float:
+        return left + i * step
+
+    def y(v: float) -> float:
+        return base - (base - head) * v / top
 
     def xy(i: int, v: int) -> str:
-        return f"{30 + i * step:.1f},{height - 15 - (height - 30) * v / top:.1f}"
+        return f"{x(i):.1f},{y(v):.1f}"
 
-    fy = height - 15 - (height - 30) * floor / top
     solid = " ".join(xy(i, v) for i, v in enumerate(observed))
     dashed = " ".join(xy(i, v) for i, v in enumerate(points) if i >= max(0, len(observed) - 1))
+    times = [s.get("at") for s in samples] + [b.get("at") for b in batches]
+    labels = "".join(
+        f'<text x="{x(i):.1f}" y="{height - 18}" font-size="10" fill="#4a5560" text-anchor="{anchor}">'
+        f"{_e(_clock(times[i]))}</text>"
+        for i, anchor in _axis_marks(len(observed), len(points), step)
+        if _clock(times[i])
+    )
     title = (
         f"Capacity of {pool['pool']}: {pool.get('available')} available now, floor {floor}; "
         f"{len(observed)} observed sample(s), {len(planned)} planned batch(es)"
     )
+    legend = (
+        f'<text x="{left}" y="{height - 4}" font-size="10" fill="#0550ae">── observed'
+        + ("   ╌╌ planned by the simulation" if planned else "")
+        + "</text>"
+    )
+    chart_id = f"cap-{_e(pool['pool'])}"
     return (
         f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'aria-labelledby="cap-{_e(pool["pool"])}"><title id="cap-{_e(pool["pool"])}">{_e(title)}</title>'
-        f'<line x1="30" x2="{width - 10}" y1="{fy:.1f}" y2="{fy:.1f}" stroke="#a40e26" stroke-dasharray="4 3"/>'
-        f'<text x="2" y="{fy + 4:.1f}" font-size="10" fill="#a40e26">floor</text>'
-        f'<text x="2" y="14" font-size="10" fill="#4a5560">{_e(top)}</text>'
+        f'aria-labelledby="{chart_id}"><title id="{chart_id}">{_e(title)}</title>'
+        f'<line x1="{left}" x2="{right}" y1="{base}" y2="{base}" stroke="#c9d1d9"/>'
+        f'<line x1="{left}" x2="{right}" y1="{y(floor):.1f}" y2="{y(floor):.1f}" stroke="#a40e26" '
+        'stroke-dasharray="4 3"/>'
+        f'<text x="2" y="{y(floor) + 4:.1f}" font-size="10" fill="#a40e26">{_e(floor)}</text>'
+        f'<text x="{right}" y="{y(floor) - 3:.1f}" font-size="10" fill="#a40e26" text-anchor="end">floor</text>'
+        f'<text x="2" y="{head + 4}" font-size="10" fill="#4a5560">{_e(top)}</text>'
         + (f'<polyline fill="none" stroke="#0550ae" stroke-width="2" points="{solid}"/>' if observed else "")
         + (
             f'<polyline fill="none" stroke="#0550ae" stroke-dasharray="5 4" points="{dashed}"/>'
@@ -62,9 +110,10 @@ def capacity_chart(pool: Mapping[str, Any], width: int = 360, height: int = 120)
             else ""
         )
         + "".join(
-            f'<circle cx="{xy(i, v).split(",")[0]}" cy="{xy(i, v).split(",")[1]}" r="3" fill="#0550ae"/>'
-            for i, v in enumerate(observed)
+            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#0550ae"/>' for i, v in enumerate(observed)
         )
+        + labels
+        + legend
         + "</svg>"
     )
 
@@ -85,6 +134,18 @@ def _progress(batch: Mapping[str, Any] | None) -> str:
         return f'<span class="batch">not started</span>: {_e(batch["total"])} batch(es) to go'
     head = f'<span class="batch">{_e(batch["done"])} of {_e(batch["total"])} done</span>'
     return f"{head} {bar} {_e(batch['to_go'])} batch(es) to go"
+
+
+def _whole(rollout: Mapping[str, Any]) -> str:
+    """The plan's simulation of the rest of the rollout; when it stops short its counts are partial, so it
+    says why instead of showing them."""
+    versions = f"{_e(', '.join(rollout.get('from') or []) or '—')} → {_e(rollout['to'])}"
+    if rollout.get("end") != "converged":
+        return f"{versions}: the plan's simulation stops ({_e(rollout.get('end'))}): {_e(rollout.get('end_why'))}"
+    return (
+        f"{versions}: {_e(rollout.get('drained'))} drained, {_e(rollout.get('messaged'))} users messaged, "
+        f"{_e(rollout.get('logged_off'))} logged off; done at {_e(rollout.get('finishes_at'))}"
+    )
 
 
 def _pool(p: Mapping[str, Any]) -> str:
@@ -120,16 +181,7 @@ def _pool(p: Mapping[str, Any]) -> str:
             )
         )
     if rollout.get("to"):
-        facts.append(
-            (
-                "Whole rollout",
-                f"{_e(', '.join(rollout.get('from') or []) or '—')} → {_e(rollout['to'])}: "
-                f"{_e(rollout.get('drained'))} drained, {_e(rollout.get('messaged'))} users messaged, "
-                f"{_e(rollout.get('logged_off'))} logged off; {_e(rollout.get('batches_left'))} batch(es) left, "
-                f"{_e(rollout.get('end'))}"
-                + (f" at {_e(rollout['finishes_at'])}" if rollout.get("finishes_at") else ""),
-            )
-        )
+        facts.append(("Whole rollout", _whole(rollout)))
     f = p.get("failures") or {}
     facts.append(
         ("Failures", f"{_e(f.get('count'))} of budget {_e(f.get('budget'))} (then {_e(f.get('on_failure'))})")

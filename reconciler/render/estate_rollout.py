@@ -33,8 +33,10 @@ def _batches(pool: Mapping[str, Any], preview: RolloutPreview | None) -> dict[st
     leaving = len(set(hosts["outdated"]) - in_waves)
     unreached = 0 if _complete(preview) else max(0, outdated - len(in_waves) - leaving)
     to_go = len(waves) + math.ceil(unreached / size)
-    done = math.ceil(len(hosts["done"]) / size)
     running = bool(current)
+    # Hosts of a batch finish one by one: while one runs, only whole batches are done (a last, smaller
+    # batch is whole once nothing runs).
+    done = len(hosts["done"]) // size if running else math.ceil(len(hosts["done"]) / size)
     total = done + running + to_go
     if not total:
         return None

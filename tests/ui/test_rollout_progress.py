@@ -117,6 +117,16 @@ def test_between_batches_the_finished_one_counts_as_done():
     assert '<span class="batch">1 of 2 done</span>' in respond("/pools", lambda: view)[2].decode()
 
 
+def test_a_batch_whose_first_host_finished_is_still_under_way():
+    """The first batch of two hosts: prod-4 took over from prod-0 (gone), prod-5 still comes up for prod-1."""
+    hosts = {"1.0.0": {"available": 3}, "2.0.0": {"available": 1, "registering": 1}}
+    pool = status(
+        hosts, done=("prod-4",), current=("prod-1", "prod-5"), outdated=("prod-1",), batch_size=2, count=4
+    )
+    batch, _ = batch_of(pool, preview(("prod-1",), ("prod-2", "prod-3")))
+    assert (batch["current"], batch["total"], batch["done"], batch["to_go"]) == (1, 2, 0, 1)
+
+
 def test_a_rollout_held_at_a_gate_has_not_started_and_counts_its_batches():
     pool = status({"1.0.0": {"available": 4}}, batch_size=2, count=4)
     batch, view = batch_of(pool, preview(end="blocked", why="waits for pool hp-validation"))

@@ -14,11 +14,13 @@ from reconciler.azure.hosts_read import read_pool
 from reconciler.azure.hosts_write import PoolWriter
 from reconciler.model.rollout import (
     HOST_FAILED_TAG,
+    HOST_ROLLOUT_TAG,
     POOL_FAILURES_TAG,
     POOL_LAST_FAILURE_TAG,
     POOL_QUARANTINE_TAG,
     HostFailure,
     parse_last_failure,
+    rollout_id,
 )
 from reconciler.planner.host_failures import failure_of
 from reconciler.planner.host_inputs import HostView, PoolInputs
@@ -39,7 +41,10 @@ def host_state(h: HostView, p: PoolInputs) -> str:
     if h.retiring:
         return "draining" if h.sessions else "retiring"
     if not h.established:
-        return "provisioning"
+        # A VM that exists but is no session host yet is counted as such, not hidden among VMs being built.
+        if h.provisioning != "Succeeded":
+            return "provisioning"
+        return "registering" if h.session_host else "unregistered"
     if h.accepting_available:
         return "available"
     return (h.status or "unregistered").lower() if h.accepting else "drained"
@@ -70,6 +75,34 @@ def failed_hosts(p: PoolInputs, pool_tags: dict[str, str]) -> list[dict[str, Any
     if last and last["host"] not in {f["host"] for f in out}:
         out.append(last)
     return out
+
+
+def rollout_hosts(p: PoolInputs) -> dict[str, list[str]]:
+    """The hosts of the rollout to the pin, by where they are: `done`, built by it and serving (the host it
+    replaced gone); `current`, the batch under way (hosts coming up or retiring, and the old hosts a new one
+    is about to take over from), and of those the `outdated` ones. Read from the tags apply writes, so a
+    restarted apply and status agree."""
+    if not p.target:
+        return {"done": [], "current": [], "outdated": []}
+    # Names are reused once a VM is gone: only an outdated host of that name is still being replaced.
+    outdated = {h.name.lower(): h.name for h in p.hosts if h.version != p.target}
+    ours = rollout_id(p.target)
+    done, current = [], set()
+    for h in p.hosts:
+        if h.retiring or not h.established:
+            current.add(h.name)
+        replaced = outdated.get((h.replaces or "").lower())
+        if replaced:
+            current.update((h.name, replaced))
+        elif (
+            h.established
+            and not h.retiring
+            and h.version == p.target
+            and h.tags.get(HOST_ROLLOUT_TAG) == ours
+        ):
+            done.append(h.name)
+    old = sorted(h.name for h in p.hosts if h.name in current and h.version != p.target)
+    return {"done": sorted(done), "current": sorted(current), "outdated": old}
 
 
 def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
@@ -115,6 +148,7 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
         "floor_hosts": pol.floor_hosts,
         "available": sum(1 for h in p.hosts if h.accepting_available),
         "batch_in_progress": sorted(h.name for h in p.hosts if h.retiring or not h.established),
+        "rollout_hosts": rollout_hosts(p),
         "users_waiting": waiting,
         "window_open": p.window_open,
         "next_window": p.next_window.isoformat() if p.next_window else None,

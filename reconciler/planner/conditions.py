@@ -83,8 +83,7 @@ def _pool(observed: Observed, pool_id: str, name: str, pending: Mapping[str, lis
         ]
     elif changes:
         reason = Reason.ROLLOUT_IN_PROGRESS if rolling else Reason.CHANGES_PENDING
-        batches = sum(int(c.details.get("batches", 0)) for c in rolling)
-        msg = f"{batches} rollout batch(es) to go" if rolling else f"{len(changes)} change(s) pending"
+        msg = _rolling_message(rolling) if rolling else f"{len(changes)} change(s) pending"
         drafts = [
             (ConditionType.READY, F, reason, msg),
             (ConditionType.RECONCILING, T, reason, msg),
@@ -93,6 +92,16 @@ def _pool(observed: Observed, pool_id: str, name: str, pending: Mapping[str, lis
     else:
         drafts = _converged()
     return ObjectKind.HOST_POOL, name, drafts
+
+
+def _rolling_message(rolling: list) -> str:
+    """The waves the plan's simulation still sees; none while it cannot see past what runs now (a host
+    coming up, a gate), so then say what that is rather than "0 batches to go" beside a batch in progress."""
+    batches = sum(int(c.details.get("batches", 0)) for c in rolling)
+    if batches:
+        return f"{batches} rollout batch(es) to go"
+    why = next((str(c.details.get("simulation", {}).get("why") or "") for c in rolling), "")
+    return f"rollout under way: {why}" if why else "rollout under way"
 
 
 def _converged() -> list[_Draft]:

@@ -8,7 +8,6 @@ registration token, and no raw ARM payload is copied.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -19,6 +18,7 @@ from reconciler.model.conditions import ConditionSet
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.observed_resources import leaf_name, parent_id
 from reconciler.model.rollout import RolloutPreview
+from reconciler.render.estate_rollout import capacity_sample, rollout
 from reconciler.render.status import conditions_for, conditions_json
 
 # Written by reconciler.planner.triggers on the templates and versions it builds (render may not import the
@@ -26,7 +26,6 @@ from reconciler.render.status import conditions_for, conditions_json
 TRIGGER_TAG = "avd-reconciler-trigger"
 SOURCE_TAG = "avd-reconciler-source"
 FAILED_RUN_STATES = ("Failed", "Canceled", "PartiallySucceeded")
-CAPACITY_SAMPLES = 60  # how much observed history a pool's capacity chart keeps
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -154,55 +153,6 @@ def builds(observed: Observed, failed: Sequence[Mapping[str, Any]]) -> list[dict
     return out
 
 
-LEAVING = ("draining", "retiring", "deleting", "failed")
-
-
-def _batches(pool: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Batch k of n of the rollout in progress: n batches of `batch_size` cover the pool; k is the batch
-    under way, counted from the hosts already on the pin (a surge creates them first) or the old hosts
-    already leaving (an in-place roll drains them first), whichever is further."""
-    pinned, count, size = pool.get("pinned"), pool.get("count") or 0, max(1, pool.get("batch_size") or 1)
-    if not pinned or not count:
-        return None
-    on_pin = pool["running"].get(pinned, 0)
-    untouched = sum(
-        n
-        for version, states in pool["hosts"].items()
-        if version != pinned
-        for state, n in states.items()
-        if state not in LEAVING
-    )
-    if not untouched and on_pin >= count and not pool.get("batch_in_progress"):
-        return None
-    total = max(1, math.ceil(count / size))
-    current = min(total, math.ceil(max(on_pin, count - untouched) / size))  # 0: not started (a gate)
-    return {"current": current, "total": total, "done_hosts": on_pin, "hosts": count}
-
-
-def _rollout(pool: Mapping[str, Any], preview: RolloutPreview | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"batch": _batches(pool)}
-    if preview is None:
-        return out
-    totals = preview.totals or {}
-    out.update(
-        {
-            "from": list(preview.from_versions),
-            "to": preview.to_version,
-            "end": preview.end,
-            "end_why": preview.end_why or None,
-            "finishes_at": preview.finished_at,
-            "drained": totals.get("drained", 0),
-            "messaged": totals.get("messaged", 0),
-            "logged_off": totals.get("logged_off", 0),
-            "batches_left": len(preview.batches),
-            "planned_capacity": [
-                {"at": b.at, "available": b.available_min, "batch": b.index} for b in preview.batches
-            ],
-        }
-    )
-    return out
-
-
 def _rings(pools: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """Host pools as a flow of rings: the first ring gates nothing before it, each next ring waits for the
     one it names in `gate.after` (validation → production)."""
@@ -291,19 +241,6 @@ def controller_summary(status: Mapping[str, Any] | None) -> dict[str, Any] | Non
     }
 
 
-def capacity_sample(history: list[dict[str, Any]], pools: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """Append one observation of every pool's available hosts to `history` (kept to CAPACITY_SAMPLES per
-    pool): the observed half of the capacity chart. Returns `history`."""
-    for p in pools:
-        if p.get("exists"):
-            history.append({"pool": p["pool"], "at": p.get("observed_at"), "available": p["available"]})
-    by_pool = Counter(s["pool"] for s in history)
-    for pool, n in by_pool.items():
-        for _ in range(n - CAPACITY_SAMPLES):
-            history.remove(next(s for s in history if s["pool"] == pool))
-    return history
-
-
 def estate_view(
     *,
     pools: Sequence[dict[str, Any]],
@@ -323,7 +260,7 @@ def estate_view(
         obj = conditions_for(conditions, "host-pool", p["pool"])
         pool["conditions"] = obj.to_json()["conditions"] if obj else []
         if p.get("exists"):
-            pool["rollout"] = _rollout(p, previews.get(p["pool"]))
+            pool["rollout"] = rollout(p, previews.get(p["pool"]))
             pool["capacity"] = [
                 {"at": s["at"], "available": s["available"]}
                 for s in capacity_history
@@ -341,3 +278,6 @@ def estate_view(
         "controller": controller_summary(controller),
         "conditions": conditions_json(conditions),
     }
+
+
+__all__ = ["builds", "capacity_sample", "controller_summary", "estate_tree", "estate_view", "pending"]

@@ -59,11 +59,7 @@ def render_pool(s: dict, conditions: ObjectConditions | list[dict] | None = None
         lines.append(f"    {version}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
     batch = (s.get("rollout") or {}).get("batch")
     if batch:
-        lines.append(
-            f"  rollout: batch {batch['current']} of {batch['total']}"
-            if batch["current"]
-            else f"  rollout: not started, {batch['total']} batch(es) to go"
-        )
+        lines.append("  rollout: " + batch_line(batch))
     if s["batch_in_progress"]:
         lines.append("  batch in progress: " + ", ".join(s["batch_in_progress"]))
     for w in s["users_waiting"]:
@@ -88,6 +84,15 @@ def render_pool(s: dict, conditions: ObjectConditions | list[dict] | None = None
     for note in s["notes"]:
         lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n" + render_conditions(conditions) + "\n"
+
+
+def batch_line(batch: dict) -> str:
+    """The rollout's progress in words; the dashboard shows the same numbers."""
+    if batch["running"]:
+        return f"batch {batch['current']} of {batch['total']} under way, {batch['to_go']} more to go"
+    if not batch["done"]:
+        return f"not started, {batch['total']} batch(es) to go"
+    return f"{batch['done']} of {batch['total']} batch(es) done, {batch['to_go']} to go"
 
 
 def render_failed_builds(builds: list[dict]) -> str:

@@ -51,6 +51,21 @@ def test_a_converged_pool_is_ready_and_a_rolling_one_is_reconciling():
     assert "3 rollout batch" in obj.get(ConditionType.RECONCILING).message
 
 
+def test_a_rollout_whose_batch_is_under_way_never_says_zero_batches_to_go():
+    """The simulation cannot time a host coming up, so it ends there with no waves: the message says what
+    runs instead of "0 rollout batch(es) to go" beside the dashboard's "batch 1 of 2"."""
+    change = Change(
+        Action.ROLL,
+        "session-hosts",
+        POOL,
+        "pin moved",
+        details={"batches": 0, "simulation": {"end": "blocked", "why": "canary-2 coming up"}},
+    )
+    _, obj = of(derive(observed(), plan(change)), ObjectKind.HOST_POOL, "hp-a")
+    message = obj.get(ConditionType.RECONCILING).message
+    assert message == "rollout under way: canary-2 coming up" and "0 rollout" not in message
+
+
 def test_a_quarantine_tag_or_a_halt_stalls_the_pool_with_its_own_reason():
     tags = {POOL_QUARANTINE_TAG: f"{VERSION}|{T0.isoformat()}"}
     quarantined, _ = of(derive(observed(pool_tags=tags), plan(roll(2))), ObjectKind.HOST_POOL, "hp-a")

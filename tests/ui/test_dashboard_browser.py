@@ -28,6 +28,10 @@ def view_of(base: str) -> dict:
         return json.loads(r.read())
 
 
+def canary_of(base: str) -> dict:
+    return next(p for p in view_of(base)["pools"] if p["pool"] == "hp-canary")
+
+
 def hosts_row(page, pool: str, version: str):
     return page.locator(f"#pool-{pool} table").first.locator(
         "tr", has=page.locator(f"th:text-is('{version}')")
@@ -47,9 +51,16 @@ def test_pool_page_shows_batch_hosts_by_version_rings_and_capacity(midway, page,
     page.goto(base + "/pools")
     canary = page.locator("#pool-hp-canary")
     expect(canary.locator(".batch")).to_have_text("batch 1 of 2")
+    # the batch under way is the new host and the one it replaces; one more batch after it
+    expect(canary).to_contain_text("under way: canary-1, canary-2; 1 more to go")
     expect(hosts_row(page, "hp-canary", "1.0.0")).to_contain_text("2")
-    expect(hosts_row(page, "hp-canary", "2.0.0").locator("td").nth(1)).to_have_text("1")  # provisioning
+    expect(hosts_row(page, "hp-canary", "2.0.0").locator("td").nth(1)).to_have_text(
+        "1"
+    )  # its VM, no host yet
     expect(canary).to_contain_text("Batch in progress: canary-2")
+    conditions = canary.locator("table", has=page.locator("caption", has_text="Conditions"))
+    expect(conditions).to_contain_text("rollout under way")
+    expect(conditions).not_to_contain_text("0 rollout batch")
     expect(page.locator("#pool-hp-prod .batch")).to_have_text("not started")
     rings = page.locator("ol.rings > li")
     expect(rings).to_have_count(2)
@@ -58,9 +69,6 @@ def test_pool_page_shows_batch_hosts_by_version_rings_and_capacity(midway, page,
     expect(canary.locator("svg.chart title")).to_contain_text("floor 1")
     expect(canary.locator("table caption", has_text="Conditions")).to_have_count(1)
     page.screenshot(path=str(tmp_path / "pools.png"), full_page=True)
-    if os.environ.get("RECONCILE_DOCS_SCREENSHOT") == "1":
-        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-        canary.screenshot(path=str(DOCS_SCREENSHOT))
     assert (tmp_path / "pools.png").stat().st_size > 10_000
 
 
@@ -69,19 +77,39 @@ def test_a_rollout_step_appears_without_a_reload(midway, frozen, page, tmp_path)
     page.goto(base + "/pools")
     expect(page.locator("#pool-hp-canary .batch")).to_have_text("batch 1 of 2")
     page.evaluate("window.__sameDocument = true")  # lost if the page reloaded
+    states = set()
     for _ in range(60):  # apply passes until the new host is Available (it registers, then joins)
         cycle(frozen, root)
-        pool = next(p for p in view_of(base)["pools"] if p["pool"] == "hp-canary")
+        pool = canary_of(base)
+        states |= set(pool["hosts"].get("2.0.0", {}))
         if pool["hosts"].get("2.0.0", {}).get("available"):
             break
     else:
         raise AssertionError(f"canary-2 never became available: {pool['hosts']}")
+    # its VM was counted before it was a session host, then while it registered
+    assert {"unregistered", "registering"} <= states, states
     header = page.locator("#pool-hp-canary table").first.locator("thead")
     expect(header).to_contain_text("available")
     available = hosts_row(page, "hp-canary", "2.0.0")
     expect(available.locator("td").first).to_have_text("1", timeout=90_000)
     assert page.evaluate("window.__sameDocument === true")
     page.screenshot(path=str(tmp_path / "pools-after.png"), full_page=True)
+    for _ in range(60):  # until the old host is gone and the second batch starts
+        cycle(frozen, root)
+        batch = canary_of(base)["rollout"]["batch"]
+        if batch and batch["current"] == 2 and batch["running"]:
+            break
+    else:
+        raise AssertionError(f"the second batch never started: {batch}")
+    canary = page.locator("#pool-hp-canary")
+    expect(canary.locator(".batch")).to_have_text("batch 2 of 2", timeout=90_000)
+    expect(canary).to_contain_text("0 more to go")
+    expect(canary.locator("svg.chart circle")).not_to_have_count(1)  # a sample per look: a line over time
+    assert page.evaluate("window.__sameDocument === true")
+    page.screenshot(path=str(tmp_path / "pools-second-batch.png"), full_page=True)
+    if os.environ.get("RECONCILE_DOCS_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        canary.screenshot(path=str(DOCS_SCREENSHOT))
 
 
 def test_keyboard_reaches_every_page(midway, page):

@@ -46,6 +46,9 @@ class ConnectionSettings:
     arm_audience: str | None = None  # token audience; default: the SDK's (https://management.azure.com)
     authority_host: str | None = None
     ca_bundle: str | None = None
+    # Where Key Vault data-plane requests go instead of the vault's own host (the sandbox, or a proxy): the
+    # request keeps the vault's host name in its Host header, as curl's --resolve does.
+    keyvault_endpoint: str | None = None
     retry_total: int = 6
     retry_status: int = 6  # azure-core's default is 3; a throttled subscription deserves the full budget
     retry_backoff_factor: float = 0.8
@@ -62,6 +65,7 @@ class ConnectionSettings:
             arm_audience=env.get("RECONCILE_ARM_AUDIENCE") or None,
             authority_host=env.get("AZURE_AUTHORITY_HOST") or None,
             ca_bundle=env.get("RECONCILE_CA_BUNDLE") or None,
+            keyvault_endpoint=(env.get("RECONCILE_KEYVAULT_ENDPOINT") or "").rstrip("/") or None,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

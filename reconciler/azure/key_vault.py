@@ -3,8 +3,9 @@
 Only acceptance tests need this: a run command's protectedParameters and runAsPassword take values, not Key
 Vault references (the domain join's extension reads its password inside Azure, `protectedSettingsFromKeyVault`).
 The data plane's `GET {uri}?api-version=7.5` through azure-core's pipeline (bearer token for the vault
-audience, the same retry policy and CA bundle as ARM). Values are returned to the caller only: never logged,
-cached or put in an error message (the error names the URI).
+audience, the same retry policy and CA bundle as ARM); with `RECONCILE_KEYVAULT_ENDPOINT` set (the sandbox),
+the request goes there with the vault's host name in its Host header. Values are returned to the caller only:
+never logged, cached or put in an error message (the error names the URI).
 """
 
 from __future__ import annotations
@@ -57,9 +58,14 @@ class KeyVaultSecrets:
     def __call__(self, uri: str) -> str:
         if not SECRET_URI.match(uri or ""):
             raise SecretUnavailable(f"not a Key Vault secret URI: {uri}")
-        base = uri.split("/secrets/", 1)[0]
+        base, path = uri.split("/secrets/", 1)
+        headers = {}
+        if self.conn.settings.keyvault_endpoint:
+            headers["Host"] = base.split("://", 1)[1]
+            base = self.conn.settings.keyvault_endpoint
+        request = HttpRequest("GET", f"{base}/secrets/{path}?api-version={API_VERSION}", headers=headers)
         try:
-            response = self._client(base).send_request(HttpRequest("GET", f"{uri}?api-version={API_VERSION}"))
+            response = self._client(base).send_request(request)
             response.raise_for_status()
             value = response.json().get("value")
         except (AzureError, ValueError) as exc:

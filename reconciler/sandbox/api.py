@@ -146,6 +146,7 @@ class Sandbox:
             "AZURE_CLIENT_SECRET": self.client_secret,
             "AZURE_AUTHORITY_HOST": self.endpoint,
             "RECONCILE_ARM_ENDPOINT": self.endpoint,
+            "RECONCILE_KEYVAULT_ENDPOINT": self.endpoint,
             "RECONCILE_CA_BUNDLE": self.ca_bundle,
             "REQUESTS_CA_BUNDLE": self.requests_bundle,
         }

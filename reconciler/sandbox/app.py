@@ -15,7 +15,7 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from . import admin, api_versions, identity
+from . import admin, api_versions, identity, keyvault_data
 from .audit import Audit
 from .clock import SandboxClock
 from .config import SandboxConfig
@@ -138,6 +138,9 @@ class App:
             with self.lock:
                 self.settle()
                 return admin.handle(self, req)
+        vault = keyvault_data.vault_of(req)
+        if vault is not None:
+            return keyvault_data.handle(self, req, vault)
         public = identity.handle_public(self, req)
         if public is not None:
             return public

@@ -51,8 +51,8 @@ def audience_of(scope: str) -> str:
     return resource[: -len(".default")] if resource.endswith("/.default") else resource
 
 
-def _allowed_audience(aud: str) -> bool:
-    return aud.rstrip("/") + "/" in AUDIENCES
+def _allowed_audience(aud: str, audiences: tuple[str, ...]) -> bool:
+    return aud.rstrip("/") + "/" in audiences
 
 
 def _utc(ts: float) -> str:
@@ -84,8 +84,10 @@ class TokenIssuer:
         self.issued += 1
         return f"{signing_input}.{self._sign(signing_input)}", max(0, math.floor(real_lifetime))
 
-    def validate(self, token: str, now: float, authorization_uri: str) -> dict[str, Any]:
-        """The token's claims, or ARM's 401 for a token it would refuse."""
+    def validate(
+        self, token: str, now: float, authorization_uri: str, audiences: tuple[str, ...] = AUDIENCES
+    ) -> dict[str, Any]:
+        """The token's claims, or ARM's 401 for a token it would refuse (`audiences`: ARM's, by default)."""
         parts = token.split(".")
         if len(parts) != 3:
             raise invalid_token(
@@ -106,8 +108,8 @@ class TokenIssuer:
                 "The access token is invalid: its signature could not be verified.",
             )
         aud = str(claims.get("aud", ""))
-        if not _allowed_audience(aud):
-            allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in AUDIENCES)
+        if not _allowed_audience(aud, audiences):
+            allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in audiences)
             raise invalid_token(
                 authorization_uri,
                 "InvalidAuthenticationTokenAudience",

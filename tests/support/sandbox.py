@@ -113,7 +113,11 @@ def make_clients(sb, credential, subscription_id=None, **extra) -> SimpleNamespa
 def connect(sb) -> Connection:
     """A production `Connection` to `sb` with immediate LRO polling and no exponential backoff."""
     settings = ConnectionSettings(
-        arm_endpoint=sb.endpoint, ca_bundle=sb.ca_bundle, polling_interval=0, retry_backoff_factor=0
+        arm_endpoint=sb.endpoint,
+        ca_bundle=sb.ca_bundle,
+        keyvault_endpoint=sb.endpoint,
+        polling_interval=0,
+        retry_backoff_factor=0,
     )
     return Connection(settings, credential=credential_for(sb))
 

@@ -119,6 +119,33 @@ def references(desired: DesiredState) -> list[Reference]:
                     note,
                 )
             )
+    out += _acceptance_secrets(desired)
+    return out
+
+
+def _acceptance_secrets(desired: DesiredState) -> list[Reference]:
+    """Acceptance tests' secrets given by `vaultId`: checked like a pool's. A bare `vaultName` names no
+    resource group (the suite belongs to a definition, not to a pool), so it is only read when a test runs."""
+    out: list[Reference] = []
+    for definition in desired.image_definitions:
+        suite = definition.spec.acceptance
+        for i, test in enumerate(suite.tests if suite else ()):
+            refs = [(f"parameters.{name}", value) for name, value in test.parameters.items() if value.secret]
+            if test.run_as is not None:
+                refs.append(("runAs.password", test.run_as.password))
+            for part, ref in refs:
+                secret = ref.key_vault_secret
+                if not secret.vault_id:
+                    continue
+                path = f"spec.acceptance.tests[{i}].{part}.keyVaultSecret"
+                out.append(
+                    Reference(
+                        "Key Vault secret",
+                        f"{secret.vault_id}/secrets/{secret.secret_name}",
+                        definition.origin(path),
+                        f"ImageDefinition {definition.key}: acceptance test {test.name}: {part}",
+                    )
+                )
     return out
 
 

@@ -39,7 +39,7 @@ pools = st.fixed_dictionaries(
 )
 
 
-# Ten whole rollouts: ~40 s on an idle 2-core machine, 228 s measured at load average 21 (the suite's 300 s
+# Ten whole rollouts: 228 s measured at load average 21 on 2 cores (the suite's 300 s
 # default would then decide on machine load, not on behaviour; the work is bounded by max_examples).
 @pytest.mark.timeout(900)
 @settings(

@@ -196,3 +196,24 @@ def test_accepting_a_version_that_does_not_exist_changes_nothing(frozen, tmp_pat
     code, _, err = accept(frozen, root, "galtest/win11/9.9.9", "--rerun")
     assert code == 1 and "does not exist" in err
     assert [h for h in history(root.parent / "state") if h["kind"] == "accept"] == []
+
+
+def test_a_rerun_during_the_suite_deletes_its_run_commands_and_runs_every_test_afresh(frozen, tmp_path):
+    """A run command from before the rerun (here the first test's, finished while nobody recorded it) is
+    deleted by the next apply, never adopted: its result predates the person's rerun."""
+    from support.sandbox import stored
+
+    root = provisioned(frozen, tmp_path)
+    drive(frozen, root, settled=lambda _: run_command_puts(frozen).get(TESTS[0]) == 1)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.RUNNING
+    code, _, err = accept(frozen, root, version_id("2.0.0"), "--rerun")
+    assert code == 0, err
+    [entry] = [h for h in history(root.parent / "state") if h["kind"] == "accept"]
+    assert entry["action"] == "rerun" and entry["previous"] == "running"
+    drive(frozen, root)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.PASSED
+    assert run_command_puts(frozen) == {TESTS[0]: 2, TESTS[1]: 1, TESTS[2]: 1}
+    runs = [r for r in frozen.audit()["run_commands"] if r["id"].lower().endswith(TESTS[0])]
+    assert len(runs) == 2  # the run from before the rerun does not stand in for a new one
+    assert stored(frozen, "Microsoft.Compute/virtualMachines/runCommands") == []
+    assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}

@@ -19,7 +19,9 @@ def estate(sb, tmp_path, minimum: str):
     path = root / "estate.yaml"
     text = path.read_text(encoding="utf-8")
     assert REQUIRE in text
-    path.write_text(text.replace(REQUIRE, REQUIRE + f"      minAgentVersion: {minimum}\n", 1), encoding="utf-8")
+    path.write_text(
+        text.replace(REQUIRE, REQUIRE + f"      minAgentVersion: {minimum}\n", 1), encoding="utf-8"
+    )
     seed_estate(sb, load_desired(root))
     drive(sb, root)  # the suite applies from 2.0.0: the pools come up on 1.0.0 and their hosts report
     return root

@@ -24,7 +24,9 @@ from support.sandbox import stored, time_scale
 from e2e.test_acceptance import provisioned, version_tags
 from reconciler.model.acceptance import AcceptanceState, acceptance_of, outcomes_of
 
-SLOW = 60  # a test's 22 s run is 0.4 s; the host's health checks, reported minutes after it registers, seconds
+SLOW = (
+    60  # a test's 22 s run is 0.4 s; the host's health checks, reported minutes after it registers, seconds
+)
 FIRST, SECOND = (f"avd-accept-{t}" for t in TESTS[:2])
 RUN_COMMANDS = "Microsoft.Compute/virtualMachines/runCommands"
 
@@ -61,7 +63,9 @@ def wait_for(apply: Apply, what: str, seen, timeout: float = 240.0) -> None:
     """Poll the sandbox (never a fixed sleep) until `seen()`; the apply must still be running."""
     deadline = time.monotonic() + timeout
     while not seen():
-        assert apply.proc.poll() is None, f"apply ended ({apply.proc.returncode}) before {what}:\n{apply.stderr()}"
+        assert apply.proc.poll() is None, (
+            f"apply ended ({apply.proc.returncode}) before {what}:\n{apply.stderr()}"
+        )
         assert time.monotonic() < deadline, f"no {what} within {timeout:.0f}s:\n{apply.stderr()}"
         time.sleep(0.05)
 

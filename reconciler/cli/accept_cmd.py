@@ -4,6 +4,8 @@
   excerpt), so the next apply runs the whole suite again on the validation pool;
 - `--force --reason "…"` tags the version `forced` with the reason: it counts as accepted everywhere (rings
   open after the soak, `latest` may resolve to it). The failure excerpt goes; the history keeps it.
+Both then delete the suite's run commands still on the host that ran it (a suite running when the person
+decided): a forced version's suite is never looked at again, and a rerun must not find an old result.
 Both are appended to the state store's history (kind `accept`) with who, when (server time), the reason and
 the verdict they replaced, under the apply lock, so no apply writes the same tags meanwhile.
 VERSION is the version's ARM id or `gallery/definition/1.2.3` (resolved through desired/).
@@ -21,6 +23,7 @@ from reconciler.model.acceptance import (
     ACCEPT_TEST_TAG_PREFIX,
     ACCEPTANCE_FAILURE_TAG,
     ACCEPTANCE_TAG,
+    RUN_COMMAND_PREFIX,
     Acceptance,
     AcceptanceState,
     acceptance_of,
@@ -147,6 +150,14 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
             return _fail(f"image version {vid}: {describe_error(exc)}")
         except Exception as exc:  # noqa: BLE001 -- sign-in and connection errors: one line, no traceback
             return _fail(describe_error(exc))
+        try:
+            deleted = _delete_run_commands(conn, vid, previous, args.desired)
+        except Exception as exc:  # noqa: BLE001 -- the verdict is written: say what is left, do not undo it
+            deleted = []
+            sys.stderr.write(
+                f"warning: {told}, but its run commands on {previous.host} could not be deleted "
+                f"({describe_error(exc)}); the next apply deletes them\n"
+            )
     entry = {
         "kind": "accept",
         "action": action,
@@ -156,6 +167,7 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
         "reason": reason or None,
         "previous": previous.state.value if previous else None,
         "previous_failure": before.get(ACCEPTANCE_FAILURE_TAG),
+        "deleted_run_commands": deleted,
         "succeeded": True,
     }
     try:
@@ -167,3 +179,35 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
 
 
 _ACCEPTANCE_KEYS = frozenset({ACCEPTANCE_TAG, ACCEPTANCE_FAILURE_TAG})
+
+
+def _delete_run_commands(conn, vid: str, previous: Acceptance | None, desired_dir: str) -> list[str]:
+    """Start deleting the suite's run commands on the host the verdict names, in each validation pool of the
+    version's definition (the VM lives in its pool's resource group); the ids whose delete was started."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from reconciler.azure.run_commands import RunCommands
+    from reconciler.model.observed import norm_id
+
+    if previous is None or not previous.host:
+        return []
+    try:
+        desired = load_desired(desired_dir)
+    except DesiredStateError:
+        return []  # nothing says where the host is; the next apply deletes them (engine/actions/acceptance)
+    definition_id = norm_id(vid.rsplit("/versions/", 1)[0])
+    runs, deleted = RunCommands(conn), []
+    for pool in desired.host_pools:
+        if norm_id(pool.definition.arm_id) != definition_id or not desired.is_validation(pool):
+            continue
+        rg = pool.arm_id.split("/providers/", 1)[0]
+        vm_id = f"{rg}/providers/Microsoft.Compute/virtualMachines/{previous.host}"
+        try:
+            found = runs.list(vm_id)
+        except ResourceNotFoundError:
+            continue  # the host is gone, and its run commands with it
+        for run in found:
+            if run.name.startswith(RUN_COMMAND_PREFIX) and run.provisioning_state != "Deleting":
+                runs.delete(vm_id, run.name)
+                deleted.append(f"{vm_id}/runCommands/{run.name}")
+    return deleted

@@ -19,6 +19,7 @@ import getpass
 import os
 import sys
 
+from reconciler.cli.options import add_azure_connection, fail
 from reconciler.model.acceptance import (
     ACCEPT_TEST_TAG_PREFIX,
     ACCEPTANCE_FAILURE_TAG,
@@ -28,11 +29,10 @@ from reconciler.model.acceptance import (
     AcceptanceState,
     acceptance_of,
 )
-from reconciler.render.cli_messages import render_error
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.store import LocalStore, LockHeld, StoreError
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK = 0
 REASON_LIMIT = 200  # the tag value holds state, time and host too (256 characters in all)
 
 
@@ -62,14 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="state directory: lock and history (default: ./state)",
     )
-    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
-    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(p)
     p.set_defaults(func=run)
-
-
-def _fail(message: str) -> int:
-    sys.stderr.write(render_error(message))
-    return EXIT_ERROR
 
 
 def version_id(ref: str, desired_dir: str) -> str:
@@ -97,20 +91,20 @@ def version_id(ref: str, desired_dir: str) -> str:
 def run(args: argparse.Namespace) -> int:
     reason = (args.reason or "").strip()
     if args.force and not reason:
-        return _fail('--force needs --reason "…": a forced acceptance must say why')
+        return fail('--force needs --reason "…": a forced acceptance must say why')
     if len(reason) > REASON_LIMIT:
-        return _fail(f"--reason is {len(reason)} characters; at most {REASON_LIMIT} fit in the version's tag")
+        return fail(f"--reason is {len(reason)} characters; at most {REASON_LIMIT} fit in the version's tag")
     try:
         vid = version_id(args.version, args.desired)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     store = LocalStore(args.state)
     try:
         lease = store.acquire("apply", owner="reconcile accept")
     except LockHeld as exc:
-        return _fail(f"an apply is running: {exc}")
+        return fail(f"an apply is running: {exc}")
     except StoreError as exc:
-        return _fail(f"state store {args.state}: {exc}")
+        return fail(f"state store {args.state}: {exc}")
     try:
         return _locked(args, store, vid, reason)
     finally:
@@ -143,13 +137,13 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
                 tags.merge(vid, {ACCEPTANCE_TAG: verdict.to_tag()}, remove=(ACCEPTANCE_FAILURE_TAG,))
                 action, told = "force", "accepted by hand"
         except VersionNotFound:
-            return _fail(f"image version {vid} does not exist")
+            return fail(f"image version {vid} does not exist")
         except HttpResponseError as exc:
             if exc.status_code == 409:  # an apply's tag PATCH (or a replication) still in flight on it
-                return _fail(f"image version {vid} is being updated; nothing changed, try again in a minute")
-            return _fail(f"image version {vid}: {describe_error(exc)}")
+                return fail(f"image version {vid} is being updated; nothing changed, try again in a minute")
+            return fail(f"image version {vid}: {describe_error(exc)}")
         except Exception as exc:  # noqa: BLE001 -- sign-in and connection errors: one line, no traceback
-            return _fail(describe_error(exc))
+            return fail(describe_error(exc))
         try:
             deleted = _delete_run_commands(conn, vid, previous, args.desired)
         except Exception as exc:  # noqa: BLE001 -- the verdict is written: say what is left, do not undo it
@@ -173,7 +167,7 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
     try:
         store.append_history(entry)
     except StoreError as exc:
-        return _fail(f"{vid}: {told}, but the history could not be written: {exc}")
+        return fail(f"{vid}: {told}, but the history could not be written: {exc}")
     print(f"{vid}: {told} (by {who}{', ' + reason if reason else ''})")
     return EXIT_OK
 
@@ -184,9 +178,8 @@ _ACCEPTANCE_KEYS = frozenset({ACCEPTANCE_TAG, ACCEPTANCE_FAILURE_TAG})
 def _delete_run_commands(conn, vid: str, previous: Acceptance | None, desired_dir: str) -> list[str]:
     """Start deleting the suite's run commands on the host the verdict names, in each validation pool of the
     version's definition (the VM lives in its pool's resource group); the ids whose delete was started."""
-    from azure.core.exceptions import ResourceNotFoundError
-
     from reconciler.azure.run_commands import RunCommands
+    from reconciler.azure.writes import ResourceNotFoundError
     from reconciler.model.observed import norm_id
 
     if previous is None or not previous.host:

@@ -99,7 +99,7 @@ def _one_line(recap: dict) -> str:
 HOST_WORDS = ("created", "replaced", "deleted", "drained", "messaged", "logged_off")
 
 
-def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally) -> None:
+def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally, watch=None) -> None:
     """Apply; when it hands back a long wait (a soak, a window), move the sandbox clock to the moment that wait
     ends, as time would pass in production; repeat until a plan has nothing left. One line per apply."""
     for cycle in range(1, MAX_CYCLES + 1):
@@ -125,6 +125,8 @@ def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally:
             print(line[:200], flush=True)
         for f in recap["failures"]:
             print(f"     held back: {f['why'].split(': ', 1)[-1]}"[:200], flush=True)
+        if watch is not None:
+            watch(sb)
         resume = [datetime.fromisoformat(u["resumes_at"]) for u in recap["pending"] if u.get("resumes_at")]
         if resume and min(resume) > sb.now():
             sb.advance((min(resume) - sb.now()).total_seconds() + 1)
@@ -289,10 +291,40 @@ def production_versions(pools: dict[str, dict]) -> set[str]:
     return {v for name in PRODUCTION for v in (pools.get(name, {}).get("running") or {})}
 
 
-def acceptance_act(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally) -> None:
+class ProductionWatch:
+    """Every clinical version a production pool's VMs were created from, looked up in the sandbox after each
+    apply: "1.6.0 never reached production" is checked across the whole act, not only at its end."""
+
+    def __init__(self, desired: Path) -> None:
+        from reconciler.spec import load_desired
+
+        self.prefixes = tuple(
+            p.spec.session_hosts.name_prefix.lower()
+            for p in load_desired(desired).host_pools
+            if p.name in PRODUCTION
+        )
+        self.seen: set[str] = set()
+
+    def __call__(self, sb: Sandbox) -> None:
+        app = sb._app()
+        with app.lock:
+            for res in app.store.all():
+                if str(res.get("type", "")).lower() != "microsoft.compute/virtualmachines":
+                    continue
+                if not str(res.get("name", "")).lower().startswith(self.prefixes):
+                    continue
+                ref = ((res.get("properties") or {}).get("storageProfile") or {}).get("imageReference") or {}
+                image = str(ref.get("id", "")).lower()
+                if f"/images/{CLINICAL}/versions/" in image:
+                    self.seen.add(image.rsplit("/", 1)[-1])
+
+
+def acceptance_act(
+    sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally, watch: ProductionWatch
+) -> None:
     """1.6.0 fails its EHR test on the validation pool and is held back; 1.6.1, the fix, is promoted."""
     pools = show_clinical(desired, env)
-    if "1.6.0" in production_versions(pools):
+    if "1.6.0" in production_versions(pools) | watch.seen:
         raise SystemExit("1.6.0 failed acceptance yet runs on a production pool")
     if not show_held_back(desired, env):
         raise SystemExit("plan does not show 1.6.0's acceptance failure")
@@ -306,13 +338,18 @@ def acceptance_act(sb: Sandbox, desired: Path, state: str, env: dict[str, str], 
     (folder / "1.6.1.yaml").write_text(fixed)
     print(f"   + {(folder / '1.6.1.yaml').relative_to(desired.parent)}: 1.6.0 with the EHR client fixed")
     reconcile("validate", "--desired", str(desired), quiet=True)
-    converge(sb, desired, state, env, tally)
+    converge(sb, desired, state, env, tally, watch)
     pools = show_clinical(desired, env)
-    if "1.6.0" in production_versions(pools):
+    if "1.6.0" in production_versions(pools) | watch.seen:
         raise SystemExit("1.6.0 reached a production pool")
+    if "1.6.1" not in watch.seen:
+        raise SystemExit("the production watch saw no VM from 1.6.1: it is looking in the wrong place")
     if not all(set(pools[name]["running"]) == {"1.6.1"} for name in PRODUCTION if name in pools):
         raise SystemExit("1.6.1 was not promoted to the production pools")
-    print("   1.6.0 never ran on a production pool; 1.6.1 runs on " + ", ".join(PRODUCTION))
+    print(
+        f"   1.6.0 never ran on a production pool (their VMs, after every apply, came from "
+        f"{', '.join(sorted(watch.seen))}); 1.6.1 runs on " + ", ".join(PRODUCTION)
+    )
 
 
 def show_plan(desired: Path, env: dict[str, str], out: Path) -> None:
@@ -361,10 +398,11 @@ def main() -> int:
             sb.inject_fault(**EHR_FAILURE)
             release_month(sb, desired, env)
             reconcile("validate", "--desired", str(desired), quiet=True)
-            converge(sb, desired, state, env, tally)
+            watch = ProductionWatch(desired)
+            converge(sb, desired, state, env, tally, watch)
 
             banner("1.6.0 failed acceptance on the validation pool: quarantined, production held back")
-            acceptance_act(sb, desired, state, env, tally)
+            acceptance_act(sb, desired, state, env, tally, watch)
             ok = summary(tally, sb.invariants(), desired, started, sb.now())
     if not ok:
         raise SystemExit("the sandbox saw a broken invariant (see the summary)")

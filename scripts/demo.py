@@ -9,7 +9,10 @@
    windows included;
 4. a month later the marketplace image moves: the build triggers fire, `reconcile release` writes the new
    versions into desired/ (pinned to the new source), Image Builder builds them, the validation pool rolls
-   first, the production pools follow after the soak, inside their maintenance windows.
+   first, the production pools follow after the soak, inside their maintenance windows;
+5. but the new clinical version fails its acceptance test on the validation pool (the EHR client cannot
+   reach its license server: a sandbox run command rule makes the test exit 1): it is quarantined and the
+   production pools stay where they are; the fixed version that follows passes, soaks and is promoted.
 
 Between applies the demo fast-forwards the sandbox clock to the next moment anything can happen (a soak ending,
 a window opening), as a controller running on an interval would simply wait for it. Nothing outside the
@@ -96,7 +99,7 @@ def _one_line(recap: dict) -> str:
 HOST_WORDS = ("created", "replaced", "deleted", "drained", "messaged", "logged_off")
 
 
-def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally) -> None:
+def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally, watch=None) -> None:
     """Apply; when it hands back a long wait (a soak, a window), move the sandbox clock to the moment that wait
     ends, as time would pass in production; repeat until a plan has nothing left. One line per apply."""
     for cycle in range(1, MAX_CYCLES + 1):
@@ -110,15 +113,34 @@ def converge(sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally:
             recap = json.loads(done.stdout)["recap"]
         except (ValueError, KeyError):
             raise SystemExit(f"apply exited {done.returncode}: {done.stderr.strip()[-2000:]}") from None
-        if recap["failures"] or done.returncode != 0:
-            why = "; ".join(f"{f['id']}: {f['why']}" for f in recap["failures"]) or recap["outcome"]
+        # A rollout halted because its version failed acceptance is the gate doing its job, not a failure
+        # of the demo: that version is held back (act 5); anything else that fails stops the demo.
+        failures = [f for f in recap["failures"] if "failed acceptance" not in f["why"]]
+        if failures or (done.returncode != 0 and len(failures) == len(recap["failures"])):
+            why = "; ".join(f"{f['id']}: {f['why']}" for f in failures) or recap["outcome"]
             raise SystemExit(f"apply #{cycle} {recap['outcome']}: {why}")
         tally.add(recap)
         print(f"   apply #{cycle} {clock}: {_one_line(recap)}"[:160], flush=True)
+        for line in acceptance_lines(recap):
+            print(line[:200], flush=True)
+        for f in recap["failures"]:
+            print(f"     held back: {f['why'].split(': ', 1)[-1]}"[:200], flush=True)
+        if watch is not None:
+            watch(sb)
         resume = [datetime.fromisoformat(u["resumes_at"]) for u in recap["pending"] if u.get("resumes_at")]
         if resume and min(resume) > sb.now():
             sb.advance((min(resume) - sb.now()).total_seconds() + 1)
     raise SystemExit(f"not converged after {MAX_CYCLES} applies")
+
+
+def acceptance_lines(recap: dict) -> list[str]:
+    """The acceptance events of one apply, as `reconcile apply` prints them under ACCEPTANCE."""
+    lines = []
+    for t in recap.get("acceptance") or ():
+        code = f" (exit {t['exit_code']})" if t.get("exit_code") is not None else ""
+        why = f": {t['excerpt']}" if t.get("excerpt") else ""
+        lines.append(f"     acceptance {t['pool']}: {t['test']} {t['what']} on {t['host']}{code}{why}")
+    return lines
 
 
 def _floors(desired: Path) -> dict[str, tuple[int, int]]:
@@ -215,6 +237,121 @@ def release_month(sb: Sandbox, desired: Path, env: dict[str, str]) -> None:
             print(f"   + {Path(path).relative_to(desired.parent)}: {why}"[:160])
 
 
+CLINICAL = "win11-24h2-m365-clinical"
+PRODUCTION = ("hp-clinical-weu", "hp-clinical-neu")
+# What the EHR client's self-test prints when the image's license-server setting is wrong: the sandbox's run
+# command rule (kind "run_command", matched by the run command's name) makes the acceptance test exit 1 with it.
+EHR_FAILURE = {
+    "kind": "run_command",
+    "name": "avd-accept-ehr-client-starts",
+    "exit_code": 1,
+    "output": "EHR client self-test\nEhrClient.exe: cannot reach license server lic01.corp.contoso-health.example:27000\n",
+}
+
+
+def clinical_pools(desired: Path, env: dict[str, str]) -> dict[str, dict]:
+    """`reconcile status -o json` for the clinical pools, by name."""
+    return {p["pool"]: p for p in pool_status(desired, env) if p["pool"].startswith("hp-clinical")}
+
+
+def show_clinical(desired: Path, env: dict[str, str]) -> dict[str, dict]:
+    """One line per clinical pool, as `reconcile status` reports it: what runs, the gate, any quarantine."""
+    pools = clinical_pools(desired, env)
+    for name, p in pools.items():
+        running = ", ".join(f"{v}×{n}" for v, n in (p.get("running") or {}).items()) or "no hosts"
+        extra = f"; QUARANTINED {p['quarantined'].rsplit('/', 1)[-1]}" if p.get("quarantined") else ""
+        gate = (p.get("gate") or {}).get("why")
+        print(
+            f"   status {name:23} running {running}{extra}" + (f"; ring gate: {gate}" if gate else "")[:220]
+        )
+    return pools
+
+
+def show_held_back(desired: Path, env: dict[str, str]) -> list[str]:
+    """What plan says about a version that failed acceptance: the test, its exit code, the last lines of its
+    output and what to do about it (the hint)."""
+    done = subprocess.run(
+        [*RECONCILE, "plan", "--desired", str(desired), "-o", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    messages = [
+        d["message"]
+        for d in json.loads(done.stdout).get("diagnostics") or ()
+        if "failed acceptance" in d.get("message", "")
+    ]
+    for message in messages:
+        print(f"   plan: {message}")
+    return messages
+
+
+def production_versions(pools: dict[str, dict]) -> set[str]:
+    return {v for name in PRODUCTION for v in (pools.get(name, {}).get("running") or {})}
+
+
+class ProductionWatch:
+    """Every clinical version a production pool's VMs were created from, looked up in the sandbox after each
+    apply: "1.6.0 never reached production" is checked across the whole act, not only at its end."""
+
+    def __init__(self, desired: Path) -> None:
+        from reconciler.spec import load_desired
+
+        self.prefixes = tuple(
+            p.spec.session_hosts.name_prefix.lower()
+            for p in load_desired(desired).host_pools
+            if p.name in PRODUCTION
+        )
+        self.seen: set[str] = set()
+
+    def __call__(self, sb: Sandbox) -> None:
+        app = sb._app()
+        with app.lock:
+            for res in app.store.all():
+                if str(res.get("type", "")).lower() != "microsoft.compute/virtualmachines":
+                    continue
+                if not str(res.get("name", "")).lower().startswith(self.prefixes):
+                    continue
+                ref = ((res.get("properties") or {}).get("storageProfile") or {}).get("imageReference") or {}
+                image = str(ref.get("id", "")).lower()
+                if f"/images/{CLINICAL}/versions/" in image:
+                    self.seen.add(image.rsplit("/", 1)[-1])
+
+
+def acceptance_act(
+    sb: Sandbox, desired: Path, state: str, env: dict[str, str], tally: Tally, watch: ProductionWatch
+) -> None:
+    """1.6.0 fails its EHR test on the validation pool and is held back; 1.6.1, the fix, is promoted."""
+    pools = show_clinical(desired, env)
+    if "1.6.0" in production_versions(pools) | watch.seen:
+        raise SystemExit("1.6.0 failed acceptance yet runs on a production pool")
+    if not show_held_back(desired, env):
+        raise SystemExit("plan does not show 1.6.0's acceptance failure")
+
+    banner("The fix: 1.6.1 (EHR client license server setting corrected) passes acceptance, soaks, promotes")
+    with sb._app().lock:
+        sb._app().faults.clear()  # the fixed image's EHR client reaches its license server
+    folder = desired / "versions" / CLINICAL
+    text = (folder / "1.6.0.yaml").read_text()
+    fixed = re.sub(r"(?m)^(\s*name:\s*)1\.6\.0\s*$", r"\g<1>1.6.1", text, count=1)
+    (folder / "1.6.1.yaml").write_text(fixed)
+    print(f"   + {(folder / '1.6.1.yaml').relative_to(desired.parent)}: 1.6.0 with the EHR client fixed")
+    reconcile("validate", "--desired", str(desired), quiet=True)
+    converge(sb, desired, state, env, tally, watch)
+    pools = show_clinical(desired, env)
+    if "1.6.0" in production_versions(pools) | watch.seen:
+        raise SystemExit("1.6.0 reached a production pool")
+    if "1.6.1" not in watch.seen:
+        raise SystemExit("the production watch saw no VM from 1.6.1: it is looking in the wrong place")
+    if not all(set(pools[name]["running"]) == {"1.6.1"} for name in PRODUCTION if name in pools):
+        raise SystemExit("1.6.1 was not promoted to the production pools")
+    print(
+        f"   1.6.0 never ran on a production pool (their VMs, after every apply, came from "
+        f"{', '.join(sorted(watch.seen))}); 1.6.1 runs on " + ", ".join(PRODUCTION)
+    )
+
+
 def show_plan(desired: Path, env: dict[str, str], out: Path) -> None:
     """One line per change (the full plan is saved; `reconcile show` prints it whole)."""
     reconcile("plan", "--desired", str(desired), "--out", str(out), "-o", "json", env=env, quiet=True)
@@ -257,9 +394,15 @@ def main() -> int:
             banner(
                 "A month later: the marketplace moved; `reconcile release` writes the new versions into git"
             )
+            # Its EHR self-test will fail on the validation pool (the sandbox's run command rule): see act 5.
+            sb.inject_fault(**EHR_FAILURE)
             release_month(sb, desired, env)
             reconcile("validate", "--desired", str(desired), quiet=True)
-            converge(sb, desired, state, env, tally)
+            watch = ProductionWatch(desired)
+            converge(sb, desired, state, env, tally, watch)
+
+            banner("1.6.0 failed acceptance on the validation pool: quarantined, production held back")
+            acceptance_act(sb, desired, state, env, tally, watch)
             ok = summary(tally, sb.invariants(), desired, started, sb.now())
     if not ok:
         raise SystemExit("the sandbox saw a broken invariant (see the summary)")

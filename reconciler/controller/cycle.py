@@ -45,6 +45,8 @@ class CycleResult:
     hosts: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (pool, version) -> count
     rollout_batches: Mapping[str, int] = field(default_factory=dict)  # pool -> batches the plan still has
     quarantined: tuple[str, ...] = ()  # image version ids
+    # image version id -> {definition, version, state, host, reason, failure}: versions with a verdict
+    acceptance: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     halted_rollouts: tuple[str, ...] = ()  # pools whose rollout halted or rolled back this cycle
     changes: tuple[dict[str, Any], ...] = ()  # applied changes (kind, resource, action, outcome)
     report: dict[str, Any] = field(default_factory=dict)  # JSON-able, shown on /status

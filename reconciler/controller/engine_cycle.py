@@ -9,7 +9,7 @@ what a change does. The adapter adds only:
 - ``stop`` (SIGTERM, lost lease): the executor starts nothing new;
 - dry run / suspend: observe and plan only, zero writes;
 - numbers for the metrics: ARM requests by method and status, reads/writes, drift by kind, hosts by pool
-  and version, quarantined versions, remaining rollout batches.
+  and version, quarantined versions, acceptance verdicts per version, remaining rollout batches.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from reconciler.azure.metering import CallMeter
 from reconciler.controller.cycle import CycleInput, CycleResult
 from reconciler.engine.apply import RunOutcome, record
 from reconciler.engine.reconcile import Reconciler
+from reconciler.model.acceptance import ACCEPTANCE_FAILURE_TAG, acceptance_of
 from reconciler.model.plan import Action, Plan
 from reconciler.model.rollout import POOL_QUARANTINE_TAG, parse_quarantine
 from reconciler.planner.conditions import derive_conditions
@@ -98,6 +99,18 @@ def estate_numbers(desired, observed, plan: Plan) -> dict[str, Any]:
         for p in observed.host_pools.values()
         if (q := parse_quarantine((p.tags or {}).get(POOL_QUARANTINE_TAG)))
     )
+    acceptance = {}
+    for v in observed.image_versions.values():
+        tags = dict(v.tags or {})
+        if (verdict := acceptance_of(tags)) is not None:
+            acceptance[v.id.lower()] = {
+                "definition": _short(v.definition_id),
+                "version": v.name,
+                "state": verdict.state.value,
+                "host": verdict.host,
+                "reason": verdict.reason or "",
+                "failure": tags.get(ACCEPTANCE_FAILURE_TAG, ""),
+            }
     batches = {
         pools.get(c.resource_id.lower(), _short(c.resource_id)): int(c.details.get("batches", 0))
         for c in plan.changes
@@ -106,6 +119,7 @@ def estate_numbers(desired, observed, plan: Plan) -> dict[str, Any]:
     return {
         "hosts": dict(hosts),
         "quarantined": tuple(quarantined),
+        "acceptance": acceptance,
         "rollout_batches": batches,
         "drift": dict(Counter(c.kind for c in plan.actionable)),
     }
@@ -233,6 +247,7 @@ class EngineCycle:
             hosts=numbers["hosts"],
             rollout_batches=numbers["rollout_batches"],
             quarantined=numbers["quarantined"],
+            acceptance=numbers["acceptance"],
             halted_rollouts=halted,
             changes=tuple(executed),
             report=report,

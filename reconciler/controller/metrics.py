@@ -54,6 +54,12 @@ class ControllerMetrics:
             registry=r,
         )
         self.quarantined = Gauge("reconcile_quarantined_versions", "Image versions in quarantine", registry=r)
+        self.acceptance = Gauge(
+            "reconcile_acceptance",
+            "1 per image version with an acceptance verdict, labelled with it (running, passed, failed, forced)",
+            ["definition", "version", "state"],
+            registry=r,
+        )
         self.leader = Gauge("reconcile_leader", "1 while this replica holds the leader lease", registry=r)
         self.desired_invalid = Gauge(
             "reconcile_desired_invalid",
@@ -91,6 +97,13 @@ class ControllerMetrics:
                     key = (obj.kind.value, obj.name, c.type.value, status.value, c.reason.value)
                     values[key] = 1 if status is c.status else 0
         self.set_labelled(self.condition, values)
+
+    def set_acceptance(self, acceptance: Mapping[str, Mapping[str, str]]) -> None:
+        """One series per version with a verdict (its current state): ``reconcile_acceptance{state="failed"}``
+        alerts, and a version whose tags were cleared (``reconcile accept --rerun``) disappears."""
+        self.set_labelled(
+            self.acceptance, {(a["definition"], a["version"], a["state"]): 1 for a in acceptance.values()}
+        )
 
     def set_labelled(self, gauge: Gauge, values: Mapping[tuple[str, ...] | str, float]) -> None:
         """Replace every series of ``gauge`` with ``values`` (series that disappeared must not linger)."""

@@ -1,4 +1,5 @@
-"""Webhook notifications: applied changes, halted/rolled-back rollouts, quarantines, invalid commits, drift.
+"""Webhook notifications: applied changes, halted/rolled-back rollouts, quarantines, acceptance failures and
+force-accepts, invalid commits, drift.
 
 Three body shapes, chosen by ``--webhook-format`` (default ``generic``):
 - ``generic``: ``{"event", "severity", "title", "text", "commit", "fields": {...}, "time"}``;
@@ -120,3 +121,40 @@ class Notifier:
             return False
         self.sent += 1
         return True
+
+
+# The acceptance states a person must hear about: a version held back, or one let through by hand.
+_ACCEPTANCE_EVENTS = {
+    "failed": ("acceptance_failed", "error", "Image version {version} failed acceptance"),
+    "forced": ("acceptance_forced", "warning", "Image version {version} was force-accepted"),
+}
+
+
+def notify_acceptance(
+    notifier: Notifier,
+    previous: Mapping[str, Mapping[str, str]],
+    current: Mapping[str, Mapping[str, str]],
+    commit: str | None = None,
+) -> int:
+    """One message per version whose acceptance verdict became failed or forced since ``previous`` (both:
+    version id -> the cycle's acceptance row); returns how many went out. The failure excerpt in the text is
+    the sanitised tag (size-limited, no secret: the engine wrote it that way)."""
+    sent = 0
+    for version_id in sorted(current):
+        row = current[version_id]
+        state = row.get("state", "")
+        if state not in _ACCEPTANCE_EVENTS or (previous.get(version_id) or {}).get("state") == state:
+            continue
+        event, severity, title = _ACCEPTANCE_EVENTS[state]
+        text = row.get("failure") or row.get("reason") or ""
+        fields = {k: row[k] for k in ("definition", "version", "state", "host", "reason") if row.get(k)}
+        sent += notifier.notify(
+            event,
+            title.format(version=f"{row.get('definition', '?')}/{row.get('version', '?')}"),
+            text,
+            key=f"{version_id}:{row.get('reason', '')}",
+            severity=severity,
+            commit=commit,
+            fields=fields,
+        )
+    return sent

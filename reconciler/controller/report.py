@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from reconciler.controller.cycle import CycleResult
 from reconciler.controller.metrics import ControllerMetrics
-from reconciler.controller.notify import Notifier
+from reconciler.controller.notify import Notifier, notify_acceptance
 from reconciler.model.conditions import ConditionSet, ConditionStatus, ConditionType
 from reconciler.render.status import conditions_json
 
@@ -22,6 +22,7 @@ class Reporter:
     def __init__(self, metrics: ControllerMetrics, notifier: Notifier) -> None:
         self.metrics, self.notifier = metrics, notifier
         self._announced_quarantines: set[str] = set()
+        self._acceptance: dict = {}  # the last cycle's verdicts, so a failure or force-accept is told once
         self._announced_blocks: set[str] = set()  # blocked-release messages already logged
         self.conditions: ConditionSet = ()  # the last cycle's, handed to the next so transition times carry
 
@@ -38,6 +39,7 @@ class Reporter:
             m.set_labelled(m.drift, dict(result.drift))
             m.set_labelled(m.hosts, dict(result.hosts))
             m.quarantined.set(len(result.quarantined))
+            m.set_acceptance(result.acceptance)
             m.set_labelled(m.rollout_batches, dict(result.rollout_batches))
             m.set_labelled(m.release_blocked, {b.build: 1 for b in result.blocked_releases if not b.waiting})
         if result.conditions or commit is not None:
@@ -154,6 +156,9 @@ class Reporter:
                 commit=commit,
             )
         self._announced_quarantines = set(result.quarantined)
+        if result.ok or result.acceptance:  # a failed observe has no verdicts: keep the last ones
+            notify_acceptance(notifier, self._acceptance, result.acceptance, commit)
+            self._acceptance = dict(result.acceptance)
         self._notify_newly_stalled(commit, result.conditions)
 
     def _notify_newly_stalled(self, commit: str | None, conditions: ConditionSet) -> None:

@@ -8,7 +8,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from reconciler.azure.hosts_body import vm_body
 from reconciler.azure.hosts_write import PoolWriter
-from reconciler.model.acceptance_vm import TestVmPlan
+from reconciler.model.acceptance_vm import AcceptVmPlan
 
 
 def provisioning_state(w: PoolWriter, name: str) -> str | None:
@@ -20,7 +20,7 @@ def provisioning_state(w: PoolWriter, name: str) -> str | None:
     return vm.provisioning_state
 
 
-def test_vm_body(pool, plan: TestVmPlan, version_id: str, tags: dict[str, str]) -> dict:
+def accept_vm_body(pool, plan: AcceptVmPlan, version_id: str, tags: dict[str, str]) -> dict:
     """The validation pool's session host template, in the test VM's subnet and size, without a zone."""
     body = vm_body(pool, plan.name, version_id, None, tags)
     props = body["properties"]

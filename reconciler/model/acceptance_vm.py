@@ -20,13 +20,13 @@ PREFIX = "acc-"
 COMPUTER_NAME_MAX = 15  # Windows NetBIOS computer-name limit
 
 
-class TestVmState(StrEnum):
+class AcceptVmState(StrEnum):
     CREATED = "created"  # its PUT was sent (or is about to be): it may exist
     DELETED = "deleted"  # its delete finished: nothing is left
 
 
 @dataclass(frozen=True)
-class TestVmPlan:
+class AcceptVmPlan:
     """Where the test VM goes, as the plan carries it: its name, subnet and size (resolved at plan time)."""
 
     name: str
@@ -37,11 +37,11 @@ class TestVmPlan:
         return {"name": self.name, "subnet_id": self.subnet_id, "vm_size": self.vm_size}
 
     @classmethod
-    def from_json(cls, data: dict | None) -> TestVmPlan | None:
+    def from_json(cls, data: dict | None) -> AcceptVmPlan | None:
         return cls(data["name"], data["subnet_id"], data["vm_size"]) if data else None
 
 
-def test_vm_name(version_id: str) -> str:
+def accept_vm_name(version_id: str) -> str:
     """A name per version that fits a Windows computer name (<= 15) and never collides with a pool's
     `<prefix>-<n>` hosts: a hash of the version id, since a long version (2026.1207.1230) does not fit."""
     digest = hashlib.sha256(version_id.lower().encode()).hexdigest()
@@ -49,24 +49,24 @@ def test_vm_name(version_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class TestVmRecord:
+class AcceptVmRecord:
     vm: str
-    state: TestVmState
+    state: AcceptVmState
     at: str
 
     def to_tag(self) -> str:
         return f"{self.vm}|{self.state.value}|{self.at}"
 
     @classmethod
-    def parse(cls, value: str | None) -> TestVmRecord | None:
+    def parse(cls, value: str | None) -> AcceptVmRecord | None:
         parts = (value or "").split("|")
         if len(parts) != 3:
             return None
         try:
-            return cls(parts[0], TestVmState(parts[1]), parts[2])
+            return cls(parts[0], AcceptVmState(parts[1]), parts[2])
         except ValueError:
             return None
 
 
-def test_vm_record(tags: dict[str, str] | None) -> TestVmRecord | None:
-    return TestVmRecord.parse((tags or {}).get(TEST_VM_STATE_TAG))
+def accept_vm_record(tags: dict[str, str] | None) -> AcceptVmRecord | None:
+    return AcceptVmRecord.parse((tags or {}).get(TEST_VM_STATE_TAG))

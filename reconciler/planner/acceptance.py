@@ -22,7 +22,7 @@ from reconciler.model.acceptance import (
     acceptance_of,
     outcomes_of,
 )
-from reconciler.model.acceptance_vm import TestVmRecord, test_vm_record
+from reconciler.model.acceptance_vm import AcceptVmRecord, accept_vm_record
 from reconciler.planner.acceptance_vm import on_test_vm
 from reconciler.planner.host_steps import POLL, AcceptanceVerdictData, AcceptData, Decision, Step, StepOp
 
@@ -170,7 +170,7 @@ class AcceptanceInputs:
     verdict: Acceptance | None = None
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     assume_checks: bool = False
-    test_vm: TestVmRecord | None = None  # where: testVm: the version's record of its test VM
+    test_vm: AcceptVmRecord | None = None  # where: testVm: the version's record of its test VM
 
     @classmethod
     def of(cls, plan: AcceptancePlan, runs_here: bool, version_tags) -> AcceptanceInputs:
@@ -179,7 +179,7 @@ class AcceptanceInputs:
             runs_here,
             acceptance_of(version_tags),
             outcomes_of(version_tags),
-            test_vm=test_vm_record(version_tags) if plan.test_vm else None,
+            test_vm=accept_vm_record(version_tags) if plan.test_vm else None,
         )
 
     @property

@@ -13,22 +13,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.model.acceptance import Verdict
-from reconciler.model.acceptance_vm import TestVmPlan, TestVmState, test_vm_name
+from reconciler.model.acceptance_vm import AcceptVmPlan, AcceptVmState, accept_vm_name
 from reconciler.planner.host_steps import POLL, AcceptData, Decision, Step, StepOp
 
 if TYPE_CHECKING:
     from reconciler.planner.host_inputs import PoolInputs
 
 
-def _plan(p: PoolInputs, name: str) -> TestVmPlan:
+def _plan(p: PoolInputs, name: str) -> AcceptVmPlan:
     subnet, size = p.acceptance.plan.test_vm
-    return TestVmPlan(name, subnet, size)
+    return AcceptVmPlan(name, subnet, size)
 
 
 def on_test_vm(p: PoolInputs, d: Decision) -> str:
     """The ACCEPT step on the version's test VM (no verdict yet); returns why the pool's rollout waits."""
     acc = p.acceptance
-    name = test_vm_name(p.target)
+    name = accept_vm_name(p.target)
     remaining = tuple(
         t
         for t in acc.plan.tests
@@ -47,6 +47,6 @@ def leftover_test_vm(p: PoolInputs) -> list[Step]:
     if acc is None or not acc.runs_here or not p.target or acc.plan.test_vm is None or not acc.settled:
         return []
     record = acc.test_vm
-    if record is None or record.state is not TestVmState.CREATED:
+    if record is None or record.state is not AcceptVmState.CREATED:
         return []
     return [Step(StepOp.ACCEPT, record.vm, AcceptData(p.target, (), None, _plan(p, record.vm)))]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reconciler.model.acceptance import Acceptance, AcceptTest
-from reconciler.model.acceptance_vm import TestVmPlan
+from reconciler.model.acceptance_vm import AcceptVmPlan
 from reconciler.model.rollout import HostFailure
 
 POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
@@ -138,7 +138,7 @@ class AcceptData:
     session_host: str | None = None
     # where: testVm. The engine creates the VM first and deletes it after the verdict; `tests` empty: only
     # the delete is left (a kill after the verdict).
-    test_vm: TestVmPlan | None = None
+    test_vm: AcceptVmPlan | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.azure.hosts_write import PoolWriter
-from reconciler.azure.test_vm import provisioning_state, test_vm_body
+from reconciler.azure.test_vm import accept_vm_body, provisioning_state
 from reconciler.engine.actions.acceptance import FINAL, Acceptor, AcceptProgress, TestEvent
 from reconciler.model.acceptance import (
     ACCEPTANCE_FAILURE_TAG,
@@ -27,9 +27,9 @@ from reconciler.model.acceptance import (
 from reconciler.model.acceptance_vm import (
     TEST_VM_STATE_TAG,
     TEST_VM_TAG,
-    TestVmRecord,
-    TestVmState,
-    test_vm_record,
+    AcceptVmRecord,
+    AcceptVmState,
+    accept_vm_record,
 )
 from reconciler.model.rollout import HOST_CREATED_TAG
 from reconciler.planner.host_steps import AcceptData
@@ -52,24 +52,24 @@ class TestVmAcceptor:
     def _advance(self, vm: str, data: AcceptData, now: datetime, progress: AcceptProgress) -> None:
         tags = self.acceptor.tags.read(data.version)
         verdict = acceptance_of(tags)
-        record = test_vm_record(tags)
+        record = accept_vm_record(tags)
         state = provisioning_state(self.w, vm)
         stamp = now.isoformat()
         if verdict is not None and verdict.state in FINAL:
             progress.verdict = verdict.state
             if state is None:
-                if record is None or record.state is not TestVmState.DELETED:
-                    self._record(data.version, vm, TestVmState.DELETED, stamp, progress)
+                if record is None or record.state is not AcceptVmState.DELETED:
+                    self._record(data.version, vm, AcceptVmState.DELETED, stamp, progress)
                     progress.events.append(TestEvent("-", "test-vm-deleted", vm))
             elif state != "Deleting":
                 self.w.delete_vm(vm)
                 progress.writes += 1
             return
         if state is None:
-            if record is None or record.vm != vm or record.state is not TestVmState.CREATED:
-                self._record(data.version, vm, TestVmState.CREATED, stamp, progress)
+            if record is None or record.vm != vm or record.state is not AcceptVmState.CREATED:
+                self._record(data.version, vm, AcceptVmState.CREATED, stamp, progress)
             vm_tags = {**self.pool.tags, TEST_VM_TAG: data.version.lower(), HOST_CREATED_TAG: stamp}
-            self.w.create_vm(vm, test_vm_body(self.pool, data.test_vm, data.version, vm_tags))
+            self.w.create_vm(vm, accept_vm_body(self.pool, data.test_vm, data.version, vm_tags))
             progress.writes += 1
             progress.events.append(TestEvent("-", "test-vm-created", vm))
             return
@@ -94,7 +94,7 @@ class TestVmAcceptor:
             progress.writes += 1
 
     def _record(
-        self, version: str, vm: str, state: TestVmState, stamp: str, progress: AcceptProgress
+        self, version: str, vm: str, state: AcceptVmState, stamp: str, progress: AcceptProgress
     ) -> None:
-        self.acceptor.tags.merge(version, {TEST_VM_STATE_TAG: TestVmRecord(vm, state, stamp).to_tag()})
+        self.acceptor.tags.merge(version, {TEST_VM_STATE_TAG: AcceptVmRecord(vm, state, stamp).to_tag()})
         progress.writes += 1

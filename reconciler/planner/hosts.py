@@ -152,8 +152,10 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
     # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the
     # pin is the failed version: they go on the last good one.
-    if d.mode is DecisionMode.GATED:
-        create_version: str | None = p.target
+    if d.mode is DecisionMode.GATED and holding is not None and p.acceptance.plan.test_vm is not None:
+        create_version: str | None = _fallback(p)  # under test on its own VM: no session host runs it yet
+    elif d.mode is DecisionMode.GATED:
+        create_version = p.target
     elif d.mode is DecisionMode.HALTED:
         create_version = _fallback(p)
     else:

@@ -445,6 +445,9 @@ def _complete(world: _World, now: datetime) -> None:
     due.sort(key=lambda e: (e[0], e[1], e[2]))
     world.events = [e for e in world.events if e[0] > now]
     for _, name, what in due:
+        if what is Completion.ACCEPTED and name == world.accepting and name not in world.hosts:
+            world.accepted = (now, name)  # also a test VM (where: testVm), which is no pool host
+            continue
         h = world.hosts.get(name)
         if h is None or name in world.gone:
             continue

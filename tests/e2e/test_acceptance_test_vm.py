@@ -8,11 +8,16 @@ The suite runs on a VM made from the version in its own subnet before any pool h
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from support.acceptance import TESTS, version_id, write
 from support.cli import drive, plan_json
 from support.estate import seed_estate
 from support.rollout import SUB, versions_running
+from support.sandbox import sandbox_environ
 
+from reconciler.cli import main
 from reconciler.model.acceptance import ACCEPTANCE_FAILURE_TAG, AcceptanceState, acceptance_of, outcomes_of
 from reconciler.model.acceptance_vm import AcceptVmState, accept_vm_name, accept_vm_record
 from reconciler.sandbox import landing_zone
@@ -148,3 +153,27 @@ def test_a_failing_test_on_the_test_vm_quarantines_the_version_and_no_pool_ever_
     assert ran == []
     assert versions_running(frozen, "hp-val") == {"1.0.0": 1}
     assert versions_running(frozen, "hp-prod") == {"1.0.0": 2}
+
+
+def test_a_test_vm_subnet_that_does_not_exist_stops_the_plan_at_its_line_and_apply_writes_nothing(
+    frozen, tmp_path
+):
+    root = provisioned(frozen, tmp_path)
+    missing = SUBNET.replace("snet-accept", "snet-gone")
+    on_test_vm(write(root, "2.0.0"), missing)
+    line = next(
+        i for i, text in enumerate((root / "estate.yaml").read_text().splitlines(), 1) if "snet-gone" in text
+    )
+    before = len(frozen.audit()["entries"])
+    err = io.StringIO()
+    with sandbox_environ(frozen), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["plan", "--desired", str(root)])
+        applied = main(
+            ["apply", "--auto-approve", "--desired", str(root), "--state", str(tmp_path / "state")]
+        )
+    assert code == 1 and applied == 1
+    assert f"estate.yaml:{line}" in err.getvalue() and missing in err.getvalue()
+    assert "spec.acceptance.where.testVm.subnetId" in err.getvalue()
+    new = frozen.audit()["entries"][before:]
+    assert [e for e in new if e["method"] in ("PUT", "PATCH", "DELETE", "POST")] == []
+    assert vm_writes(frozen, TEST_VM) == []

@@ -177,3 +177,25 @@ def test_a_test_vm_subnet_that_does_not_exist_stops_the_plan_at_its_line_and_app
     new = frozen.audit()["entries"][before:]
     assert [e for e in new if e["method"] in ("PUT", "PATCH", "DELETE", "POST")] == []
     assert vm_writes(frozen, TEST_VM) == []
+
+
+def test_a_delete_lost_after_the_verdict_is_resumed_from_the_versions_record(frozen, tmp_path):
+    # The first delete of the test VM is refused (as a kill right after the verdict would leave it): the
+    # version says passed, its record still says created, so a later pass deletes the VM and records it.
+    rule = frozen.inject_fault(
+        method="DELETE",
+        path=f"/virtualMachines/{TEST_VM}$",
+        status=409,
+        code="AnotherOperationInProgress",
+        message="Another operation is pending on the specified resource.",
+        count=1,
+    )
+    root = provisioned(frozen, tmp_path)
+    drive(frozen, root, stop_on_failed=False)
+    tags = version_tags(frozen)
+    assert acceptance_of(tags).state is AcceptanceState.PASSED
+    assert run_commands_on(frozen, TEST_VM) == dict.fromkeys(TESTS, 1)  # nothing ran twice
+    assert frozen.stats()["requests"]["fault " + rule["id"]] == 1  # refused answers are not in the audit
+    assert vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]
+    assert accept_vm_record(tags).state is AcceptVmState.DELETED
+    assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}

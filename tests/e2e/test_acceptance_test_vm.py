@@ -94,6 +94,12 @@ def test_the_plan_shows_the_test_vm_step_before_any_pool_host_runs_the_version(f
     assert steps and steps[0]["host"] == TEST_VM and len(TEST_VM) <= 15
     assert steps[0]["test_vm"] == {"name": TEST_VM, "subnet_id": SUBNET, "vm_size": "Standard_D2s_v5"}
     assert steps[0]["tests"] == list(TESTS)
+    out = io.StringIO()
+    with sandbox_environ(frozen), contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["plan", "--desired", str(root)]) == 0
+    assert f"runs on test VM {TEST_VM} (Standard_D2s_v5, subnet snet-accept; deleted after the verdict)" in (
+        out.getvalue()
+    )
 
 
 def test_a_good_version_passes_on_its_test_vm_which_is_deleted_and_then_the_pools_roll(frozen, tmp_path):

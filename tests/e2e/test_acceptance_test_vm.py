@@ -12,7 +12,7 @@ import contextlib
 import io
 
 from support.acceptance import TESTS, version_id, write
-from support.cli import drive, plan_json
+from support.cli import apply_pass, drive, plan_json
 from support.estate import seed_estate
 from support.rollout import SUB, versions_running
 from support.sandbox import sandbox_environ
@@ -205,3 +205,35 @@ def test_a_delete_lost_after_the_verdict_is_resumed_from_the_versions_record(fro
     assert vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]
     assert accept_vm_record(tags).state is AcceptVmState.DELETED
     assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
+
+
+def test_the_first_apply_pass_writes_what_the_plans_first_cycle_lists(frozen, tmp_path):
+    root = provisioned(frozen, tmp_path)
+    plan = plan_json(frozen, root)
+    [planned] = list(accept_steps(plan))[:1]
+    before = len(frozen.audit()["entries"])
+    apply_pass(frozen, root)
+    wrote = [
+        (e["method"], e["id"].lower())
+        for e in frozen.audit()["entries"][before:]
+        if e["method"] in ("PUT", "PATCH", "DELETE", "POST")
+    ]
+    vm_id = (
+        f"/subscriptions/{SUB}/resourceGroups/rg-pools/providers/Microsoft.Compute/virtualMachines/{TEST_VM}"
+    )
+    # the version's record of its test VM, then the VM itself; no session host VM is touched (the host pool
+    # PATCH is the pool's own update to the new pin, a change of its own in the plan)
+    vms = [w for w in wrote if "/virtualmachines/" in w[1]]
+    record = ("PATCH", version_id("2.0.0").lower())
+    assert vms == [("PUT", vm_id.lower())] and record in wrote and wrote.index(record) < wrote.index(vms[0])
+    pool_changes = [
+        c for c in plan_json(frozen, root)["changes"] if c["resource_id"].lower().endswith("/hp-val")
+    ]
+    assert all(c["kind"] == "host-pool" for c in pool_changes)
+    vm = frozen.get(vm_id)["properties"]
+    assert planned["test_vm"]["vm_size"] == vm["hardwareProfile"]["vmSize"] == "Standard_D2s_v5"
+    nic = vm["networkProfile"]["networkInterfaceConfigurations"][0]["properties"]
+    assert nic["ipConfigurations"][0]["properties"]["subnet"]["id"] == SUBNET
+    assert vm["osProfile"]["computerName"] == TEST_VM
+    assert vm["storageProfile"]["imageReference"]["id"].lower() == version_id("2.0.0").lower()
+    assert vm["storageProfile"]["osDisk"]["deleteOption"] == "Delete" and nic["deleteOption"] == "Delete"

@@ -105,8 +105,10 @@ def test_the_plan_shows_the_test_vm_step_before_any_pool_host_runs_the_version(f
 def test_a_good_version_passes_on_its_test_vm_which_is_deleted_and_then_the_pools_roll(frozen, tmp_path):
     root = provisioned(frozen, tmp_path)
     early: list[str] = []
+    events: list[str] = []
 
     def watch(cycle, result):
+        events.extend(f"{a['test']} {a['what']} on {a['host']}" for a in result.recap.get("acceptance") or ())
         verdict = acceptance_of(version_tags(frozen))
         passed = verdict is not None and verdict.state is AcceptanceState.PASSED
         for pool in ("hp-val", "hp-prod"):
@@ -120,6 +122,8 @@ def test_a_good_version_passes_on_its_test_vm_which_is_deleted_and_then_the_pool
     assert {n: o.verdict.value for n, o in outcomes_of(tags).items()} == dict.fromkeys(TESTS, "passed")
     assert run_commands_on(frozen, TEST_VM) == dict.fromkeys(TESTS, 1)
     assert early == []  # no session host ran the version before its verdict
+    assert events[0] == f"test-vm created on {TEST_VM}" and events[-1] == f"test-vm deleted on {TEST_VM}"
+    assert [e for e in events if " passed " in e] == [f"{t} passed on {TEST_VM}" for t in TESTS]
     assert vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]
     assert (
         frozen.get(
@@ -237,3 +241,21 @@ def test_the_first_apply_pass_writes_what_the_plans_first_cycle_lists(frozen, tm
     assert vm["osProfile"]["computerName"] == TEST_VM
     assert vm["storageProfile"]["imageReference"]["id"].lower() == version_id("2.0.0").lower()
     assert vm["storageProfile"]["osDisk"]["deleteOption"] == "Delete" and nic["deleteOption"] == "Delete"
+
+
+def test_a_version_whose_test_vm_fails_to_provision_fails_acceptance_and_the_vm_is_deleted(frozen, tmp_path):
+    frozen.inject_fault(
+        kind="lro", method="PUT", path=f"/virtualMachines/{TEST_VM}$", code="OSProvisioningTimedOut", count=1
+    )
+    root = provisioned(frozen, tmp_path)
+
+    def settled(result) -> bool:
+        record = accept_vm_record(version_tags(frozen))
+        return record is not None and record.state is AcceptVmState.DELETED
+
+    drive(frozen, root, settled=settled, max_cycles=80, stop_on_failed=False)
+    verdict = acceptance_of(version_tags(frozen))
+    assert verdict.state is AcceptanceState.FAILED and "failed to provision" in verdict.reason
+    assert run_commands_on(frozen, TEST_VM) == {}
+    assert vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]
+    assert versions_running(frozen, "hp-val") == {"1.0.0": 1}

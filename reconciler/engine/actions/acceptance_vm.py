@@ -60,7 +60,7 @@ class TestVmAcceptor:
             if state is None:
                 if record is None or record.state is not AcceptVmState.DELETED:
                     self._record(data.version, vm, AcceptVmState.DELETED, stamp, progress)
-                    progress.events.append(TestEvent("-", "test-vm-deleted", vm))
+                    progress.events.append(TestEvent("test-vm", "deleted", vm))
             elif state != "Deleting":
                 self.w.delete_vm(vm)
                 progress.writes += 1
@@ -71,7 +71,7 @@ class TestVmAcceptor:
             vm_tags = {**self.pool.tags, TEST_VM_TAG: data.version.lower(), HOST_CREATED_TAG: stamp}
             self.w.create_vm(vm, accept_vm_body(self.pool, data.test_vm, data.version, vm_tags))
             progress.writes += 1
-            progress.events.append(TestEvent("-", "test-vm-created", vm))
+            progress.events.append(TestEvent("test-vm", "created", vm))
             return
         if state == "Failed":
             reason = f"test VM {vm} failed to provision from the version"
@@ -81,7 +81,7 @@ class TestVmAcceptor:
             )
             progress.writes += 1
             progress.verdict = AcceptanceState.FAILED
-            progress.events.append(TestEvent("-", "failed", vm, excerpt=reason))
+            progress.events.append(TestEvent("test-vm", "failed", vm, excerpt=reason))
             return
         if state != "Succeeded":
             return  # creating: look again next cycle

@@ -4,6 +4,8 @@
   excerpt), so the next apply runs the whole suite again on the validation pool;
 - `--force --reason "…"` tags the version `forced` with the reason: it counts as accepted everywhere (rings
   open after the soak, `latest` may resolve to it). The failure excerpt goes; the history keeps it.
+Both then delete the suite's run commands still on the host that ran it (a suite running when the person
+decided): a forced version's suite is never looked at again, and a rerun must not find an old result.
 Both are appended to the state store's history (kind `accept`) with who, when (server time), the reason and
 the verdict they replaced, under the apply lock, so no apply writes the same tags meanwhile.
 VERSION is the version's ARM id or `gallery/definition/1.2.3` (resolved through desired/).
@@ -17,19 +19,20 @@ import getpass
 import os
 import sys
 
+from reconciler.cli.options import add_azure_connection, fail
 from reconciler.model.acceptance import (
     ACCEPT_TEST_TAG_PREFIX,
     ACCEPTANCE_FAILURE_TAG,
     ACCEPTANCE_TAG,
+    RUN_COMMAND_PREFIX,
     Acceptance,
     AcceptanceState,
     acceptance_of,
 )
-from reconciler.render.cli_messages import render_error
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.store import LocalStore, LockHeld, StoreError
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK = 0
 REASON_LIMIT = 200  # the tag value holds state, time and host too (256 characters in all)
 
 
@@ -59,14 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="state directory: lock and history (default: ./state)",
     )
-    p.add_argument("--arm-endpoint", help="ARM endpoint (default: $RECONCILE_ARM_ENDPOINT or Azure public)")
-    p.add_argument("--ca-bundle", help="PEM bundle to trust (default: $RECONCILE_CA_BUNDLE)")
+    add_azure_connection(p)
     p.set_defaults(func=run)
-
-
-def _fail(message: str) -> int:
-    sys.stderr.write(render_error(message))
-    return EXIT_ERROR
 
 
 def version_id(ref: str, desired_dir: str) -> str:
@@ -94,20 +91,20 @@ def version_id(ref: str, desired_dir: str) -> str:
 def run(args: argparse.Namespace) -> int:
     reason = (args.reason or "").strip()
     if args.force and not reason:
-        return _fail('--force needs --reason "…": a forced acceptance must say why')
+        return fail('--force needs --reason "…": a forced acceptance must say why')
     if len(reason) > REASON_LIMIT:
-        return _fail(f"--reason is {len(reason)} characters; at most {REASON_LIMIT} fit in the version's tag")
+        return fail(f"--reason is {len(reason)} characters; at most {REASON_LIMIT} fit in the version's tag")
     try:
         vid = version_id(args.version, args.desired)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     store = LocalStore(args.state)
     try:
         lease = store.acquire("apply", owner="reconcile accept")
     except LockHeld as exc:
-        return _fail(f"an apply is running: {exc}")
+        return fail(f"an apply is running: {exc}")
     except StoreError as exc:
-        return _fail(f"state store {args.state}: {exc}")
+        return fail(f"state store {args.state}: {exc}")
     try:
         return _locked(args, store, vid, reason)
     finally:
@@ -140,13 +137,21 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
                 tags.merge(vid, {ACCEPTANCE_TAG: verdict.to_tag()}, remove=(ACCEPTANCE_FAILURE_TAG,))
                 action, told = "force", "accepted by hand"
         except VersionNotFound:
-            return _fail(f"image version {vid} does not exist")
+            return fail(f"image version {vid} does not exist")
         except HttpResponseError as exc:
             if exc.status_code == 409:  # an apply's tag PATCH (or a replication) still in flight on it
-                return _fail(f"image version {vid} is being updated; nothing changed, try again in a minute")
-            return _fail(f"image version {vid}: {describe_error(exc)}")
+                return fail(f"image version {vid} is being updated; nothing changed, try again in a minute")
+            return fail(f"image version {vid}: {describe_error(exc)}")
         except Exception as exc:  # noqa: BLE001 -- sign-in and connection errors: one line, no traceback
-            return _fail(describe_error(exc))
+            return fail(describe_error(exc))
+        try:
+            deleted = _delete_run_commands(conn, vid, previous, args.desired)
+        except Exception as exc:  # noqa: BLE001 -- the verdict is written: say what is left, do not undo it
+            deleted = []
+            sys.stderr.write(
+                f"warning: {told}, but its run commands on {previous.host} could not be deleted "
+                f"({describe_error(exc)}); the next apply deletes them\n"
+            )
     entry = {
         "kind": "accept",
         "action": action,
@@ -156,14 +161,46 @@ def _locked(args: argparse.Namespace, store, vid: str, reason: str) -> int:
         "reason": reason or None,
         "previous": previous.state.value if previous else None,
         "previous_failure": before.get(ACCEPTANCE_FAILURE_TAG),
+        "deleted_run_commands": deleted,
         "succeeded": True,
     }
     try:
         store.append_history(entry)
     except StoreError as exc:
-        return _fail(f"{vid}: {told}, but the history could not be written: {exc}")
+        return fail(f"{vid}: {told}, but the history could not be written: {exc}")
     print(f"{vid}: {told} (by {who}{', ' + reason if reason else ''})")
     return EXIT_OK
 
 
 _ACCEPTANCE_KEYS = frozenset({ACCEPTANCE_TAG, ACCEPTANCE_FAILURE_TAG})
+
+
+def _delete_run_commands(conn, vid: str, previous: Acceptance | None, desired_dir: str) -> list[str]:
+    """Start deleting the suite's run commands on the host the verdict names, in each validation pool of the
+    version's definition (the VM lives in its pool's resource group); the ids whose delete was started."""
+    from reconciler.azure.run_commands import RunCommands
+    from reconciler.azure.writes import ResourceNotFoundError
+    from reconciler.model.observed import norm_id
+
+    if previous is None or not previous.host:
+        return []
+    try:
+        desired = load_desired(desired_dir)
+    except DesiredStateError:
+        return []  # nothing says where the host is; the next apply deletes them (engine/actions/acceptance)
+    definition_id = norm_id(vid.rsplit("/versions/", 1)[0])
+    runs, deleted = RunCommands(conn), []
+    for pool in desired.host_pools:
+        if norm_id(pool.definition.arm_id) != definition_id or not desired.is_validation(pool):
+            continue
+        rg = pool.arm_id.split("/providers/", 1)[0]
+        vm_id = f"{rg}/providers/Microsoft.Compute/virtualMachines/{previous.host}"
+        try:
+            found = runs.list(vm_id)
+        except ResourceNotFoundError:
+            continue  # the host is gone, and its run commands with it
+        for run in found:
+            if run.name.startswith(RUN_COMMAND_PREFIX) and run.provisioning_state != "Deleting":
+                runs.delete(vm_id, run.name)
+                deleted.append(f"{vm_id}/runCommands/{run.name}")
+    return deleted

@@ -15,6 +15,7 @@ from datetime import datetime
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
 from reconciler.planner.acceptance_plan import acceptance_diagnostics, with_verdicts
+from reconciler.planner.agent_version_check import agent_version_diagnostics
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome
 from reconciler.planner.fingerprint import collect_fingerprint_fields, collect_fingerprints
@@ -61,7 +62,7 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime, reference: b
     ]
     pools, previews = plan_pools(ctx)
     parts.append(pools)
-    parts.append(Outcome(diagnostics=acceptance_diagnostics(ctx)))
+    parts.append(Outcome(diagnostics=acceptance_diagnostics(ctx) + agent_version_diagnostics(ctx)))
     # Builds due for a new version: notes, not Azure changes (git gets the version first).
     parts.append(evaluate_triggers(desired, observed, now).outcome(desired))
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}

@@ -196,3 +196,48 @@ def test_accepting_a_version_that_does_not_exist_changes_nothing(frozen, tmp_pat
     code, _, err = accept(frozen, root, "galtest/win11/9.9.9", "--rerun")
     assert code == 1 and "does not exist" in err
     assert [h for h in history(root.parent / "state") if h["kind"] == "accept"] == []
+
+
+def test_a_rerun_during_the_suite_deletes_its_run_commands_and_runs_every_test_afresh(frozen, tmp_path):
+    """A run command from before the rerun (here the first test's, finished while nobody recorded it) is
+    deleted, never adopted: its result predates the person's rerun. `accept --rerun` deletes it; when that
+    delete is refused (here by a fault rule) the rerun still stands and the next apply deletes it."""
+    from support.sandbox import stored
+
+    root = provisioned(frozen, tmp_path)
+    drive(frozen, root, settled=lambda _: run_command_puts(frozen).get(TESTS[0]) == 1)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.RUNNING
+    frozen.inject_fault(method="DELETE", path="/runCommands/avd-accept-", status=400, code="Refused", count=1)
+    code, _, err = accept(frozen, root, version_id("2.0.0"), "--rerun")
+    assert code == 0, err
+    assert "could not be deleted" in err and "the next apply deletes them" in err
+    assert acceptance_of(version_tags(frozen)) is None
+    assert len(stored(frozen, "Microsoft.Compute/virtualMachines/runCommands")) == 1
+    [entry] = [h for h in history(root.parent / "state") if h["kind"] == "accept"]
+    assert entry["action"] == "rerun" and entry["previous"] == "running"
+    assert entry["deleted_run_commands"] == []
+    drive(frozen, root)
+    assert acceptance_of(version_tags(frozen)).state is AcceptanceState.PASSED
+    assert run_command_puts(frozen) == {TESTS[0]: 2, TESTS[1]: 1, TESTS[2]: 1}
+    runs = [r for r in frozen.audit()["run_commands"] if r["id"].lower().endswith(TESTS[0])]
+    assert len(runs) == 2  # the run from before the rerun does not stand in for a new one
+    assert stored(frozen, "Microsoft.Compute/virtualMachines/runCommands") == []
+    assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
+
+
+def test_a_force_accept_during_the_suite_deletes_its_run_commands(frozen, tmp_path):
+    """A forced version's suite is never looked at again, so `accept --force` itself deletes what it ran."""
+    from support.sandbox import stored
+
+    root = provisioned(frozen, tmp_path)
+    drive(frozen, root, settled=lambda _: run_command_puts(frozen).get(TESTS[0]) == 1)
+    [left] = stored(frozen, "Microsoft.Compute/virtualMachines/runCommands")
+    code, _, err = accept(frozen, root, version_id("2.0.0"), "--force", "--reason", "CAB-7 signed off")
+    assert code == 0, err
+    [entry] = [h for h in history(root.parent / "state") if h["kind"] == "accept"]
+    assert entry["previous"] == "running" and entry["deleted_run_commands"] == [left["id"]]
+    assert stored(frozen, "Microsoft.Compute/virtualMachines/runCommands") == []
+    drive(frozen, root)
+    assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
+    assert run_command_puts(frozen) == {TESTS[0]: 1}
+    assert stored(frozen, "Microsoft.Compute/virtualMachines/runCommands") == []

@@ -6,7 +6,8 @@ returns; the planner asks for the step again next cycle while the suite runs. Wh
 only what is on Azure, so the order of writes is what makes a resumed apply right:
 - ACCEPTANCE_TAG `running` is written before the first run command is created;
 - a test whose Outcome `passed` is on the version is skipped, its run command (if a kill left it) deleted;
-- a run command of the test's name that already exists is adopted and polled, never created again;
+- a run command of the test's name that already exists is adopted and polled, never created again, unless
+  the version has no acceptance tag at all: then it is from before a rerun, and is deleted first;
 - a finished test's Outcome is tagged BEFORE its run command is deleted (a kill in between: the next cycle
   sees the Outcome and only deletes);
 - a failed or timed-out test is run again (PUT over the same run command, which makes Azure run it again)
@@ -135,6 +136,8 @@ class Acceptor:
             progress.verdict = current.state
             self._clean_up(vm_id, data.tests, runs, progress)  # a kill after the verdict, before its deletes
             return
+        if current is None and self._clear_stale(vm_id, data.tests, runs, progress):
+            return  # they are gone next cycle, and the suite starts from its first test
         outcomes = outcomes_of(tags)
         stamp = now.isoformat()
         for test in data.tests:
@@ -232,6 +235,21 @@ class Acceptor:
             if name in runs:
                 self.runs.delete(vm_id, name)
                 progress.writes += 1
+
+    def _clear_stale(self, vm_id, tests, runs, progress) -> bool:
+        """Run commands of the suite on a version with no acceptance tag predate it: RUNNING is tagged before
+        the first PUT, so they are a suite a person reran (`reconcile accept --rerun`) or a verdict since
+        removed. Their results say nothing about this run, and adopting one would skip its test: delete them."""
+        stale = False
+        for test in tests:
+            run = runs.get(run_command_name(test.name))
+            if run is None:
+                continue
+            stale = True
+            if run.provisioning_state != "Deleting":
+                self.runs.delete(vm_id, run.name)
+                progress.writes += 1
+        return stale
 
     def _secret_values(self, test: AcceptTest) -> tuple[str, ...]:
         uris = [uri for _, uri in test.secret_parameters]

@@ -27,6 +27,7 @@ from reconciler.azure.key_vault import KeyVaultSecrets
 from reconciler.azure.run_commands import RunCommands
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions.acceptance import Acceptor, TestEvent
+from reconciler.engine.actions.acceptance_vm import TestVmAcceptor
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
@@ -199,7 +200,7 @@ def _perform(
         try:
             for step in steps:
                 if step.op in ACCEPTANCE_OPS:
-                    _accept(step, acceptor, now, progress)
+                    _accept(step, acceptor, now, progress, w, pool)
                     continue
                 _one(step, p, pool, w, now, hosts, tag, removed, progress)
         except HttpResponseError as exc:
@@ -223,12 +224,16 @@ def _perform(
 ACCEPTANCE_OPS = frozenset({StepOp.ACCEPT, StepOp.RECORD_ACCEPTANCE})
 
 
-def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress) -> None:
-    """An acceptance step: it writes the version's tags and the VM's run commands, never the VM's tags."""
+def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress, w: PoolWriter, pool) -> None:
+    """An acceptance step: it writes the version's tags and the VM's run commands, never the VM's tags
+    (a test VM's step also creates and deletes that VM, which no pool counts)."""
     if step.op is StepOp.RECORD_ACCEPTANCE:
         progress.done(step, acceptor.record(step.data))
         return
-    got = acceptor.advance(step.host, step.data, now)
+    if step.data.test_vm is not None:
+        got = TestVmAcceptor(acceptor, w, pool).advance(step.host, step.data, now)
+    else:
+        got = acceptor.advance(step.host, step.data, now)
     progress.tested(got.events)
     progress.done(step, got.writes)
 

@@ -22,6 +22,8 @@ from reconciler.model.acceptance import (
     acceptance_of,
     outcomes_of,
 )
+from reconciler.model.acceptance_vm import AcceptVmRecord, accept_vm_record
+from reconciler.planner.acceptance_vm import on_test_vm
 from reconciler.planner.host_steps import POLL, AcceptanceVerdictData, AcceptData, Decision, Step, StepOp
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 # A host that is Ready but has not reported the required health checks this long after it registered fails
 # acceptance: the AVD agent reports them within minutes (pipeline.md §3), so silence means a broken agent.
 REPORT_BOUND = timedelta(minutes=20)
+# The simulated timeline's time for a test VM to be created and boot before its first test runs.
+TEST_VM_READY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,16 @@ class AcceptancePlan:
     checks: tuple[str, ...] = ()  # healthCheckName values that must have succeeded
     min_agent_version: str | None = None
     hosts: int = 1
+    test_vm: tuple[str, str] | None = (
+        None  # where: testVm: (subnet id, VM size); None: the pool's first hosts
+    )
 
     @property
     def expected(self) -> timedelta:
         """How long the tests are assumed to take in the simulated timeline: each one's timeout (the bound
         the engine gives it; a real run is usually shorter, so the preview is pessimistic), no retries."""
-        return timedelta(seconds=sum(t.timeout_seconds for t in self.tests))
+        tests = timedelta(seconds=sum(t.timeout_seconds for t in self.tests))
+        return tests + TEST_VM_READY if self.test_vm else tests
 
     def to_json(self) -> dict:
         return {
@@ -53,6 +61,7 @@ class AcceptancePlan:
             "checks": list(self.checks),
             "min_agent_version": self.min_agent_version,
             "hosts": self.hosts,
+            "test_vm": list(self.test_vm) if self.test_vm else None,
         }
 
     @classmethod
@@ -70,7 +79,14 @@ class AcceptancePlan:
             )
             for t in data.get("tests", ())
         )
-        return cls(tests, tuple(data.get("checks", ())), data.get("min_agent_version"), data.get("hosts", 1))
+        test_vm = data.get("test_vm")
+        return cls(
+            tests,
+            tuple(data.get("checks", ())),
+            data.get("min_agent_version"),
+            data.get("hosts", 1),
+            tuple(test_vm) if test_vm else None,
+        )
 
 
 def _test_json(t: AcceptTest) -> dict:
@@ -98,8 +114,9 @@ def secret_uri(ref) -> str:
     return f"{uri}/{secret.version}" if secret.version else uri
 
 
-def plan_of(spec) -> AcceptancePlan:
-    """The AcceptancePlan of an ImageDefinition.spec.acceptance."""
+def plan_of(spec, vm_size: str | None = None) -> AcceptancePlan:
+    """The AcceptancePlan of an ImageDefinition.spec.acceptance (`vm_size`: the test VM's when it gives
+    none, the validation pool's session host size)."""
     tests = []
     for t in spec.tests:
         plain = tuple((n, v.value) for n, v in t.parameters.items() if not v.secret)
@@ -127,6 +144,7 @@ def plan_of(spec) -> AcceptancePlan:
         checks=tuple(checks.require) if checks else (),
         min_agent_version=checks.min_agent_version if checks else None,
         hosts=spec.hosts,
+        test_vm=(spec.test_vm.subnet_id, spec.test_vm.vm_size or vm_size) if spec.test_vm else None,
     )
 
 
@@ -136,7 +154,7 @@ def acceptance_plan_of(pool, version) -> AcceptancePlan | None:
     spec = pool.definition.spec.acceptance if pool.definition is not None else None
     if spec is None or version is None or not spec.applies_to(version.name):
         return None
-    return plan_of(spec)
+    return plan_of(spec, pool.spec.session_hosts.vm_size)
 
 
 @dataclass(frozen=True)
@@ -152,10 +170,17 @@ class AcceptanceInputs:
     verdict: Acceptance | None = None
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     assume_checks: bool = False
+    test_vm: AcceptVmRecord | None = None  # where: testVm: the version's record of its test VM
 
     @classmethod
     def of(cls, plan: AcceptancePlan, runs_here: bool, version_tags) -> AcceptanceInputs:
-        return cls(plan, runs_here, acceptance_of(version_tags), outcomes_of(version_tags))
+        return cls(
+            plan,
+            runs_here,
+            acceptance_of(version_tags),
+            outcomes_of(version_tags),
+            test_vm=accept_vm_record(version_tags) if plan.test_vm else None,
+        )
 
     @property
     def state(self) -> AcceptanceState | None:
@@ -209,6 +234,8 @@ def judge(p: PoolInputs, d: Decision) -> str | None:
     acc = p.acceptance
     if acc is None or not acc.runs_here or not p.target or acc.settled:
         return None
+    if acc.plan.test_vm is not None:
+        return on_test_vm(p, d)
     on_target = [h for h in p.hosts if h.version == p.target and not h.failed and not h.deleting]
     if len(on_target) < acc.plan.hosts:
         return None

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reconciler.model.acceptance import Acceptance, AcceptTest
+from reconciler.model.acceptance_vm import AcceptVmPlan
 from reconciler.model.rollout import HostFailure
 
 POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
@@ -135,6 +136,9 @@ class AcceptData:
     version: str
     tests: tuple[AcceptTest, ...]
     session_host: str | None = None
+    # where: testVm. The engine creates the VM first and deletes it after the verdict; `tests` empty: only
+    # the delete is left (a kill after the verdict).
+    test_vm: AcceptVmPlan | None = None
 
 
 @dataclass(frozen=True)

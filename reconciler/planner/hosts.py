@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from reconciler.model.rollout import HOST_FAILED_TAG
 from reconciler.planner.acceptance import judge
+from reconciler.planner.acceptance_vm import leftover_test_vm
 from reconciler.planner.host_failures import failure_marker, failure_of, update_failed
 from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
 from reconciler.planner.host_names import next_name
@@ -96,6 +97,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     holding = None
     rejected = False  # the pin failed acceptance here (not a spent failure budget)
     if p.acceptance is not None and p.acceptance.runs_here and p.target:
+        d.steps.extend(leftover_test_vm(p))  # where: testVm, a verdict in and its VM not deleted yet
         rejected = p.acceptance.failed
         if rejected and quarantined != p.target:
             quarantined = p.target
@@ -150,8 +152,10 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
     # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the
     # pin is the failed version: they go on the last good one.
-    if d.mode is DecisionMode.GATED:
-        create_version: str | None = p.target
+    if d.mode is DecisionMode.GATED and holding is not None and p.acceptance.plan.test_vm is not None:
+        create_version: str | None = _fallback(p)  # under test on its own VM: no session host runs it yet
+    elif d.mode is DecisionMode.GATED:
+        create_version = p.target
     elif d.mode is DecisionMode.HALTED:
         create_version = _fallback(p)
     else:

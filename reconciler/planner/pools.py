@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.model.acceptance import is_accepted
+from reconciler.model.acceptance_vm import accept_vm_name
 from reconciler.model.observed import norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import RolloutPreview
@@ -266,6 +267,9 @@ def acceptance_preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timelin
         "tests": [t.name for t in acc.plan.tests],
         "checks": list(acc.plan.checks),
     }
+    if acc.plan.test_vm is not None and inputs.target:
+        subnet, size = acc.plan.test_vm
+        out["test_vm"] = {"name": accept_vm_name(inputs.target), "subnet_id": subnet, "vm_size": size}
     if acc.verdict is not None:
         out.update(host=acc.verdict.host, at=acc.verdict.at)
         if acc.verdict.reason:

@@ -124,11 +124,21 @@ def references(desired: DesiredState) -> list[Reference]:
 
 
 def _acceptance_secrets(desired: DesiredState) -> list[Reference]:
-    """Acceptance tests' secrets given by `vaultId`: checked like a pool's. A bare `vaultName` names no
+    """A test VM's subnet, and acceptance tests' secrets given by `vaultId`: checked like a pool's. A bare `vaultName` names no
     resource group (the suite belongs to a definition, not to a pool), so it is only read when a test runs."""
     out: list[Reference] = []
     for definition in desired.image_definitions:
         suite = definition.spec.acceptance
+        if suite is not None and suite.test_vm is not None:
+            path = "spec.acceptance.where.testVm.subnetId"
+            out.append(
+                Reference(
+                    "subnet",
+                    suite.test_vm.subnet_id,
+                    definition.origin(path),
+                    f"ImageDefinition {definition.key}: {path}",
+                )
+            )
         for i, test in enumerate(suite.tests if suite else ()):
             refs = [(f"parameters.{name}", value) for name, value in test.parameters.items() if value.secret]
             if test.run_as is not None:

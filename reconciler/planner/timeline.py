@@ -409,6 +409,9 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             tag(name, **{HOST_MESSAGED_TAG: stamp})
         elif op is StepOp.LOGOFF and h is not None:
             world.put(_copy(h, sessions=()))
+        elif op is StepOp.ACCEPT and p.acceptance is not None and p.acceptance.settled:
+            # where: testVm, the delete owed after a verdict: done once the engine has done it
+            p = _copy(p, acceptance=replace(p.acceptance, test_vm=None))
         elif op is StepOp.ACCEPT and world.accepting is None and p.acceptance is not None:
             world.accepting = name
             world.events.append((now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
@@ -442,6 +445,9 @@ def _complete(world: _World, now: datetime) -> None:
     due.sort(key=lambda e: (e[0], e[1], e[2]))
     world.events = [e for e in world.events if e[0] > now]
     for _, name, what in due:
+        if what is Completion.ACCEPTED and name == world.accepting and name not in world.hosts:
+            world.accepted = (now, name)  # also a test VM (where: testVm), which is no pool host
+            continue
         h = world.hosts.get(name)
         if h is None or name in world.gone:
             continue

@@ -77,6 +77,10 @@ def acceptance_line(preview: RolloutPreview) -> str:
     what = ", ".join(a.get("tests") or []) or "no tests"
     checks = f"; checks {', '.join(a['checks'])}" if a.get("checks") else ""
     where = f" on {a['host']}" if a.get("host") else ""
+    if a.get("test_vm"):
+        vm = a["test_vm"]
+        subnet = vm["subnet_id"].rsplit("/", 1)[-1]
+        where = f" on test VM {vm['name']} ({vm['vm_size']}, subnet {subnet}; deleted after the verdict)"
     since = f" from {a['starts_at']}" if a.get("starts_at") else ""
     held = a.get("held") or []
     waits = f"; {', '.join(held)} wait{'s' if len(held) == 1 else ''} for it" if held else ""

@@ -184,3 +184,74 @@ def test_shipped_clinical_definition_declares_acceptance():
         "edr-agent-running",
     } <= set(names)
     assert "FSLogixHealthCheck" in clinical.spec.acceptance.agent_checks.require
+
+
+SUBNET = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-test/subnets/snet-accept"
+
+
+def test_where_test_vm_reads_alongside_pool_default(tmp_path, capsys):
+    text = (
+        DEFINITION
+        + f"    tests: [{{name: a, inline: x}}]\n    where:\n      testVm: {{subnetId: {SUBNET}, vmSize: Standard_D4s_v5}}\n"
+    )
+    assert validate(tmp_path, capsys, text) == []
+    spec = Acceptance.model_validate(
+        {"tests": [{"name": "a", "inline": "x"}], "where": {"testVm": {"subnetId": SUBNET}}}
+    )
+    assert spec.test_vm.subnet_id == SUBNET and spec.test_vm.vm_size is None
+    pool = Acceptance.model_validate({"tests": [{"name": "a", "inline": "x"}], "where": "pool", "hosts": 2})
+    assert pool.test_vm is None and pool.hosts == 2
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "field", "message"),
+    [
+        ("    where: testVm\n", 9, "spec.acceptance.where", "testVm needs a subnet"),
+        ("    where: pol\n", 9, "spec.acceptance.where", "expected pool or {testVm"),
+        (
+            "    where: {testVm: {vmSize: Standard_D4s_v5}}\n",
+            9,
+            "spec.acceptance.where.testVm.subnetId",
+            "required",
+        ),
+        (
+            "    where: {testVm: {subnetId: /subscriptions/x/resourceGroups/r}}\n",
+            9,
+            "spec.acceptance.where.testVm.subnetId",
+            "subnet",
+        ),
+        (
+            f"    where: {{testVm: {{subnetId: {SUBNET}, vmSize: D4s}}}}\n",
+            9,
+            "spec.acceptance.where.testVm.vmSize",
+            "should match pattern",
+        ),
+        (
+            f"    where: {{testVm: {{subnetId: {SUBNET}, size: Standard_D4s_v5}}}}\n",
+            9,
+            "spec.acceptance.where.testVm.size",
+            "",
+        ),
+        (
+            f"    hosts: 2\n    where: {{testVm: {{subnetId: {SUBNET}}}}}\n",
+            7,
+            "spec.acceptance",
+            "hosts counts validation pool hosts",
+        ),
+        (
+            f"    agentChecks: {{require: [FSLogixHealthCheck]}}\n    where: {{testVm: {{subnetId: {SUBNET}}}}}\n",
+            7,
+            "spec.acceptance",
+            "a test VM joins no host pool",
+        ),
+    ],
+)
+def test_where_errors_name_file_line_field(tmp_path, capsys, block, line, field, message):
+    errors = validate(tmp_path, capsys, DEFINITION + "    tests: [{name: a, inline: x}]\n" + block)
+    assert any(e[0] == line and e[1] == field and message in e[2] for e in errors), errors
+
+
+def test_schema_carries_where():
+    from reconciler.spec.schema import schema
+
+    assert "testVm" in str(schema())

@@ -205,14 +205,73 @@ class AcceptanceTestSpec(StrictModel):
         return "\n".join(self.inline) if isinstance(self.inline, list) else self.inline
 
 
+VM_SIZE_PATTERN = r"^(Standard|Basic)_[A-Za-z0-9_-]+$"
+
+
+class TestVm(StrictModel):
+    """A short-lived VM created from the version only to run the suite, deleted after its verdict.
+
+    It needs no host pool: the validation pool does not roll the version until the VM has passed, so a
+    broken image never reaches a session host at all."""
+
+    subnet_id: naming.SUBNET_ID.type() = Field(  # type: ignore[valid-type]
+        description="The subnet its NIC joins (must reach what the tests need: license servers, shares)."
+    )
+    vm_size: str | None = Field(
+        None, pattern=VM_SIZE_PATTERN, description="Absent: the validation pool's session host size."
+    )
+
+
+def _where(value: Any) -> Any:
+    # `where: pool` is the default; `where: testVm` alone is not enough: the VM needs a subnet.
+    if value == "pool":
+        return None
+    if value == "testVm":
+        raise ValueError("testVm needs a subnet: where: {testVm: {subnetId: ...}}")
+    if isinstance(value, str):
+        raise ValueError(f"expected pool or {{testVm: {{subnetId: ...}}}}, not {value!r}")
+    return value
+
+
+class Where(StrictModel):
+    test_vm: TestVm
+
+
 class Acceptance(StrictModel):
-    """What a version must pass on the first hosts a validation pool builds from it before it is promoted."""
+    """What a version must pass before it is promoted: on the first hosts a validation pool builds from it
+    (`where: pool`, the default), or on a dedicated test VM (`where: {testVm: ...}`)."""
 
     tests: list[AcceptanceTestSpec] = Field(default_factory=list, max_length=20)
     agent_checks: AgentChecks | None = None
     hosts: int = Field(
         1, ge=1, le=10, description="Run on this many of the validation pool's first new hosts."
     )
+    where: Annotated[
+        Where | None,
+        BeforeValidator(_where),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"const": "pool"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "testVm": {
+                                "type": "object",
+                                "properties": {
+                                    "subnetId": {"type": "string", "pattern": "^/subscriptions/"},
+                                    "vmSize": {"type": "string", "pattern": VM_SIZE_PATTERN},
+                                },
+                                "required": ["subnetId"],
+                            }
+                        },
+                        "required": ["testVm"],
+                    },
+                ],
+                "description": "pool (the validation pool's first hosts, default) or {testVm: {subnetId, vmSize}}.",
+            }
+        ),
+    ] = None
     required_from: naming.VersionName | None = Field(
         None,
         description="Versions below this one predate the suite and count as accepted (default: every version).",
@@ -234,7 +293,18 @@ class Acceptance(StrictModel):
             or not (self.agent_checks.require or self.agent_checks.min_agent_version)
         ):
             raise ValueError("declare at least one test or agentChecks")
+        if self.where is not None and self.agent_checks is not None:
+            raise ValueError(
+                "agentChecks are a session host's own AVD health checks; a test VM joins no host pool and "
+                "reports none: use where: pool, or drop agentChecks"
+            )
+        if self.where is not None and "hosts" in self.model_fields_set:
+            raise ValueError("hosts counts validation pool hosts: it does not go with where: {testVm: ...}")
         return self
+
+    @property
+    def test_vm(self) -> TestVm | None:
+        return self.where.test_vm if self.where is not None else None
 
     def applies_to(self, version: str) -> bool:
         """Whether `version` (Major.Minor.Patch) must pass the suite (False: it predates `requiredFrom`)."""

@@ -27,7 +27,7 @@ from reconciler.azure.key_vault import KeyVaultSecrets
 from reconciler.azure.run_commands import RunCommands
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions.acceptance import Acceptor, TestEvent
-from reconciler.engine.actions.acceptance_vm import TestVmAcceptor
+from reconciler.engine.actions.acceptance_vm import AcceptanceVmRunner
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
@@ -231,7 +231,7 @@ def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress, w
         progress.done(step, acceptor.record(step.data))
         return
     if step.data.test_vm is not None:
-        got = TestVmAcceptor(acceptor, w, pool).advance(step.host, step.data, now)
+        got = AcceptanceVmRunner(acceptor, w, pool).advance(step.host, step.data, now)
     else:
         got = acceptor.advance(step.host, step.data, now)
     progress.tested(got.events)

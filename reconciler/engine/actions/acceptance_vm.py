@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from reconciler.azure.acceptance_vm import accept_vm_body, provisioning_state
 from reconciler.azure.hosts_write import PoolWriter
-from reconciler.azure.test_vm import accept_vm_body, provisioning_state
 from reconciler.engine.actions.acceptance import FINAL, Acceptor, AcceptProgress, TestEvent
 from reconciler.model.acceptance import (
     ACCEPTANCE_FAILURE_TAG,
@@ -35,7 +35,7 @@ from reconciler.model.rollout import HOST_CREATED_TAG
 from reconciler.planner.host_steps import AcceptData
 
 
-class TestVmAcceptor:
+class AcceptanceVmRunner:
     __test__ = False  # not a pytest class
 
     def __init__(self, acceptor: Acceptor, writer: PoolWriter, pool):

@@ -208,7 +208,7 @@ class AcceptanceTestSpec(StrictModel):
 VM_SIZE_PATTERN = r"^(Standard|Basic)_[A-Za-z0-9_-]+$"
 
 
-class TestVm(StrictModel):
+class AcceptanceVmSpec(StrictModel):
     """A short-lived VM created from the version only to run the suite, deleted after its verdict.
 
     It needs no host pool: the validation pool does not roll the version until the VM has passed, so a
@@ -234,7 +234,7 @@ def _where(value: Any) -> Any:
 
 
 class Where(StrictModel):
-    test_vm: TestVm
+    test_vm: AcceptanceVmSpec
 
 
 class Acceptance(StrictModel):
@@ -303,7 +303,7 @@ class Acceptance(StrictModel):
         return self
 
     @property
-    def test_vm(self) -> TestVm | None:
+    def test_vm(self) -> AcceptanceVmSpec | None:
         return self.where.test_vm if self.where is not None else None
 
     def applies_to(self, version: str) -> bool:

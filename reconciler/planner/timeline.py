@@ -348,7 +348,7 @@ def _copy(obj, **changes):
 
 def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Durations) -> PoolInputs:
     """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
-    stamp = now.isoformat()
+    stamp = now.isoformat() if d.steps else ""  # half the simulated cycles write nothing
     ghosts = set(p.ghosts)
     count, version, marker = p.failures
     quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good

@@ -185,7 +185,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     for h in pending:
         if not h.available:
             deadline = (h.registered_at or now) + pol.health_timeout
-            d.wait(min(now + POLL, deadline) if deadline > now else now + POLL, f"{h.name} coming up")
+            poll = now + POLL
+            d.wait(deadline if now < deadline < poll else poll, f"{h.name} coming up")
     in_flight = [h for h in pending if not h.available]
 
     # 4. Hosts being retired: drain, message, wait, log off (policy), remove.

@@ -59,6 +59,9 @@ class HostIndex:
     # -- the simulation's updates (keyed by name) ---------------------------------------------------------
     def put(self, h: HostView, old: HostView | None = None) -> None:
         """`h` is new, or replaces `old` (the same name)."""
+        if old is not None and old.replaces == h.replaces:
+            self._swap(h.name, old, h)
+            return
         if old is not None:
             self._remove(h.name, old)
         self._add(h.name, h, quiet=is_quiet(h))
@@ -107,6 +110,30 @@ class HostIndex:
             if replaced in self.by_lower:
                 self.replaced.add(replaced)
         if quiet:
+            insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
+            self.quiet_by_name[h.name] = h
+            self.quiet_count += 1
+        else:
+            self._busy[key] = h
+
+    def _swap(self, key: Any, old: HostView, h: HostView) -> None:
+        """`_remove(old)` then `_add(h)` for a host whose name and replaced host stay: the name maps keep
+        their entries (reads sort them by key, so where an entry sits does not matter), and only its side,
+        quiet or busy, is redone. Most simulated changes are a tag or a state on one host."""
+        self._busy_list = None
+        self.by_lower[h.name.lower()][key] = h
+        if h.replaces:
+            self.replacers[h.replaces.lower()][key] = h
+        if self.quiet_by_name.get(old.name) is old:
+            group = self.quiet[old.version]
+            del group[bisect_left(group, quiet_order(old), key=quiet_order)]
+            if not group:
+                del self.quiet[old.version]
+            del self.quiet_by_name[old.name]
+            self.quiet_count -= 1
+        else:
+            del self._busy[key]
+        if is_quiet(h):
             insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
             self.quiet_by_name[h.name] = h
             self.quiet_count += 1

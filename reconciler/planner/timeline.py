@@ -21,6 +21,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from heapq import heappop, heappush
 
 from reconciler.model.acceptance import Acceptance, AcceptanceState
 from reconciler.model.rollout import (
@@ -123,7 +124,8 @@ class _World:
     def __init__(self, inputs: PoolInputs, incremental: bool = True):
         self.inputs = inputs
         self.hosts: dict[str, HostView] = {h.name: h for h in inputs.hosts}
-        self.events: list[tuple[datetime, str, Completion]] = []  # (due, vm, what)
+        # (due, vm, what), a heap: a cycle reads the earliest and takes those due, in the order they sort in
+        self.events: list[tuple[datetime, str, Completion]] = []
         self.gone: set[str] = set()
         self.assumed: set[str] = set()
         self.accepting: str | None = None  # the host the acceptance tests run on, once started
@@ -267,7 +269,7 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
     polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
     """
-    events = [due for due, _, _ in world.events]
+    events = [world.events[0][0]] if world.events else []  # only the earliest matters below
     if d.steps and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
@@ -348,7 +350,7 @@ def _copy(obj, **changes):
 
 def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Durations) -> PoolInputs:
     """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
-    stamp = now.isoformat()
+    stamp = now.isoformat() if d.steps else ""  # half the simulated cycles write nothing
     ghosts = set(p.ghosts)
     count, version, marker = p.failures
     quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good
@@ -376,7 +378,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
                     h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
                 )
             )
-            world.events.append((now + du.delete, name, Completion.DELETED))
+            heappush(world.events, (now + du.delete, name, Completion.DELETED))
         elif op is StepOp.CREATE:
             tags = {HOST_POOL_TAG: p.pool_id.lower(), HOST_CREATED_TAG: stamp}
             if data.replaces:
@@ -384,15 +386,15 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             if data.assign:
                 tags[HOST_ASSIGN_TAG] = data.assign
             world.put(HostView(name, f"sim/{name}", data.version, "Creating", tags))
-            world.events.append((now + du.create, name, Completion.PROVISIONED))
+            heappush(world.events, (now + du.create, name, Completion.PROVISIONED))
         elif op is StepOp.JOIN and h is not None:
             world.put(_copy(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
-            world.events.append((now + du.extension, name, Completion.JOINED))
+            heappush(world.events, (now + du.extension, name, Completion.JOINED))
         elif op is StepOp.REGISTER and h is not None:
             tags = {**h.tags, HOST_REGISTERED_TAG: stamp}
             world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}, tags=tags))
-            world.events.append((now + du.extension, name, Completion.AGENT_INSTALLED))
-            world.events.append((now + du.extension + du.register, name, Completion.AVAILABLE))
+            heappush(world.events, (now + du.extension, name, Completion.AGENT_INSTALLED))
+            heappush(world.events, (now + du.extension + du.register, name, Completion.AVAILABLE))
         elif op is StepOp.STAMP_REGISTERED:
             tag(name, **{HOST_REGISTERED_TAG: stamp})
         elif op is StepOp.READY and h is not None:
@@ -414,7 +416,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             p = _copy(p, acceptance=replace(p.acceptance, test_vm=None))
         elif op is StepOp.ACCEPT and world.accepting is None and p.acceptance is not None:
             world.accepting = name
-            world.events.append((now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
+            heappush(world.events, (now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
         elif op is StepOp.RECORD_ACCEPTANCE and p.acceptance is not None:
             p = _copy(p, acceptance=replace(p.acceptance, verdict=data.verdict))
     if not any(step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST for step in d.steps):
@@ -431,7 +433,7 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
 
 def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durations) -> None:
     """forceLogoff false: the modelled time users leave a drained host by themselves (an assumption)."""
-    world.events.append((grace_ends + du.sign_out, h.name, Completion.SIGNED_OUT))
+    heappush(world.events, (grace_ends + du.sign_out, h.name, Completion.SIGNED_OUT))
     world.assumed.add(
         f"users sign out on their own within {int(du.sign_out.total_seconds() // 60)} min of the drain grace "
         "ending (forceLogoff is false)"
@@ -439,12 +441,9 @@ def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durati
 
 
 def _complete(world: _World, now: datetime) -> None:
-    due = [e for e in world.events if e[0] <= now]
-    if not due:
-        return
-    due.sort(key=lambda e: (e[0], e[1], e[2]))
-    world.events = [e for e in world.events if e[0] > now]
-    for _, name, what in due:
+    events = world.events
+    while events and events[0][0] <= now:
+        _, name, what = heappop(events)
         if what is Completion.ACCEPTED and name == world.accepting and name not in world.hosts:
             world.accepted = (now, name)  # also a test VM (where: testVm), which is no pool host
             continue

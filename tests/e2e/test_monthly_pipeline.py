@@ -10,9 +10,9 @@ its tags and the commit. `test_release_controller.py` covers the same chain thro
 
 from __future__ import annotations
 
-import subprocess
 import math
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 

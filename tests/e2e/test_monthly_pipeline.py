@@ -34,7 +34,8 @@ from reconciler.spec.cron import next_fire
 CRON, ZONE = "@patch-tuesday+1d 04:00", "Europe/Amsterdam"
 BOT = "Release Bot <bot@example.com>"
 RETENTION = "  retention: {keepNewest: 1, endOfLifeAfter: 0s, deleteAfterEndOfLife: true}\n"
-# The shipped clinical build's shape: the schedule alone (the day after Patch Tuesday) releases, from `latest`.
+# The shipped clinical build's schedule (the day after Patch Tuesday) without its sourceImageUpdate, so a publish
+# waits for the next slot; the source is `latest`, resolved and pinned at release.
 BUILD = f"""---
 apiVersion: avd.reconciler.io/v1alpha1
 kind: ImageBuild

@@ -253,6 +253,8 @@ def main() -> int:
                 at = resumes_at(result)
                 if os.environ.get("YEAR_DEBUG"):
                     print("  ", label, sb.now(), at, dict(result.drift or {}), result.error, flush=True)
+                    for item in ((result.report or {}).get("apply") or {}).get("pending") or ():
+                        print("     pending:", item.get("resumes_at"), item.get("why"), flush=True)
                 settled = at is None and not (result.drift or {}) and controller.sync() is False
                 if settled or (until is not None and sb.now() >= until):
                     return n

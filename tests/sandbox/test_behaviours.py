@@ -120,9 +120,11 @@ def test_cli_serve_prints_one_json_line_and_exits_cleanly_on_sigterm(tmp_path):
             "AZURE_CLIENT_SECRET",
             "AZURE_AUTHORITY_HOST",
             "RECONCILE_ARM_ENDPOINT",
+            "RECONCILE_KEYVAULT_ENDPOINT",
             "RECONCILE_CA_BUNDLE",
             "REQUESTS_CA_BUNDLE",
         }
+        assert info["env"]["RECONCILE_KEYVAULT_ENDPOINT"] == info["endpoint"]
         assert os.path.exists(info["ca_bundle"])
         r = requests.get(
             info["endpoint"] + "/subscriptions/11111111-1111-4111-8111-111111111111/resourcegroups/rg1"

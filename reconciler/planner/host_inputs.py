@@ -117,7 +117,7 @@ class HostView:
 
     @property
     def accepting_available(self) -> bool:
-        return self.available and self.accepting
+        return self.status == "Available" and self.accepting  # `available`, inlined: read every cycle
 
     @property
     def established(self) -> bool:
@@ -125,7 +125,7 @@ class HostView:
         return (
             not self.managed
             or self.tags.get(HOST_STAGE_TAG) == READY
-            or (self.available and self.created_at is None)
+            or (self.status == "Available" and self.created_at is None)
         )
 
     @property

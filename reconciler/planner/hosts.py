@@ -74,7 +74,12 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     count, failed_version, last = p.failures
     quarantined = p.quarantined
     marked: HostView | None = None  # the host marked failed this cycle (the index still has it unmarked)
-    newly = [(h, why) for h in hosts if not h.failed for why in [failure_of(h, p)] if why]
+    newly = []
+    for h in hosts:
+        if not h.failed:
+            why = failure_of(h, p)
+            if why:
+                newly.append((h, why))
     if newly:
         host, why = sorted(newly, key=lambda x: x[0].name)[0]
         marker = failure_marker(host)
@@ -105,20 +110,37 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             d.notes.append(f"version failed acceptance: {p.acceptance.verdict.reason or 'see its tags'}")
         elif not p.acceptance.failed:
             holding = judge(p, d)
+    # One pass over the busy hosts sorts them the way the rules below read them (each list in pool order).
+    retiring: list[HostView] = []
+    active: list[HostView] = []  # the busy ones; every quiet host is active too
+    grown: list[HostView] = []  # active and established
+    pending: list[HostView] = []  # active, not established yet: new hosts coming up
+    any_deleting = False
+    available = ix.quiet_count  # Available and accepting, among active hosts
     for h in hosts:
+        if h.deleting:
+            any_deleting = True  # deleting VMs only count toward room
         if h.failed:
             d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.FAILED)))
-
-    live = [h for h in hosts if not h.failed and not h.deleting]  # deleting VMs only count toward room
-    retiring = [h for h in live if h.retiring]
-    active = [h for h in live if not h.retiring]  # the busy ones; every quiet host is active too
+        elif h.deleting:
+            pass
+        elif h.retiring:
+            retiring.append(h)
+        else:
+            active.append(h)
+            if h.established:
+                grown.append(h)
+            else:
+                pending.append(h)
+            if h.accepting_available:
+                available += 1
     n_active = len(active) + ix.quiet_count
 
     def is_active(h: HostView) -> bool:
         return h is not marked and not h.failed and not h.deleting and not h.retiring
 
     # 2. Which version: the pin, unless quarantined (halt / roll back), not replicated, or gated.
-    established = [h for h in active if h.established and h.version]
+    established = [h for h in grown if h.version]
     quiet_versions = [v for v in ix.quiet if v]  # the index keeps no empty group
     target: str | None = p.target
     if p.target and quarantined == p.target:
@@ -163,7 +185,6 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     d.effective_target = target
 
     # 3. New hosts coming up: extensions in order (join, then the AVD agent), then the ready mark.
-    pending = [h for h in active if not h.established]
     for h in pending:
         if h.deleting or (h.provisioning != "Succeeded" and not update_failed(h)):
             continue
@@ -179,9 +200,10 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             d.steps.append(Step(StepOp.JOIN, h.name))
         elif h.extensions.get(JOIN_EXTENSION) == "Succeeded" and AGENT_EXTENSION not in h.extensions:
             d.steps.append(Step(StepOp.REGISTER, h.name))
-    for h in hosts:
-        if h.deleting:
-            d.wait(now + POLL, f"{h.name} being deleted")
+    if any_deleting:
+        for h in hosts:
+            if h.deleting:
+                d.wait(now + POLL, f"{h.name} being deleted")
     for h in pending:
         if not h.available:
             deadline = (h.registered_at or now) + pol.health_timeout
@@ -194,9 +216,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
         progress_retirement(h, p, d)
 
     # 5. New retirements (only inside a window).
-    available = ix.quiet_count + sum(1 for h in active if h.accepting_available)
     budget = available - pol.floor_hosts
-    outdated = [h for h in active if target and h.version != target and h.established]  # busy ones
+    outdated = [h for h in grown if h.version != target] if target else []  # busy ones
     quiet_outdated = ix.quiet_outdated(target) if target else []
     any_outdated = bool(outdated) or bool(quiet_outdated)
 
@@ -335,7 +356,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
         d.wait(now + POLL, "new hosts coming up")
 
     # 7. Converged? Then stamp the pool (ring gates read it) and say so.
-    deleting = any(h.deleting for h in hosts)
+    deleting = any_deleting
     done = False
     if target is not None and not d.steps and not retiring and not deleting:
         # No steps: nothing was retired now; failed hosts are busy. So every quiet host is steady.

@@ -350,7 +350,9 @@ def _copy(obj, **changes):
 
 def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Durations) -> PoolInputs:
     """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
-    stamp = now.isoformat() if d.steps else ""  # half the simulated cycles write nothing
+    if not d.steps:
+        return p  # half the simulated cycles write nothing
+    stamp = now.isoformat()
     ghosts = set(p.ghosts)
     count, version, marker = p.failures
     quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good
@@ -419,7 +421,10 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             heappush(world.events, (now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
         elif op is StepOp.RECORD_ACCEPTANCE and p.acceptance is not None:
             p = _copy(p, acceptance=replace(p.acceptance, verdict=data.verdict))
-    if not any(step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST for step in d.steps):
+    for step in d.steps:
+        if step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST:
+            break
+    else:
         return p  # only hosts changed
     return _copy(
         p,

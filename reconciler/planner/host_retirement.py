@@ -29,8 +29,9 @@ def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datet
 
 def _due_after(last: datetime | None, deadline: datetime, grace: timedelta) -> datetime | None:
     """`message_due` for a host last messaged at `last`."""
+    # REMINDERS run longest first and each one kept is shorter than the grace: the points come out in order.
     points = [deadline - grace] + [deadline - r for r in REMINDERS if r < grace]
-    for point in sorted(points):
+    for point in points:
         if last is None or point > last:
             return point
     return None

@@ -221,31 +221,32 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     quiet_outdated = ix.quiet_outdated(target) if target else []
     any_outdated = bool(outdated) or bool(quiet_outdated)
 
-    def is_outdated(h: HostView) -> bool:
-        return bool(target) and is_active(h) and h.established and h.version != target
-
-    def replacement(lower: str) -> HostView | None:
-        found = None
-        for h in ix.replacers_of(lower):
-            if h.version == target and is_active(h):
-                found = h  # the last in pool order, as a dict built over the hosts would keep
-        return found
-
-    # Replaced name -> the active host on the target replacing it, for the names of hosts in the pool.
-    replacement_of = {k: r for k in ix.replaced for r in [replacement(k)] if r is not None}
-
     def active_named(names: set[str]) -> int:
         if not names:
             return 0  # most cycles retire no one
         return sum(1 for n in names for h in ix.hosts_named(n.lower()) if h.name == n and is_active(h))
 
+    # Replaced name -> the active host on the target replacing it, for the names of hosts in the pool.
+    replacement_of: dict[str, HostView] = {}
+    for k in ix.replaced:  # a rollout replaces one batch at a time: a few names, or none
+        found = None
+        for h in ix.replacers_of(k):
+            if h.version == target and is_active(h):
+                found = h  # the last in pool order, as a dict built over the hosts would keep
+        if found is not None:
+            replacement_of[k] = found
+
     replaced: list[HostView] = []  # outdated hosts whose replacement is up or coming
     paired_hosts: list[HostView] = []  # active hosts named as one of those (the same, unless names repeat)
     for k in replacement_of:
         named = ix.hosts_named(k)
-        old = [h for h in named if is_outdated(h)]
-        if old:
-            replaced += old
+        old = [h for h in named if target and is_active(h) and h.established and h.version != target]
+        if not old:
+            continue
+        replaced += old
+        if len(named) == 1:
+            paired_hosts.append(old[0])  # the one host named so: outdated, so active
+        else:
             old_names = {h.name for h in old}
             paired_hosts += [h for h in named if is_active(h) and h.name in old_names]
 

@@ -53,6 +53,9 @@ from reconciler.planner.host_steps import (
 from reconciler.planner.hosts_index import HostIndex
 
 
+_NO_NAMES: frozenset[str] = frozenset()  # most cycles retire no one
+
+
 def _order(host: HostView) -> tuple[int, int, str]:
     """Replace broken hosts first (free), then the fewest sessions (fewest people disturbed), then by name."""
     return (1 if host.accepting_available else 0, len(host.sessions), host.name)
@@ -66,6 +69,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     ix = index if index is not None else HostIndex.of(p.hosts)
     d = Decision()
     pol, now = p.policy, p.now
+    surge = pol.surge  # a property, read four times
     for ghost in p.ghosts:
         d.steps.append(Step(StepOp.DELETE_GHOST, ghost))
     hosts = ix.busy()
@@ -114,7 +118,9 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     retiring: list[HostView] = []
     active: list[HostView] = []  # the busy ones; every quiet host is active too
     grown: list[HostView] = []  # active and established
+    established: list[HostView] = []  # those of them on a version
     pending: list[HostView] = []  # active, not established yet: new hosts coming up
+    in_flight: list[HostView] = []  # those of them not Available yet
     any_deleting = False
     available = ix.quiet_count  # Available and accepting, among active hosts
     for h in hosts:
@@ -130,8 +136,12 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             active.append(h)
             if h.established:
                 grown.append(h)
+                if h.version:
+                    established.append(h)
             else:
                 pending.append(h)
+                if not h.available:
+                    in_flight.append(h)
             if h.accepting_available:
                 available += 1
     n_active = len(active) + ix.quiet_count
@@ -140,8 +150,6 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
         return h is not marked and not h.failed and not h.deleting and not h.retiring
 
     # 2. Which version: the pin, unless quarantined (halt / roll back), not replicated, or gated.
-    established = [h for h in grown if h.version]
-    quiet_versions = [v for v in ix.quiet if v]  # the index keeps no empty group
     target: str | None = p.target
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
@@ -165,7 +173,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     elif (
         p.target
         and not p.gate_ok
-        and (any(h.version != p.target for h in established) or any(v != p.target for v in quiet_versions))
+        and (any(h.version != p.target for h in established) or any(v and v != p.target for v in ix.quiet))
     ):
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
         target, d.mode = None, DecisionMode.GATED
@@ -209,7 +217,6 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             deadline = (h.registered_at or now) + pol.health_timeout
             poll = now + POLL
             d.wait(deadline if now < deadline < poll else poll, f"{h.name} coming up")
-    in_flight = [h for h in pending if not h.available]
 
     # 4. Hosts being retired: drain, message, wait, log off (policy), remove.
     for h in retiring:
@@ -217,7 +224,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
 
     # 5. New retirements (only inside a window).
     budget = available - pol.floor_hosts
-    outdated = [h for h in grown if h.version != target] if target else []  # busy ones
+    outdated = [h for h in grown if h.version != target] if target and grown else []  # busy ones
     quiet_outdated = ix.quiet_outdated(target) if target else []
     any_outdated = bool(outdated) or bool(quiet_outdated)
 
@@ -273,8 +280,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     if (
         p.window_open and holding is None
     ):  # under acceptance the host being tested is the surge: no retirements
-        if pol.surge:
-            for h in sorted(replaced, key=_order):
+        if surge:
+            for h in sorted(replaced, key=_order) if len(replaced) > 1 else replaced:
                 repl = replacement_of[h.name.lower()]
                 if repl.established and repl.available:
                     take(h, RetireReason.REPLACED)
@@ -287,8 +294,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
                     break  # so is every host after it (the order puts them last): none can go
                 if take(h, RetireReason.REPLACED):
                     slots -= 1
-        chosen = {h.name for h, _ in to_retire}
-        surplus = n_active - active_named(chosen) - paired(chosen) - pol.count
+        chosen = {h.name for h, _ in to_retire} if to_retire else _NO_NAMES
+        surplus = n_active - (active_named(chosen) + paired(chosen) if chosen else len(paired_hosts)) - pol.count
         if surplus > 0:
             old_names = {h.name for h in outdated} | {h.name for g in quiet_outdated for h in g}
             remaining = [h for h in (*active, *ix.quiet_hosts()) if h.name not in chosen]
@@ -311,12 +318,13 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             deadline = now + pol.drain_grace
             d.steps.append(Step(StepOp.MESSAGE, h.name, message_body(h, pol.user_message, deadline, now)))
             d.wait(deadline if pol.drain_grace < REMINDERS[0] else deadline - REMINDERS[0], "drain grace")
-    retired_now = {h.name for h, _ in to_retire}
+    retired_now = {h.name for h, _ in to_retire} if to_retire else _NO_NAMES
 
     # 6. Creations, bounded by room (count + surge) and, for replacements, by the batch and the health gate.
     total = len(p.hosts)
-    room = pol.count + pol.surge - total
-    missing = pol.count - (n_active - active_named(retired_now) - paired(retired_now))
+    room = pol.count + surge - total
+    kept = active_named(retired_now) + paired(retired_now) if retired_now else len(paired_hosts)
+    missing = pol.count - (n_active - kept)
     used: set[str] = set()  # names in use, filled at the first creation (most cycles create nothing)
 
     def new_name() -> str:
@@ -335,7 +343,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     elif missing > 0:
         d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
     room -= len(creations)
-    if pol.surge and target and p.window_open:
+    if surge and target and p.window_open:
         slots = min(pol.batch - len(in_flight), room)
         for h in outdated_in_order() if slots > 0 else ():
             if h.name.lower() in replacement_of:
@@ -351,7 +359,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     if p.window_open and any_outdated and not to_retire and not retiring and not in_flight and not creations:
         d.notes.append(
             f"no host can be replaced: {available} Available, the capacity floor is {pol.floor_hosts} of "
-            f"{pol.count} and there is no room for a new host (count + surge = {pol.count + pol.surge})"
+            f"{pol.count} and there is no room for a new host (count + surge = {pol.count + surge})"
         )
     if creations or in_flight:
         d.wait(now + POLL, "new hosts coming up")
@@ -371,7 +379,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     if done and p.rolled_out != target:
         d.steps.append(Step(StepOp.STAMP_ROLLED_OUT, None, VersionData(target)))
     if d.mode is DecisionMode.STEADY:
-        if not established and not quiet_versions:
+        if not established and not any(ix.quiet):  # the index keeps no empty group
             d.mode = DecisionMode.PROVISIONING
         elif any_outdated:
             d.mode = DecisionMode.ROLLOUT

@@ -76,6 +76,9 @@ class Cycle:
     next_check: tuple[datetime, str] | None
 
 
+_SECOND = timedelta(seconds=1)
+
+
 class TimelineEnd(StrEnum):
     CONVERGED = "converged"
     HALTED = "halted"
@@ -177,8 +180,10 @@ class _World:
         if self.index is None:
             live = self.live()
             return sum(1 for h in live if h.accepting_available and not h.deleting), len(live)
-        busy = self.index.busy()
-        available = self.index.quiet_count + sum(1 for h in busy if h.accepting_available and not h.deleting)
+        available = self.index.quiet_count
+        for h in self.index.busy():
+            if h.accepting_available and not h.deleting:
+                available += 1
         return available, self.index.size
 
 
@@ -239,7 +244,7 @@ def simulate_rollout(
                 state=d.state,
                 available=available,
                 total=total,
-                next_check=min(d.waits, key=_when) if d.waits else None,  # Decision.next_check
+                next_check=_next_check(d.waits),
             )
         )
         if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
@@ -273,8 +278,9 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     if d.steps and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
-        return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + timedelta(seconds=1))
-    times = [at for at, _ in d.waits if at > now and at != now + POLL] + events
+        return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + _SECOND)
+    poll = now + POLL
+    times = [at for at, _ in d.waits if at > now and at != poll] + events
     if not p.target_ready and ready_at is not None and ready_at > now:
         times.append(ready_at)
     if not p.gate_ok and gate_opens is not None and gate_opens > now:
@@ -330,6 +336,13 @@ def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, windo
 
 def _when(wait: tuple[datetime, str]) -> datetime:
     return wait[0]
+
+
+def _next_check(waits: list[tuple[datetime, str]]) -> tuple[datetime, str] | None:
+    """Decision.next_check: the earliest wait (the first of equals), or None."""
+    if len(waits) == 1:
+        return waits[0]
+    return min(waits, key=_when) if waits else None
 
 
 def _new(cls, **fields):

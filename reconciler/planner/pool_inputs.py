@@ -246,8 +246,12 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
     vms = {v.key: v for v in observed.vms_tagged_for(key)}
     vms.update({vid: observed.vms[vid] for vid in by_vm if vid in observed.vms})
 
+    listed_on: dict[str, list] = {}  # lower-cased session host name -> its listed sessions, in listed order
+    for s in observed.sessions_of(key):
+        listed_on.setdefault(s.session_host_name.lower(), []).append(s)
+
     def sessions_of(sh: ObservedSessionHost) -> tuple[UserSessionView, ...]:
-        listed = observed.sessions_of(key, sh.name)
+        listed = listed_on.get(sh.name.lower(), ())
         # Not listed (the plan reads session counts, not sessions): stand-ins, so messages and logoffs
         # are counted for the users the count says are there.
         return tuple(UserSessionView(s.id, s.user_principal_name) for s in listed) + tuple(

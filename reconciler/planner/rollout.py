@@ -78,7 +78,12 @@ def totals_of(timeline: Timeline) -> dict[str, int]:
 def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tuple[BatchPreview, ...]:
     """One batch per simulated cycle that retired hosts."""
     views = {h.name: h for h in inputs.hosts}
-    waves = [i for i, c in enumerate(timeline.cycles) if any(s.op is StepOp.RETIRE for s in c.steps)]
+    waves = []  # the cycles that retire a host (a loop: a rollout simulates hundreds of cycles)
+    for i, c in enumerate(timeline.cycles):
+        for s in c.steps:
+            if s.op is StepOp.RETIRE:
+                waves.append(i)
+                break
     out = []
     for n, i in enumerate(waves):
         cycle = timeline.cycles[i]

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from reconciler.model.acceptance import HealthCheck
@@ -148,12 +148,13 @@ class PoolPolicy:
     personal: bool = False
     prefix: str = "avd"
 
-    @property
+    # Cached (the policy is frozen): every simulated cycle reads both.
+    @cached_property
     def surge(self) -> int:
         # Personal pools always build the replacement first: it must exist to take over the assignment.
         return self.batch if self.strategy == "surge" or self.personal else 0
 
-    @property
+    @cached_property
     def floor_hosts(self) -> int:
         return math.ceil(self.count * self.floor_percent / 100)
 

@@ -52,7 +52,6 @@ from reconciler.planner.host_steps import (
 )
 from reconciler.planner.hosts_index import HostIndex
 
-
 _NO_NAMES: frozenset[str] = frozenset()  # most cycles retire no one
 
 
@@ -295,7 +294,9 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
                 if take(h, RetireReason.REPLACED):
                     slots -= 1
         chosen = {h.name for h, _ in to_retire} if to_retire else _NO_NAMES
-        surplus = n_active - (active_named(chosen) + paired(chosen) if chosen else len(paired_hosts)) - pol.count
+        surplus = (
+            n_active - (active_named(chosen) + paired(chosen) if chosen else len(paired_hosts)) - pol.count
+        )
         if surplus > 0:
             old_names = {h.name for h in outdated} | {h.name for g in quiet_outdated for h in g}
             remaining = [h for h in (*active, *ix.quiet_hosts()) if h.name not in chosen]

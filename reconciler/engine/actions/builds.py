@@ -23,7 +23,7 @@ import copy
 from reconciler.azure.writes import HttpResponseError
 from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
-from reconciler.engine.actions.build_diagnostics import described, explain, record_failure
+from reconciler.engine.actions.build_diagnostics import counted_failure, described, explain, record_failure
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
@@ -72,7 +72,8 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 detail = (template.last_run_message if template else "") or status.message
                 azure_says = f"Image Builder: {status.error_code}: {detail}"
                 diagnosis = explain(env, change, detail, status.message)
-                record_failure(env, template_id, diagnosis)
+                if template is not None:
+                    record_failure(env, template, diagnosis)
                 mem["failure"] = (described(what, azure_says, diagnosis), status.error_code)
         version = env.reader.version(version_id)
         env.record_replication(version)
@@ -125,13 +126,24 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             mem["watching"] = True
             mem.setdefault("since", env.clock())
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
-        if mem.get("watching") and template.last_run_state in FAILED_RUNS:
-            detail = template.last_run_message or template.last_run_state
-            diagnosis = explain(env, change, detail)
-            record_failure(env, template_id, diagnosis)
-            return Failed(
-                described(what, f"Image Builder: {detail}", diagnosis), error_code="ImageBuildFailed"
-            )
+        if template.last_run_state in FAILED_RUNS:
+            # A run that ended where no process of ours saw it end (a controller hands a run back each cycle;
+            # an apply died): count it once, by its end time, before deciding to run the recipe again, or the
+            # budget never fills. One we watched started elsewhere is reported, as the plan said "wait for it".
+            counted = counted_failure(template)
+            if counted is None or mem.get("watching") or not counted.runs_again:
+                detail = template.last_run_message or template.last_run_state
+                diagnosis = explain(env, change, detail)
+                newly = counted is None
+                counted = counted or record_failure(env, template, diagnosis)
+                if mem.get("watching") or (counted is not None and not counted.runs_again):
+                    return Failed(
+                        described(what, f"Image Builder: {detail}", diagnosis), error_code="ImageBuildFailed"
+                    )
+                if newly and counted is not None:  # the count's PATCH holds the template (Updating) a moment
+                    return env.wait(
+                        mem.setdefault("since", env.clock()), "counted the failed run; running it again"
+                    )
         # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build) — when queued,
         # only once a slot is free now (the plan counted the runs of its observation).
         limit = change.details.get("queued")

@@ -139,6 +139,11 @@ class Sandbox:
         return self.config.client_id
 
     @property
+    def object_id(self) -> str:
+        """The reconciler's service principal object id (its tokens' `oid`)."""
+        return self.config.object_id
+
+    @property
     def env(self) -> dict[str, str]:
         return {
             "AZURE_TENANT_ID": self.tenant_id,

@@ -1,7 +1,9 @@
 """Key Vault secret reads (`azure/key_vault.py`, what acceptance tests' secret parameters and runAs passwords
 use) against the sandbox's Key Vault data plane, through azure-core over HTTPS: the value comes back, a pinned
-version must exist, and every refusal (absent, disabled, wrong audience, no token, unknown api-version) is a
-`SecretUnavailable` that names the URI and never carries a value."""
+version must exist, and every refusal (absent, disabled, no access, wrong audience, no token, unknown
+api-version) is a `SecretUnavailable` that names the URI and never carries a value. A vault made through ARM
+grants only what its body says, so the fixture gives the reconciler's identity (its object id, not its app id)
+the secrets get permission, as a platform team would."""
 
 from __future__ import annotations
 
@@ -35,7 +37,13 @@ def vault(sb, credential):
         VAULT,
         {
             "location": "westeurope",
-            "properties": {"tenantId": sb.tenant_id, "sku": {"family": "A", "name": "standard"}},
+            "properties": {
+                "tenantId": sb.tenant_id,
+                "sku": {"family": "A", "name": "standard"},
+                "accessPolicies": [
+                    {"tenantId": sb.tenant_id, "objectId": sb.object_id, "permissions": {"secrets": ["get"]}}
+                ],
+            },
         },
     ).result()
     return kv
@@ -72,7 +80,8 @@ def test_what_cannot_be_read_is_refused_naming_the_uri_never_the_value(sb, vault
     put_secret(vault, "disabled", enabled=False)
     with pytest.raises(SecretUnavailable) as caught:
         KeyVaultSecrets(connect(sb))(uri)
-    assert str(caught.value) == f"cannot read Key Vault secret {uri} (HTTP {status})"
+    why = " SecretDisabled: the secret is disabled" if uri.endswith("/disabled") else ""
+    assert str(caught.value) == f"cannot read Key Vault secret {uri} (HTTP {status}{why})"
     assert VALUE not in repr(caught.value.__context__) + repr(caught.value.__cause__)
 
 

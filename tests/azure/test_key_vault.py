@@ -132,3 +132,37 @@ def test_secret_reads_are_not_audited_as_writes(sb, vault):
     before = len(sb.audit()["entries"])
     KeyVaultSecrets(connect(sb))(f"https://{VAULT}.vault.azure.net/secrets/printer-admin")
     assert len(sb.audit()["entries"]) == before
+
+
+@pytest.mark.parametrize(
+    "props, why",
+    [
+        (
+            {"accessPolicies": []},
+            "AccessDenied: the reconciler has no secrets 'get' permission in vault kv-locked's access policies",
+        ),
+        (
+            {"enableRbacAuthorization": True},
+            "ForbiddenByRbac: the reconciler has no role with secrets/getSecret on vault kv-locked, e.g. Key "
+            "Vault Secrets User",
+        ),
+    ],
+    ids=["access-policies", "rbac"],
+)
+def test_a_vault_that_does_not_grant_get_is_refused_naming_vault_secret_and_permission(sb, props, why):
+    vault = f"/subscriptions/{sb.subscription_ids[0]}/resourceGroups/{VAULT_RG}/providers/Microsoft.KeyVault/vaults"
+    sb.seed(
+        [
+            {
+                "id": f"/subscriptions/{sb.subscription_ids[0]}/resourceGroups/{VAULT_RG}",
+                "location": "westeurope",
+            },
+            {"id": f"{vault}/kv-locked", "location": "westeurope", "properties": props},
+            {"id": f"{vault}/kv-locked/secrets/printer-admin", "properties": {"value": VALUE}},
+        ]
+    )
+    uri = "https://kv-locked.vault.azure.net/secrets/printer-admin"
+    with pytest.raises(SecretUnavailable) as caught:
+        KeyVaultSecrets(connect(sb))(uri)
+    assert str(caught.value) == f"cannot read Key Vault secret {uri} (HTTP 403 {why})"
+    assert sb.object_id not in str(caught.value)  # Key Vault's text names the caller's ids: not repeated

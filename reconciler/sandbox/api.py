@@ -162,6 +162,7 @@ class Sandbox:
             "ca_bundle": self.ca_bundle,
             "tenant_id": self.tenant_id,
             "client_id": self.client_id,
+            "object_id": self.object_id,
             "client_secret": self.client_secret,
             "subscription_ids": self.subscription_ids,
             "env": self.env,

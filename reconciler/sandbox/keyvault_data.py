@@ -40,7 +40,7 @@ VAULT_TYPE = "microsoft.keyvault/vaults"
 
 
 class KeyVaultError(ArmError):
-    """A data-plane refusal with Key Vault's inner error code (ARM errors have none)."""
+    """A data-plane refusal with Key Vault's inner error code (the sandbox's ARM errors carry none)."""
 
     def __init__(self, status: int, code: str, message: str, inner: str) -> None:
         super().__init__(status, code, message)

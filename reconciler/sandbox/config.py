@@ -12,6 +12,9 @@ from typing import Any
 DEFAULT_SUBSCRIPTIONS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 DEFAULT_TENANT = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 DEFAULT_CLIENT_ID = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+# The reconciler's service principal object id: a token's `oid`, not its `appid` (Key Vault access policies and
+# role assignments name the object id).
+DEFAULT_OBJECT_ID = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
 
 
 @dataclass
@@ -19,6 +22,7 @@ class SandboxConfig:
     subscription_ids: tuple[str, ...] = DEFAULT_SUBSCRIPTIONS
     tenant_id: str = DEFAULT_TENANT
     client_id: str = DEFAULT_CLIENT_ID
+    object_id: str = DEFAULT_OBJECT_ID
     page_size: int = 5
     # --- durations, sandbox seconds
     gallery_seconds: float = 10.0

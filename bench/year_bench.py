@@ -20,8 +20,8 @@ Printed:
 - the most versions Azure held per definition at a month's end (goal <= keepNewest + 1);
 - per month, for the clinical ring (validation → West Europe → North Europe, all on `latest`): the time from
   the marketplace publish to the last production pool on the new version, against the critical path computed
-  from the sandbox's own durations (build + replication + each ring's batches, soaks and the wait for its next
-  maintenance window), and their ratio (goal <= 1.2). `hp-corp-general` is pinned to an explicit version by
+  from the sandbox's own durations (build + replication + each ring's batches, the acceptance suite, soaks and
+  the wait for its next maintenance window), and their ratio (goal <= 1.2). `hp-corp-general` is pinned to an explicit version by
   design (moved by pull request) and is not part of the hands-off measure.
 Prints a table and one JSON line.
 """
@@ -172,8 +172,8 @@ def newest_declared(desired, definition) -> str | None:
 
 def ring_floor(desired, cfg, start: datetime) -> datetime:
     """When the clinical ring could be done at the earliest: build and replication, then per pool its next
-    window, its batches (VM create, two extensions, registration, VM delete each), and the soak the next pool
-    waits for."""
+    window, its batches (VM create, two extensions, registration, VM delete each), the validation pool's
+    acceptance suite, and the soak the next pool waits for."""
     t = start + timedelta(seconds=cfg.build_seconds + cfg.replication_seconds)
     per_batch = (
         cfg.vm_create_seconds + 2 * cfg.extension_seconds + cfg.registration_seconds + cfg.vm_delete_seconds
@@ -188,7 +188,18 @@ def ring_floor(desired, cfg, start: datetime) -> datetime:
             t = start
         count = pool.spec.session_hosts.count
         t += timedelta(seconds=math.ceil(count / pool.spec.rollout.batch_hosts(count)) * per_batch)
+        if name == RING[0]:
+            t += timedelta(seconds=acceptance_seconds(pool.definition.spec.acceptance, cfg))
     return t
+
+
+def acceptance_seconds(acceptance, cfg) -> float:
+    """The suite on the validation pool's first new host, which its next batch waits for: the agent's health
+    report after registration, then each test in turn (queued, then run)."""
+    if acceptance is None:
+        return 0.0
+    tests = len(acceptance.tests) * (cfg.run_command_start_seconds + cfg.run_command_seconds)
+    return (cfg.session_host_health_check_seconds if acceptance.agent_checks else 0.0) + tests
 
 
 def capacity_breaks(inv: dict, desired) -> list[str]:
@@ -255,13 +266,15 @@ def main() -> int:
                     print("  ", label, sb.now(), at, dict(result.drift or {}), result.error, flush=True)
                     for item in ((result.report or {}).get("apply") or {}).get("pending") or ():
                         print("     pending:", item.get("resumes_at"), item.get("why"), flush=True)
-                settled = at is None and not (result.drift or {}) and controller.sync() is False
-                if settled or (until is not None and sb.now() >= until):
+                quiet = at is None and not (result.drift or {})
+                # A new commit (the release this cycle pushed) is fetched by the next poll (`--poll 1m`).
+                fetched = quiet and controller.sync()
+                if (quiet and not fetched) or (until is not None and sb.now() >= until):
                     return n
                 # A failed build with nothing pending waits for a person's commit (month 4): nothing resumes by
                 # itself, so the clock moves in larger steps until the month ends.
                 failed = ((result.report or {}).get("apply") or {}).get("failures")
-                idle = 6 * 3600.0 if failed else 3600.0
+                idle = 120.0 if fetched else 6 * 3600.0 if failed else 3600.0
                 step = max(120.0, (at - sb.now()).total_seconds()) if at else idle
                 sb.advance(step)
             raise SystemExit(f"{label}: not settled after {args.max_cycles} cycles ({cycle.last.error})")

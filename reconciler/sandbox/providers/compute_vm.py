@@ -20,7 +20,7 @@ from ..routing import Request, Response, norm_region
 from ..store import PRIVATE, private, public
 from .base import ResourceType, deep_merge, norm_value
 from .compute_other import latest_platform_version
-from .compute_versions import find_latest
+from .compute_version_replication import find_latest
 from .landing import identity_problem
 from .network import subnet_problem
 from .sources import is_generalized

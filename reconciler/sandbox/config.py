@@ -64,7 +64,7 @@ class SandboxConfig:
     # answers 404 GalleryImageNotFound (seen on Azure right after replication; 0 = off, the e2e tests turn it on).
     gallery_image_read_lag_seconds: float = 0.0
     # A Blob service (connection string, e.g. Azurite's) for Image Builder's staging storage accounts: with
-    # one, a failed build run leaves a customization.log there (providers/imagebuilder.py). "" = no logs.
+    # one, a failed build run leaves a customization.log there (providers/imagebuilder_staging.py). "" = no logs.
     blob_connection_string: str = ""
     session_host_domain: str = "sandbox.local"
     # A registered host's agent version, and when (after registering) it reports its health checks.

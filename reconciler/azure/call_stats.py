@@ -22,25 +22,3 @@ def stats_since(before: CallStats, after: CallStats) -> CallStats:
         by_status=minus(after.by_status, before.by_status),
         lowest_remaining=dict(after.lowest_remaining),
     )
-
-
-def add_stats(a: CallStats, b: CallStats) -> CallStats:
-    """Two windows of calls together (lowest_remaining: the lower of each)."""
-
-    def plus(x, y):
-        return {k: x.get(k, 0) + y.get(k, 0) for k in {*x, *y}}
-
-    lowest = dict(a.lowest_remaining)
-    for k, v in b.lowest_remaining.items():
-        lowest[k] = min(v, lowest.get(k, v))
-    return CallStats(
-        total=a.total + b.total,
-        pages=a.pages + b.pages,
-        gets=a.gets + b.gets,
-        throttled=a.throttled + b.throttled,
-        paced_calls=a.paced_calls + b.paced_calls,
-        paced_seconds=a.paced_seconds + b.paced_seconds,
-        by_operation=plus(a.by_operation, b.by_operation),
-        by_status=plus(a.by_status, b.by_status),
-        lowest_remaining=lowest,
-    )

@@ -19,12 +19,8 @@ from reconciler.model.fingerprint import (
 from reconciler.model.observed import EMPTY, leaf_name
 
 
-def without_secrets(raw: dict[str, Any]) -> MappingProxyType:
-    """A read-only copy with registration tokens removed (GET should not return them; never trust that)."""
-    return MappingProxyType(_no_token(raw))
-
-
 def _no_token(raw: dict[str, Any]) -> dict[str, Any]:
+    """Registration tokens removed (GET should not return them; never trust that)."""
     props = raw.get("properties")
     if isinstance(props, dict) and isinstance(props.get("registrationInfo"), dict):
         info = {k: v for k, v in props["registrationInfo"].items() if k.lower() != "token"}

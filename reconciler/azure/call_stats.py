@@ -1,4 +1,4 @@
-"""Arithmetic on `CallStats` snapshots of a `CallMeter`: the calls made between two, and two windows together."""
+"""Arithmetic on `CallStats` snapshots of a `CallMeter`: the calls made between two."""
 
 from __future__ import annotations
 

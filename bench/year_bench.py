@@ -9,8 +9,9 @@ follows it. Each month the sandbox marketplace publishes a new image; the build 
 into git by themselves, the controller builds them, the validation pools roll, soak, and the production pools
 on `latest` follow inside their maintenance windows. In month 4 the clinical build fails in Sysprep (a Store app
 provisioned for one user); in month 5 one human commit fixes the recipe. Between cycles the clock moves to the
-earliest moment the last cycle said work resumes (at least 2 minutes, so lead times carry up to 2 minutes per
-step of the bench's own stepping).
+earliest moment the last cycle said work resumes (at least `--min-step`, 30 s: a production controller sits
+through short waits on the server's clock, where this one cannot, so lead times carry up to that much per step
+of the bench's own stepping; a 2-minute step made a rollout miss a maintenance window's end by minutes).
 
 Printed:
 - commits by anyone but the release bot, apart from the estate's first commit and the month-5 fix (goal 0);
@@ -225,7 +226,13 @@ def capacity_breaks(inv: dict, desired) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--max-cycles", type=int, default=600, help="per month")
+    parser.add_argument("--max-cycles", type=int, default=1500, help="per month")
+    parser.add_argument(
+        "--min-step",
+        type=float,
+        default=30.0,
+        help="least clock step between cycles, seconds (a production controller follows operations as they go)",
+    )
     args = parser.parse_args()
     out: dict = {"months": []}
     with tempfile.TemporaryDirectory() as tmp_name, Sandbox(landing_zone=True) as sb, blob_service() as blob:
@@ -278,8 +285,8 @@ def main() -> int:
                 # A failed build with nothing pending waits for a person's commit (month 4): nothing resumes by
                 # itself, so the clock moves in larger steps until the month ends.
                 failed = ((result.report or {}).get("apply") or {}).get("failures")
-                idle = 120.0 if fetched else 6 * 3600.0 if failed else 3600.0
-                step = max(120.0, (at - sb.now()).total_seconds()) if at else idle
+                idle = 60.0 if fetched else 6 * 3600.0 if failed else 3600.0
+                step = max(args.min_step, (at - sb.now()).total_seconds()) if at else idle
                 sb.advance(step)
             raise SystemExit(f"{label}: not settled after {args.max_cycles} cycles ({cycle.last.error})")
 

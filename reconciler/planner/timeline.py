@@ -417,6 +417,8 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
         elif op is StepOp.ACCEPT and world.accepting is None and p.acceptance is not None:
             world.accepting = name
             heappush(world.events, (now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
+        elif op is StepOp.DELETE_TEST_VM:
+            p = _copy(p, test_vms=tuple(v for v in p.test_vms if v.name != name))
         elif op is StepOp.RECORD_ACCEPTANCE and p.acceptance is not None:
             p = _copy(p, acceptance=replace(p.acceptance, verdict=data.verdict))
     if not any(step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST for step in d.steps):

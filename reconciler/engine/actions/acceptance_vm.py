@@ -75,7 +75,9 @@ class AcceptanceVmRunner:
             progress.verdict = verdict.state
             if state is None:
                 if record is None or record.state is not AcceptVmState.DELETED:
-                    self._record(data.version, AcceptVmRecord(vm, AcceptVmState.DELETED, stamp), progress)
+                    attempt = record.attempt if record is not None else 1  # kept: how many VMs it took
+                    done = AcceptVmRecord(vm, AcceptVmState.DELETED, stamp, attempt)
+                    self._record(data.version, done, progress)
                     progress.events.append(TestEvent("test-vm", "deleted", vm))
             elif state != "Deleting":
                 self.w.delete_vm(vm)

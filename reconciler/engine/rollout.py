@@ -27,7 +27,7 @@ from reconciler.azure.key_vault import KeyVaultSecrets
 from reconciler.azure.run_commands import RunCommands
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions.acceptance import Acceptor, TestEvent
-from reconciler.engine.actions.acceptance_vm import AcceptanceVmRunner, delete_test_vm
+from reconciler.engine.actions.acceptance_vm import AcceptanceVmRunner, delete_accept_vm
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
@@ -231,7 +231,7 @@ def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress, w
         progress.done(step, acceptor.record(step.data))
         return
     if step.op is StepOp.DELETE_TEST_VM:
-        progress.tested(delete_test_vm(w, step.host, step.data))
+        progress.tested(delete_accept_vm(w, step.host, step.data))
         progress.done(step, 1)
         return
     if step.data.test_vm is not None:

@@ -127,10 +127,8 @@ def accept_vm_record(tags: dict[str, str] | None) -> AcceptVmRecord | None:
 
 
 @dataclass(frozen=True)
-class TestVmView:
+class AcceptVmView:
     """A test VM as the planner sees it (found by its TEST_VM_TAG): what it tests, where, and its state."""
-
-    __test__ = False  # not a pytest class
 
     name: str
     version: str  # lower-cased version id it was made from
@@ -138,22 +136,20 @@ class TestVmView:
     provisioning: str
 
 
-def test_vm_views(pool_key: str, vms) -> tuple[TestVmView, ...]:
+def accept_vm_views(pool_key: str, vms) -> tuple[AcceptVmView, ...]:
     """The test VMs among `vms` (ObservedVMs of the pool's resource group) that `pool_key`'s decision owns."""
     out = []
     for vm in vms:
         tags = vm.tags or {}
         if TEST_VM_TAG in tags and norm_id(tags.get(TEST_VM_POOL_TAG)) == pool_key:
             where, state = tags.get(TEST_VM_WHERE_TAG, ""), vm.provisioning_state or ""
-            out.append(TestVmView(vm.name, norm_id(tags[TEST_VM_TAG]), where, state))
+            out.append(AcceptVmView(vm.name, norm_id(tags[TEST_VM_TAG]), where, state))
     return tuple(sorted(out, key=lambda v: v.name.lower()))
 
 
 @dataclass(frozen=True)
-class TestVmDelete:
+class AcceptVmDelete:
     """delete-test-vm: delete a test VM that tests nothing current any more (`reason` says why)."""
-
-    __test__ = False
 
     version: str
     reason: str

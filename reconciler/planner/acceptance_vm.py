@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.model.acceptance import Verdict
-from reconciler.model.acceptance_vm import AcceptVmPlan, AcceptVmState, TestVmDelete, TestVmView, accept_vm_name
+from reconciler.model.acceptance_vm import AcceptVmPlan, AcceptVmState, AcceptVmDelete, AcceptVmView, accept_vm_name
 from reconciler.model.observed_resources import norm_id
 from reconciler.planner.host_steps import POLL, AcceptData, Decision, Step, StepOp
 
@@ -67,7 +67,7 @@ def _leaf(version_id: str) -> str:
     return version_id.rsplit("/", 1)[-1]
 
 
-def _why_stale(p: PoolInputs, vm: TestVmView) -> str | None:
+def _why_stale(p: PoolInputs, vm: AcceptVmView) -> str | None:
     """Why the pool's decision no longer needs this test VM, or None while it tests the current suite."""
     acc = p.acceptance
     target = norm_id(p.target)
@@ -88,7 +88,7 @@ def _why_stale(p: PoolInputs, vm: TestVmView) -> str | None:
     return None
 
 
-def stale_test_vms(p: PoolInputs) -> list[tuple[TestVmView, str]]:
+def stale_test_vms(p: PoolInputs) -> list[tuple[AcceptVmView, str]]:
     """The pool's test VMs that test nothing current, each with why (Deleting ones included)."""
     return [(vm, why) for vm in p.test_vms if (why := _why_stale(p, vm)) is not None]
 
@@ -100,5 +100,5 @@ def delete_stale_test_vms(p: PoolInputs, d: Decision) -> list[Step]:
         if vm.provisioning == "Deleting":
             d.wait(p.now + POLL, f"test VM {vm.name} being deleted")
         else:
-            steps.append(Step(StepOp.DELETE_TEST_VM, vm.name, TestVmDelete(vm.version, why)))
+            steps.append(Step(StepOp.DELETE_TEST_VM, vm.name, AcceptVmDelete(vm.version, why)))
     return steps

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reconciler.model.acceptance import Acceptance, AcceptTest
-from reconciler.model.acceptance_vm import AcceptVmPlan, TestVmDelete
+from reconciler.model.acceptance_vm import AcceptVmPlan, AcceptVmDelete
 from reconciler.model.rollout import HostFailure
 
 POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
@@ -165,7 +165,7 @@ StepData = (
     | ReadyData
     | AcceptData
     | AcceptanceVerdictData
-    | TestVmDelete
+    | AcceptVmDelete
 )
 
 DATA_OF: dict[StepOp, type] = {
@@ -186,7 +186,7 @@ DATA_OF: dict[StepOp, type] = {
     StepOp.STAMP_ROLLED_OUT: VersionData,
     StepOp.ACCEPT: AcceptData,
     StepOp.RECORD_ACCEPTANCE: AcceptanceVerdictData,
-    StepOp.DELETE_TEST_VM: TestVmDelete,
+    StepOp.DELETE_TEST_VM: AcceptVmDelete,
 }
 
 NO_DATA = NoData()

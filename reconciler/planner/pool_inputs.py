@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from reconciler.model.acceptance import is_accepted
-from reconciler.model.acceptance_vm import test_vm_views
+from reconciler.model.acceptance_vm import accept_vm_views
 from reconciler.model.observed import (
     Observed,
     ObservedImageVersion,
@@ -230,7 +230,7 @@ def from_pool_observation(target: PoolTarget, obs: PoolObservation) -> PoolInput
             if target.acceptance is not None
             else None
         ),
-        test_vms=test_vm_views(key, obs.test_vms),
+        test_vms=accept_vm_views(key, obs.test_vms),
     )
 
 
@@ -282,5 +282,5 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
         ghosts=ghosts,
         used_names=frozenset(used),
         acceptance=acceptance,
-        test_vms=test_vm_views(key, observed.vms_in_group(group)),
+        test_vms=accept_vm_views(key, observed.vms_in_group(group)),
     )

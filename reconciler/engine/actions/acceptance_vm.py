@@ -37,7 +37,7 @@ from reconciler.model.acceptance_vm import (
     TEST_VM_WHERE_TAG,
     AcceptVmRecord,
     AcceptVmState,
-    TestVmDelete,
+    AcceptVmDelete,
     accept_vm_record,
     is_transient,
 )
@@ -45,7 +45,7 @@ from reconciler.model.rollout import HOST_CREATED_TAG
 from reconciler.planner.host_steps import AcceptData
 
 
-def delete_test_vm(w: PoolWriter, vm: str, data: TestVmDelete) -> list[TestEvent]:
+def delete_accept_vm(w: PoolWriter, vm: str, data: AcceptVmDelete) -> list[TestEvent]:
     """delete-test-vm: the planner found a test VM that tests nothing current (its reason is in the event)."""
     w.delete_vm(vm)
     return [TestEvent("test-vm", "deleted", vm, excerpt=data.reason[:240])]

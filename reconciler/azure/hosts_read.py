@@ -15,8 +15,8 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from reconciler.azure import convert, paging
 from reconciler.azure.connection import Connection
-from reconciler.model.observed import PoolObservation, id_parts, norm_id
 from reconciler.model.acceptance_vm import TEST_VM_TAG
+from reconciler.model.observed import PoolObservation, id_parts, norm_id
 from reconciler.model.rollout import HOST_POOL_TAG, HOST_STAGE_TAG
 
 READ_WORKERS = 8

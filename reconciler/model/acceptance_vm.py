@@ -117,7 +117,9 @@ class AcceptVmRecord:
             return None
         try:
             attempt = int(parts[3]) if len(parts) == 5 else 1
-            return cls(parts[0], AcceptVmState(parts[1]), parts[2], attempt, parts[4] if len(parts) == 5 else "")
+            return cls(
+                parts[0], AcceptVmState(parts[1]), parts[2], attempt, parts[4] if len(parts) == 5 else ""
+            )
         except ValueError:
             return None
 

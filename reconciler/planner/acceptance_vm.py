@@ -19,7 +19,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.model.acceptance import Verdict
-from reconciler.model.acceptance_vm import AcceptVmPlan, AcceptVmState, AcceptVmDelete, AcceptVmView, accept_vm_name
+from reconciler.model.acceptance_vm import (
+    AcceptVmDelete,
+    AcceptVmPlan,
+    AcceptVmState,
+    AcceptVmView,
+    accept_vm_name,
+)
 from reconciler.model.observed_resources import norm_id
 from reconciler.planner.host_steps import POLL, AcceptData, Decision, Step, StepOp
 

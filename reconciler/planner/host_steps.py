@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reconciler.model.acceptance import Acceptance, AcceptTest
-from reconciler.model.acceptance_vm import AcceptVmPlan, AcceptVmDelete
+from reconciler.model.acceptance_vm import AcceptVmDelete, AcceptVmPlan
 from reconciler.model.rollout import HostFailure
 
 POLL = timedelta(seconds=30)  # how soon to look again while something is in flight

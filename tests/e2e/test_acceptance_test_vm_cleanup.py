@@ -13,7 +13,14 @@ from support.rollout import SUB, versions_running
 from reconciler.model.acceptance import AcceptanceState, acceptance_of
 from reconciler.model.acceptance_vm import TEST_VM_POOL_TAG, TEST_VM_TAG
 
-from .test_acceptance_test_vm import TEST_VM, accept_steps, on_test_vm, provisioned, run_commands_on, vm_writes
+from .test_acceptance_test_vm import (
+    TEST_VM,
+    accept_steps,
+    on_test_vm,
+    provisioned,
+    run_commands_on,
+    vm_writes,
+)
 
 VM_ID = f"/subscriptions/{SUB}/resourceGroups/rg-pools/providers/Microsoft.Compute/virtualMachines/{TEST_VM}"
 

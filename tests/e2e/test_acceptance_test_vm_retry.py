@@ -56,16 +56,22 @@ def test_a_transient_failure_of_the_test_vm_is_retried_and_the_version_passes(fr
     assert versions_running(frozen, "hp-prod") == {"2.0.0": 2}
 
 
-def test_a_deterministic_failure_of_the_test_vm_fails_the_version_at_once_naming_the_test_vm(frozen, tmp_path):
+def test_a_deterministic_failure_of_the_test_vm_fails_the_version_at_once_naming_the_test_vm(
+    frozen, tmp_path
+):
     create_fails(frozen, "OSProvisioningClientError", count=None, message="The image is not generalized.")
     root = provisioned(frozen, tmp_path)
     drive(frozen, root, settled=until_deleted(frozen), max_cycles=80, stop_on_failed=False)
     tags = version_tags(frozen)
     verdict = acceptance_of(tags)
     assert verdict.state is AcceptanceState.FAILED and verdict.host == TEST_VM
-    assert verdict.reason == tags[ACCEPTANCE_FAILURE_TAG] == (
-        f"test VM {TEST_VM} failed to provision from the version (OSProvisioningClientError: The image is not "
-        "generalized.); the image's acceptance tests did not run"
+    assert (
+        verdict.reason
+        == tags[ACCEPTANCE_FAILURE_TAG]
+        == (
+            f"test VM {TEST_VM} failed to provision from the version (OSProvisioningClientError: The image is not "
+            "generalized.); the image's acceptance tests did not run"
+        )
     )
     assert run_commands_on(frozen, TEST_VM) == {}
     assert vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]  # no retry: it would fail the same way

@@ -10,8 +10,8 @@ from reconciler.model.acceptance_vm import (
     AcceptVmState,
     AcceptVmView,
     accept_vm_name,
-    placement_key,
     accept_vm_views,
+    placement_key,
 )
 from reconciler.model.observed_resources import ObservedVM
 from reconciler.planner.acceptance import AcceptanceInputs, AcceptancePlan

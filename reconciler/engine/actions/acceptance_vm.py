@@ -35,9 +35,9 @@ from reconciler.model.acceptance_vm import (
     TEST_VM_STATE_TAG,
     TEST_VM_TAG,
     TEST_VM_WHERE_TAG,
+    AcceptVmDelete,
     AcceptVmRecord,
     AcceptVmState,
-    AcceptVmDelete,
     accept_vm_record,
     is_transient,
 )
@@ -140,7 +140,9 @@ class AcceptanceVmRunner:
             self._record(data.version, retry, progress)  # before the delete: a kill resumes the retry
             self.w.delete_vm(vm)
             progress.writes += 1
-            progress.events.append(TestEvent("test-vm", "retried", vm, excerpt=f"attempt {attempt}: {cause}"[:240]))
+            progress.events.append(
+                TestEvent("test-vm", "retried", vm, excerpt=f"attempt {attempt}: {cause}"[:240])
+            )
             return
         if is_transient(code):
             why = f"failed to provision {attempt} times (last: {cause})"
@@ -148,7 +150,9 @@ class AcceptanceVmRunner:
             why = f"failed to provision from the version ({cause})"
         reason = f"test VM {vm} {why}; the image's acceptance tests did not run"[:240]
         failed = Acceptance(AcceptanceState.FAILED, stamp, vm, reason)
-        self.acceptor.tags.merge(data.version, {ACCEPTANCE_TAG: failed.to_tag(), ACCEPTANCE_FAILURE_TAG: reason})
+        self.acceptor.tags.merge(
+            data.version, {ACCEPTANCE_TAG: failed.to_tag(), ACCEPTANCE_FAILURE_TAG: reason}
+        )
         progress.writes += 1
         progress.verdict = AcceptanceState.FAILED
         progress.events.append(TestEvent("test-vm", "failed", vm, excerpt=reason))

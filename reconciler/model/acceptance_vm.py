@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.model.observed_resources import norm_id
+from reconciler.model.rollout import HOST_CREATED_TAG
 
 # On the image version: "<VM name>|<state>|<ISO time>".
 TEST_VM_STATE_TAG = "avd-reconciler-acceptance-vm"
@@ -136,6 +137,7 @@ class AcceptVmView:
     version: str  # lower-cased version id it was made from
     where: str  # placement_key it was made for ("" when untagged)
     provisioning: str
+    created: str = ""  # HOST_CREATED_TAG: when the runner sent its PUT
 
 
 def accept_vm_views(pool_key: str, vms) -> tuple[AcceptVmView, ...]:
@@ -145,7 +147,8 @@ def accept_vm_views(pool_key: str, vms) -> tuple[AcceptVmView, ...]:
         tags = vm.tags or {}
         if TEST_VM_TAG in tags and norm_id(tags.get(TEST_VM_POOL_TAG)) == pool_key:
             where, state = tags.get(TEST_VM_WHERE_TAG, ""), vm.provisioning_state or ""
-            out.append(AcceptVmView(vm.name, norm_id(tags[TEST_VM_TAG]), where, state))
+            created = tags.get(HOST_CREATED_TAG, "")
+            out.append(AcceptVmView(vm.name, norm_id(tags[TEST_VM_TAG]), where, state, created))
     return tuple(sorted(out, key=lambda v: v.name.lower()))
 
 

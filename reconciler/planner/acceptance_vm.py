@@ -108,3 +108,22 @@ def delete_stale_test_vms(p: PoolInputs, d: Decision) -> list[Step]:
         else:
             steps.append(Step(StepOp.DELETE_TEST_VM, vm.name, AcceptVmDelete(vm.version, why)))
     return steps
+
+
+def accept_vm_status(p: PoolInputs) -> list[dict]:
+    """`reconcile status`: each of the pool's test VMs, the one running the suite in progress first."""
+    stale = {v.name: why for v, why in stale_test_vms(p)}
+    rows = [
+        {
+            "name": v.name,
+            "version": _leaf(v.version),
+            "since": v.created or None,
+            "provisioning": v.provisioning,
+            "state": "deleting"
+            if v.provisioning == "Deleting"
+            else ("stale" if v.name in stale else "running"),
+            "reason": stale.get(v.name),
+        }
+        for v in p.test_vms
+    ]
+    return sorted(rows, key=lambda r: (r["state"] != "running", r["name"]))

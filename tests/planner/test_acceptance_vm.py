@@ -147,3 +147,11 @@ def test_only_the_pools_own_test_vms_are_found_by_their_tags():
 def test_the_simulated_rollout_deletes_a_stale_test_vm_once_and_converges():
     t = simulate_rollout(pool(plan=None, test_vms=(found_vm(V1),)))
     assert sum(s.op is StepOp.DELETE_TEST_VM for c in t.cycles for s in c.steps) == 1
+
+
+def test_the_simulated_rollout_deletes_the_test_vm_once_after_its_verdict():
+    passed = Acceptance(AcceptanceState.PASSED, NOW.isoformat(), VM)
+    created = AcceptVmRecord(VM, AcceptVmState.CREATED, NOW.isoformat())
+    t = simulate_rollout(pool(verdict=passed, record=created, test_vms=(found_vm(),)))
+    steps = [s for c in t.cycles for s in c.steps if s.host == VM]
+    assert [s.op for s in steps] == [StepOp.ACCEPT]  # the owed delete, and no second one for the same VM

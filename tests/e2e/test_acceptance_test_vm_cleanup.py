@@ -58,6 +58,12 @@ def deletes_of(sb, since: int) -> list[str]:
 
 def test_a_pin_moved_back_while_the_suite_runs_deletes_the_test_vm_and_the_plan_says_why(frozen, tmp_path):
     root = mid_suite(frozen, tmp_path)
+    props = frozen.get(VM_ID)["properties"]
+    parts = [
+        props["networkProfile"]["networkInterfaces"][0]["id"],
+        props["storageProfile"]["osDisk"]["managedDisk"]["id"],
+    ]
+    assert all(frozen.get(rid) is not None for rid in parts)
     on_test_vm(write(root, "1.0.0"))  # every host already runs 1.0.0: no rollout would touch the pool
     plan = plan_json(frozen, root)
     [step] = list(all_steps(plan["changes"], "delete-test-vm"))
@@ -79,6 +85,7 @@ def test_a_pin_moved_back_while_the_suite_runs_deletes_the_test_vm_and_the_plan_
     drive(frozen, root)
     frozen.advance(600)
     assert frozen.get(VM_ID) is None and vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]
+    assert [rid for rid in parts if frozen.get(rid) is not None] == []  # its NIC and OS disk went with it
     assert list(all_steps(plan_json(frozen, root), "delete-test-vm")) == []
     assert versions_running(frozen, "hp-val") == {"1.0.0": 1}
 

@@ -6,10 +6,15 @@ that VM, and once it is gone the plan has nothing left to do for it.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from support.acceptance import SUITE, version_id, write
 from support.cli import apply_pass, drive, plan_json
 from support.rollout import SUB, versions_running
+from support.sandbox import sandbox_environ
 
+from reconciler.cli import main
 from reconciler.model.acceptance import AcceptanceState, acceptance_of
 from reconciler.model.acceptance_vm import TEST_VM_POOL_TAG, TEST_VM_TAG
 
@@ -104,6 +109,10 @@ def test_a_suite_removed_while_it_runs_deletes_the_test_vm_and_the_pools_roll(fr
     assert step["host"] == TEST_VM
     assert step["reason"] == "the pool no longer runs 2.0.0's acceptance suite on a test VM"
     assert list(accept_steps(plan)) == []
+    out = io.StringIO()
+    with sandbox_environ(frozen), contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["plan", "--desired", str(root)]) == 0
+    assert f"delete-test-vm {TEST_VM} ({step['reason']})" in out.getvalue()
     before = len(frozen.audit()["entries"])
     apply_pass(frozen, root)
     assert TEST_VM in deletes_of(frozen, before)

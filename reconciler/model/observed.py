@@ -314,3 +314,4 @@ class PoolObservation:
     used_names: frozenset[str] = frozenset()  # lower-cased VM and host names in the resource group
     gate_pool: ObservedHostPool | None = None
     version: ObservedImageVersion | None = None
+    test_vms: tuple[ObservedVM, ...] = ()  # acceptance test VMs in the pool's group (TEST_VM_TAG)

@@ -158,6 +158,8 @@ class VirtualMachines(ResourceType):
     def on_put_done(self, res, op, at):
         if not op.get("fail"):
             private(res)["power"] = "running"
+        # ARM keeps why the last create or update failed in the instance view until one succeeds.
+        private(res)["failure"] = op.get("fail")
         return None
 
     def delete_seconds(self, res):
@@ -178,11 +180,20 @@ class VirtualMachines(ResourceType):
     def view(self, res: dict[str, Any]) -> dict[str, Any]:
         state = res["properties"].get("provisioningState", "Succeeded")
         power = res.get(PRIVATE, {}).get("power", "running")
+        failure = res.get(PRIVATE, {}).get("failure") if state == "Failed" else None
+        provisioning = {"code": f"ProvisioningState/{state.lower()}", "level": "Info", "displayStatus": state}
+        if failure:
+            provisioning = {
+                "code": f"ProvisioningState/failed/{failure['code']}",
+                "level": "Error",
+                "displayStatus": "Provisioning failed",
+                "message": failure.get("message") or "",
+            }
         return {
             "computerName": res["properties"].get("osProfile", {}).get("computerName"),
             "osName": "Windows 11 Enterprise multi-session",
             "statuses": [
-                {"code": f"ProvisioningState/{state.lower()}", "level": "Info", "displayStatus": state},
+                provisioning,
                 {"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"},
             ]
             + ([GENERALIZED_STATUS] if is_generalized(res) else []),

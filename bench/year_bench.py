@@ -176,9 +176,9 @@ def newest_declared(desired, definition) -> str | None:
 
 
 def ring_floor(desired, cfg, start: datetime) -> datetime:
-    """When the clinical ring could be done at the earliest: build and replication, then per pool its next
-    window, its batches (VM create, two extensions, registration, VM delete each), the validation pool's
-    acceptance suite, and the soak the next pool waits for."""
+    """When the clinical ring could be done at the earliest: build and replication, then per pool its batches
+    (VM create, two extensions, registration, VM delete each), each started in a maintenance window, the
+    validation pool's acceptance suite, and the soak the next pool waits for."""
     t = start + timedelta(seconds=cfg.build_seconds + cfg.replication_seconds)
     per_batch = (
         cfg.vm_create_seconds + 2 * cfg.extension_seconds + cfg.registration_seconds + cfg.vm_delete_seconds
@@ -187,12 +187,13 @@ def ring_floor(desired, cfg, start: datetime) -> datetime:
         pool = desired.host_pool(name)
         if pool.spec.rollout.gate:
             t += pool.spec.rollout.gate.soak
-        opens, _ = window_of(pool, t)
-        start = window_of(pool, t)[1]
-        if not opens and start is not None:
-            t = start
         count = pool.spec.session_hosts.count
-        t += timedelta(seconds=math.ceil(count / pool.spec.rollout.batch_hosts(count)) * per_batch)
+        for _ in range(math.ceil(count / pool.spec.rollout.batch_hosts(count))):
+            # A batch starts only while a maintenance window is open (one under way finishes after it closes).
+            opens, start = window_of(pool, t)
+            if not opens and start is not None:
+                t = start
+            t += timedelta(seconds=per_batch)
         if name == RING[0]:
             t += timedelta(seconds=acceptance_seconds(pool.definition.spec.acceptance, cfg))
     return t

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from functools import partial
 
 from reconciler.azure import paging
+from reconciler.azure.call_stats import stats_since
 from reconciler.azure.connection import Connection
-from reconciler.azure.metering import stats_since
 from reconciler.azure.observe import GALLERIES, KINDS, POOLS, TEMPLATES, assemble, listed
 from reconciler.azure.tasks import TaskTree
 from reconciler.model.observed import Observed, ObserveScope, id_parts, norm_id

@@ -1,5 +1,5 @@
-"""The acceptance test VM's reads and writes (where: testVm): one GET of its provisioning state, its PUT and
-its delete, through the same compute client and body as session hosts (azure.hosts_body: a VM-managed NIC
+"""The acceptance test VM's reads and writes (where: testVm): one GET of its provisioning state (and of its
+instance view once it is Failed, for the code that says whether a retry can help), its PUT and its delete, through the same compute client and body as session hosts (azure.hosts_body: a VM-managed NIC
 and an OS disk whose deleteOption is Delete, so deleting the VM leaves nothing behind)."""
 
 from __future__ import annotations
@@ -18,6 +18,21 @@ def provisioning_state(w: PoolWriter, name: str) -> str | None:
     except ResourceNotFoundError:
         return None
     return vm.provisioning_state
+
+
+def provisioning_error(w: PoolWriter, name: str) -> tuple[str | None, str | None]:
+    """(code, message) of a Failed VM's create, from its instance view's `ProvisioningState/failed/<Code>`
+    status; (None, None) when the view names none (or the VM is gone)."""
+    try:
+        view = w.compute.virtual_machines.instance_view(w.rg, name)
+    except ResourceNotFoundError:
+        return None, None
+    for status in view.statuses or ():
+        code = status.code or ""
+        if code.lower().startswith("provisioningstate/failed"):
+            short = code.split("/", 2)[2] if code.count("/") >= 2 else None
+            return short or None, status.message or status.display_status
+    return None, None
 
 
 def accept_vm_body(pool, plan: AcceptVmPlan, version_id: str, tags: dict[str, str]) -> dict:

@@ -1,22 +1,20 @@
 """REST-shaped JSON (what an ARM GET returns) -> Observed* objects. Pure functions, no SDK types.
 
-The readers turn SDK models back into REST dicts first (`rest_dict`), so this file is the only place that
-knows property names, and no two readers (observe(), the per-pool reads, bench/observe_naive.py) can
-disagree about them.
+The readers turn SDK models back into REST dicts first (`rest_dict`), so this file (with convert_kept.py: what
+a converted resource keeps of its body, shared across resources) is the only place that knows property names,
+and no two readers (observe(), the per-pool reads, bench/observe_naive.py) can disagree about them.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.azure.sharing import Sharing
+from reconciler.azure.convert_kept import SHARED, base_fields, shared_id
 from reconciler.model.acceptance import HealthCheck
 from reconciler.model.fingerprint import (
-    FINGERPRINT_FIELDS,
     GALLERY,
     HOST_POOL,
     IMAGE_DEFINITION,
@@ -27,7 +25,6 @@ from reconciler.model.fingerprint import (
     VIRTUAL_MACHINE,
 )
 from reconciler.model.observed import (
-    EMPTY,
     ImageIdentifier,
     ObservedGallery,
     ObservedHostPool,
@@ -39,7 +36,6 @@ from reconciler.model.observed import (
     ObservedTargetRegion,
     ObservedUserSession,
     ObservedVM,
-    leaf_name,
     norm_id,
     normalize_region,
     parent_id,
@@ -66,105 +62,13 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def without_secrets(raw: dict[str, Any]) -> MappingProxyType:
-    """A read-only copy with registration tokens removed (GET should not return them; never trust that)."""
-    return MappingProxyType(_no_token(raw))
-
-
-def _no_token(raw: dict[str, Any]) -> dict[str, Any]:
-    props = raw.get("properties")
-    if isinstance(props, dict) and isinstance(props.get("registrationInfo"), dict):
-        info = {k: v for k, v in props["registrationInfo"].items() if k.lower() != "token"}
-        raw = {**raw, "properties": {**props, "registrationInfo": info}}
-    return raw
-
-
-# What an observed resource keeps of its REST body once converted (its `raw`): the fields that count toward
-# its fingerprint, which are also every field a desired body sets (planner/bodies.py), so the planner's diff
-# (the observed body projected onto the desired one) and the fingerprints read the very values they read
-# from the whole body. Everything else (status, health checks, timestamps, OS disks, replication) is a typed
-# field where something reads it, else dropped: the large estate's bodies were ~100 MB of a 390 MB plan.
-_KEPT: dict[str, tuple[tuple[str, ...], ...]] = {
-    arm_type: tuple(tuple(path.split(".")) for path in paths)
-    for arm_type, paths in FINGERPRINT_FIELDS.items()
-}
-_KEPT[HOST_POOL] += (("properties", "registrationInfo"),)  # when the token expires (the token never stays)
-
-
-def essentials(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
-    """The paths `_KEPT` names for `arm_type`, with their values as they are (shared, not copied)."""
-    out: dict[str, Any] = {}
-    for parts in _KEPT[arm_type]:
-        src, dst = raw, out
-        for part in parts[:-1]:
-            if part not in src:
-                break
-            src = src[part]
-            if not isinstance(src, dict):
-                dst.setdefault(part, src)  # a null where an object belongs: kept, the diff sees it
-                break
-            child = dst.setdefault(part, {})
-            if not isinstance(child, dict):
-                break
-            dst = child
-        else:
-            if parts[-1] in src:
-                dst[parts[-1]] = src[parts[-1]]
-    return out
-
-
-# Equal values of many resources become one object (reconciler.azure.sharing): observe() clears the table
-# when its snapshot is built.
-SHARED = Sharing()
 _one = SHARED
-
-# Kept paths whose values are each resource's own (GUIDs, names, ids): a table entry each would buy nothing.
-# The session host's two are replaced by its VM's equal strings when the two are joined (with_vm).
-_OWN: dict[str, frozenset[tuple[str, ...]]] = {
-    VIRTUAL_MACHINE: frozenset({("properties", "vmId"), ("properties", "osProfile", "computerName")}),
-    SESSION_HOST: frozenset({("properties", "resourceId"), ("properties", "virtualMachineId")}),
-    IMAGE_VERSION: frozenset({("properties", "storageProfile", "source")}),
-}
-assert all(paths <= set(_KEPT[t]) for t, paths in _OWN.items())  # so every dict compact() enters is ours
-# The dicts essentials() builds on the way to an own value: compact() shares inside them, not them whole.
-_OWN_PARENTS = {t: frozenset(p[:i] for p in paths for i in range(1, len(p))) for t, paths in _OWN.items()}
-
-
-def compact(kept: dict[str, Any], arm_type: str) -> dict[str, Any]:
-    """`kept` (essentials(), so its containers on the way to a kept path are new) with every value shared
-    (`SHARED`) but the resource's own ones; changed in place."""
-    own, parents = _OWN.get(arm_type, frozenset()), _OWN_PARENTS.get(arm_type, frozenset())
-
-    def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
-        for key, value in node.items():
-            at = (*path, key)
-            if at in own:
-                continue
-            if at in parents and type(value) is dict:
-                walk(value, at)
-            else:
-                node[key] = SHARED(value)
-
-    walk(kept, ())
-    return kept
-
-
-def _base(raw: dict[str, Any], arm_type: str) -> dict[str, Any]:
-    # The token goes before anything is shared, so it never enters the table either.
-    kept = compact(_no_token(essentials(raw, arm_type)), arm_type)
-    tags = kept.get("tags") if "tags" in kept else raw.get("tags")
-    return {
-        "id": raw.get("id", ""),
-        "name": leaf_name(raw.get("name") or raw.get("id")),
-        "tags": SHARED.proxy(SHARED(tags)) if tags else EMPTY,
-        "raw": MappingProxyType(kept),
-    }
 
 
 def gallery(raw: dict[str, Any]) -> ObservedGallery:
     p = raw.get("properties") or {}
     return ObservedGallery(
-        **_base(raw, GALLERY),
+        **base_fields(raw, GALLERY),
         location=_one(normalize_region(raw.get("location"))),
         description=p.get("description"),
         provisioning_state=_one(p.get("provisioningState")),
@@ -175,8 +79,8 @@ def image_definition(raw: dict[str, Any]) -> ObservedImageDefinition:
     p = raw.get("properties") or {}
     ident = p.get("identifier") or {}
     return ObservedImageDefinition(
-        **_base(raw, IMAGE_DEFINITION),
-        gallery_id=_shared(parent_id(raw["id"])),
+        **base_fields(raw, IMAGE_DEFINITION),
+        gallery_id=shared_id(parent_id(raw["id"])),
         location=_one(normalize_region(raw.get("location"))),
         os_type=p.get("osType"),
         os_state=p.get("osState"),
@@ -209,8 +113,8 @@ def image_version(raw: dict[str, Any]) -> ObservedImageVersion:
             for s in status.get("summary") or []
         )
     return ObservedImageVersion(
-        **_base(raw, IMAGE_VERSION),
-        definition_id=_shared(parent_id(raw["id"])),
+        **base_fields(raw, IMAGE_VERSION),
+        definition_id=shared_id(parent_id(raw["id"])),
         location=_one(normalize_region(raw.get("location"))),
         target_regions=_one(
             tuple(
@@ -243,7 +147,7 @@ def image_template(raw: dict[str, Any]) -> ObservedImageTemplate:
     run = p.get("lastRunStatus") or {}
     error = p.get("provisioningError") or {}
     return ObservedImageTemplate(
-        **_base(raw, IMAGE_TEMPLATE),
+        **base_fields(raw, IMAGE_TEMPLATE),
         location=_one(normalize_region(raw.get("location"))),
         provisioning_state=_one(p.get("provisioningState")),
         provisioning_error=(
@@ -265,7 +169,7 @@ def host_pool(raw: dict[str, Any]) -> ObservedHostPool:
     p = raw.get("properties") or {}
     reg = p.get("registrationInfo") or {}
     return ObservedHostPool(
-        **_base(raw, HOST_POOL),
+        **base_fields(raw, HOST_POOL),
         location=_one(normalize_region(raw.get("location"))),
         host_pool_type=p.get("hostPoolType"),
         load_balancer_type=p.get("loadBalancerType"),
@@ -287,21 +191,15 @@ def vm(raw: dict[str, Any]) -> ObservedVM:
     image = (p.get("storageProfile") or {}).get("imageReference") or {}
     image_id = image.get("id")
     return ObservedVM(
-        **_base(raw, VIRTUAL_MACHINE),
+        **base_fields(raw, VIRTUAL_MACHINE),
         location=_one(normalize_region(raw.get("location"))),
         vm_uuid=p.get("vmId"),
         computer_name=(p.get("osProfile") or {}).get("computerName"),
         vm_size=_one((p.get("hardwareProfile") or {}).get("vmSize")),
         provisioning_state=_one(p.get("provisioningState")),
         image_reference_id=_one(image_id),
-        image_version_id=_shared(_exact_version_id(image_id, image.get("exactVersion"))),
+        image_version_id=shared_id(_exact_version_id(image_id, image.get("exactVersion"))),
     )
-
-
-def _shared(key: str | None) -> str | None:
-    """One copy of an id many resources name (a pool's 50 hosts, a definition's 10 versions, the version
-    15,000 VMs run): interned, as the snapshot would otherwise hold one string per resource."""
-    return sys.intern(key) if key else key
 
 
 def _exact_version_id(image_id: str | None, exact_version: str | None) -> str | None:
@@ -321,8 +219,8 @@ def session_host(raw: dict[str, Any], vms_by_id: dict[str, ObservedVM]) -> Obser
 def _unjoined_host(raw: dict[str, Any]) -> ObservedSessionHost:
     p = raw.get("properties") or {}
     return ObservedSessionHost(
-        **_base(raw, SESSION_HOST),
-        host_pool_id=_shared(parent_id(raw["id"])),
+        **base_fields(raw, SESSION_HOST),
+        host_pool_id=shared_id(parent_id(raw["id"])),
         status=_one(p.get("status")),
         allow_new_session=p.get("allowNewSession", True) is not False,
         sessions=int(p.get("sessions") or 0),
@@ -387,8 +285,8 @@ def with_vm(host: ObservedSessionHost, vms_by_id: dict[str, ObservedVM]) -> Obse
 def user_session(raw: dict[str, Any]) -> ObservedUserSession:
     p = raw.get("properties") or {}
     return ObservedUserSession(
-        **_base(raw, USER_SESSION),
-        host_pool_id=_shared(parent_id(raw["id"], levels=2)),
+        **base_fields(raw, USER_SESSION),
+        host_pool_id=shared_id(parent_id(raw["id"], levels=2)),
         session_host_name=raw["id"].rstrip("/").split("/")[-3],
         user_principal_name=p.get("userPrincipalName"),
         session_state=_one(p.get("sessionState")),

@@ -15,6 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from reconciler.azure import convert, paging
 from reconciler.azure.connection import Connection
+from reconciler.model.acceptance_vm import TEST_VM_TAG
 from reconciler.model.observed import PoolObservation, id_parts, norm_id
 from reconciler.model.rollout import HOST_POOL_TAG, HOST_STAGE_TAG
 
@@ -133,6 +134,7 @@ def read_pool(
         used_names=frozenset(used),
         gate_pool=convert.host_pool(gate) if gate is not None else None,
         version=convert.image_version(version) if version is not None else None,
+        test_vms=tuple(convert.vm(v) for v in all_vms if TEST_VM_TAG in (v.get("tags") or {})),
         now=_now(conn),
     )
 

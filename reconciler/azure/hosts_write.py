@@ -25,8 +25,9 @@ from azure.mgmt.desktopvirtualization.models import (
     SessionHostPatch,
 )
 
+from reconciler.azure.arm_calls import server_time
 from reconciler.azure.connection import Connection
-from reconciler.azure.metering import CallMeter, server_time
+from reconciler.azure.metering import CallMeter
 from reconciler.model.observed import id_parts
 
 # Azure accepts 1 h to 30 days ahead of its clock. 4 h sits well inside that window: our estimate of the server

@@ -28,6 +28,15 @@ SECRET_URI = re.compile(
 )
 
 SecretResolver = Callable[[str], str]
+# What a 403's inner code means for the person who must fix it (Key Vault's inner codes: AccessDenied under
+# access policies, ForbiddenByRbac under Azure RBAC).
+DENIED = {
+    "accessdenied": "the reconciler has no secrets 'get' permission in vault {vault}'s access policies",
+    "forbiddenbyrbac": (
+        "the reconciler has no role with secrets/getSecret on vault {vault}, e.g. Key Vault Secrets User"
+    ),
+    "secretdisabled": "the secret is disabled",
+}
 
 
 class SecretUnavailable(LookupError):
@@ -69,8 +78,23 @@ class KeyVaultSecrets:
             response.raise_for_status()
             value = response.json().get("value")
         except (AzureError, ValueError) as exc:
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            raise SecretUnavailable(f"cannot read Key Vault secret {uri} (HTTP {status})") from None
+            raise SecretUnavailable(_refusal(uri, getattr(exc, "response", None))) from None
         if not isinstance(value, str):
             raise SecretUnavailable(f"Key Vault secret {uri} has no value")
         return value
+
+
+def _refusal(uri: str, response) -> str:
+    """The URI, the status and, for a 403, which permission is missing: never the body's text (it names the
+    caller's ids) and never a value."""
+    status = getattr(response, "status_code", None)
+    why = ""
+    if status == 403:
+        try:
+            inner = str(((response.json().get("error") or {}).get("innererror") or {}).get("code") or "")
+        except (ValueError, AttributeError):
+            inner = ""
+        vault = uri.split("://", 1)[1].split(".", 1)[0]
+        hint = DENIED.get(inner.lower())
+        why = f" {inner}: {hint.format(vault=vault)}" if hint else ""
+    return f"cannot read Key Vault secret {uri} (HTTP {status}{why})"

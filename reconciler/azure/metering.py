@@ -20,32 +20,37 @@ included. It is not a retry layer: it never resends anything. It only
 - keeps the server's clock from the standard `Date` header: the latest seen, and a `DateClock` that learns
   its rate from when each response was sent and received, so "now" can come from ARM, not this machine,
   without a call of its own.
-ARM's buckets are per subscription and per operation kind (limits.md A1), hence the keys.
+ARM's buckets are per subscription and per operation kind (limits.md A1), hence the keys. What one call is
+(operation, kind, subscription, header values): arm_calls.py; arithmetic on the stats snapshots: call_stats.py.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from azure.core.pipeline.policies import HTTPPolicy
 
+from reconciler.azure.arm_calls import (
+    crp_budgets,
+    kind_of,
+    operation_of,
+    server_time,
+    subscription_of,
+    window_seconds,
+)
 from reconciler.azure.date_clock import DateClock
 from reconciler.azure.errors import retry_after_in
 from reconciler.model.observed import CallStats
 
-_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _KINDS = ("reads", "writes", "deletes")
-_WINDOW = re.compile(r"(\d+)(Sec|Min|Hour)s?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -69,52 +74,6 @@ class PacingSettings:
         return {"reads": self.reads_per_second, "writes": self.writes_per_second}.get(
             kind, self.deletes_per_second
         )
-
-
-def operation_of(method: str, path: str) -> tuple[str, str]:
-    """("list" | "get" | "put" | "poll" | ..., "<Namespace>/<type>/<childtype>") for an ARM request path.
-
-    A path whose part after the last provider namespace has an odd number of segments is a collection (GET)
-    or an action (POST); an even number names one resource."""
-    parts = [p for p in path.split("/") if p]
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered:
-        verb = "list" if method.upper() == "GET" and len(parts) % 2 == 1 else method.lower()
-        return verb, "/".join(lowered[2:4:2]) or "subscription"
-    at = len(lowered) - 1 - lowered[::-1].index("providers")
-    namespace, rest = parts[at + 1] if at + 1 < len(parts) else "", parts[at + 2 :]
-    types = rest[0::2]
-    if (
-        len(types) >= 2
-        and types[0].lower() == "locations"
-        and types[1].lower() in ("operations", "capsoperations", "operationresults")
-    ):
-        return "poll", f"{namespace}/{types[1]}"
-    method = method.upper()
-    if len(rest) % 2 == 1:
-        verb = "list" if method == "GET" else "post"
-        if method == "POST":
-            return "post", f"{namespace}/{'/'.join(types[:-1])}/{rest[-1]}"
-        return verb, f"{namespace}/{'/'.join(types)}"
-    return {"GET": "get", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower()), (
-        f"{namespace}/{'/'.join(types)}"
-    )
-
-
-def kind_of(method: str) -> str:
-    method = method.upper()
-    return "reads" if method in ("GET", "HEAD") else "deletes" if method == "DELETE" else "writes"
-
-
-def server_time(headers) -> datetime | None:
-    """The server's clock from a response's HTTP `Date` (whole seconds)."""
-    date = headers.get("Date")
-    if date:
-        try:
-            return parsedate_to_datetime(date).astimezone(UTC)
-        except (TypeError, ValueError):
-            return None
-    return None
 
 
 class CallMeter:
@@ -181,7 +140,7 @@ class CallMeter:
         low = self.pacing.resource_low_water
         if left >= low:
             return max(closed, 0.0)
-        rate = self._peak.get((key[0], policy), left) / _window_seconds(policy)
+        rate = self._peak.get((key[0], policy), left) / window_seconds(policy)
         spacing = (1 - max(left, 0) / low) / max(rate, 1e-3)
         return max(closed, self._slot(key, spacing, now))
 
@@ -232,7 +191,7 @@ class CallMeter:
     # -- recording ---------------------------------------------------------------------------------------
     def record(self, method: str, path: str, status: int, headers, seq: int | None = None) -> None:
         verb, target = operation_of(method, path)
-        subscription = _subscription_of(path)
+        subscription = subscription_of(path)
         stamp = server_time(headers)
         with self._lock:
             self._totals["total"] += 1
@@ -258,7 +217,7 @@ class CallMeter:
                 self._lowest[key] = min(remaining, self._lowest.get(key, remaining))
             # Compute's own per-policy budgets (limits.md A2): recorded so --stats shows them, and followed
             # (pace, in_flight) for the requests of this kind to this provider.
-            budgets = _crp_budgets(headers.get("x-ms-ratelimit-remaining-resource"))
+            budgets = crp_budgets(headers.get("x-ms-ratelimit-remaining-resource"))
             provider = (subscription, kind_of(method), target.split("/")[0].lower())
             for policy, remaining in budgets:
                 key = f"{subscription}/{policy}"
@@ -305,70 +264,6 @@ class CallMeter:
             )
 
 
-def stats_since(before: CallStats, after: CallStats) -> CallStats:
-    """The calls made between two `CallMeter.stats()` snapshots (lowest_remaining: as of `after`)."""
-
-    def minus(a, b):
-        return {k: a[k] - b.get(k, 0) for k in a if a[k] - b.get(k, 0)}
-
-    return CallStats(
-        total=after.total - before.total,
-        pages=after.pages - before.pages,
-        gets=after.gets - before.gets,
-        throttled=after.throttled - before.throttled,
-        paced_calls=after.paced_calls - before.paced_calls,
-        paced_seconds=after.paced_seconds - before.paced_seconds,
-        by_operation=minus(after.by_operation, before.by_operation),
-        by_status=minus(after.by_status, before.by_status),
-        lowest_remaining=dict(after.lowest_remaining),
-    )
-
-
-def add_stats(a: CallStats, b: CallStats) -> CallStats:
-    """Two windows of calls together (lowest_remaining: the lower of each)."""
-
-    def plus(x, y):
-        return {k: x.get(k, 0) + y.get(k, 0) for k in {*x, *y}}
-
-    lowest = dict(a.lowest_remaining)
-    for k, v in b.lowest_remaining.items():
-        lowest[k] = min(v, lowest.get(k, v))
-    return CallStats(
-        total=a.total + b.total,
-        pages=a.pages + b.pages,
-        gets=a.gets + b.gets,
-        throttled=a.throttled + b.throttled,
-        paced_calls=a.paced_calls + b.paced_calls,
-        paced_seconds=a.paced_seconds + b.paced_seconds,
-        by_operation=plus(a.by_operation, b.by_operation),
-        by_status=plus(a.by_status, b.by_status),
-        lowest_remaining=lowest,
-    )
-
-
-def _crp_budgets(header: str | None) -> list[tuple[str, int]]:
-    """ "Microsoft.Compute/HighCostGet3Min;107,Microsoft.Compute/HighCostGet30Min;827" -> [(policy, n), ...]."""
-    out = []
-    for part in (header or "").split(","):
-        name, _, count = part.strip().rpartition(";")
-        if name and count.strip().isdigit():
-            out.append((name.split("/")[-1], int(count)))
-    return out
-
-
-def _window_seconds(policy: str) -> float:
-    """The window a CRP policy name ends with ("PutVM3Min" -> 180 s; unknown: a minute)."""
-    match = _WINDOW.search(policy)
-    if not match:
-        return 60.0
-    return float(match.group(1)) * {"sec": 1, "min": 60, "hour": 3600}[match.group(2).lower()]
-
-
-def _subscription_of(path: str) -> str:
-    match = _SUBSCRIPTION.match(path)
-    return match.group(1).lower() if match else ""
-
-
 class MeteringPolicy(HTTPPolicy):
     """Per-retry pipeline policy: pace, send, record. One instance per client, all sharing one meter."""
 
@@ -379,7 +274,7 @@ class MeteringPolicy(HTTPPolicy):
     def send(self, request):
         http_request = request.http_request
         path = urlsplit(http_request.url).path
-        subscription = _subscription_of(path)
+        subscription = subscription_of(path)
         if not subscription:
             return self._send(request, path)
         kind = kind_of(http_request.method)

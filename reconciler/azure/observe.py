@@ -23,8 +23,8 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError
 
 from reconciler.azure import convert, marketplace, paging, references
+from reconciler.azure.call_stats import stats_since
 from reconciler.azure.connection import Connection
-from reconciler.azure.metering import stats_since
 from reconciler.azure.tasks import TaskTree
 from reconciler.model.observed import Observed, ObserveScope, id_parts, norm_id
 

@@ -3,7 +3,7 @@
 A large estate's snapshot repeats the same few values thousands of times: a pool's 50 VMs have equal tags,
 size and image reference, a definition's versions equal target regions and safety profile, and every resource
 names one of a few regions and states. Each page's JSON holds its own copies, and the snapshot keeps them
-(reconciler.azure.convert.essentials), so the large estate held ~40 MB of equal strings and dicts. Sharing them
+(reconciler.azure.convert_kept.essentials), so the large estate held ~40 MB of equal strings and dicts. Sharing them
 is invisible to readers: the snapshot is read-only (its `raw` and `tags` are behind MappingProxyType, and
 nothing writes into the dicts beneath), and every shared value equals the one it replaces, type included
 (`1`, `1.0` and `true` are never merged: the fingerprint's JSON tells them apart).

@@ -3,7 +3,7 @@
 Each subcommand lives in its own module exposing ``register(subparsers)``; the module adds its parser and
 sets ``func`` to a callable ``(args) -> int`` that returns the process exit code.
 
-Exit codes (documented in README.md):
+Exit codes (reconciler/cli/exits.py; documented in README.md):
   0  success (for ``plan --detailed-exitcode``: no changes)
   1  error: invalid desired state, failed action, refused operation, and usage errors (an unknown flag, a
      missing argument): argparse's own 2 would read as "changes pending" to a CI job running
@@ -20,6 +20,7 @@ import re
 import sys
 
 from reconciler import __version__
+from reconciler.cli.exits import EXIT_ERROR, EXIT_INTERRUPTED
 from reconciler.spec.suggest import did_you_mean
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
@@ -41,11 +42,6 @@ SUBCOMMANDS = (
     "run",
     "sandbox",
 )
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):

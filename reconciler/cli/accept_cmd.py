@@ -19,6 +19,7 @@ import getpass
 import os
 import sys
 
+from reconciler.cli.exits import EXIT_OK
 from reconciler.cli.options import add_azure_connection, fail
 from reconciler.model.acceptance import (
     ACCEPT_TEST_TAG_PREFIX,
@@ -32,7 +33,6 @@ from reconciler.model.acceptance import (
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.store import LocalStore, LockHeld, StoreError
 
-EXIT_OK = 0
 REASON_LIMIT = 200  # the tag value holds state, time and host too (256 characters in all)
 
 

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PENDING
 from reconciler.cli.options import add_azure_connection, fail
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import render
@@ -45,7 +46,6 @@ from reconciler.spec import DesiredStateError, load_desired
 from reconciler.spec.durations import parse_duration
 from reconciler.store import LocalStore, LockHeld, StoreError
 
-EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_WAIT = "30m"
 STOP_GRACE = 30.0  # real seconds in-flight calls may take to end after SIGINT/SIGTERM
 

@@ -13,11 +13,10 @@ import argparse
 import logging
 import sys
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK
 from reconciler.cli.options import add_azure_connection
 from reconciler.spec import DesiredStateError, load_desired
 from reconciler.spec.suggest import did_you_mean
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reconciler.cli import EXIT_ERROR
+from reconciler.cli.exits import EXIT_ERROR
 from reconciler.render.cli_messages import render_error
 
 

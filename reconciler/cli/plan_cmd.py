@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from reconciler.cli.exits import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.cli.options import add_azure_connection
 from reconciler.planner import plan as make_plan
 from reconciler.planner.limit import LimitError, desired_addresses, limit_plan
@@ -22,7 +23,6 @@ from reconciler.render.cli_messages import render_desired_errors, render_error, 
 from reconciler.render.markdown_fit import GITHUB_COMMENT_LIMIT
 from reconciler.spec import DesiredStateError, load_desired
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 MIN_MAX_CHARS = 1000
 
 

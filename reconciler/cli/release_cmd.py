@@ -11,11 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_RELEASED
 from reconciler.cli.options import add_azure_connection
 from reconciler.cli.plan_cmd import load_and_observe
 from reconciler.render.cli_messages import render_error
-
-EXIT_OK, EXIT_ERROR, EXIT_RELEASED = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

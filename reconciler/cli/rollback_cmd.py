@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK
 from reconciler.cli.options import add_azure_connection
 from reconciler.cli.plan_cmd import load_and_observe
 from reconciler.gitops.git import GitError, commit
@@ -24,8 +25,6 @@ from reconciler.planner.rollback import RollbackError, choose_rollback
 from reconciler.render import render
 from reconciler.render.cli_messages import render_desired_errors, render_error
 from reconciler.spec import DesiredStateError, load_desired
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,11 +14,10 @@ import os
 import sys
 from pathlib import Path
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK
 from reconciler.model.plan import Plan, PlanFormatError
 from reconciler.render import FORMATS, render
 from reconciler.render.cli_messages import render_error
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

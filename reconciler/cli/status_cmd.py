@@ -18,10 +18,9 @@ import json
 import logging
 import sys
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK
 from reconciler.cli.options import add_azure_connection
 from reconciler.spec import DesiredStateError, load_desired
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -13,9 +13,9 @@ import logging
 import sys
 import threading
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK
 from reconciler.cli.options import add_azure_connection
 
-EXIT_OK, EXIT_ERROR = 0, 1
 DEFAULT_PORT = 8484
 
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reconciler.cli.exits import EXIT_ERROR, EXIT_OK
 from reconciler.render.cli_messages import render_desired_errors, render_validation_json
 from reconciler.spec import DesiredStateError, load_desired
-
-EXIT_OK = 0
-EXIT_INVALID = 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(render_validation_json(errors=exc.errors))
         else:
             sys.stderr.write(render_desired_errors(exc.errors, args.desired))
-        return EXIT_INVALID
+        return EXIT_ERROR
     if as_json:
         sys.stdout.write(render_validation_json(counts=state.counts()))
     else:

@@ -27,7 +27,7 @@ from reconciler.azure.key_vault import KeyVaultSecrets
 from reconciler.azure.run_commands import RunCommands
 from reconciler.azure.writes import HttpResponseError
 from reconciler.engine.actions.acceptance import Acceptor, TestEvent
-from reconciler.engine.actions.acceptance_vm import AcceptanceVmRunner
+from reconciler.engine.actions.acceptance_vm import AcceptanceVmRunner, delete_accept_vm
 from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUntil
 from reconciler.model.observed import PoolObservation
 from reconciler.model.rollout import (
@@ -221,7 +221,7 @@ def _perform(
         raise refusals[0]
 
 
-ACCEPTANCE_OPS = frozenset({StepOp.ACCEPT, StepOp.RECORD_ACCEPTANCE})
+ACCEPTANCE_OPS = frozenset({StepOp.ACCEPT, StepOp.RECORD_ACCEPTANCE, StepOp.DELETE_TEST_VM})
 
 
 def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress, w: PoolWriter, pool) -> None:
@@ -229,6 +229,10 @@ def _accept(step: Step, acceptor: Acceptor, now: datetime, progress: Progress, w
     (a test VM's step also creates and deletes that VM, which no pool counts)."""
     if step.op is StepOp.RECORD_ACCEPTANCE:
         progress.done(step, acceptor.record(step.data))
+        return
+    if step.op is StepOp.DELETE_TEST_VM:
+        progress.tested(delete_accept_vm(w, step.host, step.data))
+        progress.done(step, 1)
         return
     if step.data.test_vm is not None:
         got = AcceptanceVmRunner(acceptor, w, pool).advance(step.host, step.data, now)

@@ -22,6 +22,7 @@ from reconciler.model.rollout import (
     parse_last_failure,
     rollout_id,
 )
+from reconciler.planner.acceptance_vm import accept_vm_status
 from reconciler.planner.host_failures import failure_of
 from reconciler.planner.host_inputs import HostView, PoolInputs
 from reconciler.planner.hosts import decide
@@ -149,6 +150,7 @@ def pool_status(target: PoolTarget, conn: Connection) -> dict[str, Any]:
         "available": sum(1 for h in p.hosts if h.accepting_available),
         "batch_in_progress": sorted(h.name for h in p.hosts if h.retiring or not h.established),
         "rollout_hosts": rollout_hosts(p),
+        "test_vms": accept_vm_status(p),  # where: testVm: the suite's VM in progress, and any left to delete
         "users_waiting": waiting,
         "window_open": p.window_open,
         "next_window": p.next_window.isoformat() if p.next_window else None,

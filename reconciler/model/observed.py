@@ -8,7 +8,7 @@ Built by `reconciler.azure.observe` from list calls and read by the pure planner
 - secrets never enter the snapshot: the host pool keeps only when its registration token expires, and `raw`
   dicts have `registrationInfo.token` removed before they are stored.
 `raw` holds the part of the REST-shaped JSON the object was read from that counts (its fingerprint fields,
-which the planner's diffs also read; reconciler.azure.convert.essentials); it is kept out of `repr`.
+which the planner's diffs also read; reconciler.azure.convert_kept.essentials); it is kept out of `repr`.
 Equal values are one object across resources (`raw` parts, tags, regions, target regions: reconciler.azure.
 sharing), so nothing may write into what a snapshot holds, even below its read-only mappings.
 """
@@ -314,3 +314,4 @@ class PoolObservation:
     used_names: frozenset[str] = frozenset()  # lower-cased VM and host names in the resource group
     gate_pool: ObservedHostPool | None = None
     version: ObservedImageVersion | None = None
+    test_vms: tuple[ObservedVM, ...] = ()  # acceptance test VMs in the pool's group (TEST_VM_TAG)

@@ -299,7 +299,7 @@ _VM_LABELS: dict[str, str] = {}
 class ObservedVM(_Resource):
     """`image_version_id` is the exact gallery image version (lower-cased id): the imageReference id when it
     names a version, or definition id + exactVersion when the VM was created from "latest". Its `raw` (and
-    so its fingerprint) is the subset of the VM's JSON that counts (`reconciler.azure.convert.essentials`):
+    so its fingerprint) is the subset of the VM's JSON that counts (`reconciler.azure.convert_kept.essentials`):
     identity, placement, image, size, tags. VMs are replaced, never diffed."""
 
     arm_type: ClassVar[str] = VIRTUAL_MACHINE

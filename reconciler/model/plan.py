@@ -81,6 +81,7 @@ class ChangeReason(StrEnum):
     RETIRING = "retiring"  # half-retired or failed hosts to finish
     REGISTERING = "registering"  # hosts not registered yet
     RECORD_ROLLED_OUT = "record-rolled-out"  # stamp the pool as running its pin (ring gates read it)
+    TEST_VM = "test-vm"  # an acceptance test VM that tests nothing current: delete it
     RELEASE_DUE = (
         "release-due"  # a build's trigger fired: a note, `reconcile release` writes the version to git
     )

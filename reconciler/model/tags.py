@@ -6,6 +6,9 @@ themselves (DESIGN.md), so any controller replica can resume; these are the tags
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import NamedTuple
+
 # On a host pool: the ARM id (lower-cased) of the image version new session hosts are built from.
 PIN_TAG = "avd-reconciler-image-version"
 
@@ -22,21 +25,48 @@ def parse_rolled_out(value: str | None) -> tuple[str, str] | None:
     return version_id.lower(), when
 
 
-# On an image template whose run failed: "<failed runs>|<cause>|transient" or "…|needs-change", written by
-# apply from the run's diagnosis. The planner runs a transient failure again up to BUILD_RETRY_BUDGET failed
-# runs, and never runs a recipe again whose failure needs a change (a script's exit code, a checksum): the
+# On an image template whose run failed: "<failed runs>|<cause>|transient|<run end>" (or "needs-change"),
+# written by apply from the run's diagnosis. The planner runs a transient failure again up to BUILD_RETRY_BUDGET
+# failed runs, and never runs a recipe again whose failure needs a change (a script's exit code, a checksum): the
 # same recipe would fail the same way, for hours each time. A changed recipe is a new template.
+# <run end> is the lastRunStatus.endTime of the run the count includes: a controller (or `apply --wait none`)
+# finds a run ended in a later cycle than the one that started it, and must tell a run not counted yet from one
+# that is. A value without it (written before it existed) is taken to count an earlier run: counting a run twice
+# costs one retry, counting none re-runs a failing build for ever.
 BUILD_FAILURES_TAG = "avd-reconciler-build-failures"
 BUILD_RETRY_BUDGET = 3
 
 
-def build_failures_value(failed_runs: int, cause: str, transient: bool) -> str:
-    return f"{failed_runs}|{cause}|{'transient' if transient else 'needs-change'}"
+class BuildFailures(NamedTuple):
+    runs: int
+    cause: str
+    transient: bool
+    run_end: str = ""  # "" in the three-part form
+
+    @property
+    def runs_again(self) -> bool:
+        """Whether running the same recipe again can help: a transient cause within the budget."""
+        return self.transient and self.runs < BUILD_RETRY_BUDGET
+
+    def counts(self, run_end: datetime | None) -> bool:
+        """Whether this count already includes the run that ended at `run_end`."""
+        return bool(self.run_end) and self.run_end == run_end_text(run_end)
 
 
-def parse_build_failures(value: str | None) -> tuple[int, str, bool] | None:
-    """(failed runs, cause, transient) from a BUILD_FAILURES_TAG value, or None if absent or malformed."""
+def run_end_text(run_end: datetime | None) -> str:
+    return run_end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if run_end is not None else ""
+
+
+def build_failures_value(failures: BuildFailures) -> str:
+    parts = [str(failures.runs), failures.cause, "transient" if failures.transient else "needs-change"]
+    return "|".join([*parts, failures.run_end] if failures.run_end else parts)
+
+
+def parse_build_failures(value: str | None) -> BuildFailures | None:
+    """The count a BUILD_FAILURES_TAG value holds, or None if absent or malformed."""
     parts = (value or "").split("|")
-    if len(parts) != 3 or not parts[0].isdigit() or parts[2] not in ("transient", "needs-change"):
+    if len(parts) not in (3, 4) or not parts[0].isdigit() or parts[2] not in ("transient", "needs-change"):
         return None
-    return int(parts[0]), parts[1], parts[2] == "transient"
+    return BuildFailures(
+        int(parts[0]), parts[1], parts[2] == "transient", parts[3] if len(parts) == 4 else ""
+    )

@@ -25,6 +25,7 @@ from reconciler.planner.pools import plan_pools
 from reconciler.planner.references import check_references
 from reconciler.planner.resource_groups import after_groups, plan_resource_groups
 from reconciler.planner.resources import plan_definitions, plan_galleries, plan_host_pools
+from reconciler.planner.staging_groups import after_old_templates
 from reconciler.planner.triggers import evaluate as evaluate_triggers
 from reconciler.planner.versions import plan_versions
 from reconciler.spec.desired import DesiredState
@@ -68,7 +69,9 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime, reference: b
     wanted_templates = {norm_id(c.resource_id) for p in parts for c in p.changes if c.kind == "image-build"}
     wanted_templates |= {k for p in parts for k in p.kept}
     parts.append(plan_deletions(ctx, wanted_templates))
-    changes: list[Change] = after_groups([c for p in parts for c in p.changes], groups.changes)
+    changes: list[Change] = after_old_templates(
+        after_groups([c for p in parts for c in p.changes], groups.changes)
+    )
     _check_changes(changes)
     ordered, levels = order(changes)
     diagnostics = sorted(

@@ -29,6 +29,7 @@ from reconciler.model.rollout import (
 )
 
 if TYPE_CHECKING:
+    from reconciler.model.acceptance_vm import AcceptVmView
     from reconciler.planner.acceptance import AcceptanceInputs
 
 JOIN_EXTENSION = "join"
@@ -192,3 +193,5 @@ class PoolInputs:
     last_failure: str = ""  # readable "<VM>: <why>" of the last counted failure (POOL_LAST_FAILURE_TAG)
     # The target version's acceptance (None: its definition declares none, or it predates the suite).
     acceptance: AcceptanceInputs | None = None
+    # Test VMs (where: testVm) this pool's decision created, found by their tags whatever the pin is now.
+    test_vms: tuple[AcceptVmView, ...] = ()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reconciler.model.acceptance import Acceptance, AcceptTest
-from reconciler.model.acceptance_vm import AcceptVmPlan
+from reconciler.model.acceptance_vm import AcceptVmDelete, AcceptVmPlan
 from reconciler.model.rollout import HostFailure
 
 POLL = timedelta(seconds=30)  # how soon to look again while something is in flight
@@ -40,6 +40,7 @@ class StepOp(StrEnum):
     STAMP_ROLLED_OUT = "stamp-rolled-out"
     ACCEPT = "accept"  # run the version's acceptance tests on this VM (managed run commands)
     RECORD_ACCEPTANCE = "record-acceptance"  # write a verdict the planner reached itself (agent checks)
+    DELETE_TEST_VM = "delete-test-vm"  # a test VM (where: testVm) that tests nothing current any more
 
 
 # Steps that write the pool's tags, not a VM's: the engine runs them first, so a failure is counted on the
@@ -164,6 +165,7 @@ StepData = (
     | ReadyData
     | AcceptData
     | AcceptanceVerdictData
+    | AcceptVmDelete
 )
 
 DATA_OF: dict[StepOp, type] = {
@@ -184,6 +186,7 @@ DATA_OF: dict[StepOp, type] = {
     StepOp.STAMP_ROLLED_OUT: VersionData,
     StepOp.ACCEPT: AcceptData,
     StepOp.RECORD_ACCEPTANCE: AcceptanceVerdictData,
+    StepOp.DELETE_TEST_VM: AcceptVmDelete,
 }
 
 NO_DATA = NoData()

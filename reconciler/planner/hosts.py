@@ -29,7 +29,7 @@ from datetime import timedelta
 
 from reconciler.model.rollout import HOST_FAILED_TAG
 from reconciler.planner.acceptance import judge
-from reconciler.planner.acceptance_vm import leftover_test_vm
+from reconciler.planner.acceptance_vm import delete_stale_test_vms, leftover_test_vm
 from reconciler.planner.host_failures import failure_marker, failure_of, update_failed
 from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, HostView, PoolInputs
 from reconciler.planner.host_names import next_name
@@ -104,6 +104,8 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     # failed verdict quarantines the version like a spent failure budget; a missing one holds the rollout.
     holding = None
     rejected = False  # the pin failed acceptance here (not a spent failure budget)
+    if p.test_vms:  # where: testVm: test VMs of a version, suite or verdict no longer current
+        d.steps.extend(delete_stale_test_vms(p, d))
     if p.acceptance is not None and p.acceptance.runs_here and p.target:
         d.steps.extend(leftover_test_vm(p))  # where: testVm, a verdict in and its VM not deleted yet
         rejected = p.acceptance.failed

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from reconciler.model.acceptance import is_accepted
+from reconciler.model.acceptance_vm import accept_vm_views
 from reconciler.model.observed import (
     Observed,
     ObservedImageVersion,
@@ -129,6 +130,7 @@ def assemble(
     ghosts: tuple[str, ...] = (),
     used_names: frozenset[str] = frozenset(),
     acceptance: AcceptanceInputs | None = None,
+    test_vms: tuple = (),
 ) -> PoolInputs:
     """PoolInputs from the facts both callers read (host views already built by the caller)."""
     ready, why = replicated(version, pool.location, target)
@@ -159,6 +161,7 @@ def assemble(
         used_names=used_names,
         last_failure=f"{last['host']}: {last['reason']}" if last else "",
         acceptance=acceptance,
+        test_vms=test_vms,
     )
 
 
@@ -227,6 +230,7 @@ def from_pool_observation(target: PoolTarget, obs: PoolObservation) -> PoolInput
             if target.acceptance is not None
             else None
         ),
+        test_vms=accept_vm_views(key, obs.test_vms),
     )
 
 
@@ -282,4 +286,5 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
         ghosts=ghosts,
         used_names=frozenset(used),
         acceptance=acceptance,
+        test_vms=accept_vm_views(key, observed.vms_in_group(group)),
     )

@@ -89,7 +89,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:
             sh_deps = pool_deps + version_deps(target.arm_id) + ((pin_key,) if pin_key else ())
-            provision = plan_session_hosts(ctx, pool, target_id, sh_deps)
+            provision = plan_session_hosts(ctx, pool, target_id, sh_deps, inputs)
             if provision is not None:
                 provision.details["now"] = now_steps
                 provision.details["totals"] = totals_of(timeline)

@@ -33,6 +33,7 @@ BARE_VAULT_NOTE = (
 
 
 SOURCE_VM = "source VM"
+KEY_VAULT_SECRET = "Key Vault secret"
 # What to do when the VM a Generalized definition's version is captured from is not ready (azure-docs
 # virtual-machines/generalize.md; Sysprep's own log of why it failed is setuperr.log in Panther).
 NOT_GENERALIZED_HINT = (
@@ -44,7 +45,7 @@ NOT_GENERALIZED_HINT = (
 
 @dataclass(frozen=True)
 class Reference:
-    what: str  # "subnet", "user-assigned identity", "staging resource group", "Key Vault secret", SOURCE_VM
+    what: str  # "subnet", "user-assigned identity", "staging resource group", KEY_VAULT_SECRET, SOURCE_VM
     resource_id: str  # the id that is read
     origin: str  # desired file:line of the field
     owner: str  # e.g. "HostPool hp-a: spec.sessionHosts.subnetId"
@@ -111,9 +112,9 @@ def references(desired: DesiredState) -> list[Reference]:
             path = f"spec.sessionHosts.{part}.password.keyVaultSecret"
             note = BARE_VAULT_NOTE if secret.vault_name else ""
             out.append(
-                Reference(
-                    "Key Vault secret",
-                    f"{_vault_id(pool, secret)}/secrets/{secret.secret_name}",
+                _secret_reference(
+                    _vault_id(pool, secret),
+                    secret.secret_name,
                     pool.origin(path),
                     f"HostPool {pool.name}: {path}",
                     note,
@@ -148,15 +149,16 @@ def _acceptance_secrets(desired: DesiredState) -> list[Reference]:
                 if not secret.vault_id:
                     continue
                 path = f"spec.acceptance.tests[{i}].{part}.keyVaultSecret"
+                owner = f"ImageDefinition {definition.key}: acceptance test {test.name}: {part}"
                 out.append(
-                    Reference(
-                        "Key Vault secret",
-                        f"{secret.vault_id}/secrets/{secret.secret_name}",
-                        definition.origin(path),
-                        f"ImageDefinition {definition.key}: acceptance test {test.name}: {part}",
-                    )
+                    _secret_reference(secret.vault_id, secret.secret_name, definition.origin(path), owner)
                 )
     return out
+
+
+def _secret_reference(vault_id: str, secret_name: str, origin: str, owner: str, note: str = "") -> Reference:
+    """One shape for a pool's and an acceptance test's secret, so both are read and judged alike."""
+    return Reference(KEY_VAULT_SECRET, f"{vault_id}/secrets/{secret_name}", origin, owner, note)
 
 
 def reference_ids(desired: DesiredState) -> tuple[str, ...]:
@@ -180,7 +182,7 @@ def check_references(ctx: Context) -> Outcome:
             continue
         if read.missing:
             problem = "does not exist"
-            if ref.what == "Key Vault secret" and read.code.lower() in ("parentresourcenotfound",):
+            if ref.what == KEY_VAULT_SECRET and read.code.lower() in ("parentresourcenotfound",):
                 problem = "does not exist (its vault does not)"
         else:
             problem = f"cannot be read: {read.status} {read.code}".rstrip()

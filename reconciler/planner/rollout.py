@@ -41,6 +41,9 @@ def step_summary(step: Step, leaf=lambda v: v) -> dict[str, Any]:
         out["tests"] = [t.name for t in data.tests]
         if data.test_vm is not None:
             out["test_vm"] = data.test_vm.to_json()
+    elif op is StepOp.DELETE_TEST_VM:
+        out["version"] = leaf(data.version)
+        out["reason"] = data.reason
     elif op is StepOp.RECORD_ACCEPTANCE:
         out["version"] = leaf(data.version)
         out["verdict"] = str(data.verdict.state)

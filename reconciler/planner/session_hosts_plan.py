@@ -13,6 +13,7 @@ from reconciler.model.observed import norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, change_key
 from reconciler.model.rollout import HOST_FAILED_TAG, HOST_POOL_TAG, HOST_RETIRE_TAG
 from reconciler.model.tags import ROLLED_OUT_TAG, parse_rolled_out
+from reconciler.planner.acceptance_vm import stale_test_vms
 from reconciler.planner.context import Context
 from reconciler.planner.pool_target import PoolTarget
 
@@ -23,8 +24,12 @@ def hosts_resource_id(pool_id: str) -> str:
     return f"{pool_id}/sessionHosts"
 
 
-def plan_session_hosts(ctx: Context, pool, target_id: str | None, deps: tuple[str, ...]) -> Change | None:
-    """A create/delete/update change for `pool`'s session hosts, or None when they need nothing."""
+def plan_session_hosts(
+    ctx: Context, pool, target_id: str | None, deps: tuple[str, ...], inputs=None
+) -> Change | None:
+    """A create/delete/update change for `pool`'s session hosts, or None when they need nothing.
+
+    `inputs`: the pool's decision inputs, for the test VMs (where: testVm) it would delete."""
     observed_pool = ctx.find("host_pools", pool.arm_id)
     count = pool.spec.session_hosts.count
     hosts = ctx.observed.hosts_of(pool.arm_id) if observed_pool else ()
@@ -53,6 +58,11 @@ def plan_session_hosts(ctx: Context, pool, target_id: str | None, deps: tuple[st
         reasons.append((ChangeReason.RETIRING, f"finish retiring {', '.join(sorted(busy))}"))
     if unregistered and live >= count:
         reasons.append((ChangeReason.REGISTERING, f"finish registering {', '.join(sorted(unregistered))}"))
+    if inputs is not None and inputs.test_vms:
+        stale = [(v.name, why) for v, why in stale_test_vms(inputs) if v.provisioning != "Deleting"]
+        if stale:
+            why = "; ".join(f"delete test VM {name}: {w}" for name, w in stale)
+            reasons.append((ChangeReason.TEST_VM, why))
     stamp = parse_rolled_out((observed_pool.tags or {}).get(ROLLED_OUT_TAG)) if observed_pool else None
     # Ring gates read the stamp (their soak), and so does `onFailure: rollback` (its last good version).
     stamp_read = bool(ctx.desired.gated_by(pool)) or pool.spec.rollout.on_failure == "rollback"

@@ -428,10 +428,16 @@ def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Duratio
             world.put(_copy(h, sessions=()))
         elif op is StepOp.ACCEPT and p.acceptance is not None and p.acceptance.settled:
             # where: testVm, the delete owed after a verdict: done once the engine has done it
-            p = _copy(p, acceptance=replace(p.acceptance, test_vm=None))
+            p = _copy(
+                p,
+                acceptance=replace(p.acceptance, test_vm=None),
+                test_vms=tuple(v for v in p.test_vms if v.name != name),
+            )
         elif op is StepOp.ACCEPT and world.accepting is None and p.acceptance is not None:
             world.accepting = name
             heappush(world.events, (now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
+        elif op is StepOp.DELETE_TEST_VM:
+            p = _copy(p, test_vms=tuple(v for v in p.test_vms if v.name != name))
         elif op is StepOp.RECORD_ACCEPTANCE and p.acceptance is not None:
             p = _copy(p, acceptance=replace(p.acceptance, verdict=data.verdict))
     for step in d.steps:

@@ -10,7 +10,7 @@ spec.tags, which apply also PATCHes onto the Azure version):
 A hand-written version carries none of them: then its Azure publish date stands in for the release time, the
 source counts as moved only when the newest source was published after it, and the recipe is taken as its own
 (nothing to compare with). A declared version not yet built and without tags is pending: nothing is due
-before it exists. A release never pins `latest`: when the source's versions are unknown nothing is written.
+before it exists; a released one not yet built (or whose build failed) holds the next release back (`waiting`). A release never pins `latest`: when the source's versions are unknown nothing is written.
 
 A due build that cannot be released is blocked (why, since when, what unblocks it): no known source version,
 a number past 32 bits, or a version that would push a pool's explicit pin out of retention (validation would
@@ -134,6 +134,17 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | BlockedR
     lag = _lag(source, tags, newest, released) if triggers.source_image_update else None
     if not fired:
         return BlockedRelease(build.name, origin, *lag, waiting=True) if lag else None
+    if newest is not None and (observed_newest is None or observed_newest.provisioning_state != "Succeeded"):
+        # One release at a time: the next would supersede a version nobody has seen pass, built from the same
+        # recipe (whose failure may need a change), and its template would contend for the staging group.
+        return BlockedRelease(
+            build.name,
+            origin,
+            f"{'; '.join(reasons)}, but the last release {newest.name} is not built yet",
+            f"apply builds {newest.name}; if its build failed, change the recipe (`reconcile status` says why)",
+            _since(fired, slot, source),
+            waiting=True,
+        )
     if lag:
         reasons.append(
             f"{source.ahead} is not listed in {', '.join(source.lagging)} yet, so {source.newest} is pinned"

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from reconciler.model.observed import norm_id
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity
-from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET, parse_build_failures
+from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET, BuildFailures, parse_build_failures
 from reconciler.planner.bodies import content_hash, template_body, version_body
 from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
@@ -124,7 +124,8 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
     why = "is declared but does not exist"
     if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
         failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
-        if failures and (not failures[2] or failures[0] >= BUILD_RETRY_BUDGET):
+        counted = failures is not None and failures.counts(template.last_run_end)
+        if counted and not failures.runs_again:
             out.diagnostics.append(_not_run_again(version, template, label, failures))
             out.kept.add(norm_id(template.id))
             return
@@ -133,8 +134,15 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
                 ": "
             )
         )
-        if failures:
-            why += f" (failed run {failures[0]} of {BUILD_RETRY_BUDGET}, {failures[1]}: running it again)"
+        if counted:
+            why += (
+                f" (failed run {failures.runs} of {BUILD_RETRY_BUDGET}, {failures.cause}: running it again)"
+            )
+        else:
+            why += (
+                f" (failed runs counted before it: {failures.runs if failures else 0} of {BUILD_RETRY_BUDGET};"
+                " apply reads its log and counts it first, then runs it again only for a transient cause)"
+            )
     out.changes.append(
         Change(
             Action.BUILD,
@@ -150,12 +158,15 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
     )
 
 
-def _not_run_again(version, template, label: str, failures: tuple[int, str, bool]) -> Diagnostic:
+def _not_run_again(version, template, label: str, failures: BuildFailures) -> Diagnostic:
     """The same recipe is not run again: its failure needs a change, or it failed transiently too often. The
     version stays absent (pins to it wait) until the recipe changes (a new template) or someone deletes the
     failed template to ask for one more run."""
-    runs, cause, transient = failures
-    because = f"failed {runs} times ({cause})" if transient else f"failed with {cause}, which needs a change"
+    because = (
+        f"failed {failures.runs} times ({failures.cause})"
+        if failures.transient
+        else f"failed with {failures.cause}, which needs a change"
+    )
     return Diagnostic(
         Severity.WARNING,
         template.id,
@@ -216,8 +227,8 @@ def failed_builds(desired, observed) -> list[dict]:
         template = observed.get(template_id)
         if template is None or template.last_run_state not in ("Failed", "Canceled", "PartiallySucceeded"):
             continue
-        runs, cause, transient = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG)) or (1, "", True)
-        again = transient and runs < BUILD_RETRY_BUDGET
+        failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG)) or BuildFailures(1, "", True)
+        runs, cause, again = failures.runs, failures.cause, failures.runs_again
         out.append(
             {
                 "build": version.build.name,

@@ -37,7 +37,9 @@ def now_line(steps: tuple[dict[str, Any], ...]) -> str:
         )
     others: dict[str, list[str]] = {}
     for s in steps:
-        if s["op"] != "create":
+        if s["op"] == "delete-test-vm":  # why it goes, for a VM no pool counts as its own
+            others.setdefault(s["op"], []).append(f"{s['host']} ({s['reason']})")
+        elif s["op"] != "create":
             others.setdefault(s["op"], []).append(s.get("host") or "pool")
     parts += [f"{op} {', '.join(hosts)}" for op, hosts in others.items()]
     return "; ".join(parts) or "nothing"

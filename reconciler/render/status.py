@@ -62,6 +62,8 @@ def render_pool(s: dict, conditions: ObjectConditions | list[dict] | None = None
         lines.append("  rollout: " + batch_line(batch))
     if s["batch_in_progress"]:
         lines.append("  batch in progress: " + ", ".join(s["batch_in_progress"]))
+    for vm in s.get("test_vms") or []:
+        lines.append("  " + accept_vm_line(vm))
     for w in s["users_waiting"]:
         lines.append(f"  {w['host']}: {len(w['users'])} user(s) until {w['deadline']}; logoff {w['logoff']}")
     lines.append(
@@ -84,6 +86,16 @@ def render_pool(s: dict, conditions: ObjectConditions | list[dict] | None = None
     for note in s["notes"]:
         lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n" + render_conditions(conditions) + "\n"
+
+
+def accept_vm_line(vm: dict) -> str:
+    """A test VM (acceptance `where: testVm`) in words: the suite's in progress, or one left to delete."""
+    since = f" since {vm['since']}" if vm.get("since") else ""
+    if vm["state"] == "running":
+        return f"test VM {vm['name']}: acceptance of {vm['version']} running{since} ({vm['provisioning']})"
+    if vm["state"] == "deleting":
+        return f"test VM {vm['name']} ({vm['version']}): being deleted"
+    return f"test VM {vm['name']} ({vm['version']}): to delete: {vm['reason']}"
 
 
 def batch_line(batch: dict) -> str:

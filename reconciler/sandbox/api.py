@@ -139,6 +139,11 @@ class Sandbox:
         return self.config.client_id
 
     @property
+    def object_id(self) -> str:
+        """The reconciler's service principal object id (its tokens' `oid`)."""
+        return self.config.object_id
+
+    @property
     def env(self) -> dict[str, str]:
         return {
             "AZURE_TENANT_ID": self.tenant_id,
@@ -157,6 +162,7 @@ class Sandbox:
             "ca_bundle": self.ca_bundle,
             "tenant_id": self.tenant_id,
             "client_id": self.client_id,
+            "object_id": self.object_id,
             "client_secret": self.client_secret,
             "subscription_ids": self.subscription_ids,
             "env": self.env,

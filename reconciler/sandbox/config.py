@@ -12,6 +12,9 @@ from typing import Any
 DEFAULT_SUBSCRIPTIONS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 DEFAULT_TENANT = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 DEFAULT_CLIENT_ID = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+# The reconciler's service principal object id: a token's `oid`, not its `appid` (Key Vault access policies and
+# role assignments name the object id).
+DEFAULT_OBJECT_ID = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
 
 
 @dataclass
@@ -19,6 +22,7 @@ class SandboxConfig:
     subscription_ids: tuple[str, ...] = DEFAULT_SUBSCRIPTIONS
     tenant_id: str = DEFAULT_TENANT
     client_id: str = DEFAULT_CLIENT_ID
+    object_id: str = DEFAULT_OBJECT_ID
     page_size: int = 5
     # --- durations, sandbox seconds
     gallery_seconds: float = 10.0
@@ -60,7 +64,7 @@ class SandboxConfig:
     # answers 404 GalleryImageNotFound (seen on Azure right after replication; 0 = off, the e2e tests turn it on).
     gallery_image_read_lag_seconds: float = 0.0
     # A Blob service (connection string, e.g. Azurite's) for Image Builder's staging storage accounts: with
-    # one, a failed build run leaves a customization.log there (providers/imagebuilder.py). "" = no logs.
+    # one, a failed build run leaves a customization.log there (providers/imagebuilder_staging.py). "" = no logs.
     blob_connection_string: str = ""
     session_host_domain: str = "sandbox.local"
     # A registered host's agent version, and when (after registering) it reports its health checks.

@@ -13,7 +13,7 @@ Two kinds script what happens inside a VM rather than at the front door, so they
 - "run_command": the outcome of a managed Run Command whose name (`name`, a glob), inline script
   (`script_sha256`, hex of the UTF-8 text) or `script_uri` (a glob) matches, all given ones must; outcome
   `exit_code` (0), `output`, `error` (stderr text), `duration` (sandbox seconds) or `hang` (runs until its
-  timeoutInSeconds). Read when the run starts (providers/run_commands.py).
+  timeoutInSeconds). Read when the run starts (providers/run_command_outcome.py).
 - "health_check": a session host's AVD health check `check` (e.g. FSLogixHealthCheck) reported failed, on
   hosts whose name (`host`, a glob on the FQDN or its first label) and pool (`pool`, a glob) match; optional
   `message`, `error_code` (int) and `result` (HealthCheckFailed). `agent_version` instead of (or with) `check`

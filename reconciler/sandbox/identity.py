@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from .errors import ArmError
 from .routing import Request, Response
 from .tokens import AUDIENCES as TOKEN_AUDIENCES
-from .tokens import audience_of
+from .tokens import audience_of, object_id_of
 
 AUDIENCES = list(TOKEN_AUDIENCES)
 
@@ -127,16 +127,16 @@ def token(app: Any, req: Request) -> Response:
         }
         return Response(401, body)
     tenant = req.segments[0]
+    config = app.config
     claims = {
         "aud": audience_of(form.get("scope") or form.get("resource") or "https://management.azure.com/"),
         "iss": f"{req.base}/{tenant}/",
         "tid": app.config.tenant_id,
         "appid": client_id,
-        "oid": client_id,
+        "oid": object_id_of(client_id, config.client_id, config.object_id),
         "sub": client_id,
         "jti": secrets.token_hex(8),
     }
-    config = app.config
     access, expires_in = app.tokens.issue(
         claims,
         config.token_lifetime_seconds,

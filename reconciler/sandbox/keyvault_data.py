@@ -13,7 +13,11 @@ https://learn.microsoft.com/azure/key-vault/general/rest-error-codes):
 - an api-version the service does not have: 400 `BadParameter`;
 - a vault that does not exist: Azure's DNS has no such name, so the client cannot connect; the sandbox
   answers 404 `VaultNotFound` (there is no request to fail at DNS here), which the reader treats the same;
+- a caller without `secrets/get` (access policy or role, vault_access.py): 403 `Forbidden` with inner code
+  `AccessDenied` or `ForbiddenByRbac`, judged before the secret is looked up (Azure does not tell a caller
+  without access whether a secret exists);
 - a secret that does not exist: 404 `SecretNotFound`; a disabled one: 403 `Forbidden` / `SecretDisabled`.
+Refusals that carry an inner code send it as Key Vault does: `{"error": {code, message, innererror: {code}}}`.
 """
 
 from __future__ import annotations
@@ -24,13 +28,28 @@ from typing import Any
 from .errors import ArmError
 from .routing import Request, Response
 from .store import private
+from .vault_access import denial
 
 VAULT_HOST = re.compile(r"^([a-z0-9-]{3,24})\.vault\.azure\.net(?::\d+)?$", re.IGNORECASE)
 # The data plane's own versions (the SDKs' `api_version` choices); 7.5 is what the reconciler sends.
 API_VERSIONS = ("2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6")
+# The version a BadParameter answer recommends: the one the reconciler sends, not the newest one accepted.
+LATEST_SUPPORTED = "7.5"
 AUDIENCE = "https://vault.azure.net/"
-SECRET_TYPE = "microsoft.keyvault/vaults/secrets"
 VAULT_TYPE = "microsoft.keyvault/vaults"
+
+
+class KeyVaultError(ArmError):
+    """A data-plane refusal with Key Vault's inner error code (the sandbox's ARM errors carry none)."""
+
+    def __init__(self, status: int, code: str, message: str, inner: str) -> None:
+        super().__init__(status, code, message)
+        self.inner = inner
+
+    def body(self) -> dict:
+        body = super().body()
+        body["error"]["innererror"] = {"code": self.inner}
+        return body
 
 
 def vault_of(req: Request) -> str | None:
@@ -50,7 +69,9 @@ def handle(app: Any, req: Request, vault: str) -> Response:
             401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers=challenge
         )
     try:
-        app.tokens.validate(auth[7:].strip(), app.clock.now_ts(), challenge["WWW-Authenticate"], (AUDIENCE,))
+        claims = app.tokens.validate(
+            auth[7:].strip(), app.clock.now_ts(), challenge["WWW-Authenticate"], (AUDIENCE,)
+        )
     except ArmError as exc:
         message = (
             "AKV10022: Invalid audience." if exc.code.endswith("Audience") else f"AKV10032: {exc.message}"
@@ -61,21 +82,23 @@ def handle(app: Any, req: Request, vault: str) -> Response:
             400,
             "BadParameter",
             f"The specified version ({req.api_version}) is not recognized. Consider using the latest supported "
-            f"version ({API_VERSIONS[-2]}).",
+            f"version ({LATEST_SUPPORTED}).",
         )
     segs = req.segments
     if req.method != "GET" or len(segs) not in (2, 3) or segs[0].lower() != "secrets":
         raise ArmError(405, "MethodNotAllowed", "The sandbox's Key Vault serves GET /secrets/{name} only.")
     with app.lock:
         app.settle()
-        return _read(app, vault, segs[1], segs[2] if len(segs) == 3 else None)
+        return _read(app, claims, vault, segs[1], segs[2] if len(segs) == 3 else None)
 
 
-def _read(app: Any, vault: str, name: str, version: str | None) -> Response:
-    vaults = [v for sub in app.config.subscription_ids for v in app.store.list_type(sub, VAULT_TYPE)]
-    found = next((v for v in vaults if v["name"].lower() == vault), None)
+def _read(app: Any, claims: dict[str, Any], vault: str, name: str, version: str | None) -> Response:
+    found = app.types[VAULT_TYPE].same_name(vault, "")
     if found is None:
         raise ArmError(404, "VaultNotFound", f"The vault {vault} does not exist (its name does not resolve).")
+    refused = denial(app.store, found, claims, name)
+    if refused is not None:
+        raise KeyVaultError(403, "Forbidden", refused[1], refused[0])
     secret = app.store.get(f"{found['id']}/secrets/{name}")
     sb = private(secret) if secret is not None else {}
     if secret is None or (version is not None and version.lower() != sb.get("version")):
@@ -88,7 +111,9 @@ def _read(app: Any, vault: str, name: str, version: str | None) -> Response:
         )
     attributes = dict((secret.get("properties") or {}).get("attributes") or {})
     if attributes.get("enabled") is False:
-        raise ArmError(403, "Forbidden", "Operation get is not allowed on a disabled secret.")
+        raise KeyVaultError(
+            403, "Forbidden", "Operation get is not allowed on a disabled secret.", "SecretDisabled"
+        )
     attributes.setdefault("recoveryLevel", "Recoverable+Purgeable")
     return Response(
         200,

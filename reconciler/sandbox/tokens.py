@@ -16,6 +16,9 @@ Refusals follow ARM: 401 `InvalidAuthenticationToken` (malformed, bad signature)
 Azure-Samples/active-directory-dotnetcore-daemon-v2#145), each with `WWW-Authenticate: Bearer
 authorization_uri="<login>/<tenant>", error="invalid_token", error_description="…"`, the challenge azure-core
 answers by dropping its cached token. Token values are never logged.
+
+Claims are an app-only token's: `tid`, `appid` (the client id) and `oid` (the service principal's object id,
+`object_id_of`), which Key Vault's access checks use (vault_access.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import json
 import math
 import secrets
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +53,15 @@ def audience_of(scope: str) -> str:
     """`https://management.azure.com//.default` -> `https://management.azure.com/` (the v2 scope's resource)."""
     resource = scope.split()[0] if scope.strip() else ""
     return resource[: -len(".default")] if resource.endswith("/.default") else resource
+
+
+def object_id_of(client_id: str, own_client_id: str, own_object_id: str) -> str:
+    """A token's `oid`: the service principal's object id, which Azure never makes equal to the app id (so a
+    grant naming the app id instead works nowhere). The reconciler's own is configured; any other client's is
+    derived from its id, stable across sandboxes, so a test can grant it."""
+    if client_id.lower() == own_client_id.lower():
+        return own_object_id
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-service-principal:{client_id.lower()}"))
 
 
 def _allowed_audience(aud: str, audiences: tuple[str, ...]) -> bool:

@@ -1,7 +1,9 @@
 """Key Vault secret reads (`azure/key_vault.py`, what acceptance tests' secret parameters and runAs passwords
 use) against the sandbox's Key Vault data plane, through azure-core over HTTPS: the value comes back, a pinned
-version must exist, and every refusal (absent, disabled, wrong audience, no token, unknown api-version) is a
-`SecretUnavailable` that names the URI and never carries a value."""
+version must exist, and every refusal (absent, disabled, no access, wrong audience, no token, unknown
+api-version) is a `SecretUnavailable` that names the URI and never carries a value. A vault made through ARM
+grants only what its body says, so the fixture gives the reconciler's identity (its object id, not its app id)
+the secrets get permission, as a platform team would."""
 
 from __future__ import annotations
 
@@ -35,7 +37,13 @@ def vault(sb, credential):
         VAULT,
         {
             "location": "westeurope",
-            "properties": {"tenantId": sb.tenant_id, "sku": {"family": "A", "name": "standard"}},
+            "properties": {
+                "tenantId": sb.tenant_id,
+                "sku": {"family": "A", "name": "standard"},
+                "accessPolicies": [
+                    {"tenantId": sb.tenant_id, "objectId": sb.object_id, "permissions": {"secrets": ["get"]}}
+                ],
+            },
         },
     ).result()
     return kv
@@ -72,7 +80,8 @@ def test_what_cannot_be_read_is_refused_naming_the_uri_never_the_value(sb, vault
     put_secret(vault, "disabled", enabled=False)
     with pytest.raises(SecretUnavailable) as caught:
         KeyVaultSecrets(connect(sb))(uri)
-    assert str(caught.value) == f"cannot read Key Vault secret {uri} (HTTP {status})"
+    why = " SecretDisabled: the secret is disabled" if uri.endswith("/disabled") else ""
+    assert str(caught.value) == f"cannot read Key Vault secret {uri} (HTTP {status}{why})"
     assert VALUE not in repr(caught.value.__context__) + repr(caught.value.__cause__)
 
 
@@ -123,3 +132,37 @@ def test_secret_reads_are_not_audited_as_writes(sb, vault):
     before = len(sb.audit()["entries"])
     KeyVaultSecrets(connect(sb))(f"https://{VAULT}.vault.azure.net/secrets/printer-admin")
     assert len(sb.audit()["entries"]) == before
+
+
+@pytest.mark.parametrize(
+    "props, why",
+    [
+        (
+            {"accessPolicies": []},
+            "AccessDenied: the reconciler has no secrets 'get' permission in vault kv-locked's access policies",
+        ),
+        (
+            {"enableRbacAuthorization": True},
+            "ForbiddenByRbac: the reconciler has no role with secrets/getSecret on vault kv-locked, e.g. Key "
+            "Vault Secrets User",
+        ),
+    ],
+    ids=["access-policies", "rbac"],
+)
+def test_a_vault_that_does_not_grant_get_is_refused_naming_vault_secret_and_permission(sb, props, why):
+    vault = f"/subscriptions/{sb.subscription_ids[0]}/resourceGroups/{VAULT_RG}/providers/Microsoft.KeyVault/vaults"
+    sb.seed(
+        [
+            {
+                "id": f"/subscriptions/{sb.subscription_ids[0]}/resourceGroups/{VAULT_RG}",
+                "location": "westeurope",
+            },
+            {"id": f"{vault}/kv-locked", "location": "westeurope", "properties": props},
+            {"id": f"{vault}/kv-locked/secrets/printer-admin", "properties": {"value": VALUE}},
+        ]
+    )
+    uri = "https://kv-locked.vault.azure.net/secrets/printer-admin"
+    with pytest.raises(SecretUnavailable) as caught:
+        KeyVaultSecrets(connect(sb))(uri)
+    assert str(caught.value) == f"cannot read Key Vault secret {uri} (HTTP 403 {why})"
+    assert sb.object_id not in str(caught.value)  # Key Vault's text names the caller's ids: not repeated

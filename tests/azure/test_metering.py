@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.azure.metering import CallMeter, PacingSettings, operation_of, server_time, stats_since
+from reconciler.azure.arm_calls import operation_of, server_time
+from reconciler.azure.call_stats import stats_since
+from reconciler.azure.metering import CallMeter, PacingSettings
 
 SUB = "11111111-1111-4111-8111-111111111111"
 GALLERY = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g"

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from reconciler.cli import EXIT_CHANGES, main
+from reconciler.cli import main
+from reconciler.cli.exits import EXIT_CHANGES
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

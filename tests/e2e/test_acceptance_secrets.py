@@ -2,7 +2,8 @@
 the Key Vault secret from the sandbox's Key Vault data plane and hands it to the run command as a protected
 parameter; the value is never in the apply's output, the history, the version's tags, the run command as ARM
 returns it, or the sandbox audit. A secret that cannot be read blocks the suite (no verdict: it says nothing
-about the image) and production stays where it was."""
+about the image) and production stays where it was. So does a secret in a vault that does not grant the
+reconciler's identity `get`: Key Vault's 403, and the reconciler says which vault, secret and permission."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import contextlib
 import io
 import json
 
+import pytest
 from support.acceptance import run_command_puts, version_id, write
 from support.cli import apply_pass, drive, history
 from support.estate import seed_estate
@@ -22,26 +24,30 @@ from reconciler.spec import load_desired
 
 VALUE = "Qz7-printer-spooler-Secret"
 VAULT = f"/subscriptions/{SUB}/resourceGroups/rg-pools/providers/Microsoft.KeyVault/vaults/kv-test"
+# A vault the platform team made without an access policy for the reconciler.
+LOCKED = f"/subscriptions/{SUB}/resourceGroups/rg-pools/providers/Microsoft.KeyVault/vaults/kv-locked"
 PRINT_TEST = """\
       - name: printer-queue
         timeout: 2m
         parameters:
           Queue: ClinicPrinters
-          SpoolerPassword: {keyVaultSecret: {vaultName: kv-test, secretName: SECRET}}
+          SpoolerPassword: {keyVaultSecret: {vaultName: VAULT, secretName: SECRET}}
         inline: ["param([string]$Queue, [string]$SpoolerPassword)", "Get-Printer -Name $Queue"]
 """
 
 
-def estate(sb, tmp_path, secret: str):
+def estate(sb, tmp_path, secret: str, vault: str = "kv-test"):
     root = write(tmp_path / "d", "1.0.0")
     seed_estate(sb, load_desired(root))
-    sb.seed([{"id": f"{VAULT}/secrets/printer-spooler", "properties": {"value": VALUE}}])
+    sb.seed([{"id": LOCKED, "location": "westeurope", "properties": {"accessPolicies": []}}])
+    sb.seed([{"id": f"{v}/secrets/printer-spooler", "properties": {"value": VALUE}} for v in (VAULT, LOCKED)])
     drive(sb, root)
     write(root, "2.0.0")
     path = root / "estate.yaml"
     text = path.read_text(encoding="utf-8")
     anchor = "      - name: edr-agent-running\n"
-    path.write_text(text.replace(anchor, PRINT_TEST.replace("SECRET", secret) + anchor, 1), encoding="utf-8")
+    test = PRINT_TEST.replace("VAULT", vault).replace("SECRET", secret)
+    path.write_text(text.replace(anchor, test + anchor, 1), encoding="utf-8")
     return root
 
 
@@ -88,8 +94,23 @@ def test_a_secret_parameter_reaches_the_run_command_and_is_never_shown(frozen, t
     assert VALUE not in every_trace(frozen, root, outputs, runs)
 
 
-def test_a_secret_that_cannot_be_read_blocks_the_suite_without_a_verdict(frozen, tmp_path):
-    root = estate(frozen, tmp_path, "printer-spooler-absent")
+@pytest.mark.parametrize(
+    "vault, secret, reason",
+    [
+        ("kv-test", "printer-spooler-absent", "(HTTP 404)"),
+        (
+            "kv-locked",
+            "printer-spooler",
+            "(HTTP 403 AccessDenied: the reconciler has no secrets 'get' permission in vault kv-locked's "
+            "access policies)",
+        ),
+    ],
+    ids=["absent", "no-access"],
+)
+def test_a_secret_that_cannot_be_read_blocks_the_suite_without_a_verdict(
+    frozen, tmp_path, vault, secret, reason
+):
+    root = estate(frozen, tmp_path, secret, vault)
     outputs: list[str] = []
     for _ in range(12):
         result = apply_pass(frozen, root)
@@ -100,7 +121,9 @@ def test_a_secret_that_cannot_be_read_blocks_the_suite_without_a_verdict(frozen,
     assert "printer-queue" not in run_command_puts(frozen)
     assert versions_running(frozen, "hp-prod") == {"1.0.0": 2}
     said = "\n".join(outputs)
-    assert "printer-spooler-absent" in said
+    assert (
+        f"cannot read Key Vault secret https://{vault}.vault.azure.net/secrets/{secret} {reason}" in said
+    ), said
     assert VALUE not in every_trace(frozen, root, outputs, [])
 
 

@@ -241,21 +241,3 @@ def test_the_first_apply_pass_writes_what_the_plans_first_cycle_lists(frozen, tm
     assert vm["osProfile"]["computerName"] == TEST_VM
     assert vm["storageProfile"]["imageReference"]["id"].lower() == version_id("2.0.0").lower()
     assert vm["storageProfile"]["osDisk"]["deleteOption"] == "Delete" and nic["deleteOption"] == "Delete"
-
-
-def test_a_version_whose_test_vm_fails_to_provision_fails_acceptance_and_the_vm_is_deleted(frozen, tmp_path):
-    frozen.inject_fault(
-        kind="lro", method="PUT", path=f"/virtualMachines/{TEST_VM}$", code="OSProvisioningTimedOut", count=1
-    )
-    root = provisioned(frozen, tmp_path)
-
-    def settled(result) -> bool:
-        record = accept_vm_record(version_tags(frozen))
-        return record is not None and record.state is AcceptVmState.DELETED
-
-    drive(frozen, root, settled=settled, max_cycles=80, stop_on_failed=False)
-    verdict = acceptance_of(version_tags(frozen))
-    assert verdict.state is AcceptanceState.FAILED and "failed to provision" in verdict.reason
-    assert run_commands_on(frozen, TEST_VM) == {}
-    assert vm_writes(frozen, TEST_VM) == ["PUT", "DELETE"]
-    assert versions_running(frozen, "hp-val") == {"1.0.0": 1}

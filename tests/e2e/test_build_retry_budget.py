@@ -8,12 +8,13 @@ The count lives on the template (`avd-reconciler-build-failures`), so it survive
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from support.image_estate import RG, version, write_desired
 
 from reconciler.cli import main
-from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET
+from reconciler.model.tags import BUILD_FAILURES_TAG, BUILD_RETRY_BUDGET, parse_build_failures
 
 RUN = r"imageTemplates/monthly-[0-9a-f]+/run"
 
@@ -50,7 +51,11 @@ def test_a_failure_that_needs_a_change_is_not_run_again_until_the_recipe_changes
     [first] = builds(plan(capsys, root))
     assert apply(capsys, root) == 1
     assert runs(env) == 1
-    assert env.get(first["resource_id"])["tags"][BUILD_FAILURES_TAG] == "1|script-exit-code|needs-change"
+    failures = parse_build_failures(env.get(first["resource_id"])["tags"][BUILD_FAILURES_TAG])
+    assert (failures.runs, failures.cause, failures.transient) == (1, "script-exit-code", False)
+    assert failures.counts(
+        datetime.fromisoformat(env.get(first["resource_id"])["properties"]["lastRunStatus"]["endTime"])
+    )
     again = plan(capsys, root)
     assert builds(again) == []
     [warning] = [d for d in again["diagnostics"] if "is not built" in d["message"]]

@@ -1,6 +1,6 @@
 """Azure's read-after-replication lag through `reconcile apply` (real CLI, real SDK, frozen sandbox clock): with
 `gallery_image_read_lag_seconds` set, a VM create naming a version whose region completed replication less than
-that long ago answers 404 GalleryImageNotFound (sandbox/providers/compute_vm.py `still_lagging`). The apply that
+that long ago answers 404 GalleryImageNotFound (sandbox/providers/compute_vm_image.py `still_lagging`). The apply that
 creates a version and provisions a pool on it must wait that lag out and converge; the audit shows the refused
 create, then the accepted one, and no more refused creates than the lag can explain."""
 

@@ -16,7 +16,9 @@ from support.sandbox import sandbox_environ
 from e2e.test_release import BUILD, FIRST
 from reconciler.controller.app import RunOptions, build_controller
 from reconciler.controller.engine_cycle import EngineCycle
+from reconciler.engine.actions.env import COMMIT_TAG
 from reconciler.model.tags import PIN_TAG
+from reconciler.planner.trigger_version import TRIGGER_TAG
 from reconciler.sandbox.providers.compute_other import catalog_versions
 from reconciler.store import LocalStore
 
@@ -105,3 +107,7 @@ def test_two_months_of_releases_with_no_human_commit(frozen, tmp_path):
         assert yaml.safe_load(text)["spec"]["source"] == {"build": "monthly", "sourceVersion": source}
     built = sb.get(f"{DEF_ID}/versions/1.2.0")
     assert built["properties"]["provisioningState"] == "Succeeded"
+    # Traceable from Azure too: the version carries its trigger and the commit that declared it.
+    release_commit = git(bare, "log", "-1", "--format=%H", "--grep", "release: monthly 1.2.0", "main")
+    assert built["tags"][COMMIT_TAG] == release_commit, built["tags"]
+    assert "source" in built["tags"][TRIGGER_TAG].lower(), built["tags"]

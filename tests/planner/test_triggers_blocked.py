@@ -6,7 +6,7 @@ from __future__ import annotations
 from reconciler.model.plan import Action
 from reconciler.planner import plan
 from reconciler.planner.trigger_notes import RELEASE_BLOCKED, planned_releases
-from reconciler.planner.triggers import SOURCE_TAG, evaluate
+from reconciler.planner.triggers import RELEASED_TAG, SOURCE_TAG, evaluate
 
 from .docs import pool_doc
 from .test_triggers import DEC, MS, NOV, build_doc, built_version, estate, with_market
@@ -65,3 +65,29 @@ def test_the_plan_gives_back_exactly_the_due_builds_it_was_made_with(load):
     assert planned_releases(result, desired).due == evaluate(desired, observed, DEC).due
     again = type(result).from_dict(result.to_dict())  # a saved plan too
     assert planned_releases(again, desired).due == evaluate(desired, observed, DEC).due
+
+
+def test_a_release_not_built_yet_holds_the_next_one_back(load):
+    # 1.6.0 was released (its tags say when, from which source) but Azure does not have it: its build runs, or
+    # failed. The source moves again: 1.7.0 would supersede a version nobody has seen pass, from the same recipe.
+    released = {RELEASED_TAG: "2026-12-08T03:00:00+00:00", SOURCE_TAG: f"{MS}/26100.2605.261207"}
+    docs = [
+        build_doc(),
+        built_version("1.5.0", OLD),
+        built_version("1.6.0", released),
+        pool_doc(version="latest", count=0),
+    ]
+    desired, observed = estate(load, *docs, built_at=NOV, skip=("1.6.0",))
+    observed = with_market(observed, "26100.2314.261107", "26100.2605.261207", "26100.2700.261214")
+    report = evaluate(desired, observed, DEC)
+    assert report.due == ()
+    [held] = report.blocked
+    assert held.waiting and held.build == "monthly"
+    assert held.why.endswith("but the last release 1.6.0 is not built yet"), held.why
+    assert "26100.2605.261207 → 26100.2700.261214" in held.why
+    built, observed_built = estate(load, *docs, built_at=NOV)  # once 1.6.0 exists, 1.7.0 is due
+    observed_built = with_market(
+        observed_built, "26100.2314.261107", "26100.2605.261207", "26100.2700.261214"
+    )
+    again = evaluate(built, observed_built, DEC)
+    assert [d.version for d in again.due] == ["1.7.0"], again

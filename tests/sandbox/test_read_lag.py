@@ -2,7 +2,7 @@
 
 Azure's compute front end sees a new replica some time after the gallery reports the region Completed; until then
 a VM create naming the version answers 404 GalleryImageNotFound with the same body as for a region never
-replicated to (compute_vm.gallery_not_found). Off by default (`gallery_image_read_lag_seconds=0`).
+replicated to (compute_vm_image.gallery_not_found). Off by default (`gallery_image_read_lag_seconds=0`).
 """
 
 from __future__ import annotations

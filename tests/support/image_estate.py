@@ -98,13 +98,19 @@ spec:
 """
 
 
-def write_desired(root: Path, versions: list[str], *, pin: str, keep: int = 3, step: str = "one") -> Path:
+def write_desired(
+    root: Path, versions: list[str], *, pin: str, keep: int = 3, step: str = "one", staging: str | None = None
+) -> Path:
+    """`staging`: the build's spec.stagingResourceGroup (an id), left out when None."""
     root.mkdir(parents=True, exist_ok=True)
+    build = BUILD.replace("STEP", step)
+    if staging is not None:
+        build += f"  stagingResourceGroup: {staging}\n"
     docs = [
         SETTINGS,
         GALLERY,
         DEFINITION.replace("KEEP", str(keep)),
-        BUILD.replace("STEP", step),
+        build,
         *versions,
         pool(pin),
     ]

@@ -11,7 +11,13 @@ import contextlib
 
 from reconciler.azure.build_logs import BuildLogReader
 from reconciler.azure.writes import HttpResponseError
-from reconciler.model.tags import BUILD_FAILURES_TAG, build_failures_value, parse_build_failures
+from reconciler.model.tags import (
+    BUILD_FAILURES_TAG,
+    BuildFailures,
+    build_failures_value,
+    parse_build_failures,
+    run_end_text,
+)
 from reconciler.planner.build_diagnosis import Diagnosis, customizers_of, diagnose
 
 
@@ -36,19 +42,33 @@ def described(what: str, azure_says: str, diagnosis: Diagnosis | None) -> str:
     return f"{what}: {first}" + "".join(f"\n    {line}" for line in [azure_says, *rest])
 
 
-def record_failure(env, template_id: str, diagnosis: Diagnosis | None) -> None:
-    """Count the failed run on the template (BUILD_FAILURES_TAG), so the next plan knows whether running the
-    same recipe again can help. Best effort: without the mark the next plan runs the build again, as before."""
+def counted_failure(template) -> BuildFailures | None:
+    """The count on the template, if it already includes its last run (which failed)."""
+    seen = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
+    return seen if seen is not None and seen.counts(template.last_run_end) else None
+
+
+def record_failure(env, template, diagnosis: Diagnosis | None) -> BuildFailures | None:
+    """Count the template's last run, which failed, on the template (BUILD_FAILURES_TAG, with the run's end time
+    so a run is counted once whichever cycle finds it ended), so the next plan knows whether running the same
+    recipe again can help. The count, or None when there is no diagnosis to count. Best effort: without the mark
+    the next plan runs the build again, as before."""
     if diagnosis is None:
-        return
+        return None
+    counted = counted_failure(template)
+    if counted is not None:
+        return counted
+    seen = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
+    runs = (seen.runs if seen else 0) + 1
+    failures = BuildFailures(
+        runs, diagnosis.cause, _worth_retrying(diagnosis), run_end_text(template.last_run_end)
+    )
     with contextlib.suppress(HttpResponseError):
-        current = env.reader.tags(template_id)
+        current = env.reader.tags(template.id)
         tags = dict(current.tags) if current else {}
-        seen = parse_build_failures(tags.get(BUILD_FAILURES_TAG))
-        tags[BUILD_FAILURES_TAG] = build_failures_value(
-            (seen[0] if seen else 0) + 1, diagnosis.cause, _worth_retrying(diagnosis)
-        )
-        env.writer.start("patch", template_id, {"tags": tags})
+        tags[BUILD_FAILURES_TAG] = build_failures_value(failures)
+        env.writer.start("patch", template.id, {"tags": tags})
+    return failures
 
 
 def _worth_retrying(diagnosis: Diagnosis) -> bool:

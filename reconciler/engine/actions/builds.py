@@ -7,7 +7,8 @@ Each call looks at Azure and takes the next step:
 - the version exists half-made (Failed by its distribution or replication) → delete it (a failed build leaves
   nothing behind), then report;
 - no template → create it; template Failed to provision → delete it and fail with Image Builder's error;
-- template ready, not run in this apply (or its last run failed in an earlier one) → run it;
+- template ready, not run in this apply → run it; its last run failed where none of ours saw it end (a
+  controller's earlier cycle) → count that run first (once: by its end time), run again only if the count allows;
 - running → wait; the run failed in this apply → clean up, then fail with Image Builder's message;
 - a run found running (started by an apply that died) is waited on, then judged like ours;
 - a gallery source version that is not Succeeded → wait (being made) or fail (Failed): never built from.
@@ -23,7 +24,7 @@ import copy
 from reconciler.azure.writes import HttpResponseError
 from reconciler.azure.writes_lro import LroState
 from reconciler.engine.actions import register
-from reconciler.engine.actions.build_diagnostics import described, explain, record_failure
+from reconciler.engine.actions.build_diagnostics import counted_failure, described, explain, record_failure
 from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
@@ -72,7 +73,8 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
                 detail = (template.last_run_message if template else "") or status.message
                 azure_says = f"Image Builder: {status.error_code}: {detail}"
                 diagnosis = explain(env, change, detail, status.message)
-                record_failure(env, template_id, diagnosis)
+                if template is not None:
+                    record_failure(env, template, diagnosis)
                 mem["failure"] = (described(what, azure_says, diagnosis), status.error_code)
         version = env.reader.version(version_id)
         env.record_replication(version)
@@ -125,13 +127,10 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             mem["watching"] = True
             mem.setdefault("since", env.clock())
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
-        if mem.get("watching") and template.last_run_state in FAILED_RUNS:
-            detail = template.last_run_message or template.last_run_state
-            diagnosis = explain(env, change, detail)
-            record_failure(env, template_id, diagnosis)
-            return Failed(
-                described(what, f"Image Builder: {detail}", diagnosis), error_code="ImageBuildFailed"
-            )
+        if template.last_run_state in FAILED_RUNS:
+            judged = _judge_ended_run(change, env, mem, what, template)
+            if judged is not None:
+                return judged
         # 4. Run it (again, if an earlier apply's run failed: the planner asked for this build) — when queued,
         # only once a slot is free now (the plan counted the runs of its observation).
         limit = change.details.get("queued")
@@ -148,6 +147,26 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
         return status if is_wait(status) else env.wait(None, "building")
     except HttpResponseError as exc:
         return http_failure(what, exc)
+
+
+def _judge_ended_run(change, env: ActionEnv, mem: dict, what: str, template) -> Outcome | None:
+    """The template's last run failed, and no process of ours saw it end (a controller hands a run back each
+    cycle; an apply died). Count it once, by its end time, before the recipe is run again, or the budget never
+    fills. Failed: it was a run we watched (the plan said "wait for it"), or the count says not again. A wait:
+    just counted (the count's PATCH holds the template, Updating, a moment). None: run it again."""
+    counted = counted_failure(template)
+    watched = bool(mem.get("watching"))
+    if counted is not None and counted.runs_again and not watched:
+        return None
+    detail = template.last_run_message or template.last_run_state
+    diagnosis = explain(env, change, detail)
+    if counted is None:
+        counted = record_failure(env, template, diagnosis)
+        if counted is not None and counted.runs_again and not watched:
+            return env.wait(mem.setdefault("since", env.clock()), "counted the failed run; running it again")
+    if watched or (counted is not None and not counted.runs_again):
+        return Failed(described(what, f"Image Builder: {detail}", diagnosis), error_code="ImageBuildFailed")
+    return None
 
 
 def _finish_built(change, env: ActionEnv, mem: dict, what: str, version_id: str) -> Outcome:

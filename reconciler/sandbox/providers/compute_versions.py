@@ -1,60 +1,32 @@
-"""Microsoft.Compute gallery image versions.
+"""Microsoft.Compute gallery image versions: the resource's verbs (PUT, PATCH, DELETE with soft delete, seeding).
 
-Versions replicate per target region on the sandbox clock (config.replication_seconds, per-region overrides);
-the create/update LRO ends only when every region has finished, and fails with CrpPirReplicationJobsNotCompleted
-when a region failed. `$expand=ReplicationStatus` shows per-region state and progress. The storage source and
-storage types are immutable (409 PropertyChangeNotAllowed).
+The create/update LRO ends only when every target region has finished replicating (compute_version_replication.py)
+and fails with CrpPirReplicationJobsNotCompleted when a region failed. What a PUT or PATCH must satisfy (name,
+immutable source and storage type, regions, replica counts) is in compute_version_rules.py.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .. import soft_delete
 from ..clock import iso, parse_iso
-from ..errors import ArmError, bad_request, conflict, not_found
+from ..errors import ArmError, bad_request, conflict
 from ..routing import Request, Response, norm_region
-from ..store import PRIVATE, private, public
-from .base import ResourceType, deep_merge, norm_value
-from .sources import absent, vm_source_problem
-
-VERSION_RE = re.compile(r"^\d{1,10}\.\d{1,10}\.\d{1,10}$")
-INT32_MAX = 2**31 - 1
-# The REST spec's galleryImageVersionName: "Needs to follow semantic version name pattern: The allowed characters
-# are digit and period. Digits must be within the range of a 32-bit integer. Format: <MajorVersion>.<MinorVersion>.
-# <Patch>" (specification/compute/.../GalleryRP/.../galleryImageVersion.json; the Azure CLI's help repeats it).
-VERSION_NAME_RULE = (
-    "Needs to follow semantic version name pattern: The allowed characters are digit and period. Digits must be "
-    "within the range of a 32-bit integer. Format: <MajorVersion>.<MinorVersion>.<Patch>"
+from ..store import PRIVATE, private
+from .base import deep_merge
+from .compute_version_replication import ReplicatedVersions
+from .compute_version_rules import (
+    VERSION_NAME_RULE,
+    VersionName,
+    check_immutable,
+    check_publishing,
+    check_region_removal,
+    check_source,
 )
-REPLICA_COUNT_RANGE = (1, 100)  # [inf] packer-plugin-azure#337: "Replica count must be between 1 and 100"
 
 
-class VersionName:
-    """`name_re` for versions: the pattern, and each part a 32-bit signed integer."""
-
-    def match(self, name: str) -> bool:
-        return bool(VERSION_RE.match(name)) and all(int(p) <= INT32_MAX for p in name.split("."))
-
-
-def source_ids(sp: dict[str, Any]) -> list[str]:
-    """Every resource a version's storageProfile is made from: the image, version or VM, and disk snapshots."""
-    source = sp.get("source") or {}
-    disks = [sp.get("osDiskImage") or {}, *(sp.get("dataDiskImages") or [])]
-    ids = [source.get("id"), source.get("virtualMachineId")]
-    ids += [(d.get("source") or {}).get("id") for d in disks]
-    return [i for i in ids if i]
-
-
-def version_key(name: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in name.split("."))
-    except ValueError:
-        return (0,)
-
-
-class Versions(ResourceType):
+class Versions(ReplicatedVersions):
     type_name = "Microsoft.Compute/galleries/images/versions"
     segment = "capsOperations"
     name_re = VersionName()
@@ -65,71 +37,6 @@ class Versions(ResourceType):
             "InvalidParameter",
             "galleryImageVersionName",
         )
-
-    # ---- replication model
-    def region_seconds(self, region: str) -> float:
-        cfg = self.app.config
-        return float(cfg.replication_seconds_by_region.get(region, cfg.replication_seconds))
-
-    def replicate(self, res: dict[str, Any], now: float, fail_allowed: bool = True) -> float:
-        """Start replication to newly targeted regions, drop removed ones; return when all are done."""
-        pp = res["properties"].setdefault("publishingProfile", {})
-        rep = private(res).setdefault("replication", {})
-        wanted = {}
-        for tr in pp.get("targetRegions") or []:
-            wanted[norm_region(tr.get("name"))] = tr.get("name")
-        for region in list(rep):
-            if region not in wanted:
-                del rep[region]
-        for region, display in wanted.items():
-            if region not in rep:
-                share = self.app.config.replication_failure_share
-                fail = bool(fail_allowed and share and self.app.rng.random() < share)
-                rep[region] = {
-                    "start": now,
-                    "seconds": self.region_seconds(region),
-                    "fail": fail,
-                    "name": display,
-                }
-        return max([r["start"] + r["seconds"] for r in rep.values()] + [now])
-
-    def region_state(self, res: dict[str, Any], region: str, now: float) -> tuple[str, int]:
-        rep = res.get(PRIVATE, {}).get("replication")
-        if rep is None:
-            return ("Completed", 100) if region in self.regions(res) else ("Unknown", 0)
-        r = rep.get(region)
-        if r is None:
-            return "Unknown", 0
-        if now >= r["start"] + r["seconds"]:
-            return ("Failed", 100) if r["fail"] else ("Completed", 100)
-        progress = int(100 * (now - r["start"]) / r["seconds"]) if r["seconds"] > 0 else 100
-        return "Replicating", progress
-
-    def regions(self, res: dict[str, Any]) -> list[str]:
-        trs = res.get("properties", {}).get("publishingProfile", {}).get("targetRegions") or []
-        regions = [norm_region(t.get("name")) for t in trs]
-        return regions or [norm_region(res.get("location"))]
-
-    def completed_in(self, res: dict[str, Any], region: str) -> bool:
-        state, _ = self.region_state(res, norm_region(region), self.app.clock.now_ts())
-        return state == "Completed" and res.get("properties", {}).get("provisioningState") != "Deleting"
-
-    def seconds_since_completed(self, res: dict[str, Any], region: str) -> float | None:
-        """Sandbox seconds since `region` finished replicating; None when it has not (or there is no record)."""
-        r = (res.get(PRIVATE, {}).get("replication") or {}).get(norm_region(region))
-        if r is None:
-            return None
-        elapsed = self.app.clock.now_ts() - (r["start"] + r["seconds"])
-        return elapsed if elapsed >= 0 else None
-
-    def excluded_in(self, res: dict[str, Any], region: str) -> bool:
-        pp = res.get("properties", {}).get("publishingProfile", {})
-        if pp.get("excludeFromLatest"):
-            return True
-        for tr in pp.get("targetRegions") or []:
-            if norm_region(tr.get("name")) == norm_region(region) and tr.get("excludeFromLatest"):
-                return True
-        return False
 
     # ---- verbs
     def put(self, req: Request, rid: str) -> Response:
@@ -163,11 +70,11 @@ class Versions(ResourceType):
                 "Required parameter 'storageProfile' is missing (null).", "InvalidParameter", "storageProfile"
             )
         if existing is not None:
-            self.check_immutable(existing, props)
-            self.check_region_removal(existing, props)
+            check_immutable(existing, props)
+            check_region_removal(existing, props, self.regions(existing))
         elif not self.app.config.lenient_version_sources:
-            self.check_source(rid, props.get("storageProfile") or {})
-        self.check_publishing(props.get("publishingProfile") or {})
+            check_source(self.app, rid, props.get("storageProfile") or {})
+        check_publishing(props.get("publishingProfile") or {})
         res = super().build(req, rid, body, existing)
         if existing is not None:
             merged = dict(existing.get("properties", {}))
@@ -175,96 +82,6 @@ class Versions(ResourceType):
             res["properties"] = merged
         self.normalize(res)
         return res
-
-    def check_immutable(self, existing: dict[str, Any], props: dict[str, Any]) -> None:
-        old_sp = existing.get("properties", {}).get("storageProfile") or {}
-        new_sp = props.get("storageProfile")
-        if new_sp is not None:
-            for key in ("source", "osDiskImage"):
-                old_src = (
-                    (old_sp.get(key) or {}).get("id")
-                    if key == "source"
-                    else (old_sp.get(key) or {}).get("source")
-                )
-                new_src = (
-                    (new_sp.get(key) or {}).get("id")
-                    if key == "source"
-                    else (new_sp.get(key) or {}).get("source")
-                )
-                if new_src and old_src and norm_value(new_src) != norm_value(old_src):
-                    raise conflict(
-                        "PropertyChangeNotAllowed",
-                        f"Changing property 'galleryImageVersion.properties.storageProfile.{key}' is not allowed.",
-                        f"galleryImageVersion.properties.storageProfile.{key}",
-                    )
-        old_pp = existing.get("properties", {}).get("publishingProfile") or {}
-        new_pp = props.get("publishingProfile") or {}
-        if (
-            new_pp.get("storageAccountType")
-            and old_pp.get("storageAccountType")
-            and (new_pp["storageAccountType"].lower() != old_pp["storageAccountType"].lower())
-        ):
-            raise conflict(
-                "PropertyChangeNotAllowed",
-                "Changing property 'galleryImageVersion.properties."
-                "publishingProfile.storageAccountType' is not allowed.",
-            )
-
-    def check_publishing(self, pp: dict[str, Any]) -> None:
-        """Each region once, and every replica count in range: Azure refuses both (400 InvalidParameter)
-        instead of deduplicating or defaulting as the sandbox once did."""
-        seen: dict[str, int] = {}
-        low, high = REPLICA_COUNT_RANGE
-        if "replicaCount" in pp and pp["replicaCount"] is not None and not low <= pp["replicaCount"] <= high:
-            raise bad_request(
-                f"The replica count {pp['replicaCount']} is invalid. Replica count must be between {low} and {high}.",
-                "InvalidParameter",
-                "galleryImageVersion.properties.publishingProfile.replicaCount",
-            )
-        for i, tr in enumerate(pp.get("targetRegions") or []):
-            region = norm_region(tr.get("name"))
-            if region in seen:
-                raise bad_request(
-                    f"The target region '{tr.get('name')}' is specified more than once in the request "
-                    f"(targetRegions[{seen[region]}] and targetRegions[{i}]).",
-                    "InvalidParameter",
-                    f"galleryImageVersion.properties.publishingProfile.targetRegions[{i}].name",
-                )
-            seen[region] = i
-            count = tr.get("regionalReplicaCount")
-            if count is not None and not low <= count <= high:
-                raise bad_request(
-                    f"The regional replica count {count} for region '{tr.get('name')}' is invalid. Replica count "
-                    f"must be between {low} and {high}.",
-                    "InvalidParameter",
-                    f"galleryImageVersion.properties.publishingProfile.targetRegions[{i}].regionalReplicaCount",
-                )
-
-    def check_source(self, rid: str, sp: dict[str, Any]) -> None:
-        """The image the version is made from must exist when it is created: Compute reads it to replicate, so
-        a create naming a deleted image fails at once (404 ResourceNotFound on the source, ARM's text) instead of
-        starting a replication. Only on create: Azure keeps a version whose source was deleted afterwards.
-        Shape and sources: tests/fixtures/refusals.json "VersionSourceNotFound"."""
-        for sid in source_ids(sp):
-            if absent(self.app, sid):
-                raise not_found(sid)
-        vm_id = (sp.get("source") or {}).get("virtualMachineId")
-        problem = vm_id and vm_source_problem(self.app, rid, vm_id)
-        if problem:
-            raise problem
-
-    def check_region_removal(self, existing: dict[str, Any], props: dict[str, Any]) -> None:
-        safety = existing.get("properties", {}).get("safetyProfile") or {}
-        new_trs = (props.get("publishingProfile") or {}).get("targetRegions")
-        if new_trs is None or safety.get("allowDeletionOfReplicatedLocations", True):
-            return
-        removed = set(self.regions(existing)) - {norm_region(t.get("name")) for t in new_trs}
-        if removed:
-            raise conflict(
-                "OperationNotAllowed",
-                f"Removing replicated regions {sorted(removed)} is not allowed "
-                "because safetyProfile.allowDeletionOfReplicatedLocations is false.",
-            )
 
     def normalize(self, res: dict[str, Any]) -> None:
         pp = res["properties"].setdefault("publishingProfile", {})
@@ -293,9 +110,9 @@ class Versions(ResourceType):
 
     def patch(self, req, res, body):
         props = body.get("properties") or {}
-        self.check_immutable(res, props)
-        self.check_region_removal(res, props)
-        self.check_publishing(props.get("publishingProfile") or {})
+        check_immutable(res, props)
+        check_region_removal(res, props, self.regions(res))
+        check_publishing(props.get("publishingProfile") or {})
         if "tags" in body:
             res["tags"] = body["tags"]
         trs = (props.get("publishingProfile") or {}).get("targetRegions")
@@ -370,26 +187,6 @@ class Versions(ResourceType):
         if users or tagged:
             self.app.audit.version_deleted_in_use(at, res["id"], users, tagged)
 
-    def render(self, req: Request, res: dict[str, Any]) -> dict[str, Any]:
-        out = public(res)
-        if "replicationstatus" in req.query.get("$expand", "").lower():
-            now = self.app.clock.now_ts()
-            summary = []
-            for tr in out["properties"].get("publishingProfile", {}).get("targetRegions", []):
-                state, progress = self.region_state(res, norm_region(tr.get("name")), now)
-                summary.append(
-                    {
-                        "region": tr.get("name"),
-                        "state": state,
-                        "progress": progress,
-                        "details": "" if state != "Failed" else "Replication failed.",
-                    }
-                )
-            states = {s["state"] for s in summary}
-            agg = "Failed" if "Failed" in states else "InProgress" if states - {"Completed"} else "Completed"
-            out["properties"]["replicationStatus"] = {"aggregatedState": agg, "summary": summary}
-        return out
-
     def seed(self, res: dict[str, Any], now: float) -> None:
         """Seeded versions: honour a given replicationStatus, otherwise treat every region as replicated."""
         status = res.get("properties", {}).pop("replicationStatus", None)
@@ -415,17 +212,6 @@ class Versions(ResourceType):
                     "name": s.get("region"),
                 }
             private(res)["replication"] = rep
-
-
-def find_latest(app: Any, definition_id: str, region: str) -> dict[str, Any] | None:
-    spec: Versions = app.types["microsoft.compute/galleries/images/versions"]
-    best = None
-    for v in app.store.list_children(definition_id + "/versions"):
-        if spec.excluded_in(v, region) or not spec.completed_in(v, region):
-            continue
-        if best is None or version_key(v["name"]) > version_key(best["name"]):
-            best = v
-    return best
 
 
 def install(app: Any) -> None:

@@ -5,7 +5,11 @@
   that names a user-assigned identity that does not exist (400 FailedIdentityOperation).
 - Vaults (api-version 2026-05-15, azure-mgmt-keyvault 14.1): `properties.tenantId` and `properties.sku` are
   required; vault names are global, so a second vault with the same name anywhere is 409 VaultAlreadyExists.
-  `vaultUri` is https://{name}.vault.azure.net/.
+  `vaultUri` is https://{name}.vault.azure.net/. A vault created through ARM has the access policies its body
+  gives (none by default: Azure adds no one); a *seeded* vault without `properties.accessPolicies` is a
+  landing zone's, so it gets the reconciler's read grant (secrets get/list), as a platform team would give
+  it. Seed `accessPolicies: []` (or `enableRbacAuthorization: true` without a role assignment) for a vault
+  the reconciler may not read (vault_access.py).
 - Secrets through ARM (`vaults/{v}/secrets/{s}`): PUT with `properties.value` creates or updates; GET and list
   return metadata only (secretUri, secretUriWithVersion, attributes), never the value — ARM does not either.
   The value is kept private to the sandbox and never leaves it.
@@ -20,6 +24,7 @@ from typing import Any
 
 from ..errors import ArmError, bad_request, conflict
 from ..store import private, public
+from ..vault_access import reader_policy
 from .base import ResourceType
 
 MSI_API = "2024-11-30"
@@ -110,7 +115,8 @@ class Vaults(ResourceType):
         props.setdefault("tenantId", self.app.config.tenant_id)
         props.setdefault("sku", {"family": "A", "name": "standard"})
         props.setdefault("vaultUri", f"https://{res['name']}.vault.azure.net/")
-        props.setdefault("accessPolicies", [])
+        config = self.app.config
+        props.setdefault("accessPolicies", [reader_policy(config.tenant_id, config.object_id)])
 
 
 class Secrets(ResourceType):

@@ -27,7 +27,7 @@ from support.fault_campaign import (
 )
 from support.sandbox import stored
 
-from reconciler.model.rollout import HOST_POOL_TAG
+from reconciler.model.rollout import HOST_POOL_TAG, POOL_FAILURES_TAG, POOL_LAST_FAILURE_TAG
 from reconciler.spec import load_desired
 
 pytestmark = pytest.mark.slow
@@ -67,7 +67,8 @@ def _converge_under_faults(c: Campaign, desired, rng: random.Random) -> dict:
     clean = 0
     for clean in range(1, CLEAN_APPLIES + 1):  # noqa: B007
         run = c.apply(desired)
-        assert run.code == 0, (run.recap.get("failures"), run.stderr[-2000:])
+        # On failure, the faults that hit (by rule) and each VM's failure mark say which ones spent a budget.
+        assert run.code == 0, (run.recap.get("failures"), hits, _failure_marks(sb), run.stderr[-2000:])
         if not run.recap.get("pending"):
             break
         c.advance_to_resume(run)
@@ -81,6 +82,15 @@ def _converge_under_faults(c: Campaign, desired, rng: random.Random) -> dict:
         "clean": clean,
         "fault_share": round(share, 3),
         "hits": hits,
+    }
+
+
+def _failure_marks(sb) -> dict[str, str]:
+    """Each pool's failure count and last failure, as apply tagged them (the failed VMs themselves are gone)."""
+    return {
+        p["name"]: f"{p['tags'].get(POOL_FAILURES_TAG)} / {p['tags'].get(POOL_LAST_FAILURE_TAG)}"
+        for p in stored(sb, "Microsoft.DesktopVirtualization/hostPools")
+        if (p.get("tags") or {}).get(POOL_FAILURES_TAG)
     }
 
 

@@ -336,12 +336,16 @@ def main() -> int:
                     "floor_h": round((floor - publish).total_seconds() / 3600, 1),
                 }
                 row["ratio"] = round(row["lead_h"] / row["floor_h"], 3) if row["floor_h"] else None
+            versions = [
+                r for r in sb._app().store.all() if r.get("type", "").lower().endswith("/images/versions")
+            ]
             for d in desired.image_definitions:
-                versions = [
-                    r for r in sb._app().store.all() if r.get("type", "").lower().endswith("/images/versions")
-                ]
-                kept = sum(1 for v in versions if v["id"].lower().startswith(d.arm_id.lower() + "/"))
-                most_kept[d.name] = max(most_kept.get(d.name, 0), kept)
+                kept = sorted(
+                    (v["name"] for v in versions if v["id"].lower().startswith(d.arm_id.lower() + "/")),
+                    key=lambda n: tuple(int(x) for x in n.split(".")),
+                )
+                row.setdefault("versions", {})[d.name] = kept
+                most_kept[d.name] = max(most_kept.get(d.name, 0), len(kept))
             out["months"].append(row)
             print(json.dumps(row), flush=True)
         cycle.close()

@@ -17,7 +17,7 @@ from datetime import datetime
 from reconciler.model.acceptance import is_accepted
 from reconciler.model.acceptance_vm import accept_vm_name
 from reconciler.model.observed import norm_id
-from reconciler.model.plan import Action, Change, ChangeReason, change_key
+from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.model.rollout import RolloutPreview
 from reconciler.model.tags import PIN_TAG, ROLLED_OUT_TAG, parse_rolled_out
 from reconciler.planner.context import Context, leaf
@@ -32,6 +32,7 @@ from reconciler.planner.retention import version_key
 from reconciler.planner.rollout import preview_of, step_summary, totals_of
 from reconciler.planner.session_hosts_plan import plan_session_hosts
 from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, TimelineEnd, simulate_rollout
+from reconciler.planner.version_build import version_build_stopped
 from reconciler.planner.version_ready import version_deps
 from reconciler.planner.windows import CronError, Window, next_window
 
@@ -51,6 +52,13 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         warning = quarantine_warning(ctx, pool, target_id)
         if warning is not None:
             out.diagnostics.append(warning)
+        stopped = version_build_stopped(ctx, target) if observed_version is None else None
+        if stopped is not None:
+            # A pin to a version whose build is not run again would fail every apply ("the version is
+            # absent"): the pool stays as it is, and says why, until the recipe changes and the version builds.
+            out.diagnostics.append(_waits_for_fixed_build(pool, target, stopped))
+            finished[pool.name] = (target_id, None)
+            continue
         waiting = readiness(observed_version, pool.location)
         pool_deps = (change_key(Action.CREATE, pool.arm_id), change_key(Action.ADOPT, pool.arm_id))
         current = norm_id((observed_pool.tags or {}).get(PIN_TAG)) if observed_pool else ""
@@ -283,3 +291,18 @@ def acceptance_preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timelin
             out["starts_at"] = started[0].isoformat()
         out["held"] = sorted(p.name for p in ctx.desired.gated_by(pool))
     return out
+
+
+def _waits_for_fixed_build(pool, target, stopped) -> Diagnostic:
+    because = (
+        f"failed {stopped.runs} times ({stopped.cause})"
+        if stopped.transient
+        else f"failed with {stopped.cause}, which needs a change"
+    )
+    return Diagnostic(
+        Severity.WARNING,
+        pool.arm_id,
+        f"{pool.origin('spec.image')}: HostPool {pool.name} is not moved to {target.key}: its build {because} "
+        "and is not run again; the pool stays as it is until the ImageBuild's recipe changes",
+        "build-not-run-again",
+    )

@@ -125,7 +125,7 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
     if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
         failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
         counted = failures is not None and failures.counts(template.last_run_end)
-        if counted and not failures.runs_again:
+        if stopped_build(template) is not None:
             out.diagnostics.append(_not_run_again(version, template, label, failures))
             out.kept.add(norm_id(template.id))
             return
@@ -156,6 +156,24 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
             reason_code=ChangeReason.MISSING,
         )
     )
+
+
+def stopped_build(template) -> BuildFailures | None:
+    """The failure count on a template the planner runs no more (its last failed run is counted, and its cause
+    needs a change or the budget is spent), or None."""
+    if template is None or template.last_run_state not in ("Failed", "Canceled", "PartiallySucceeded"):
+        return None
+    failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
+    if failures is None or not failures.counts(template.last_run_end) or failures.runs_again:
+        return None
+    return failures
+
+
+def version_build_stopped(ctx: Context, version) -> BuildFailures | None:
+    """`stopped_build` for the template of `version`'s recipe (None for a version not built by Image Builder)."""
+    if version.build is None:
+        return None
+    return stopped_build(ctx.find("image_templates", template_for(version)[0]))
 
 
 def _not_run_again(version, template, label: str, failures: BuildFailures) -> Diagnostic:

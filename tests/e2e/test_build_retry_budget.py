@@ -91,3 +91,16 @@ def test_a_transient_failure_is_run_again_within_the_budget_then_stops(env, tmp_
         f"failed {BUILD_RETRY_BUDGET} times (allocation-failed)" in d["message"]
         for d in stopped["diagnostics"]
     )
+
+
+def test_a_pool_on_latest_is_not_moved_to_a_version_whose_build_is_not_run_again(env, tmp_path, capsys):
+    # Before: the pin to 1.1.0 was planned and failed every apply ("the version is absent"), so a controller
+    # reported a failed cycle every interval until someone fixed the recipe.
+    root = write_desired(tmp_path / "d", [version("1.0.0"), version("1.1.0", build=True)], pin="latest")
+    env.inject_fault(kind="build", path=RUN, count=None, cause="exit-code", exit_code=1)
+    assert apply(capsys, root) == 1  # the build fails with a cause that needs a change
+    again = plan(capsys, root)
+    assert [c for c in again["changes"] if c["action"] in ("pin", "roll")] == []
+    [held] = [d for d in again["diagnostics"] if d["reason"] == "build-not-run-again"]
+    assert "HostPool pool-a is not moved to gal1/win11/1.1.0" in held["message"], held
+    assert apply(capsys, root) == 0 and runs(env) == 1

@@ -48,6 +48,14 @@ class BuildFailures(NamedTuple):
         """Whether running the same recipe again can help: a transient cause within the budget."""
         return self.transient and self.runs < BUILD_RETRY_BUDGET
 
+    @property
+    def why_stopped(self) -> str:
+        """Why the recipe is run no more, for a sentence: "failed 3 times (…)" or "failed with …, which needs a
+        change"."""
+        if self.transient:
+            return f"failed {self.runs} times ({self.cause})"
+        return f"failed with {self.cause}, which needs a change"
+
     def counts(self, run_end: datetime | None) -> bool:
         """Whether this count already includes the run that ended at `run_end`."""
         return bool(self.run_end) and self.run_end == run_end_text(run_end)

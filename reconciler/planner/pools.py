@@ -55,7 +55,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         stopped = version_build_stopped(ctx, target) if observed_version is None else None
         if stopped is not None:
             # A pin to a version whose build is not run again would fail every apply ("the version is
-            # absent"): the pool stays as it is, and says why, until the recipe changes and the version builds.
+            # absent"): nothing is planned for the pool, which says why, until the recipe changes and it builds.
             out.diagnostics.append(_waits_for_fixed_build(pool, target, stopped))
             finished[pool.name] = (target_id, None)
             continue
@@ -294,15 +294,11 @@ def acceptance_preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timelin
 
 
 def _waits_for_fixed_build(pool, target, stopped) -> Diagnostic:
-    because = (
-        f"failed {stopped.runs} times ({stopped.cause})"
-        if stopped.transient
-        else f"failed with {stopped.cause}, which needs a change"
-    )
     return Diagnostic(
         Severity.WARNING,
         pool.arm_id,
-        f"{pool.origin('spec.image')}: HostPool {pool.name} is not moved to {target.key}: its build {because} "
+        f"{pool.origin('spec.image')}: HostPool {pool.name} is not moved to {target.key}: its build "
+        f"{stopped.why_stopped} "
         "and is not run again; the pool stays as it is until the ImageBuild's recipe changes",
         "build-not-run-again",
     )

@@ -10,7 +10,8 @@ spec.tags, which apply also PATCHes onto the Azure version):
 A hand-written version carries none of them: then its Azure publish date stands in for the release time, the
 source counts as moved only when the newest source was published after it, and the recipe is taken as its own
 (nothing to compare with). A declared version not yet built and without tags is pending: nothing is due
-before it exists; a released one not yet built (or whose build failed) holds the next release back (`waiting`). A release never pins `latest`: when the source's versions are unknown nothing is written.
+before it exists; a released one not yet built (or whose build failed) holds the next release back
+(`waiting`). A release never pins `latest`: when the source's versions are unknown nothing is written.
 
 A due build that cannot be released is blocked (why, since when, what unblocks it): no known source version,
 a number past 32 bits, or a version that would push a pool's explicit pin out of retention (validation would

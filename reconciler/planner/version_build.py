@@ -178,17 +178,12 @@ def version_build_stopped(ctx: Context, version) -> BuildFailures | None:
 
 def _not_run_again(version, template, label: str, failures: BuildFailures) -> Diagnostic:
     """The same recipe is not run again: its failure needs a change, or it failed transiently too often. The
-    version stays absent (pins to it wait) until the recipe changes (a new template) or someone deletes the
-    failed template to ask for one more run."""
-    because = (
-        f"failed {failures.runs} times ({failures.cause})"
-        if failures.transient
-        else f"failed with {failures.cause}, which needs a change"
-    )
+    version stays absent (pools are not moved to it: pools.py) until the recipe changes (a new template) or
+    someone deletes the failed template to ask for one more run."""
     return Diagnostic(
         Severity.WARNING,
         template.id,
-        f"{version.origin('spec.source.build')}: {label} is not built: its recipe {because}; change the "
+        f"{version.origin('spec.source.build')}: {label} is not built: its recipe {failures.why_stopped}; change the "
         f"ImageBuild (a new template is built), or delete image template {leaf(template.id)} to run it once "
         "more (`reconcile logs build --diagnose` says why it failed)",
         version.origin("spec.source.build"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
+from reconciler.sandbox.providers.compute_other import catalog_versions
+
 from .helpers import (
     dsc_extension,
     host_pool_body,
@@ -215,12 +217,17 @@ def test_registration_failure_share_leaves_host_unavailable_and_vm_delete_makes_
     assert sb.invariants()["ghost_session_hosts"][0].endswith("avd-0.sandbox.local")
 
 
-def test_platform_image_catalog_publishes_monthly(sb, clients):
+def test_platform_image_catalog_publishes_monthly(frozen, clients):
+    sb = frozen
     imgs = clients.compute.virtual_machine_images
     before = [
         v.name for v in imgs.list("westeurope", "MicrosoftWindowsDesktop", "windows-11", "win11-24h2-avd")
     ]
-    sb.advance(31 * 86400)
+    # To the middle of the period after the next publish: a fixed 31 days crossed two publishes when the
+    # session's clock stood within a day of one (the catalog publishes every platform_release_days).
+    period = sb._app().config.platform_release_days * 86400
+    last = catalog_versions(sb._app())[-1][1]
+    sb.advance(last + 1.5 * period - sb.now().timestamp())
     after = [
         v.name for v in imgs.list("westeurope", "MicrosoftWindowsDesktop", "windows-11", "win11-24h2-avd")
     ]

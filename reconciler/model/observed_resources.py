@@ -228,6 +228,11 @@ class ObservedImageTemplate(_Resource):
     def is_running(self) -> bool:
         return self.last_run_state in ("Running", "Canceling")
 
+    @property
+    def last_run_failed(self) -> bool:
+        """The last run ended without a whole output (Image Builder's Failed, Canceled, PartiallySucceeded)."""
+        return self.last_run_state in ("Failed", "Canceled", "PartiallySucceeded")
+
 
 @dataclass(frozen=True, slots=True)
 class ObservedHostPool(_Resource):

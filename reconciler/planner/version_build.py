@@ -122,7 +122,7 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
         )
         return
     why = "is declared but does not exist"
-    if template is not None and template.last_run_state in ("Failed", "Canceled", "PartiallySucceeded"):
+    if template is not None and template.last_run_failed:
         failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
         counted = failures is not None and failures.counts(template.last_run_end)
         if stopped_build(template) is not None:
@@ -161,7 +161,7 @@ def plan_build(ctx: Context, version, deps: tuple[str, ...], out: Outcome) -> No
 def stopped_build(template) -> BuildFailures | None:
     """The failure count on a template the planner runs no more (its last failed run is counted, and its cause
     needs a change or the budget is spent), or None."""
-    if template is None or template.last_run_state not in ("Failed", "Canceled", "PartiallySucceeded"):
+    if template is None or not template.last_run_failed:
         return None
     failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG))
     if failures is None or not failures.counts(template.last_run_end) or failures.runs_again:
@@ -238,7 +238,7 @@ def failed_builds(desired, observed) -> list[dict]:
             continue
         template_id, _ = template_for(version)
         template = observed.get(template_id)
-        if template is None or template.last_run_state not in ("Failed", "Canceled", "PartiallySucceeded"):
+        if template is None or not template.last_run_failed:
             continue
         failures = parse_build_failures(template.tags.get(BUILD_FAILURES_TAG)) or BuildFailures(1, "", True)
         runs, cause, again = failures.runs, failures.cause, failures.runs_again

@@ -25,7 +25,6 @@ from reconciler.render.status import conditions_for, conditions_json
 # planner, so the names are repeated here).
 TRIGGER_TAG = "avd-reconciler-trigger"
 SOURCE_TAG = "avd-reconciler-source"
-FAILED_RUN_STATES = ("Failed", "Canceled", "PartiallySucceeded")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -131,7 +130,7 @@ def builds(observed: Observed, failed: Sequence[Mapping[str, Any]]) -> list[dict
             "not run" if t.provisioning_state == "Succeeded" else t.provisioning_state
         )
         excerpt = None
-        if t.last_run_state in FAILED_RUN_STATES or t.provisioning_error:
+        if t.last_run_failed or t.provisioning_error:
             excerpt = (failure or {}).get("cause") or t.last_run_message or t.provisioning_error
             if failure and failure.get("message") and failure.get("message") != excerpt:
                 excerpt = f"{excerpt}: {failure['message']}" if excerpt else failure["message"]

@@ -29,8 +29,6 @@ from reconciler.engine.actions.env import ActionEnv
 from reconciler.engine.actions.steps import http_failure, is_wait, lro_step, unsettled
 from reconciler.engine.outcome import Done, Failed, Outcome, WaitUntil
 
-FAILED_RUNS = ("Failed", "Canceled", "PartiallySucceeded")
-
 
 def _source_not_ready(change, env: ActionEnv, mem: dict, what: str) -> Outcome | None:
     """Never build from a gallery version that is not Succeeded (being made, or left Failed by a failed
@@ -127,7 +125,7 @@ def build(change, env: ActionEnv, ctx) -> Outcome:
             mem["watching"] = True
             mem.setdefault("since", env.clock())
             return env.wait(mem.get("since"), f"building ({template.last_run_sub_state or 'running'})")
-        if template.last_run_state in FAILED_RUNS:
+        if template.last_run_failed:
             judged = _judge_ended_run(change, env, mem, what, template)
             if judged is not None:
                 return judged

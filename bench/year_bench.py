@@ -18,7 +18,8 @@ Printed:
 - capacity-floor breaks: pools whose Available count fell below their floor after first reaching it (goal 0);
 - forced logoffs before the drain grace (goal 0; the bench signs no users in, so this counts sign-outs the
   sandbox saw at all);
-- the most versions Azure held per definition at a month's end (goal <= keepNewest + 1);
+- the most versions Azure held per definition after any cycle (goal <= keepNewest + 1); each month's row lists
+  the versions held at its end;
 - per month, for the clinical ring (validation → West Europe → North Europe, all on `latest`): the time from
   the marketplace publish to the last production pool on the new version, against the critical path computed
   from the sandbox's own durations (build + replication + each ring's batches, the acceptance suite, soaks and
@@ -52,6 +53,7 @@ from reconciler.model.rollout import HOST_POOL_TAG  # noqa: E402
 from reconciler.planner.pool_inputs import window_of  # noqa: E402
 from reconciler.sandbox import Sandbox  # noqa: E402
 from reconciler.sandbox.providers.compute_other import catalog_versions  # noqa: E402
+from reconciler.spec.naming import version_key  # noqa: E402
 from reconciler.store import LocalStore  # noqa: E402
 
 BOT = "Release Bot <release-bot@example.com>"
@@ -92,8 +94,25 @@ def make_origin(tmp: Path) -> tuple[Path, Path]:
     return bare, work
 
 
-def human_fix(work: Path) -> None:
-    """One commit: the clinical recipe removes per-user Store apps before Image Builder's Sysprep."""
+def azure_versions(sb, definition) -> list[str]:
+    """The names of the versions Azure holds of `definition`, oldest first."""
+    prefix = definition.arm_id.lower() + "/versions/"
+    names = [r["name"] for r in sb._app().store.all() if r.get("id", "").lower().startswith(prefix)]
+    return sorted(names, key=version_key)
+
+
+def unbuilt_releases(sb, desired) -> list[str]:
+    """The clinical versions git declares newer than any Azure holds: the release whose build failed (older
+    ones Azure lacks were retired by retention)."""
+    definition = desired.host_pool(RING[0]).definition
+    newest = max((version_key(n) for n in azure_versions(sb, definition)), default=(0, 0, 0))
+    return [v.name for v in desired.versions_of(definition) if version_key(v.name) > newest]
+
+
+def human_fix(work: Path, unbuilt: list[str]) -> None:
+    """One commit: the clinical recipe removes per-user Store apps before Image Builder's Sysprep, and the
+    failed release's file goes, as the held release's hint says, so the next release takes its number from the
+    newest source (one build, one rollout) instead of building last month's source and releasing right after."""
     git(work, "pull", "-q", "--rebase", "origin", "main")
     path = work / "desired" / "galleries" / "healthcare.yaml"
     text = path.read_text()
@@ -101,6 +120,10 @@ def human_fix(work: Path) -> None:
     start = text.index("name: clinical-win11-m365")
     at = text.index(anchor, start) + len(anchor)
     path.write_text(text[:at] + FIX + text[at:])
+    for name in unbuilt:
+        # release_folder(): one folder per definition
+        [path] = (work / "desired" / "versions").glob(f"*/{name}.yaml")
+        git(work, "rm", "-q", str(path.relative_to(work)))
     git(work, "commit", "-qam", "clinical image: remove per-user Appx packages before Sysprep", author=FIXER)
     git(work, "push", "-q", "origin", "HEAD:main")
 
@@ -268,6 +291,9 @@ def main() -> int:
             for n in range(1, args.max_cycles + 1):
                 controller.sync()
                 controller.reconcile()
+                # after every cycle, not only at a month's end
+                for d in controller._good.desired.image_definitions:
+                    most_kept[d.name] = max(most_kept.get(d.name, 0), len(azure_versions(sb, d)))
                 if watch:
                     watch()
                 result = cycle.last
@@ -305,7 +331,8 @@ def main() -> int:
                 )
             if month == 5:
                 sb._app().faults.clear()  # the fault stands for the old recipe; the fix below replaces it
-                human_fix(work)
+                human_fix(work, unbuilt_releases(sb, controller._good.desired))
+                controller.sync()  # the month's "before" is the fixed tree (its failed release is gone)
             done_at: dict[str, datetime] = {}
             good = controller._good.desired
             before = newest_declared(good, good.host_pool(RING[0]).definition)
@@ -336,16 +363,9 @@ def main() -> int:
                     "floor_h": round((floor - publish).total_seconds() / 3600, 1),
                 }
                 row["ratio"] = round(row["lead_h"] / row["floor_h"], 3) if row["floor_h"] else None
-            versions = [
-                r for r in sb._app().store.all() if r.get("type", "").lower().endswith("/images/versions")
-            ]
             for d in desired.image_definitions:
-                kept = sorted(
-                    (v["name"] for v in versions if v["id"].lower().startswith(d.arm_id.lower() + "/")),
-                    key=lambda n: tuple(int(x) for x in n.split(".")),
-                )
+                kept = azure_versions(sb, d)
                 row.setdefault("versions", {})[d.name] = kept
-                most_kept[d.name] = max(most_kept.get(d.name, 0), len(kept))
             out["months"].append(row)
             print(json.dumps(row), flush=True)
         cycle.close()

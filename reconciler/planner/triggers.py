@@ -142,7 +142,9 @@ def _evaluate_build(desired, observed, now, build, taken) -> DueBuild | BlockedR
             build.name,
             origin,
             f"{'; '.join(reasons)}, but the last release {newest.name} is not built yet",
-            f"apply builds {newest.name}; if its build failed, change the recipe (`reconcile status` says why)",
+            f"apply builds {newest.name}; if its build failed, change the recipe (`reconcile status` says why), "
+            f"and to build the newest source rather than the one {newest.name} pinned, delete {newest.file} in "
+            "the same commit: the next release takes the number again",
             _since(fired, slot, source),
             waiting=True,
         )

@@ -91,3 +91,22 @@ def test_a_release_not_built_yet_holds_the_next_one_back(load):
     )
     again = evaluate(built, observed_built, DEC)
     assert [d.version for d in again.due] == ["1.7.0"], again
+
+
+def test_a_failed_release_whose_file_is_deleted_is_released_again_from_the_newest_source(load):
+    # The hint of a held release: the fix commit deletes 1.6.0's file (Azure never had it), so the next release
+    # takes 1.6.0 again, pinned to the newest source: one build and one rollout, not the old source and then
+    # a second release right after it.
+    released = {RELEASED_TAG: "2026-12-08T03:00:00+00:00", SOURCE_TAG: f"{MS}/26100.2605.261207"}
+    held_docs = [build_doc(), built_version("1.5.0", OLD), built_version("1.6.0", released)]
+    held_docs.append(pool_doc(version="latest", count=0))
+    desired, observed = estate(load, *held_docs, built_at=NOV, skip=("1.6.0",))
+    observed = with_market(observed, "26100.2314.261107", "26100.2605.261207", "26100.2700.261214")
+    [held] = evaluate(desired, observed, DEC).blocked
+    [failed] = [v for v in desired.image_versions if v.name == "1.6.0"]
+    assert f"delete {failed.file} in the same commit" in held.unblock, held.unblock
+    dropped = [d for d in held_docs if d is not held_docs[2]]
+    desired, observed = estate(load, *dropped, built_at=NOV)
+    observed = with_market(observed, "26100.2314.261107", "26100.2605.261207", "26100.2700.261214")
+    [due] = evaluate(desired, observed, DEC).due
+    assert due.version == "1.6.0" and due.source.endswith("/26100.2700.261214"), due

@@ -72,6 +72,10 @@ class Cycle:
 
 
 _SECOND = timedelta(seconds=1)
+_object_new = object.__new__
+# Read every simulated cycle: as module names, not `Enum.X` (a metaclass attribute lookup on CPython 3.11).
+_CONVERGED, _HALTED = DecisionState.CONVERGED, DecisionState.HALTED
+_WAITING_REPLICATION, _GATED = DecisionMode.WAITING_REPLICATION, DecisionMode.GATED
 
 
 class TimelineEnd(StrEnum):
@@ -138,31 +142,32 @@ def simulate_rollout(
             if h.retiring and h.sessions:
                 sign_out_later(world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations)
     end, why = TimelineEnd.BOUND, "the simulation bound was reached"
+    last = inputs.now + durations.horizon
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p, world.index_for(p))
         p = apply_steps(d, p, world, now, durations)
         available, total = world.counts()
-        cycles.append(
-            _new(
-                Cycle,
-                at=now,
-                steps=tuple(d.steps),
-                mode=d.mode,
-                state=d.state,
-                available=available,
-                total=total,
-                next_check=_next_check(d.waits),
-            )
+        # A Cycle without its frozen __init__ (which sets field by field): one per simulated cycle.
+        cycle = _object_new(Cycle)
+        cycle.__dict__.update(
+            at=now,
+            steps=tuple(d.steps),
+            mode=d.mode,
+            state=d.state,
+            available=available,
+            total=total,
+            next_check=_next_check(d.waits),
         )
-        if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
+        cycles.append(cycle)
+        if (d.state is _CONVERGED or d.state is _HALTED) and not world.events:
             end, why = TimelineEnd(d.state), ""
             break
         nxt = _next(d, p, world, now, ready_at, gate_opens)
         if nxt is None:
             end, why = TimelineEnd.BLOCKED, _why(d)
             break
-        if nxt - inputs.now > durations.horizon:
+        if nxt > last:  # nxt - inputs.now > horizon
             why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
             break
         now = nxt
@@ -182,19 +187,24 @@ def _next(d: Decision, p: PoolInputs, world: World, now: datetime, ready_at, gat
     decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
     polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
     """
-    events = [world.events[0][0]] if world.events else []  # only the earliest matters below
+    event = world.events[0][0] if world.events else None  # only the earliest matters below
     if d.steps and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
-        return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + _SECOND)
+        soonest = min(at for at, _ in d.waits) if d.waits else None
+        if event is not None and (soonest is None or event < soonest):
+            soonest = event
+        return max(now + POLL if soonest is None else soonest, now + _SECOND)
     poll = now + POLL
-    times = [at for at, _ in d.waits if at > now and at != poll] + events
+    times = [at for at, _ in d.waits if at > now and at != poll]
+    events = [event] if event is not None else []
+    times += events
     if not p.target_ready and ready_at is not None and ready_at > now:
         times.append(ready_at)
     if not p.gate_ok and gate_opens is not None and gate_opens > now:
         times.append(gate_opens)
-    unknown = (d.mode is DecisionMode.WAITING_REPLICATION and ready_at is None) or (
-        d.mode is DecisionMode.GATED and gate_opens is None
+    unknown = (d.mode is _WAITING_REPLICATION and ready_at is None) or (
+        d.mode is _GATED and gate_opens is None
     )
     if unknown and not events:
         return None  # waits for something outside the pool with no assumed end: apply waits there too
@@ -251,10 +261,3 @@ def _next_check(waits: list[tuple[datetime, str]]) -> tuple[datetime, str] | Non
     if len(waits) == 1:
         return waits[0]
     return min(waits, key=_when) if waits else None
-
-
-def _new(cls, **fields):
-    """A frozen dataclass built without its __init__ (which sets field by field): one Cycle per cycle."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj

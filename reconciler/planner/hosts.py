@@ -131,11 +131,12 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
     any_deleting = False
     available = ix.quiet_count  # Available and accepting, among active hosts
     for h in hosts:
-        if h.deleting:
+        deleting = h.deleting
+        if deleting:
             any_deleting = True  # deleting VMs only count toward room
         if h.failed:
             d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.FAILED)))
-        elif h.deleting:
+        elif deleting:
             pass
         elif h.retiring:
             retiring.append(h)

@@ -61,8 +61,9 @@ class HostIndex:
     # -- the simulation's updates (keyed by name) ---------------------------------------------------------
     def put(self, h: HostView, old: HostView | None = None) -> None:
         """`h` is new, or replaces `old` (the same name)."""
-        if old is not None and old.replaces == h.replaces:
-            self._swap(h.name, old, h)
+        replaces = h.replaces
+        if old is not None and old.replaces == replaces:
+            self._swap(h.name, old, h, replaces)
             return
         if old is not None:
             self._remove(h.name, old)
@@ -125,14 +126,14 @@ class HostIndex:
         else:
             self._busy[key] = h
 
-    def _swap(self, key: Any, old: HostView, h: HostView) -> None:
+    def _swap(self, key: Any, old: HostView, h: HostView, replaces: str | None) -> None:
         """`_remove(old)` then `_add(h)` for a host whose name and replaced host stay: the name maps keep
         their entries (reads sort them by key, so where an entry sits does not matter), and only its side,
         quiet or busy, is redone. Most simulated changes are a tag or a state on one host."""
         self._busy_list = None
         self.by_lower[h.name.lower()][key] = h
-        if h.replaces:
-            self.replacers[h.replaces.lower()][key] = h
+        if replaces:
+            self.replacers[replaces.lower()][key] = h
         if self.quiet_by_name.get(old.name) is old:
             self._outdated = None
             group = self.quiet[old.version]

@@ -79,14 +79,15 @@ class World:
                 self.index.put(self.hosts[name])
 
     def put(self, h: HostView) -> None:
-        old = self.hosts.get(h.name)
-        self.hosts[h.name] = h
-        at = bisect_left(self.names, h.name)
+        name, hosts, names = h.name, self.hosts, self.names
+        old = hosts.get(name)
+        hosts[name] = h
+        at = bisect_left(names, name)
         if old is None:
-            self.names.insert(at, h.name)
+            names.insert(at, name)
             self._live.insert(at, h)
-            self.used = self.used | {h.name.lower()}
-        elif at < len(self.names) and self.names[at] == h.name:  # (a host gone is not live)
+            self.used = self.used | {name.lower()}
+        elif at < len(names) and names[at] == name:  # (a host gone is not live)
             self._live[at] = h
         self._live_tuple = None
         if self.index is not None:

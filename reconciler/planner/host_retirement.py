@@ -83,5 +83,5 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         nxt = _due_after(now if now.tzinfo is not None else None, deadline, pol.drain_grace)
     else:
         nxt = due
-    d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
+    d.wait(nxt if nxt and nxt < deadline else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
     d.wait(now + _FIVE_MINUTES, f"{h.name}: waiting for users to sign out")

@@ -246,15 +246,17 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
 
     replaced: list[HostView] = []  # outdated hosts whose replacement is up or coming
     paired_hosts: list[HostView] = []  # active hosts named as one of those (the same, unless names repeat)
-    for k in replacement_of:
+    for k in replacement_of if target else ():  # without a target nothing is outdated
         named = ix.hosts_named(k)
-        old = [h for h in named if target and _is_active(h, marked) and h.established and h.version != target]
-        if not old:
+        if len(named) == 1:  # the usual case: one host named so, outdated, so active
+            h = named[0]
+            if _is_active(h, marked) and h.established and h.version != target:
+                replaced.append(h)
+                paired_hosts.append(h)
             continue
-        replaced += old
-        if len(named) == 1:
-            paired_hosts.append(old[0])  # the one host named so: outdated, so active
-        else:
+        old = [h for h in named if _is_active(h, marked) and h.established and h.version != target]
+        if old:
+            replaced += old
             old_names = {h.name for h in old}
             paired_hosts += [h for h in named if _is_active(h, marked) and h.name in old_names]
 

@@ -6,7 +6,9 @@ would (a created VM provisions, then its extensions run, then its session host r
 host drains, its users are messaged and, after the grace, signed out; a removed VM is deleted), moves the
 simulated clock to the earliest of the decision's waits and the modelled completions, and decides again,
 until the pool converges, halts, or the bound is reached. There is no second algorithm to drift: order,
-floor, surge, windows and gates are whatever `decide()` does.
+floor, surge, windows and gates are whatever `decide()` does. The simulated pool and what the steps and
+Azure's completions do to it are planner/timeline_world.py; this module runs the cycles and picks when the
+next one is.
 
 What is modelled, not observed: how long Azure takes (`Durations`), that every new host comes up healthy,
 that users stay signed in until logged off (the pessimistic case: every logoff the policy allows happens;

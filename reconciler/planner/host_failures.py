@@ -21,10 +21,12 @@ def failure_of(host: HostView, p: PoolInputs) -> HostFailure | None:
     if host.provisioning == "Failed" and not update_failed(host):
         code, message = host.provisioning_error or (None, None)
         return HostFailure("provisioning", code, message)
-    for name, state in sorted(host.extensions.items()):
-        if state == "Failed":
-            code, message = host.extension_errors.get(name) or (None, None)
-            return HostFailure("extension", code, message, extension=name)
+    extensions = host.extensions
+    if extensions and "Failed" in extensions.values():  # seldom: the sort below names the first by name
+        for name, state in sorted(extensions.items()):
+            if state == "Failed":
+                code, message = host.extension_errors.get(name) or (None, None)
+                return HostFailure("extension", code, message, extension=name)
     sent = host.registered_at
     if sent is not None and p.now - sent > p.policy.health_timeout and not host.available:
         return HostFailure("timeout", timeout=_duration(p.policy.health_timeout))

@@ -19,6 +19,7 @@ from reconciler.planner.host_steps import (
 )
 
 REMINDERS = (timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=2))
+_FIVE_MINUTES = timedelta(minutes=5)  # how often a draining host is looked at again for its users
 
 
 def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datetime) -> datetime | None:
@@ -29,11 +30,16 @@ def message_due(host: HostView, deadline: datetime, grace: timedelta, now: datet
 
 def _due_after(last: datetime | None, deadline: datetime, grace: timedelta) -> datetime | None:
     """`message_due` for a host last messaged at `last`."""
-    # REMINDERS run longest first and each one kept is shorter than the grace: the points come out in order.
-    points = [deadline - grace] + [deadline - r for r in REMINDERS if r < grace]
-    for point in points:
-        if last is None or point > last:
-            return point
+    # The points are the drain, then each reminder shorter than the grace; REMINDERS run longest first, so
+    # they come out in order. Walked without a list: a retiring host asks this every cycle.
+    point = deadline - grace
+    if last is None or point > last:
+        return point
+    for r in REMINDERS:
+        if r < grace:
+            point = deadline - r
+            if point > last:
+                return point
     return None
 
 
@@ -67,7 +73,7 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         elif pol.force_logoff:
             d.wait(p.next_window or now + timedelta(hours=1), f"{h.name}: logoff waits for the next window")
         else:
-            d.wait(now + timedelta(minutes=5), f"{h.name}: {len(h.sessions)} user(s) still signed in")
+            d.wait(now + _FIVE_MINUTES, f"{h.name}: {len(h.sessions)} user(s) still signed in")
             d.notes.append(f"{h.name}: grace ended, forceLogoff is false: waiting for users to sign out")
         return
     due = message_due(h, deadline, pol.drain_grace, now)
@@ -77,5 +83,5 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         nxt = _due_after(now if now.tzinfo is not None else None, deadline, pol.drain_grace)
     else:
         nxt = due
-    d.wait(min(deadline, nxt) if nxt else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
-    d.wait(now + timedelta(minutes=5), f"{h.name}: waiting for users to sign out")
+    d.wait(nxt if nxt and nxt < deadline else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
+    d.wait(now + _FIVE_MINUTES, f"{h.name}: waiting for users to sign out")

@@ -44,6 +44,8 @@ class HostIndex:
         self.replaced: set[str] = set()  # lower-cased names of hosts present that something replaces
         self.size = 0
         self._busy_list: list[HostView] | None = None  # busy(), until the next change
+        # quiet_outdated()'s (target, groups) until the quiet side changes (a cycle seldom changes it).
+        self._outdated: tuple[str | None, list[list[HostView]]] | None = None
 
     @classmethod
     def of(cls, hosts: Iterable[HostView]) -> HostIndex:
@@ -59,8 +61,9 @@ class HostIndex:
     # -- the simulation's updates (keyed by name) ---------------------------------------------------------
     def put(self, h: HostView, old: HostView | None = None) -> None:
         """`h` is new, or replaces `old` (the same name)."""
-        if old is not None and old.replaces == h.replaces:
-            self._swap(h.name, old, h)
+        replaces = h.replaces
+        if old is not None and old.replaces == replaces:
+            self._swap(h.name, old, h, replaces)
             return
         if old is not None:
             self._remove(h.name, old)
@@ -90,7 +93,13 @@ class HostIndex:
         return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
 
     def quiet_outdated(self, target: str | None) -> list[list[HostView]]:
-        return [g for v, g in self.quiet.items() if v != target]
+        """The quiet groups on another version than `target` (read them, never edit them)."""
+        cached = self._outdated
+        if cached is not None and cached[0] == target:
+            return cached[1]
+        groups = [g for v, g in self.quiet.items() if v != target]
+        self._outdated = (target, groups)
+        return groups
 
     def quiet_hosts(self) -> Iterator[HostView]:
         for group in self.quiet.values():
@@ -110,21 +119,23 @@ class HostIndex:
             if replaced in self.by_lower:
                 self.replaced.add(replaced)
         if quiet:
+            self._outdated = None
             insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
             self.quiet_by_name[h.name] = h
             self.quiet_count += 1
         else:
             self._busy[key] = h
 
-    def _swap(self, key: Any, old: HostView, h: HostView) -> None:
+    def _swap(self, key: Any, old: HostView, h: HostView, replaces: str | None) -> None:
         """`_remove(old)` then `_add(h)` for a host whose name and replaced host stay: the name maps keep
         their entries (reads sort them by key, so where an entry sits does not matter), and only its side,
         quiet or busy, is redone. Most simulated changes are a tag or a state on one host."""
         self._busy_list = None
         self.by_lower[h.name.lower()][key] = h
-        if h.replaces:
-            self.replacers[h.replaces.lower()][key] = h
+        if replaces:
+            self.replacers[replaces.lower()][key] = h
         if self.quiet_by_name.get(old.name) is old:
+            self._outdated = None
             group = self.quiet[old.version]
             del group[bisect_left(group, quiet_order(old), key=quiet_order)]
             if not group:
@@ -134,6 +145,7 @@ class HostIndex:
         else:
             del self._busy[key]
         if is_quiet(h):
+            self._outdated = None
             insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
             self.quiet_by_name[h.name] = h
             self.quiet_count += 1
@@ -157,6 +169,7 @@ class HostIndex:
                 del self.replacers[replaced]
                 self.replaced.discard(replaced)
         if self.quiet_by_name.get(h.name) is h:
+            self._outdated = None
             group = self.quiet[h.version]
             del group[bisect_left(group, quiet_order(h), key=quiet_order)]
             if not group:  # decide() reads the versions quiet hosts run: only those with hosts

@@ -50,6 +50,13 @@ def step_summary(step: Step, leaf=lambda v: v) -> dict[str, Any]:
     return out
 
 
+# The ops the loops below test for every step of every simulated cycle, as module names (`StepOp.X` is a
+# metaclass attribute lookup on CPython 3.11, several times a global's cost).
+_CREATE, _RETIRE, _DRAIN = StepOp.CREATE, StepOp.RETIRE, StepOp.DRAIN
+_REMOVE, _MESSAGE, _LOGOFF = StepOp.REMOVE, StepOp.MESSAGE, StepOp.LOGOFF
+_REPLACED = RetireReason.REPLACED
+
+
 def totals_of(timeline: Timeline) -> dict[str, int]:
     """Every write of the simulated rollout, counted: hosts created, replaced, deleted (VMs removed), drained
     (hosts put in drain), user sessions messaged (distinct) and messages sent (a session is reminded as the
@@ -59,20 +66,21 @@ def totals_of(timeline: Timeline) -> dict[str, int]:
     messaged: set[str] = set()
     for cycle in timeline.cycles:
         for s in cycle.steps:
-            if s.op is StepOp.CREATE:
+            op = s.op
+            if op is _CREATE:
                 created += 1
-            elif s.op is StepOp.RETIRE:
-                replaced += s.data.reason is RetireReason.REPLACED
+            elif op is _RETIRE:
+                replaced += s.data.reason is _REPLACED
                 if s.data.session_host:
                     drained.add(s.host or "")
-            elif s.op is StepOp.DRAIN:
+            elif op is _DRAIN:
                 drained.add(s.host or "")
-            elif s.op is StepOp.REMOVE:
+            elif op is _REMOVE:
                 deleted += 1
-            elif s.op is StepOp.MESSAGE:
+            elif op is _MESSAGE:
                 messages += len(s.data.sessions)
                 messaged.update(s.data.sessions)
-            elif s.op is StepOp.LOGOFF:
+            elif op is _LOGOFF:
                 logged_off += len(s.data.sessions)
     values = (created, replaced, deleted, len(drained), len(messaged), messages, logged_off)
     return dict(zip(TOTALS, values, strict=True))
@@ -84,7 +92,7 @@ def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tupl
     waves = []  # the cycles that retire a host (a loop: a rollout simulates hundreds of cycles)
     for i, c in enumerate(timeline.cycles):
         for s in c.steps:
-            if s.op is StepOp.RETIRE:
+            if s.op is _RETIRE:
                 waves.append(i)
                 break
     out = []

@@ -6,7 +6,9 @@ would (a created VM provisions, then its extensions run, then its session host r
 host drains, its users are messaged and, after the grace, signed out; a removed VM is deleted), moves the
 simulated clock to the earliest of the decision's waits and the modelled completions, and decides again,
 until the pool converges, halts, or the bound is reached. There is no second algorithm to drift: order,
-floor, surge, windows and gates are whatever `decide()` does.
+floor, surge, windows and gates are whatever `decide()` does. The simulated pool and what the steps and
+Azure's completions do to it are planner/timeline_world.py; this module runs the cycles and picks when the
+next one is.
 
 What is modelled, not observed: how long Azure takes (`Durations`), that every new host comes up healthy,
 that users stay signed in until logged off (the pessimistic case: every logoff the policy allows happens;
@@ -17,29 +19,24 @@ and, when the pool waits for something outside it (replication, a ring gate on a
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from heapq import heappop, heappush
 
 from reconciler.model.acceptance import Acceptance, AcceptanceState
-from reconciler.model.rollout import (
-    HOST_ASSIGN_TAG,
-    HOST_CREATED_TAG,
-    HOST_DRAIN_TAG,
-    HOST_FAILED_TAG,
-    HOST_MESSAGED_TAG,
-    HOST_POOL_TAG,
-    HOST_REGISTERED_TAG,
-    HOST_REPLACES_TAG,
-    HOST_RETIRE_TAG,
-    HOST_STAGE_TAG,
-)
-from reconciler.planner.host_inputs import AGENT_EXTENSION, JOIN_EXTENSION, READY, HostView, PoolInputs
-from reconciler.planner.host_steps import POLL, POOL_OPS, Decision, DecisionMode, DecisionState, Step, StepOp
+from reconciler.planner.host_inputs import PoolInputs
+from reconciler.planner.host_steps import POLL, Decision, DecisionMode, DecisionState, Step, StepOp
 from reconciler.planner.hosts import decide
-from reconciler.planner.hosts_index import HostIndex
+from reconciler.planner.timeline_world import (
+    Completion,
+    World,
+    apply_steps,
+    complete,
+    copy_of,
+    sign_out_later,
+)
+
+__all__ = ["Completion", "Cycle", "Durations", "Timeline", "TimelineEnd", "simulate_rollout"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,10 @@ class Cycle:
 
 
 _SECOND = timedelta(seconds=1)
+_object_new = object.__new__
+# Read every simulated cycle: as module names, not `Enum.X` (a metaclass attribute lookup on CPython 3.11).
+_CONVERGED, _HALTED = DecisionState.CONVERGED, DecisionState.HALTED
+_WAITING_REPLICATION, _GATED = DecisionMode.WAITING_REPLICATION, DecisionMode.GATED
 
 
 class TimelineEnd(StrEnum):
@@ -102,91 +103,6 @@ class Timeline:
         return self.cycles[-1].at if self.cycles else None
 
 
-class Completion(StrEnum):
-    """What Azure finishes for a host in the model. The values sort as the simulation orders completions due
-    at the same second (deterministic runs)."""
-
-    DELETED = "deleted"
-    PROVISIONED = "provisioned"
-    JOINED = f"extension:{JOIN_EXTENSION}"
-    AGENT_INSTALLED = f"extension:{AGENT_EXTENSION}"
-    AVAILABLE = "available"
-    SIGNED_OUT = "signed-out"
-    ACCEPTED = "accepted"  # the acceptance tests on the host finished (assumed: passed)
-
-
-EXTENSION_OF = {Completion.JOINED: JOIN_EXTENSION, Completion.AGENT_INSTALLED: AGENT_EXTENSION}
-
-
-class _World:
-    """The simulated pool: host views plus the completions Azure still owes them (time → what).
-
-    Every change to a host goes through `put` / `gone_now`, which keep the pool's HostIndex (what decide()
-    reads) and its name-ordered host list up to date: a cycle changes one or two hosts, so it costs that."""
-
-    def __init__(self, inputs: PoolInputs, incremental: bool = True):
-        self.inputs = inputs
-        self.hosts: dict[str, HostView] = {h.name: h for h in inputs.hosts}
-        # (due, vm, what), a heap: a cycle reads the earliest and takes those due, in the order they sort in
-        self.events: list[tuple[datetime, str, Completion]] = []
-        self.gone: set[str] = set()
-        self.assumed: set[str] = set()
-        self.accepting: str | None = None  # the host the acceptance tests run on, once started
-        self.accepted: tuple[datetime, str] | None = None  # when and where they passed
-        self.names = sorted(self.hosts)  # the hosts not gone, in pool order (by name)
-        self._live = [self.hosts[n] for n in self.names]  # their views, in the same order
-        self._live_tuple: tuple[HostView, ...] | None = None  # what live() last returned, until a change
-        self.used = frozenset(inputs.used_names) | {n.lower() for n in self.names}
-        # The index is keyed by name; names that differ only in case are left to HostIndex.of every cycle.
-        unique = len({n.lower() for n in self.names}) == len(self.names)
-        self.index: HostIndex | None = None
-        if incremental and unique:
-            self.index = HostIndex()
-            for name in self.names:
-                self.index.put(self.hosts[name])
-
-    def put(self, h: HostView) -> None:
-        old = self.hosts.get(h.name)
-        self.hosts[h.name] = h
-        at = bisect_left(self.names, h.name)
-        if old is None:
-            self.names.insert(at, h.name)
-            self._live.insert(at, h)
-            self.used = self.used | {h.name.lower()}
-        elif at < len(self.names) and self.names[at] == h.name:  # (a host gone is not live)
-            self._live[at] = h
-        self._live_tuple = None
-        if self.index is not None:
-            self.index.put(h, old)
-
-    def gone_now(self, name: str) -> None:
-        self.gone.add(name)
-        at = bisect_left(self.names, name)
-        del self.names[at], self._live[at]
-        self._live_tuple = None
-        if self.index is not None:
-            self.index.drop(self.hosts[name])
-
-    def live(self) -> tuple[HostView, ...]:
-        if self._live_tuple is None:
-            self._live_tuple = tuple(self._live)
-        return self._live_tuple
-
-    def decide(self, p: PoolInputs) -> Decision:
-        return decide(p, self.index if self.index is not None else HostIndex.of(p.hosts))
-
-    def counts(self) -> tuple[int, int]:
-        """(Available and accepting hosts, hosts that exist)."""
-        if self.index is None:
-            live = self.live()
-            return sum(1 for h in live if h.accepting_available and not h.deleting), len(live)
-        available = self.index.quiet_count
-        for h in self.index.busy():
-            if h.accepting_available and not h.deleting:
-                available += 1
-        return available, self.index.size
-
-
 def simulate_rollout(
     inputs: PoolInputs,
     durations: Durations = DEFAULT_DURATIONS,
@@ -204,7 +120,7 @@ def simulate_rollout(
     it the window state of `inputs` is kept for the whole simulation.
     `incremental=False` rebuilds the hosts' index every cycle (the reference the tests compare against).
     """
-    world = _World(inputs, incremental)
+    world = World(inputs, incremental)
     now = inputs.now
     p = inputs
     cycles: list[Cycle] = []
@@ -218,7 +134,7 @@ def simulate_rollout(
     if acc is not None and acc.runs_here and not acc.settled:
         # The simulated hosts report no health checks: assume they pass, and that the tests pass in the sum
         # of their timeouts (a failure is not foreseeable; apply would then quarantine the version).
-        p = _copy(p, acceptance=replace(acc, assume_checks=True))
+        p = copy_of(p, acceptance=replace(acc, assume_checks=True))
         minutes = int(acc.plan.expected.total_seconds() // 60)
         assumptions.append(
             f"acceptance passes: health checks succeed and the tests take {minutes} min (the sum of their timeouts)"
@@ -226,39 +142,38 @@ def simulate_rollout(
     if not inputs.policy.force_logoff and durations.sign_out is not None:
         for h in inputs.hosts:
             if h.retiring and h.sessions:
-                _sign_out_later(
-                    world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations
-                )
+                sign_out_later(world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations)
     end, why = TimelineEnd.BOUND, "the simulation bound was reached"
+    last = inputs.now + durations.horizon
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
-        d = world.decide(p)
-        p = _apply(d, p, world, now, durations)
+        d = decide(p, world.index_for(p))
+        p = apply_steps(d, p, world, now, durations)
         available, total = world.counts()
-        cycles.append(
-            _new(
-                Cycle,
-                at=now,
-                steps=tuple(d.steps),
-                mode=d.mode,
-                state=d.state,
-                available=available,
-                total=total,
-                next_check=_next_check(d.waits),
-            )
+        # A Cycle without its frozen __init__ (which sets field by field): one per simulated cycle.
+        cycle = _object_new(Cycle)
+        cycle.__dict__.update(
+            at=now,
+            steps=tuple(d.steps),
+            mode=d.mode,
+            state=d.state,
+            available=available,
+            total=total,
+            next_check=_next_check(d.waits),
         )
-        if d.state in (DecisionState.CONVERGED, DecisionState.HALTED) and not world.events:
+        cycles.append(cycle)
+        if (d.state is _CONVERGED or d.state is _HALTED) and not world.events:
             end, why = TimelineEnd(d.state), ""
             break
         nxt = _next(d, p, world, now, ready_at, gate_opens)
         if nxt is None:
             end, why = TimelineEnd.BLOCKED, _why(d)
             break
-        if nxt - inputs.now > durations.horizon:
+        if nxt > last:  # nxt - inputs.now > horizon
             why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
             break
         now = nxt
-        _complete(world, now)
+        complete(world, now)
     return Timeline(tuple(cycles), end, why, tuple(assumptions) + tuple(sorted(world.assumed)))
 
 
@@ -268,25 +183,31 @@ def _why(d: Decision) -> str:
     return reasons[0] + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
 
 
-def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens) -> datetime | None:
+def _next(d: Decision, p: PoolInputs, world: World, now: datetime, ready_at, gate_opens) -> datetime | None:
     """When to decide again. After steps: at the decision's earliest wait (apply polls again; our own writes
     may enable more). After none: nothing changes until Azure finishes something (an event), a time the
     decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
     polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
     """
-    events = [world.events[0][0]] if world.events else []  # only the earliest matters below
+    event = world.events[0][0] if world.events else None  # only the earliest matters below
     if d.steps and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
-        return max(min([at for at, _ in d.waits] + events, default=now + POLL), now + _SECOND)
+        soonest = event
+        for at, _ in d.waits:
+            if soonest is None or at < soonest:
+                soonest = at
+        return max(now + POLL if soonest is None else soonest, now + _SECOND)
     poll = now + POLL
-    times = [at for at, _ in d.waits if at > now and at != poll] + events
+    times = [at for at, _ in d.waits if at > now and at != poll]
+    events = [event] if event is not None else []
+    times += events
     if not p.target_ready and ready_at is not None and ready_at > now:
         times.append(ready_at)
     if not p.gate_ok and gate_opens is not None and gate_opens > now:
         times.append(gate_opens)
-    unknown = (d.mode is DecisionMode.WAITING_REPLICATION and ready_at is None) or (
-        d.mode is DecisionMode.GATED and gate_opens is None
+    unknown = (d.mode is _WAITING_REPLICATION and ready_at is None) or (
+        d.mode is _GATED and gate_opens is None
     )
     if unknown and not events:
         return None  # waits for something outside the pool with no assumed end: apply waits there too
@@ -295,13 +216,13 @@ def _next(d: Decision, p: PoolInputs, world: _World, now: datetime, ready_at, ga
     return min(times, default=None)
 
 
-def _only_running_acceptance(d: Decision, world: _World) -> bool:
+def _only_running_acceptance(d: Decision, world: World) -> bool:
     """The decision's one step asks again for the acceptance already running (apply adopts its run
     commands): nothing new happens until the tests finish, an event."""
     return world.accepting is not None and all(s.op is StepOp.ACCEPT for s in d.steps)
 
 
-def _users_only(d: Decision, p: PoolInputs, world: _World) -> bool:
+def _users_only(d: Decision, p: PoolInputs, world: World) -> bool:
     """Only retiring hosts whose grace has passed wait, for users the policy never logs off."""
     if p.policy.force_logoff:
         return False
@@ -315,8 +236,8 @@ def _users_only(d: Decision, p: PoolInputs, world: _World) -> bool:
     )
 
 
-def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
-    copy = object.__new__(PoolInputs)  # _copy(p, ...), without a keyword dict per cycle
+def _at(p: PoolInputs, world: World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
+    copy = object.__new__(PoolInputs)  # copy_of(p, ...), without a keyword dict per cycle
     fields = copy.__dict__
     fields.update(p.__dict__)
     fields["now"], fields["hosts"] = now, world.live()
@@ -334,158 +255,13 @@ def _at(p: PoolInputs, world: _World, now: datetime, ready_at, gate_opens, windo
     return copy
 
 
-def _when(wait: tuple[datetime, str]) -> datetime:
-    return wait[0]
-
-
 def _next_check(waits: list[tuple[datetime, str]]) -> tuple[datetime, str] | None:
-    """Decision.next_check: the earliest wait (the first of equals), or None."""
-    if len(waits) == 1:
-        return waits[0]
-    return min(waits, key=_when) if waits else None
-
-
-def _new(cls, **fields):
-    """A frozen dataclass built without its __init__ (which sets field by field): one Cycle per cycle."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
-def _copy(obj, **changes):
-    """`dataclasses.replace` for PoolInputs and HostView (whose __init__ checks nothing) without re-running
-    their frozen __init__: the simulation copies the pool and a host or two every cycle."""
-    copy = object.__new__(type(obj))
-    copy.__dict__.update(obj.__dict__)
-    copy.__dict__.update(changes)
-    return copy
-
-
-def _apply(d: Decision, p: PoolInputs, world: _World, now: datetime, du: Durations) -> PoolInputs:
-    """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
-    if not d.steps:
-        return p  # half the simulated cycles write nothing
-    stamp = now.isoformat()
-    ghosts = set(p.ghosts)
-    count, version, marker = p.failures
-    quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good
-
-    def tag(name: str, **values: str) -> None:
-        h = world.hosts[name]
-        world.put(_copy(h, tags={**h.tags, **values}))
-
-    for step in d.steps:
-        op, name, data = step.op, step.host, step.data
-        h = world.hosts.get(name) if name else None
-        if op is StepOp.DELETE_GHOST:
-            ghosts.discard(name)
-        elif op is StepOp.COUNT_FAILURE:
-            count, version, marker = data.count, data.version, data.marker
-        elif op is StepOp.QUARANTINE:
-            quarantined = data.version
-        elif op is StepOp.STAMP_ROLLED_OUT:
-            rolled_out = last_good = data.version
-        elif op is StepOp.MARK_FAILED:
-            tag(name, **{HOST_FAILED_TAG: data.to_tag()})
-        elif op is StepOp.REMOVE and h is not None:
-            world.put(
-                _copy(
-                    h, provisioning="Deleting", session_host=None, status=None, sessions=(), accepting=False
-                )
-            )
-            heappush(world.events, (now + du.delete, name, Completion.DELETED))
-        elif op is StepOp.CREATE:
-            tags = {HOST_POOL_TAG: p.pool_id.lower(), HOST_CREATED_TAG: stamp}
-            if data.replaces:
-                tags[HOST_REPLACES_TAG] = data.replaces
-            if data.assign:
-                tags[HOST_ASSIGN_TAG] = data.assign
-            world.put(HostView(name, f"sim/{name}", data.version, "Creating", tags))
-            heappush(world.events, (now + du.create, name, Completion.PROVISIONED))
-        elif op is StepOp.JOIN and h is not None:
-            world.put(_copy(h, extensions={**h.extensions, JOIN_EXTENSION: "Creating"}))
-            heappush(world.events, (now + du.extension, name, Completion.JOINED))
-        elif op is StepOp.REGISTER and h is not None:
-            tags = {**h.tags, HOST_REGISTERED_TAG: stamp}
-            world.put(_copy(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}, tags=tags))
-            heappush(world.events, (now + du.extension, name, Completion.AGENT_INSTALLED))
-            heappush(world.events, (now + du.extension + du.register, name, Completion.AVAILABLE))
-        elif op is StepOp.STAMP_REGISTERED:
-            tag(name, **{HOST_REGISTERED_TAG: stamp})
-        elif op is StepOp.READY and h is not None:
-            assigned = data.assign or h.assigned_user
-            world.put(_copy(h, assigned_user=assigned, tags={**h.tags, HOST_STAGE_TAG: READY}))
-        elif op is StepOp.RETIRE and h is not None:
-            tags = {**h.tags, HOST_DRAIN_TAG: stamp, HOST_RETIRE_TAG: data.reason}
-            world.put(_copy(h, accepting=False if h.session_host else h.accepting, tags=tags))
-            if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
-                _sign_out_later(world, h, now + p.policy.drain_grace, du)
-        elif op is StepOp.DRAIN and h is not None:
-            world.put(_copy(h, accepting=False))
-        elif op is StepOp.MESSAGE:
-            tag(name, **{HOST_MESSAGED_TAG: stamp})
-        elif op is StepOp.LOGOFF and h is not None:
-            world.put(_copy(h, sessions=()))
-        elif op is StepOp.ACCEPT and p.acceptance is not None and p.acceptance.settled:
-            # where: testVm, the delete owed after a verdict: done once the engine has done it
-            p = _copy(
-                p,
-                acceptance=replace(p.acceptance, test_vm=None),
-                test_vms=tuple(v for v in p.test_vms if v.name != name),
-            )
-        elif op is StepOp.ACCEPT and world.accepting is None and p.acceptance is not None:
-            world.accepting = name
-            heappush(world.events, (now + p.acceptance.plan.expected, name, Completion.ACCEPTED))
-        elif op is StepOp.DELETE_TEST_VM:
-            p = _copy(p, test_vms=tuple(v for v in p.test_vms if v.name != name))
-        elif op is StepOp.RECORD_ACCEPTANCE and p.acceptance is not None:
-            p = _copy(p, acceptance=replace(p.acceptance, verdict=data.verdict))
-    for step in d.steps:
-        if step.op in POOL_OPS or step.op is StepOp.DELETE_GHOST:
-            break
-    else:
-        return p  # only hosts changed
-    return _copy(
-        p,
-        ghosts=tuple(sorted(ghosts)),
-        failures=(count, version, marker),
-        quarantined=quarantined,
-        rolled_out=rolled_out,
-        last_good=last_good,
-    )
-
-
-def _sign_out_later(world: _World, h: HostView, grace_ends: datetime, du: Durations) -> None:
-    """forceLogoff false: the modelled time users leave a drained host by themselves (an assumption)."""
-    heappush(world.events, (grace_ends + du.sign_out, h.name, Completion.SIGNED_OUT))
-    world.assumed.add(
-        f"users sign out on their own within {int(du.sign_out.total_seconds() // 60)} min of the drain grace "
-        "ending (forceLogoff is false)"
-    )
-
-
-def _complete(world: _World, now: datetime) -> None:
-    events = world.events
-    while events and events[0][0] <= now:
-        _, name, what = heappop(events)
-        if what is Completion.ACCEPTED and name == world.accepting and name not in world.hosts:
-            world.accepted = (now, name)  # also a test VM (where: testVm), which is no pool host
-            continue
-        h = world.hosts.get(name)
-        if h is None or name in world.gone:
-            continue
-        if what is Completion.DELETED:
-            world.gone_now(name)
-        elif h.deleting:
-            continue
-        elif what is Completion.PROVISIONED:
-            world.put(_copy(h, provisioning="Succeeded"))
-        elif what in EXTENSION_OF:
-            ext = EXTENSION_OF[what]
-            world.put(_copy(h, extensions={**h.extensions, ext: "Succeeded"}))
-        elif what is Completion.SIGNED_OUT:
-            world.put(_copy(h, sessions=()))
-        elif what is Completion.ACCEPTED:
-            world.accepted = (now, name)
-        elif what is Completion.AVAILABLE:
-            world.put(_copy(h, session_host=f"{name}.sim", status="Available", accepting=True))
+    """Decision.next_check: the earliest wait (the first of equals), or None. A loop, not min(key=...): a
+    decision has two or three waits, and a key function call per wait costs more than the comparisons."""
+    if not waits:
+        return None
+    best = waits[0]
+    for wait in waits:
+        if wait[0] < best[0]:
+            best = wait
+    return best

@@ -56,11 +56,11 @@ def test_a_failed_host_whose_delete_fails_is_not_counted_again(frozen, tmp_path)
 
     failed_delete = [r for r in frozen._app().faults.rules if r["method"] == "DELETE"][0]
     assert failed_delete["hits"] == 1, "the failed delete this test is about did not happen"
-    sent = _vm_deletes(frozen) - before
-    assert sorted(sent.values()) == [1, 1, 1, 2], sent  # two failed hosts (one twice), two replaced ones
     pool = next(p for p in stored(frozen, "Microsoft.DesktopVirtualization/hostPools") if p["name"] == "hp-f")
     count, _version, _last = parse_failures(pool["tags"].get(POOL_FAILURES_TAG))
     assert count == 2, pool["tags"]
+    sent = _vm_deletes(frozen) - before
+    assert sorted(sent.values()) == [1, 1, 1, 2], sent  # two failed hosts (one twice), two replaced ones
     assert last.pool("hp-f").done, last.pool("hp-f")
     assert versions_running(frozen, "hp-f") == {"2.0.0": 2}
     assert not old & {v["name"].lower() for v in vms_of(frozen, "hp-f")}

@@ -173,5 +173,5 @@ def test_fault_campaign_full_apply_and_five_pool_rollout_under_faults_and_kills(
         print(
             f"seed {seed}: {time.monotonic() - started:.0f} s; full apply {first}; rollout {second}; "
             f"GalleryImageNotFound answers {len(lag)}; version DELETEs {version_deletes}; "
-            f"tokens issued {sb.app.tokens.issued}"
+            f"tokens issued {sb.app.tokens.issued}; passes {len(c.runs)}; idle nudges {c.nudges}"
         )

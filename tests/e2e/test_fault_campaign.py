@@ -8,7 +8,7 @@ and every pool at its count on the desired version.
 
 desired/ is applied as shipped (health timeouts included) but for its acceptance suite. The sandbox clock is
 frozen: every apply is a `--wait none` pass, and between passes the test moves the clock to the earliest moment
-the pass said it resumes (at least support.fault_campaign.STEP), so how fast the machine is changes how long
+the pass said it resumes (at least support.fault_passes.STEP), so how fast the machine is changes how long
 the campaign takes, not what it sees. Kills land after a seeded number of answered requests."""
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import time
 import pytest
 from support.fault_campaign import (
     SHIPPED,
-    Campaign,
     campaign_desired,
     campaign_sandbox,
     duplicate_creates,
     fault_mix,
     lowest_since,
 )
+from support.fault_passes import Campaign
 from support.sandbox import stored
 
 from reconciler.model.rollout import HOST_POOL_TAG, POOL_FAILURES_TAG, POOL_LAST_FAILURE_TAG

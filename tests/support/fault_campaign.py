@@ -1,14 +1,14 @@
 """The fault campaign (issue 12): desired/ applied (as shipped but for its acceptance suite), then a five-pool
-rollout, by `reconcile apply --wait none` passes (in process, or child processes SIGKILLed along
-the way) against a sandbox answering about 10 % of ARM requests with the faults Azure really sends. What the
-sandbox saw (its audit and invariants) is judged afterwards.
+rollout, by `reconcile apply --wait none` passes (in process, or child processes SIGKILLed along the way;
+support.fault_passes) against a sandbox answering about 10 % of ARM requests with the faults Azure really
+sends. What the sandbox saw (its audit and invariants) is judged afterwards.
 
 The sandbox clock is frozen: it moves only between passes, by the test, to the earliest moment a pass said it
-resumes (at least support.fault_passes.STEP). A pass does what is ready and hands every wait back, so no sandbox time passes while a
-pass runs however slow the machine is: a loaded machine changes how long the campaign takes, never what the
-reconciler sees (with the clock running, a starved apply saw hours of sandbox time go by between two of its
-own requests). Kills land after a seeded number of answered requests (counted by the sandbox), not after a
-wall-clock delay.
+resumes (at least support.fault_passes.STEP). A pass does what is ready and hands every wait back, so no
+sandbox time passes while a pass runs however slow the machine is: a loaded machine changes how long the
+campaign takes, never what the reconciler sees (with the clock running, a starved apply saw hours of sandbox
+time go by between two of its own requests). Kills land after a seeded number of answered requests (counted
+by the sandbox), not after a wall-clock delay.
 """
 
 from __future__ import annotations

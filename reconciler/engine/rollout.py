@@ -184,10 +184,12 @@ def _perform(
     removed: set[str] = set()
     lock = threading.Lock()
 
-    def tag(vm: str, **values: str) -> None:  # only the thread running `vm`'s steps touches its entry
+    # Only the thread running `vm`'s steps touches its entry.
+    def tag(vm: str, **values: str) -> dict[str, str]:
         with lock:
             entry = vm_tags.setdefault(vm, dict(hosts[vm].tags))
         entry.update(values)
+        return entry
 
     # Steps of different VMs are independent: run each VM's steps in order, VMs in parallel (a 40-host
     # batch is 40 creates; one after the other they would take minutes of wall time on Azure).
@@ -280,15 +282,21 @@ def _write(
         return 0
     if op is StepOp.REMOVE:
         n = 0
-        if not hosts[vm].managed:
-            # Adopt it first, so it still counts toward count + surge until its delete has finished.
-            w.tag_vm(vm, {**hosts[vm].tags, HOST_POOL_TAG: p.pool_id.lower()})
+        marked = tag(vm).get(HOST_FAILED_TAG) != hosts[vm].tags.get(HOST_FAILED_TAG)
+        if not hosts[vm].managed or marked:
+            # Adopt it first, so it still counts toward count + surge until its delete has finished. A failed
+            # host is marked first: if its delete fails, Azure shows it Failed, and unmarked it was judged
+            # again and counted again once another host was the pool's last failure (3 of budget 2).
+            w.tag_vm(vm, {**tag(vm), HOST_POOL_TAG: p.pool_id.lower()})
             n = 1
         if data.session_host:
             w.delete_session_host(data.session_host)
-        w.delete_vm(vm)
+            n += 1
+        if not hosts[vm].deleting:  # a marked host is removed again each cycle until its delete has finished
+            w.delete_vm(vm)
+            n += 1
         removed.add(vm)
-        return n + (2 if data.session_host else 1)
+        return n
     if op is StepOp.CREATE:
         w.create_vm(vm, vm_body(pool, vm, data.version, _zone(pool, vm), _new_tags(p, pool, vm, data, now)))
         return 1

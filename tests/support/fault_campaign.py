@@ -1,35 +1,26 @@
-"""The fault campaign (issue 12): desired/ applied (as shipped but for the health timeout, HEALTH_TIMEOUT), then
-a five-pool rollout, by `reconcile apply` runs (in process, or child processes SIGKILLed along the way)
-against a sandbox answering about 10 % of ARM requests with the faults Azure really sends. What the sandbox
-saw (its audit and invariants) is judged afterwards.
+"""The fault campaign (issue 12): desired/ applied (as shipped but for its acceptance suite), then a five-pool
+rollout, by `reconcile apply --wait none` passes (in process, or child processes SIGKILLed along the way;
+support.fault_passes) against a sandbox answering about 10 % of ARM requests with the faults Azure really
+sends. What the sandbox saw (its audit and invariants) is judged afterwards.
 
-Kills land after a seeded number of answered requests (counted by the sandbox), not after a wall-clock
-delay, so where they land depends little on how loaded the machine is.
+The sandbox clock is frozen: it moves only between passes, by the test, to the earliest moment a pass said it
+resumes (at least support.fault_passes.STEP). A pass does what is ready and hands every wait back, so no
+sandbox time passes while a pass runs however slow the machine is: a loaded machine changes how long the
+campaign takes, never what the reconciler sees (with the clock running, a starved apply saw hours of sandbox
+time go by between two of its own requests). Kills land after a seeded number of answered requests (counted
+by the sandbox), not after a wall-clock delay.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
-import os
-import random
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from reconciler.cli import main
 from reconciler.sandbox import Sandbox
 from reconciler.spec import load_desired
-from support.cli import apply_json
-from support.sandbox import sandbox_environ
 
 SHIPPED = Path(__file__).resolve().parents[2] / "desired"
 ARM = r"^/subscriptions/"
@@ -69,26 +60,14 @@ spec:
 """
 
 
-# The health timeout the campaign's copies of desired/ give every pool. Apply stamps a host's health clock
-# with the time its cycle read the pool, not the time the AVD agent went out; at TIME_SCALE 3000 a one-second
-# stall of a loaded machine between the two is 50 sandbox minutes, more than the shipped 45 min, and a good
-# host was judged failed (its pool halted). See the campaign's report; the rest of desired/ is as shipped.
-HEALTH_TIMEOUT = "8h"
-
-
 def campaign_desired(root: Path, *, rolled: bool = False) -> Path:
-    """A copy of desired/ with HEALTH_TIMEOUT for every pool. `rolled`: all five pools move to a new
+    """A copy of desired/, its health timeouts as shipped (no sandbox time passes while a pass runs, so a
+    loaded machine cannot make a host late). `rolled`: all five pools move to a new
     version: clinical 1.6.0 (the three clinical pools take `latest`), corporate 2026.12.1 (validation takes
     `latest`, general is pinned to it)."""
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(SHIPPED, root)
-    for pools in (root / "pools").glob("*.yaml"):
-        lines = [line for line in pools.read_text().splitlines() if "healthTimeout:" not in line]
-        text = "\n".join(lines) + "\n"
-        pools.write_text(
-            text.replace("\n  rollout:\n", f"\n  rollout:\n    healthTimeout: {HEALTH_TIMEOUT}\n")
-        )
     # The campaign is about faults and kills during rollouts, not acceptance (issue 14, tested on its own):
     # without the clinical suite, 1.6.0 reaches production as before.
     clinical = root / "galleries" / "healthcare.yaml"
@@ -117,13 +96,14 @@ BUDGETED_HOSTS = {
 }
 
 
-def fault_mix(time_scale: float) -> list[dict]:
+def fault_mix() -> list[dict]:
     """About 10 % of ARM requests meet a fault, mixed the way Azure sends them. Probabilities are per matching
     request; writes are a minority of requests, so their rules are denser than the read ones.
 
-    Retry-After is in the client's (real) seconds, as everywhere in the sandbox: Compute's 20 minutes of
-    sandbox time are 1200 / time_scale real seconds, which azure-core sleeps itself. (A Retry-After past the
-    connection's 120 real seconds, handed to the engine as a throttle wait, is tests/e2e/test_apply_throttled's.)"""
+    Retry-After is in the client's (real) seconds. Compute's PUT and PATCH throttles say what Compute says
+    (20 and 10 minutes): past the connection's 120 s azure-core hands them to the engine, which waits them
+    in server time (a pending `throttled` wait the test's clock moves past). The DELETE throttle and the 5xx
+    ones are short, so azure-core sits through them itself; on the frozen clock no server time passes meanwhile."""
     rules: list[dict] = [
         # Compute throttles writes with 429 OperationNotAllowed and a Retry-After of up to 20 minutes. No
         # x-ms-ratelimit-remaining-resource: this sandbox (throttle off) sends none on other answers, so an
@@ -134,10 +114,10 @@ def fault_mix(time_scale: float) -> list[dict]:
             "status": 429,
             "code": "OperationNotAllowed",
             "message": CRP_THROTTLE,
-            "retry_after": f"{seconds / time_scale:.3f}",
+            "retry_after": retry_after,
             "probability": 0.02,
         }
-        for method, seconds in (("PUT", 1200), ("PATCH", 600), ("DELETE", 120))
+        for method, retry_after in (("PUT", "1200"), ("PATCH", "600"), ("DELETE", "0.08"))
     ]
     rules += [
         # Another operation owns the resource.
@@ -150,7 +130,7 @@ def fault_mix(time_scale: float) -> list[dict]:
         },
         {"method": "PATCH", "path": ARM, "status": 409, "code": "OperationNotAllowed", "probability": 0.02},
         # 5xx on anything, reads included. azure-core retries them itself; without a Retry-After it would back
-        # off 0.8, 1.6, 3.2 real seconds, hours of this fast clock, so each names a few sandbox seconds.
+        # off 0.8, 1.6, 3.2 real seconds, so each names a few milliseconds.
         *(
             {
                 "method": m,
@@ -158,7 +138,7 @@ def fault_mix(time_scale: float) -> list[dict]:
                 "status": st,
                 "code": code,
                 "probability": pr,
-                "retry_after": f"{5 / time_scale:.4f}",
+                "retry_after": "0.003",
             }
             for m, st, code, pr in (
                 ("*", 503, "ServiceUnavailable", 0.035),
@@ -213,9 +193,10 @@ def fault_mix(time_scale: float) -> list[dict]:
     return rules
 
 
-def campaign_sandbox(seed: int, time_scale: float) -> Sandbox:
-    """The shipped landing zone; sessions end at once (the clinical pools wait for users rather than log them
-    off); clients renew their token every few real seconds; a VM create sees a version 10 minutes after its region completed."""
+def campaign_sandbox(seed: int) -> Sandbox:
+    """The shipped landing zone, the clock frozen; sessions end at once (the clinical pools wait for users
+    rather than log them off); a token lasts 10 sandbox minutes; a VM create sees a version 10 minutes after
+    its region completed."""
     settings = {
         "seed": seed,
         "session_mean_seconds": 0,
@@ -223,82 +204,7 @@ def campaign_sandbox(seed: int, time_scale: float) -> Sandbox:
         "token_min_real_seconds": 305.0,
         "gallery_image_read_lag_seconds": 600.0,
     }
-    return Sandbox(time_scale=time_scale, landing_zone=True, settings=settings, page_size=100)
-
-
-@dataclass
-class Run:
-    code: int | None  # None: killed
-    recap: dict = field(default_factory=dict)
-    stderr: str = ""
-
-
-class Campaign:
-    """Runs `reconcile apply` as a child process against `sb`, kills some, and keeps what each run said."""
-
-    def __init__(self, sb: Sandbox, state: Path, rng: random.Random):
-        self.sb, self.state, self.rng = sb, state, rng
-        self.env = {**os.environ, **sb.env, "NO_COLOR": "1"}
-        self.runs: list[Run] = []
-        self.kills = 0
-
-    def requests(self) -> int:
-        """ARM requests the sandbox has answered so far (faulted ones included)."""
-        app = self.sb._app()
-        with app.lock:
-            return sum(app.stats.values())
-
-    def faulted(self) -> int:
-        app = self.sb._app()
-        with app.lock:
-            return sum(n for key, n in app.stats.items() if key.startswith("fault "))
-
-    def apply(self, desired: Path) -> Run:
-        """One apply run to its end, in process (the production entry point; no interpreter start-up)."""
-        with sandbox_environ(self.sb):
-            code, recap, err = apply_json(desired, self.state)
-        run = Run(code, recap, err)
-        self.runs.append(run)
-        return run
-
-    def apply_killed(self, desired: Path, kill_after: int, timeout: float = 10.0) -> Run:
-        """`reconcile apply` as a child process, SIGKILLed once the sandbox has answered `kill_after` more
-        requests, or after `timeout` real seconds (an apply sitting through a wait); if it ends before, its
-        result is kept like any other run's."""
-        cmd = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--desired", str(desired)]
-        cmd += ["--state", str(self.state), "-o", "json"]
-        start = self.requests()
-        proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + timeout
-        while proc.poll() is None and self.requests() - start < kill_after and time.monotonic() < deadline:
-            time.sleep(0.005)
-        killed = proc.poll() is None
-        if killed:
-            proc.send_signal(signal.SIGKILL)
-            self.kills += 1
-        out, err = proc.communicate(timeout=30)
-        recap = json.loads(out).get("recap") or {} if out.strip().startswith("{") else {}
-        run = Run(None if killed else proc.returncode, recap, err)
-        self.runs.append(run)
-        return run
-
-    def advance_to_resume(self, run: Run) -> None:
-        """Move the clock to the earliest moment a handed-back wait resumes (a soak, a window)."""
-        resumes = [
-            datetime.fromisoformat(p["resumes_at"])
-            for p in run.recap.get("pending") or ()
-            if p.get("resumes_at")
-        ]
-        if resumes and min(resumes) > self.sb.now():
-            self.sb.advance((min(resumes) - self.sb.now()).total_seconds() + 1)
-
-    def plan_exit(self, desired: Path) -> tuple[int, str]:
-        """`reconcile plan --detailed-exitcode` in process: (exit code, what it printed)."""
-        out, err = io.StringIO(), io.StringIO()
-        argv = ["plan", "--desired", str(desired), "--detailed-exitcode"]
-        with sandbox_environ(self.sb), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-        return code, out.getvalue()[-3000:] + err.getvalue()[-2000:]
+    return Sandbox(time_scale=0, landing_zone=True, settings=settings, page_size=100)
 
 
 def floors(desired: Path) -> dict[str, tuple[int, int]]:

@@ -282,12 +282,13 @@ def _write(
         return 0
     if op is StepOp.REMOVE:
         n = 0
-        marked = tag(vm).get(HOST_FAILED_TAG) != hosts[vm].tags.get(HOST_FAILED_TAG)
+        entry = tag(vm)  # the tags this cycle's steps wrote so far, over the observed ones
+        marked = entry.get(HOST_FAILED_TAG) != hosts[vm].tags.get(HOST_FAILED_TAG)
         if not hosts[vm].managed or marked:
             # Adopt it first, so it still counts toward count + surge until its delete has finished. A failed
             # host is marked first: if its delete fails, Azure shows it Failed, and unmarked it was judged
             # again and counted again once another host was the pool's last failure (3 of budget 2).
-            w.tag_vm(vm, {**tag(vm), HOST_POOL_TAG: p.pool_id.lower()})
+            w.tag_vm(vm, {**entry, HOST_POOL_TAG: p.pool_id.lower()})
             n = 1
         if data.session_host:
             w.delete_session_host(data.session_host)

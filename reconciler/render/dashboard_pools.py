@@ -148,6 +148,29 @@ def _whole(rollout: Mapping[str, Any]) -> str:
     )
 
 
+_TEST_VM_STATE = {"running": "acceptance running", "deleting": "being deleted", "stale": "to delete"}
+
+
+def _test_vms(p: Mapping[str, Any]) -> str:
+    """Acceptance `where: testVm`: the suite's VM in progress and any left to delete, as `reconcile status`
+    lists them (a VM costs money until deleted, so one left over must be visible); nothing for a pool without."""
+    rows = [
+        [
+            _e(vm["name"]),
+            _e(vm["version"]),
+            _state(_TEST_VM_STATE.get(vm["state"], vm["state"])),
+            _e(vm.get("provisioning")),
+            _e(vm.get("since") or ""),
+            _e(vm.get("reason") or ""),
+        ]
+        for vm in p.get("test_vms") or ()
+    ]
+    if not rows:
+        return ""
+    head = ("Test VM", "Version", "State", "Provisioning", "Since", "Why it goes")
+    return _table(f"Test VMs of {p['pool']}", head, rows)
+
+
 def _pool(p: Mapping[str, Any]) -> str:
     anchor = f'id="pool-{_e(p["pool"])}"'
     if not p.get("exists"):
@@ -211,6 +234,7 @@ def _pool(p: Mapping[str, Any]) -> str:
     ]
     if p.get("batch_in_progress"):
         out.append("<p>Batch in progress: " + ", ".join(_e(h) for h in p["batch_in_progress"]) + "</p>")
+    out.append(_test_vms(p))
     waiting = [
         [_e(w["host"]), _e(len(w["users"])), _e(w["deadline"]), _e(w["logoff"])]
         for w in p.get("users_waiting") or ()

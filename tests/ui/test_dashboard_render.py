@@ -78,3 +78,20 @@ def test_unknown_paths_are_not_the_dashboards_and_assets_need_no_view():
     assert respond("/nope", no_view) is None
     assert respond("/static/app.js", no_view)[1].startswith("text/javascript")
     assert respond("/static/app.css", no_view)[1].startswith("text/css")
+
+
+def test_the_pools_page_lists_each_test_vm_and_why_one_left_over_goes():
+    view = _view()
+    view["pools"][0]["test_vms"] = [
+        {"name": "acc-1-2-0", "version": "1.2.0", "since": "2026-12-07T01:00:00+00:00",
+         "provisioning": "Succeeded", "state": "running", "reason": None},
+        {"name": "acc-1-1-0", "version": "1.1.0", "since": None, "provisioning": "Succeeded",
+         "state": "stale", "reason": EVIL},
+    ]  # fmt: skip
+    pools = respond("/pools", lambda: view)[2].decode()
+    assert "Test VMs of hp-x" in pools
+    running = pools.index("acc-1-2-0")
+    assert "acceptance running" in pools[running:] and "to delete" in pools[pools.index("acc-1-1-0") :]
+    assert "<img" not in pools and "&lt;img src=x" in pools[pools.index("acc-1-1-0") :]
+    view["pools"][0]["test_vms"] = []
+    assert "Test VMs" not in respond("/pools", lambda: view)[2].decode()

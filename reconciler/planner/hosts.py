@@ -90,7 +90,9 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:  # noqa: 
             if why:
                 newly.append((h, why))
     if newly:
-        host, why = sorted(newly, key=lambda x: x[0].name)[0]
+        # The host the pool tag counted last goes first: its mark was lost (a failed write, a kill), and
+        # counting another host first would move the tag on, so this one would be counted a second time.
+        host, why = min(newly, key=lambda x: (failure_marker(x[0]) != last, x[0].name))
         marker = failure_marker(host)
         if not (failed_version == (host.version or "") and last == marker):
             count = count + 1 if failed_version == (host.version or "") else 1

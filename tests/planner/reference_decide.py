@@ -66,7 +66,9 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     quarantined = p.quarantined
     newly = [(h, why) for h in hosts if not h.failed for why in [failure_of(h, p)] if why]
     if newly:
-        host, why = min(newly, key=lambda x: (failure_marker(x[0]) != last, x[0].name))  # the counted one first
+        host, why = min(
+            newly, key=lambda x: (failure_marker(x[0]) != last, x[0].name)
+        )  # the counted one first
         marker = failure_marker(host)
         if not (failed_version == (host.version or "") and last == marker):
             count = count + 1 if failed_version == (host.version or "") else 1

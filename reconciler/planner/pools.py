@@ -24,7 +24,7 @@ from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.host_inputs import PoolInputs, parse_time
 from reconciler.planner.host_steps import DecisionMode, StepOp
-from reconciler.planner.pool_inputs import from_observed, window_of
+from reconciler.planner.pool_inputs import PlanLookups, from_observed, window_of
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
@@ -42,6 +42,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
     previews: list[RolloutPreview] = []
     # pool -> (version id, simulated time it runs it fully): when ring gates on it open
     finished: dict[str, tuple[str, datetime | None]] = {}
+    lookups = PlanLookups(ctx.observed, ctx.desired)
     for pool in ctx.desired.ring_order():  # gated pools after the pools they wait for
         target = ctx.desired.resolve_pin(pool)
         if target is None:
@@ -87,7 +88,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     else ChangeReason.PIN_MOVED,
                 )
             )
-        inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
+        inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now, lookups)
         timeline = _simulate(ctx, pool, inputs, finished)
         finished[pool.name] = (
             target_id,
@@ -109,7 +110,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         previews.append(preview)
         deps = list(version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
         if pool.gate_after:
-            deps.append(change_key(Action.ROLL, ctx.desired.host_pool(pool.gate_after).arm_id))
+            deps.append(change_key(Action.ROLL, lookups.host_pool(pool.gate_after).arm_id))
         host_ids = [h.key for h in ctx.observed.hosts_of(pool.arm_id)]  # the observed keys, not copies
         out.changes.append(
             Change(

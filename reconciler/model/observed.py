@@ -15,7 +15,7 @@ sharing), so nothing may write into what a snapshot holds, even below its read-o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -253,6 +253,10 @@ class Observed:
     def vms_in_group(self, resource_group_id: str) -> tuple[ObservedVM, ...]:
         """VMs in one resource group ("/subscriptions/<s>/resourcegroups/<rg>", any casing)."""
         return self._vm_index["group"].get(norm_id(resource_group_id), ())
+
+    def vm_group_ids(self) -> Iterable[str]:
+        """The resource groups ("/subscriptions/<s>/resourcegroups/<rg>") VMs live in, each once."""
+        return self._vm_index["group"].keys()
 
     def vm_of(self, host: ObservedSessionHost) -> ObservedVM | None:
         return self.vms.get(host.vm_id or "")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from reconciler.model.acceptance import is_accepted
-from reconciler.model.acceptance_vm import accept_vm_views
+from reconciler.model.acceptance_vm import TEST_VM_TAG, accept_vm_views
 from reconciler.model.observed import (
     Observed,
     ObservedImageVersion,
@@ -234,15 +234,51 @@ def from_pool_observation(target: PoolTarget, obs: PoolObservation) -> PoolInput
     )
 
 
-def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInputs:
-    """The plan's PoolInputs for `pool` from the Observed snapshot (see the module docstring for its limits)."""
+class PlanLookups:
+    """What every pool's `from_observed` of one plan looks up in the same snapshot, found once per plan:
+    a resource group's VM names and test VMs (the large estate puts five pools in each group) and the desired
+    pools by name (a ring gate names its pool). Made per plan and dropped with it, never kept across plans."""
+
+    def __init__(self, observed: Observed, desired) -> None:
+        self.observed = observed
+        self._pools: dict[str, object] = {}
+        for p in desired.host_pools:
+            self._pools.setdefault(p.name, p)  # the first of a name, as DesiredState.host_pool finds it
+        self._names: dict[str, frozenset[str]] = {}
+        self._test_vms: dict[str, tuple[ObservedVM, ...]] = {}
+
+    def host_pool(self, name: str):
+        return self._pools.get(name)
+
+    def vm_names_in(self, group: str) -> frozenset[str]:
+        """Lower-cased names of the VMs in `group` (a name in use is never given to a new host)."""
+        names = self._names.get(group)
+        if names is None:
+            names = self._names[group] = frozenset(v.name.lower() for v in self.observed.vms_in_group(group))
+        return names
+
+    def test_vms_in(self, group: str) -> tuple[ObservedVM, ...]:
+        """The VMs in `group` that carry TEST_VM_TAG: the only ones `accept_vm_views` keeps."""
+        found = self._test_vms.get(group)
+        if found is None:
+            vms = self.observed.vms_in_group(group)
+            found = self._test_vms[group] = tuple(v for v in vms if TEST_VM_TAG in (v.tags or {}))
+        return found
+
+
+def from_observed(
+    observed: Observed, desired, pool, now: datetime, lookups: PlanLookups | None = None
+) -> PoolInputs:
+    """The plan's PoolInputs for `pool` from the Observed snapshot (see the module docstring for its limits).
+    `lookups`: the plan's PlanLookups of this snapshot, shared by its pools (None: made for this call)."""
+    lookups = lookups or PlanLookups(observed, desired)
     key = norm_id(pool.arm_id)
     observed_pool = observed.host_pools.get(key)
     target_version = desired.resolve_pin(pool)
     target = norm_id(target_version.arm_id) if target_version else None
     gate_tags = None
     if pool.gate_after:
-        after = desired.host_pool(pool.gate_after)
+        after = lookups.host_pool(pool.gate_after)
         gate = observed.host_pools.get(norm_id(after.arm_id)) if after else None
         gate_tags = gate.tags if gate else None
     hosts = observed.hosts_of(key) if observed_pool else ()
@@ -255,19 +291,20 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
         listed_on.setdefault(s.session_host_name.lower(), []).append(s)
 
     def sessions_of(sh: ObservedSessionHost) -> tuple[UserSessionView, ...]:
-        listed = listed_on.get(sh.name.lower(), ())
+        listed = listed_on.get(sh.name.lower(), ()) if listed_on else ()
         # Not listed (the plan reads session counts, not sessions): stand-ins, so messages and logoffs
         # are counted for the users the count says are there.
-        return tuple(UserSessionView(s.id, s.user_principal_name) for s in listed) + tuple(
-            UserSessionView(f"{sh.id}/userSessions/unlisted-{i}", None)
-            for i in range(sh.sessions - len(listed))
+        unlisted = sh.sessions - len(listed)
+        if not listed and unlisted <= 0:
+            return ()  # most hosts: nobody signed in
+        return tuple([UserSessionView(s.id, s.user_principal_name) for s in listed]) + tuple(
+            [UserSessionView(f"{sh.id}/userSessions/unlisted-{i}", None) for i in range(unlisted)]
         )
 
     views = host_views(key, vms.values(), hosts, sessions_of)
     ghosts = tuple(sorted(h.name for h in hosts if h.vm_id and h.vm_id not in observed.vms))
     group = "/".join(key.split("/")[:5])
-    used = {v.name.lower() for v in observed.vms_in_group(group)}
-    used |= {h.name.split(".")[0].lower() for h in hosts}
+    used = lookups.vm_names_in(group).union(h.name.split(".")[0].lower() for h in hosts)
     version = observed.image_versions.get(target) if target else None
     plan = acceptance_plan_of(pool, target_version)
     acceptance = (
@@ -284,7 +321,7 @@ def from_observed(observed: Observed, desired, pool, now: datetime) -> PoolInput
         version=version,
         gate_pool_tags=gate_tags,
         ghosts=ghosts,
-        used_names=frozenset(used),
+        used_names=used,
         acceptance=acceptance,
-        test_vms=accept_vm_views(key, observed.vms_in_group(group)),
+        test_vms=accept_vm_views(key, lookups.test_vms_in(group)),
     )

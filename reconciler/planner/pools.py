@@ -24,12 +24,12 @@ from reconciler.planner.context import Context, leaf
 from reconciler.planner.diff import Outcome
 from reconciler.planner.host_inputs import PoolInputs, parse_time
 from reconciler.planner.host_steps import DecisionMode, StepOp
-from reconciler.planner.pool_inputs import from_observed, window_of
+from reconciler.planner.pool_inputs import PlanLookups, from_observed, window_of
 from reconciler.planner.pool_target import PoolTarget
 from reconciler.planner.quarantine import quarantine_warning
 from reconciler.planner.replication import readiness
 from reconciler.planner.retention import version_key
-from reconciler.planner.rollout import preview_of, step_summary, totals_of
+from reconciler.planner.rollout import TimelineWalk, preview_of, step_summary, walk
 from reconciler.planner.session_hosts_plan import plan_session_hosts
 from reconciler.planner.timeline import DEFAULT_DURATIONS, Timeline, TimelineEnd, simulate_rollout
 from reconciler.planner.version_build import version_build_stopped
@@ -42,6 +42,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
     previews: list[RolloutPreview] = []
     # pool -> (version id, simulated time it runs it fully): when ring gates on it open
     finished: dict[str, tuple[str, datetime | None]] = {}
+    lookups = PlanLookups(ctx.observed, ctx.desired)
     for pool in ctx.desired.ring_order():  # gated pools after the pools they wait for
         target = ctx.desired.resolve_pin(pool)
         if target is None:
@@ -87,12 +88,13 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     else ChangeReason.PIN_MOVED,
                 )
             )
-        inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now)
+        inputs = from_observed(ctx.observed, ctx.desired, pool, ctx.now, lookups)
         timeline = _simulate(ctx, pool, inputs, finished)
         finished[pool.name] = (
             target_id,
             timeline.finished_at if timeline.end is TimelineEnd.CONVERGED else None,
         )
+        walked = walk(timeline, inputs.policy.floor_hosts)
         now_steps = [step_summary(s, _leaf) for s in (timeline.first.steps if timeline.first else ())]
         outdated = [h for h in inputs.hosts if h.version != target_id]
         if not outdated:
@@ -100,15 +102,15 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
             provision = plan_session_hosts(ctx, pool, target_id, sh_deps, inputs)
             if provision is not None:
                 provision.details["now"] = now_steps
-                provision.details["totals"] = totals_of(timeline)
-                provision.details["simulation"] = _ending(timeline)
+                provision.details["totals"] = walked.totals
+                provision.details["simulation"] = _ending(timeline, walked)
                 out.changes.append(provision)
             continue
-        preview = _preview(ctx, pool, inputs, timeline, target, waiting)
+        preview = _preview(ctx, pool, inputs, timeline, walked, target, waiting)
         previews.append(preview)
         deps = list(version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
         if pool.gate_after:
-            deps.append(change_key(Action.ROLL, ctx.desired.host_pool(pool.gate_after).arm_id))
+            deps.append(change_key(Action.ROLL, lookups.host_pool(pool.gate_after).arm_id))
         host_ids = [h.key for h in ctx.observed.hosts_of(pool.arm_id)]  # the observed keys, not copies
         out.changes.append(
             Change(
@@ -127,7 +129,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
                     "sessions_affected": preview.sessions_affected,
                     "now": now_steps,
                     "totals": dict(preview.totals),
-                    "simulation": _ending(timeline),
+                    "simulation": _ending(timeline, walked),
                 },
                 reason_code=_roll_code(timeline, target.name, preview.from_versions),
             )
@@ -176,11 +178,11 @@ def _roll_reason(pool, inputs: PoolInputs, outdated, preview: RolloutPreview, ve
     return text + ", ".join(parts)
 
 
-def _ending(timeline: Timeline) -> dict:
-    writing = [c.at for c in timeline.cycles if c.steps]
+def _ending(timeline: Timeline, walked: TimelineWalk) -> dict:
+    last_write = walked.last_write_at
     return {
         "end": timeline.end,
-        "last_write_at": writing[-1].isoformat() if writing else None,
+        "last_write_at": last_write.isoformat() if last_write else None,
         "why": timeline.why,
         "cycles": len(timeline.cycles),
         "finished_at": timeline.finished_at.isoformat() if timeline.finished_at else None,
@@ -227,7 +229,9 @@ def soak_end(ctx: Context, pool, target: str | None, acceptance=None) -> datetim
     return since + gate.soak if since else None
 
 
-def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target, waiting) -> RolloutPreview:
+def _preview(
+    ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, walked: TimelineWalk, target, waiting
+) -> RolloutPreview:
     rollout = pool.spec.rollout
     blocked = [f"waits: {waiting}"] if waiting else []
     try:
@@ -260,6 +264,7 @@ def _preview(ctx: Context, pool, inputs: PoolInputs, timeline: Timeline, target,
         blocked=tuple(blocked),
         leaf=_leaf,
         acceptance=acceptance_preview(ctx, pool, inputs, timeline),
+        walked=walked,
     )
 
 

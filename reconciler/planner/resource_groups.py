@@ -48,8 +48,10 @@ def _present(ctx: Context) -> set[str]:
     listed = ctx.observed.resource_groups or {}
     present = set(listed)
     obs = ctx.observed
-    for collection in (obs.galleries, obs.image_templates, obs.host_pools, obs.vms):
+    for collection in (obs.galleries, obs.image_templates, obs.host_pools):
         present.update(norm_id(group_id_of(key)) for key in collection)
+    # VMs by far outnumber the rest, and the snapshot already knows their groups: one id per group, not per VM.
+    present.update(norm_id(group_id_of(group)) for group in obs.vm_group_ids())
     return present
 
 

@@ -12,6 +12,7 @@ Invariants (property-tested in tests/planner/test_rollout_properties.py against 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,52 +58,99 @@ _REMOVE, _MESSAGE, _LOGOFF = StepOp.REMOVE, StepOp.MESSAGE, StepOp.LOGOFF
 _REPLACED = RetireReason.REPLACED
 
 
+@dataclass(frozen=True)
+class TimelineWalk:
+    """What the plan reads off a simulated timeline, gathered in one pass over its cycles: a rollout simulates
+    hundreds, and the preview, the totals and the change's `simulation` all read them.
+
+    `waves`: (cycle index, lowest Available, peak VMs) of each cycle that retires hosts, the two counts over
+    its span (up to the next such cycle, or the end). `lowest_available`: see `lowest_available`."""
+
+    totals: dict[str, int]
+    waves: tuple[tuple[int, int, int], ...]
+    lowest_available: int | None
+    peak_vms: int | None
+    last_write_at: datetime | None
+
+
+def walk(timeline: Timeline, floor: int = 0) -> TimelineWalk:
+    """Every figure of TimelineWalk in one pass; `floor` (hosts) is the one `lowest_available` counts from."""
+    created = replaced = deleted = messages = logged_off = 0
+    drained: set[str] = set()
+    messaged: set[str] = set()
+    waves: list[list[int]] = []
+    span: list[int] | None = None  # the open wave: [cycle index, lowest Available, peak VMs]
+    lowest = lowest_all = peak = last_write = None
+    for i, cycle in enumerate(timeline.cycles):
+        available, total = cycle.available, cycle.total
+        retires = False
+        if cycle.steps:
+            last_write = cycle.at
+            for s in cycle.steps:
+                op = s.op
+                if op is _CREATE:
+                    created += 1
+                elif op is _RETIRE:
+                    retires = True
+                    replaced += s.data.reason is _REPLACED
+                    if s.data.session_host:
+                        drained.add(s.host or "")
+                elif op is _DRAIN:
+                    drained.add(s.host or "")
+                elif op is _REMOVE:
+                    deleted += 1
+                elif op is _MESSAGE:
+                    messages += len(s.data.sessions)
+                    messaged.update(s.data.sessions)
+                elif op is _LOGOFF:
+                    logged_off += len(s.data.sessions)
+        if retires:
+            span = [i, available, total]
+            waves.append(span)
+        elif span is not None:
+            if available < span[1]:
+                span[1] = available
+            if total > span[2]:
+                span[2] = total
+        if peak is None or total > peak:
+            peak = total
+        if lowest_all is None or available < lowest_all:
+            lowest_all = available
+        if lowest is None:
+            if available >= floor:
+                lowest = available
+        elif available < lowest:
+            lowest = available
+    values = (created, replaced, deleted, len(drained), len(messaged), messages, logged_off)
+    return TimelineWalk(
+        totals=dict(zip(TOTALS, values, strict=True)),
+        waves=tuple((i, low, top) for i, low, top in waves),
+        lowest_available=lowest if lowest is not None else lowest_all,
+        peak_vms=peak,
+        last_write_at=last_write,
+    )
+
+
 def totals_of(timeline: Timeline) -> dict[str, int]:
     """Every write of the simulated rollout, counted: hosts created, replaced, deleted (VMs removed), drained
     (hosts put in drain), user sessions messaged (distinct) and messages sent (a session is reminded as the
     deadline nears), sessions logged off."""
-    created = replaced = deleted = messages = logged_off = 0
-    drained: set[str] = set()
-    messaged: set[str] = set()
-    for cycle in timeline.cycles:
-        for s in cycle.steps:
-            op = s.op
-            if op is _CREATE:
-                created += 1
-            elif op is _RETIRE:
-                replaced += s.data.reason is _REPLACED
-                if s.data.session_host:
-                    drained.add(s.host or "")
-            elif op is _DRAIN:
-                drained.add(s.host or "")
-            elif op is _REMOVE:
-                deleted += 1
-            elif op is _MESSAGE:
-                messages += len(s.data.sessions)
-                messaged.update(s.data.sessions)
-            elif op is _LOGOFF:
-                logged_off += len(s.data.sessions)
-    values = (created, replaced, deleted, len(drained), len(messaged), messages, logged_off)
-    return dict(zip(TOTALS, values, strict=True))
+    return walk(timeline).totals
 
 
-def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tuple[BatchPreview, ...]:
-    """One batch per simulated cycle that retired hosts."""
+def batches_of(
+    inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v, walked: TimelineWalk | None = None
+) -> tuple[BatchPreview, ...]:
+    """One batch per simulated cycle that retired hosts (`walked`: the timeline's walk, if already made)."""
     views = {h.name: h for h in inputs.hosts}
-    waves = []  # the cycles that retire a host (a loop: a rollout simulates hundreds of cycles)
-    for i, c in enumerate(timeline.cycles):
-        for s in c.steps:
-            if s.op is _RETIRE:
-                waves.append(i)
-                break
+    waves = (walked or walk(timeline)).waves
     out = []
-    for n, i in enumerate(waves):
+    for n, (i, lowest, peak) in enumerate(waves):
         cycle = timeline.cycles[i]
-        span = timeline.cycles[i : waves[n + 1] if n + 1 < len(waves) else len(timeline.cycles)]
         before = timeline.cycles[i - 1].available if i else _available(inputs)
         refs = []
         reasons = set()
-        for s in (s for s in cycle.steps if s.op is StepOp.RETIRE):
+        for s in (s for s in cycle.steps if s.op is _RETIRE):
             h = views.get(s.host or "")
             sessions = len(h.sessions) if h else 0
             version = leaf(h.version) if h and h.version else None
@@ -114,8 +162,8 @@ def batches_of(inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v) -> tupl
                 hosts=tuple(refs),
                 sessions_affected=sum(r.sessions for r in refs),
                 available_before=before,
-                available_min=min(c.available for c in span),
-                peak_total=max(c.total for c in span),
+                available_min=lowest,
+                peak_total=peak,
                 at=cycle.at.isoformat(),
                 reason="/".join(sorted(reasons)),
             )
@@ -137,9 +185,12 @@ def preview_of(
     blocked: tuple[str, ...] = (),
     leaf=lambda v: v,
     acceptance: dict[str, Any] | None = None,
+    walked: TimelineWalk | None = None,
 ) -> RolloutPreview:
-    """The plan's preview of one pool from its simulated timeline (see RolloutPreview for the fields)."""
+    """The plan's preview of one pool from its simulated timeline (see RolloutPreview for the fields).
+    `walked`: the timeline's walk with the policy's floor, if the caller already made it."""
     pol = inputs.policy
+    walked = walked or walk(timeline, pol.floor_hosts)
     first = timeline.first
     from_versions = tuple(
         sorted(
@@ -158,15 +209,15 @@ def preview_of(
         floor_percent=pol.floor_percent,
         floor_hosts=pol.floor_hosts,
         target_count=pol.count,
-        batches=batches_of(inputs, timeline, leaf),
+        batches=batches_of(inputs, timeline, leaf, walked),
         window_start=window[0].isoformat() if window else None,
         window_end=window[1].isoformat() if window else None,
         gate=dict(gate or {}),
         blocked=tuple(blocked),
         now=tuple(step_summary(s, leaf) for s in (first.steps if first else ())),
-        totals=totals_of(timeline),
-        min_available=lowest_available(timeline, pol.floor_hosts),
-        peak_vms=max((c.total for c in timeline.cycles), default=None),
+        totals=walked.totals,
+        min_available=walked.lowest_available,
+        peak_vms=walked.peak_vms,
         end=timeline.end,
         end_why=end_why,
         finished_at=timeline.finished_at.isoformat() if timeline.finished_at else None,
@@ -177,7 +228,8 @@ def preview_of(
 
 def lowest_available(timeline, floor: int) -> int | None:
     """The lowest Available count once the pool has reached its floor: a pool that starts below it (a new pool,
-    a count-up) is not "below the floor" while it grows; that is the gap the floor rule guards, not ours."""
+    a count-up) is not "below the floor" while it grows; that is the gap the floor rule guards, not ours.
+    (`walk` finds the same figure in its one pass; this is its plain statement.)"""
     available = [c.available for c in timeline.cycles]
     reached = next((i for i, n in enumerate(available) if n >= floor), None)
     return min(available[reached:]) if reached is not None else min(available, default=None)

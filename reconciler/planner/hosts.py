@@ -43,7 +43,7 @@ from reconciler.planner.host_steps import (
     StepOp,
     VersionData,
 )
-from reconciler.planner.hosts_batch import Pairing, creations, new_retirements, retire_steps
+from reconciler.planner.hosts_batch import BusyHosts, Pairing, creations, new_retirements, retire_steps
 from reconciler.planner.hosts_index import HostIndex
 from reconciler.planner.hosts_version import choose_version
 
@@ -97,18 +97,9 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:
     to_retire = None
     # Under acceptance the host being tested is the surge: no retirements.
     if p.window_open and holding is None:
-        to_retire = new_retirements(
-            p,
-            ix,
-            pairs,
-            active=busy.active,
-            n_active=n_active,
-            available=busy.available,
-            in_flight=len(busy.in_flight),
-            retiring=len(busy.retiring),
-            inactive=busy.inactive,
-        )
-        retire_steps(p, d, to_retire)
+        to_retire = new_retirements(p, ix, busy, pairs, n_active)
+        if to_retire:
+            retire_steps(p, d, to_retire)
     elif not p.window_open and (any_outdated or n_active > pol.count):
         if p.next_window:
             d.wait(p.next_window, f"next maintenance window opens {p.next_window.isoformat()}")
@@ -119,16 +110,10 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:
     surge = pol.surge
     room = pol.count + surge - len(p.hosts)
     missing = pol.count - (n_active - pairs.kept(ix, retired_now, busy.inactive))
-    made = creations(
-        p,
-        d,
-        ix,
-        pairs,
-        missing=missing,
-        room=room,
-        create_version=create_version,
-        target=target,
-        in_flight=len(busy.in_flight),
+    made = (
+        creations(p, d, ix, busy, pairs, missing, room, create_version, target)
+        if missing > 0 or room > 0
+        else ()
     )
     d.steps.extend(made)
     if (
@@ -151,67 +136,10 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:
     return d
 
 
-class _Busy:
-    """The busy hosts sorted the way the rules read them, in one pass (each list in pool order)."""
-
-    __slots__ = (
-        "hosts",
-        "failed",
-        "retiring",
-        "active",
-        "grown",
-        "established",
-        "pending",
-        "in_flight",
-        "any_deleting",
-        "available",
-        "inactive",
-    )
-
-    def __init__(self, hosts: list[HostView], quiet_count: int, marked: HostView | None = None) -> None:
-        self.hosts = hosts
-        self.failed: list[HostView] = []  # removed (a deleting one too)
-        self.retiring: list[HostView] = []
-        self.active: list[HostView] = []  # the busy ones; every quiet host is active too
-        self.grown: list[HostView] = []  # active and established
-        self.established: list[HostView] = []  # those of them on a version
-        self.pending: list[HostView] = []  # active, not established yet: new hosts coming up
-        self.in_flight: list[HostView] = []  # those of them not Available yet
-        self.any_deleting = False  # deleting VMs only count toward room
-        self.available = quiet_count  # Available and accepting, among active hosts
-        # Ids of the busy hosts that are not active, and of `marked`, the host marked failed this cycle (the
-        # index still has it unmarked): what the pairing of replacements reads for "active".
-        self.inactive: set[int] = {id(marked)} if marked is not None else set()
-        for h in hosts:
-            deleting = h.deleting
-            if deleting:
-                self.any_deleting = True
-            if h.failed:
-                self.failed.append(h)
-            elif deleting:
-                pass
-            elif h.retiring:
-                self.retiring.append(h)
-            else:
-                self.active.append(h)
-                if h.established:
-                    self.grown.append(h)
-                    if h.version:
-                        self.established.append(h)
-                else:
-                    self.pending.append(h)
-                    if not h.available:
-                        self.in_flight.append(h)
-                if h.accepting_available:
-                    self.available += 1
-                continue
-            self.inactive.add(id(h))
-
-
-def _count_failures(p: PoolInputs, d: Decision, ix: HostIndex) -> tuple[_Busy, int, str | None]:
+def _count_failures(p: PoolInputs, d: Decision, ix: HostIndex) -> tuple[BusyHosts, int, str | None]:
     """Rule 1: the busy hosts (sorted again if one is marked failed now), the failure count and the
     quarantined version (the pin, once the count passes the failure budget)."""
-    busy = _Busy(ix.busy(), ix.quiet_count)
+    busy = BusyHosts(ix.busy(), ix.quiet_count)
     count, failed_version, last = p.failures
     quarantined = p.quarantined
     # Only new hosts are judged (failure_of): managed, not established, retiring, deleting or failed yet.
@@ -227,7 +155,7 @@ def _count_failures(p: PoolInputs, d: Decision, ix: HostIndex) -> tuple[_Busy, i
         d.steps.append(Step(StepOp.MARK_FAILED, host.name, why))
         d.notes.append(f"{host.name} failed: {why.text}")
         hosts = [h if h is not host else _marked_failed(h) for h in busy.hosts]
-        busy = _Busy(hosts, ix.quiet_count, host)
+        busy = BusyHosts(hosts, ix.quiet_count, host)
         if len(newly) > 1:
             d.wait(p.now + POLL, f"{len(newly) - 1} more failed host(s) to count")
     if (
@@ -261,7 +189,7 @@ def _acceptance(
     return holding, rejected, quarantined
 
 
-def _bring_up(p: PoolInputs, d: Decision, busy: _Busy) -> None:
+def _bring_up(p: PoolInputs, d: Decision, busy: BusyHosts) -> None:
     """Rule 3: the next step of each new host, then the waits for VMs being deleted and hosts coming up."""
     now = p.now
     for h in busy.pending:
@@ -291,15 +219,17 @@ def _bring_up(p: PoolInputs, d: Decision, busy: _Busy) -> None:
 
 
 def _settle(
-    p: PoolInputs, d: Decision, ix: HostIndex, busy: _Busy, target: str | None, any_outdated: bool
+    p: PoolInputs, d: Decision, ix: HostIndex, busy: BusyHosts, target: str | None, any_outdated: bool
 ) -> None:
     """Rule 7: converged (stamp the pool: ring gates read it), halted, progressing or waiting."""
     deleting = busy.any_deleting
     done = False
     if target is not None and not d.steps and not busy.retiring and not deleting:
         # No steps: nothing was retired now; failed hosts are busy. So every quiet host is steady.
-        blocked_names = {h.name for h in busy.failed}
-        steady = [h for h in busy.active if h.name not in blocked_names]
+        steady = busy.active
+        if busy.failed:
+            blocked_names = {h.name for h in busy.failed}
+            steady = [h for h in steady if h.name not in blocked_names]
         done = (
             len(steady) + ix.quiet_count == p.policy.count
             and len(ix.quiet.get(target, ())) == ix.quiet_count

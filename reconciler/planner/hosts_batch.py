@@ -55,6 +55,63 @@ def outdated_in_order(outdated: list[HostView], quiet_outdated: list[list[HostVi
     return heapq.merge(sorted(outdated, key=replacement_order), *quiet_outdated, key=replacement_order)
 
 
+class BusyHosts:
+    """The busy hosts sorted the way the rules of `hosts.decide` read them, in one pass (each list in pool order)."""
+
+    __slots__ = (
+        "hosts",
+        "failed",
+        "retiring",
+        "active",
+        "grown",
+        "established",
+        "pending",
+        "in_flight",
+        "any_deleting",
+        "available",
+        "inactive",
+    )
+
+    def __init__(self, hosts: list[HostView], quiet_count: int, marked: HostView | None = None) -> None:
+        self.hosts = hosts
+        self.failed: list[HostView] = []  # removed (a deleting one too)
+        self.retiring: list[HostView] = []
+        self.active: list[HostView] = []  # the busy ones; every quiet host is active too
+        self.grown: list[HostView] = []  # active and established
+        self.established: list[HostView] = []  # those of them on a version
+        self.pending: list[HostView] = []  # active, not established yet: new hosts coming up
+        self.in_flight: list[HostView] = []  # those of them not Available yet
+        self.any_deleting = False  # deleting VMs only count toward room
+        self.available = quiet_count  # Available and accepting, among active hosts
+        # Ids of the busy hosts that are not active, and of `marked`, the host marked failed this cycle (the
+        # index still has it unmarked): what the pairing of replacements reads for "active".
+        self.inactive: set[int] = {id(marked)} if marked is not None else set()
+        for h in hosts:
+            deleting = h.deleting
+            if deleting:
+                self.any_deleting = True
+            if h.failed:
+                self.failed.append(h)
+            elif deleting:
+                pass
+            elif h.retiring:
+                self.retiring.append(h)
+            else:
+                self.active.append(h)
+                if h.established:
+                    self.grown.append(h)
+                    if h.version:
+                        self.established.append(h)
+                else:
+                    self.pending.append(h)
+                    if not h.available:
+                        self.in_flight.append(h)
+                if h.accepting_available:
+                    self.available += 1
+                continue
+            self.inactive.add(id(h))
+
+
 class Pairing:
     """Phase 5's reading of the pool: the outdated hosts, and which of them have their replacement.
 
@@ -107,22 +164,17 @@ class Pairing:
 
 
 def new_retirements(
-    p: PoolInputs,
-    ix: HostIndex,
-    pairs: Pairing,
-    *,
-    active: list[HostView],
-    n_active: int,
-    available: int,
-    in_flight: int,
-    retiring: int,
-    inactive: set[int],
+    p: PoolInputs, ix: HostIndex, busy: BusyHosts, pairs: Pairing, n_active: int
 ) -> list[tuple[HostView, RetireReason]]:
-    """Phase 5, inside a window: the hosts retired this cycle (and why), in the order they were chosen.
-
-    `in_flight` / `retiring`: how many new hosts are not Available yet / how many hosts are being retired."""
+    """Phase 5, inside a window: the hosts retired this cycle (and why), in the order they were chosen."""
     pol = p.policy
-    budget = available - pol.floor_hosts
+    if (
+        not pairs.replaced
+        and (pol.surge or not pairs.any_outdated)
+        and n_active - len(pairs.paired_hosts) <= pol.count
+    ):
+        return []  # most cycles: no replacement is up, no batch to start and no host beyond `count`
+    budget = busy.available - pol.floor_hosts
     to_retire: list[tuple[HostView, RetireReason]] = []
 
     def take(host: HostView, reason: RetireReason) -> bool:
@@ -141,7 +193,7 @@ def new_retirements(
             if repl.established and repl.available:
                 take(h, _REPLACED)
     elif pairs.any_outdated:
-        slots = pol.batch - retiring - in_flight
+        slots = pol.batch - len(busy.retiring) - len(busy.in_flight)
         for h in outdated_in_order(pairs.outdated, pairs.quiet_outdated):
             if slots <= 0:
                 break
@@ -150,10 +202,10 @@ def new_retirements(
             if take(h, _REPLACED):
                 slots -= 1
     chosen = {h.name for h, _ in to_retire} if to_retire else _NO_NAMES
-    surplus = n_active - pairs.kept(ix, chosen, inactive) - pol.count
+    surplus = n_active - pairs.kept(ix, chosen, busy.inactive) - pol.count
     if surplus > 0:
         old_names = {h.name for h in pairs.outdated} | {h.name for g in pairs.quiet_outdated for h in g}
-        remaining = [h for h in (*active, *ix.quiet_hosts()) if h.name not in chosen]
+        remaining = [h for h in (*busy.active, *ix.quiet_hosts()) if h.name not in chosen]
         spare = [h for h in remaining if h.established and h.name.lower() not in pairs.replacement_of]
         spare.sort(key=lambda h: (0 if h.name in old_names else 1, *replacement_order(h)))
         for h in spare:
@@ -192,17 +244,16 @@ def creations(
     p: PoolInputs,
     d: Decision,
     ix: HostIndex,
+    busy: BusyHosts,
     pairs: Pairing,
-    *,
     missing: int,
     room: int,
     create_version: str | None,
     target: str | None,
-    in_flight: int,
 ) -> list[Step]:
-    """Phase 6: the hosts missing for `count` (on `create_version`), then, surging inside a window, the
+    """Phase 6: the `missing` hosts for `count` (on `create_version`), then, surging inside a window, the
     replacements of the next outdated hosts; bounded by `room` and, for replacements, the batch less the
-    `in_flight` new hosts not Available yet."""
+    new hosts not Available yet."""
     pol = p.policy
     names: Iterator[str] | None = None
     made: list[Step] = []
@@ -216,7 +267,7 @@ def creations(
         d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
     room -= len(made)
     if pol.surge and target and p.window_open:
-        slots = pol.batch - in_flight
+        slots = pol.batch - len(busy.in_flight)
         slots = room if room < slots else slots  # min(), without a builtin call per decision
         for h in outdated_in_order(pairs.outdated, pairs.quiet_outdated) if slots > 0 else ():
             if h.name.lower() in pairs.replacement_of:

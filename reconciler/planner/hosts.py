@@ -211,11 +211,10 @@ def _bring_up(p: PoolInputs, d: Decision, busy: BusyHosts) -> None:
         for h in busy.hosts:
             if h.deleting:
                 d.wait(now + POLL, f"{h.name} being deleted")
-    for h in busy.pending:
-        if not h.available:
-            deadline = (h.registered_at or now) + p.policy.health_timeout
-            poll = now + POLL
-            d.wait(deadline if now < deadline < poll else poll, f"{h.name} coming up")
+    poll = now + POLL
+    for h in busy.in_flight:  # the pending hosts not Available yet
+        deadline = (h.registered_at or now) + p.policy.health_timeout
+        d.waits.append((deadline if now < deadline < poll else poll, f"{h.name} coming up"))
 
 
 def _settle(
@@ -242,17 +241,15 @@ def _settle(
             d.mode = _PROVISIONING
         elif any_outdated:
             d.mode = _ROLLOUT
-    settled = not d.steps and not busy.retiring and not busy.in_flight and not deleting
-    if d.mode is _HALTED_MODE and settled:
-        d.state = DecisionState.HALTED
-    elif done and not d.steps:
+    steps = d.steps
+    if d.mode is _HALTED_MODE and not steps and not busy.retiring and not busy.in_flight and not deleting:
+        d.state = DecisionState.HALTED  # and settled
+    elif done and not steps:
         d.state = DecisionState.CONVERGED
-    elif d.steps:
-        d.state = _PROGRESSING
     else:
-        d.state = _WAITING
-    if (d.state is _PROGRESSING or d.state is _WAITING) and not d.waits:
-        d.wait(p.now + POLL, "progressing")
+        d.state = _PROGRESSING if steps else _WAITING
+        if not d.waits:
+            d.wait(p.now + POLL, "progressing")
 
 
 def _marked_failed(host: HostView) -> HostView:

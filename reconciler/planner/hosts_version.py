@@ -29,8 +29,11 @@ def choose_version(
     holding: str | None,
 ) -> tuple[str | None, str | None]:
     """Rule 2: (the version hosts are replaced to, or None; the version hosts added for `count` get)."""
-    pol, now = p.policy, p.now
     target: str | None = p.target
+    if target and quarantined != target and p.target_ready and holding is None and p.gate_ok:
+        d.effective_target = target
+        return target, target  # the usual cycle: nothing stands in the pin's way
+    pol, now = p.policy, p.now
     if p.target and quarantined == p.target:
         if pol.on_failure == "rollback" and p.last_good and p.last_good != p.target:
             target, d.mode = p.last_good, DecisionMode.ROLLBACK

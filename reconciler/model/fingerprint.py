@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring_ascii
 from types import MappingProxyType
 from typing import Any
 
@@ -179,26 +180,41 @@ def label_of(path: str) -> str:
 
 _MAPS = (dict, MappingProxyType)  # what REST JSON and Observed.raw are (an ABC check costs more)
 
-# (label, path parts) per ARM type, split once: a plan fingerprints thousands of resources.
-_COMPILED = {
-    t: tuple((label_of(p), tuple(p.split("."))) for p in paths) for t, paths in FINGERPRINT_FIELDS.items()
-}
+
+def _compile(paths: tuple[str, ...]) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+    """(first part, ((label, remaining parts), ...)) per distinct first part, in `paths` order: `_pick` then
+    looks `properties` up once per resource, not once per field."""
+    groups: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for path in paths:
+        first, *rest = path.split(".")
+        groups.setdefault(first, []).append((label_of(path), tuple(rest)))
+    return tuple((first, tuple(entries)) for first, entries in groups.items())
+
+
+# Split once per ARM type: a plan fingerprints thousands of resources.
+_COMPILED = {t: _compile(paths) for t, paths in FINGERPRINT_FIELDS.items()}
 
 
 def _pick(raw: Mapping[str, Any], arm_type: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, parts in _COMPILED[arm_type]:
-        value: Any = raw
-        for part in parts:
-            value = value.get(part) if isinstance(value, _MAPS) else None
-            if value is None:
-                break
-        if value is None:
+    if not isinstance(raw, _MAPS):
+        return out
+    for first, entries in _COMPILED[arm_type]:
+        top = raw.get(first)
+        if top is None:
             continue
-        if label == "tags":
-            out.update({f"tags.{k}": v for k, v in value.items() if v is not None})
-        else:
-            out[label] = value
+        for label, rest in entries:
+            value: Any = top
+            for part in rest:
+                value = value.get(part) if isinstance(value, _MAPS) else None
+                if value is None:
+                    break
+            if value is None:
+                continue
+            if label == "tags":
+                out.update({f"tags.{k}": v for k, v in value.items() if v is not None})
+            else:
+                out[label] = value
     return out
 
 
@@ -249,8 +265,13 @@ FIELDS_OF = {
 }
 
 
+def picked_fields(arm_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Label → value of every field of `raw` (an ARM resource of `arm_type`) that counts, in no set order."""
+    return FIELDS_OF[arm_type](raw)
+
+
 def fingerprint_fields(arm_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Label → value of every field of `raw` (an ARM resource of `arm_type`) that counts, sorted by label."""
+    """`picked_fields` sorted by label."""
     return dict(sorted(FIELDS_OF[arm_type](raw).items()))
 
 
@@ -299,18 +320,24 @@ class FieldDigests:
     The digests are exactly `field_digests`' (same canonical JSON, same hash)."""
 
     def __init__(self) -> None:
+        self._strings: dict[str, str] = {}  # str value -> digest (JSON strings are keys of _digests)
         self._digests: dict[Any, str] = {}
         self._labels: dict[str, str] = {}
 
     def __call__(self, fields: Mapping[str, Any]) -> dict[str, str]:
-        digests, labels = self._digests, self._labels
+        strings, digests, labels = self._strings, self._digests, self._labels
         out: dict[str, str] = {}
         for label, value in sorted(fields.items()):
-            # A scalar is its own key (with its type: True, 1 and "1" differ); anything else its JSON.
-            key: Any = (value.__class__, value) if value.__class__ in _SCALARS else canonical_json(value)
-            digest = digests.get(key)
-            if digest is None:
-                digest = digests[key] = _digest(key if isinstance(key, str) else canonical_json(value))
+            if value.__class__ is str:  # most values: ids, names, tags (their JSON is one C call)
+                digest = strings.get(value)
+                if digest is None:
+                    digest = strings[value] = _digest(encode_basestring_ascii(value))
+            else:
+                # Another scalar is its own key (with its type: True, 1 and 1.0 differ); anything else its JSON.
+                key: Any = (value.__class__, value) if value.__class__ in _SCALARS else canonical_json(value)
+                digest = digests.get(key)
+                if digest is None:
+                    digest = digests[key] = _digest(key if isinstance(key, str) else canonical_json(value))
             out[labels.setdefault(label, label)] = digest
         return out
 

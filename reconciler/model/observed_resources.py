@@ -24,6 +24,7 @@ from reconciler.model.fingerprint import (
     VIRTUAL_MACHINE,
     fingerprint,
     fingerprint_fields,
+    picked_fields,
 )
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -278,9 +279,10 @@ class ObservedSessionHost(_Resource):
 
     @property
     def fingerprint_fields(self) -> dict[str, Any]:
-        fields = fingerprint_fields(self.arm_type, self.raw)
+        fields = picked_fields(self.arm_type, self.raw)  # both unsorted: the union is sorted once
         if self.vm is not None:
-            fields.update({_vm_label(k): v for k, v in self.vm.fingerprint_fields.items()})
+            for label, value in picked_fields(self.vm.arm_type, self.vm.raw).items():
+                fields[_vm_label(label)] = value
         elif self.vm_id:
             fields["vm"] = "absent"
         return dict(sorted(fields.items()))

@@ -20,6 +20,7 @@ import jsonpatch
 
 from reconciler.model.observed import normalize_region
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key, coded
+from reconciler.planner.patches import members_patch
 
 _DATE_KEYS = ("endOfLifeDate",)
 _REGION_KEYS = ("location",)
@@ -176,7 +177,9 @@ def compare(
     before, after = _normalised_sides(observed_raw, desired_body, ignore)
     if before == after:
         return Comparison(lambda: (before, after), [])
-    patch = jsonpatch.make_patch(before, after).patch
+    patch = members_patch(before, after)  # the usual case (the projection has no member `after` lacks)
+    if patch is None:
+        patch = jsonpatch.make_patch(before, after).patch
     return Comparison(lambda: (before, after), sorted(patch, key=lambda op: (op["path"], op["op"])))
 
 

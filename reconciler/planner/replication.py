@@ -11,7 +11,6 @@ for deletion"), so the region diff waits for the operation to end and is planned
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonpatch
@@ -20,6 +19,7 @@ from reconciler.model.observed import ObservedImageVersion
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.planner.bodies import target_regions
 from reconciler.planner.diff import Outcome
+from reconciler.planner.patches import regions_patch
 
 
 def _observed_regions(observed: ObservedImageVersion) -> dict[str, dict[str, Any]]:
@@ -110,9 +110,8 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
         )
         return out
     final = {**{n: have[n] for n in have if n not in remove}, **wanted}
-    before_regions, after_regions = [have[n] for n in sorted(have)], [final[n] for n in sorted(final)]
-    before = {"properties": {"publishingProfile": {"targetRegions": before_regions}}}
-    after = {"properties": {"publishingProfile": {"targetRegions": after_regions}}}
+    before = {"properties": {"publishingProfile": {"targetRegions": [have[n] for n in sorted(have)]}}}
+    after = {"properties": {"publishingProfile": {"targetRegions": [final[n] for n in sorted(final)]}}}
     parts = []
     if add:
         parts.append(f"add {', '.join(add)}")
@@ -131,7 +130,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
             f"{origin}: {label}: " + "; ".join(parts),
             before=before,
             after=after,
-            patch=_regions_patch(before_regions, after_regions) or jsonpatch.make_patch(before, after).patch,
+            patch=_patch(before, after),
             # An update first: it may be what allows the removal (safetyProfile).
             depends_on=tuple(
                 change_key(a, version.arm_id)
@@ -145,30 +144,13 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
     return out
 
 
-_REGIONS_PATH = "/properties/publishingProfile/targetRegions"
-_SCALARS = (str, int, bool, type(None))  # equal values of one of these types have one JSON form (not floats)
-
-
-def _regions_patch(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`jsonpatch.make_patch` of the region lists (wrapped as in plan_replication) when both name the same
-    regions in the same order, each with the same scalar fields (the usual replica-count or
-    excludeFromLatest change): it pairs the regions by position then, the names being unique, and replaces
-    each field whose JSON differs, which is what this writes directly. Empty: not that case (nor a change)."""
-    if len(before) != len(after):
-        return []
-    patch = []
-    for i, (old, new) in enumerate(zip(before, after, strict=True)):
-        if old.keys() != new.keys() or old["name"] != new["name"]:
-            return []
-        for k, value in old.items():
-            wanted = new[k]
-            if type(value) not in _SCALARS or type(wanted) not in _SCALARS:
-                return []
-            if (type(value) is not type(wanted) or value != wanted) and json.dumps(value) != json.dumps(
-                wanted
-            ):
-                patch.append({"op": "replace", "path": f"{_REGIONS_PATH}/{i}/{k}", "value": wanted})
-    return patch
+def _patch(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    regions = regions_patch(
+        before["properties"]["publishingProfile"]["targetRegions"],
+        after["properties"]["publishingProfile"]["targetRegions"],
+        "/properties/publishingProfile/targetRegions",
+    )
+    return jsonpatch.make_patch(before, after).patch if regions is None else regions
 
 
 def readiness(observed: ObservedImageVersion | None, region: str) -> str | None:

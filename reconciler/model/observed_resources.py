@@ -23,7 +23,6 @@ from reconciler.model.fingerprint import (
     USER_SESSION,
     VIRTUAL_MACHINE,
     fingerprint,
-    fingerprint_fields,
     picked_fields,
 )
 
@@ -99,13 +98,18 @@ class _Resource:
     @property
     def fingerprint_fields(self) -> dict[str, Any]:
         """Label → value of the observed fields that count toward the fingerprint (configuration only)."""
-        return fingerprint_fields(self.arm_type, self.raw)
+        return dict(sorted(self.unsorted_fingerprint_fields.items()))
+
+    @property
+    def unsorted_fingerprint_fields(self) -> dict[str, Any]:
+        """`fingerprint_fields` in no set order, for what sorts them itself (the hash, the field digests)."""
+        return picked_fields(self.arm_type, self.raw)
 
     @property
     def fingerprint(self) -> str:
         """The hash of `fingerprint_fields` (computed on first use, then kept)."""
         if self._fingerprint is None:
-            object.__setattr__(self, "_fingerprint", fingerprint(self.fingerprint_fields))
+            object.__setattr__(self, "_fingerprint", fingerprint(self.unsorted_fingerprint_fields))
         return self._fingerprint
 
 
@@ -278,14 +282,14 @@ class ObservedSessionHost(_Resource):
     vm: ObservedVM | None = field(default=None, repr=False, compare=False)
 
     @property
-    def fingerprint_fields(self) -> dict[str, Any]:
-        fields = picked_fields(self.arm_type, self.raw)  # both unsorted: the union is sorted once
+    def unsorted_fingerprint_fields(self) -> dict[str, Any]:
+        fields = picked_fields(self.arm_type, self.raw)
         if self.vm is not None:
-            for label, value in picked_fields(self.vm.arm_type, self.vm.raw).items():
+            for label, value in self.vm.unsorted_fingerprint_fields.items():
                 fields[_vm_label(label)] = value
         elif self.vm_id:
             fields["vm"] = "absent"
-        return dict(sorted(fields.items()))
+        return fields
 
 
 def _vm_label(field_label: str) -> str:

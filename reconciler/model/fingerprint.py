@@ -181,29 +181,31 @@ def label_of(path: str) -> str:
 _MAPS = (dict, MappingProxyType)  # what REST JSON and Observed.raw are (an ABC check costs more)
 
 
-def _compile(paths: tuple[str, ...]) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
-    """(first part, ((label, remaining parts), ...)) per distinct first part, in `paths` order: `_pick` then
-    looks `properties` up once per resource, not once per field."""
-    groups: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+def _compile(paths: tuple[str, ...], prefix: str = "") -> tuple:
+    """Per first part of `paths`, in order, its fields' (`prefix` + label, other parts, is tags)."""
+    groups: dict[str, list[tuple[str, tuple[str, ...], bool]]] = {}
     for path in paths:
         first, *rest = path.split(".")
-        groups.setdefault(first, []).append((label_of(path), tuple(rest)))
+        label = label_of(path)
+        groups.setdefault(first, []).append((prefix + label, tuple(rest), label == "tags"))
     return tuple((first, tuple(entries)) for first, entries in groups.items())
 
 
-# Split once per ARM type: a plan fingerprints thousands of resources.
+# Split once per ARM type (a plan fingerprints thousands of resources; grouped so `properties` is looked up
+# once), and for the VM fields a host's fingerprint counts as `vm.<label>` (observed_resources).
 _COMPILED = {t: _compile(paths) for t, paths in FINGERPRINT_FIELDS.items()}
+_HOST_VM = _compile(FINGERPRINT_FIELDS[VIRTUAL_MACHINE], "vm.")
 
 
-def _pick(raw: Mapping[str, Any], arm_type: str) -> dict[str, Any]:
+def _pick(raw: Mapping[str, Any], compiled: tuple) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not isinstance(raw, _MAPS):
         return out
-    for first, entries in _COMPILED[arm_type]:
+    for first, entries in compiled:
         top = raw.get(first)
         if top is None:
             continue
-        for label, rest in entries:
+        for label, rest, tags in entries:
             value: Any = top
             for part in rest:
                 value = value.get(part) if isinstance(value, _MAPS) else None
@@ -211,42 +213,47 @@ def _pick(raw: Mapping[str, Any], arm_type: str) -> dict[str, Any]:
                     break
             if value is None:
                 continue
-            if label == "tags":
-                out.update({f"tags.{k}": v for k, v in value.items() if v is not None})
+            if tags:
+                out.update({f"{label}.{k}": v for k, v in value.items() if v is not None})
             else:
                 out[label] = value
     return out
 
 
 def gallery_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, GALLERY)
+    return _pick(raw, _COMPILED[GALLERY])
 
 
 def image_definition_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, IMAGE_DEFINITION)
+    return _pick(raw, _COMPILED[IMAGE_DEFINITION])
 
 
 def image_version_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, IMAGE_VERSION)
+    return _pick(raw, _COMPILED[IMAGE_VERSION])
 
 
 def image_template_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, IMAGE_TEMPLATE)
+    return _pick(raw, _COMPILED[IMAGE_TEMPLATE])
 
 
 def host_pool_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, HOST_POOL)
+    return _pick(raw, _COMPILED[HOST_POOL])
 
 
 def session_host_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """`allowNewSession` defaults to true in AVD: an absent value and `true` are the same drain state."""
-    out = _pick(raw, SESSION_HOST)
+    out = _pick(raw, _COMPILED[SESSION_HOST])
     out["allowNewSession"] = out.get("allowNewSession", True) is not False
     return out
 
 
 def vm_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, VIRTUAL_MACHINE)
+    return _pick(raw, _COMPILED[VIRTUAL_MACHINE])
+
+
+def host_vm_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`vm_fields`, each labelled `vm.<label>`."""
+    return _pick(raw, _HOST_VM)
 
 
 def user_session_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,13 +272,8 @@ FIELDS_OF = {
 }
 
 
-def picked_fields(arm_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Label → value of every field of `raw` (an ARM resource of `arm_type`) that counts, in no set order."""
-    return FIELDS_OF[arm_type](raw)
-
-
 def fingerprint_fields(arm_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """`picked_fields` sorted by label."""
+    """Label → value of every field of `raw` (an ARM resource of `arm_type`) that counts, sorted by label."""
     return dict(sorted(FIELDS_OF[arm_type](raw).items()))
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from reconciler.model.acceptance import HealthCheck
 from reconciler.model.fingerprint import (
+    FIELDS_OF,
     GALLERY,
     HOST_POOL,
     IMAGE_DEFINITION,
@@ -23,7 +24,7 @@ from reconciler.model.fingerprint import (
     USER_SESSION,
     VIRTUAL_MACHINE,
     fingerprint,
-    picked_fields,
+    host_vm_fields,
 )
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -103,7 +104,7 @@ class _Resource:
     @property
     def unsorted_fingerprint_fields(self) -> dict[str, Any]:
         """`fingerprint_fields` in no set order, for what sorts them itself (the hash, the field digests)."""
-        return picked_fields(self.arm_type, self.raw)
+        return FIELDS_OF[self.arm_type](self.raw)
 
     @property
     def fingerprint(self) -> str:
@@ -283,27 +284,12 @@ class ObservedSessionHost(_Resource):
 
     @property
     def unsorted_fingerprint_fields(self) -> dict[str, Any]:
-        fields = picked_fields(self.arm_type, self.raw)
+        fields = FIELDS_OF[self.arm_type](self.raw)
         if self.vm is not None:
-            for label, value in self.vm.unsorted_fingerprint_fields.items():
-                fields[_vm_label(label)] = value
+            fields.update(host_vm_fields(self.vm.raw))
         elif self.vm_id:
             fields["vm"] = "absent"
         return fields
-
-
-def _vm_label(field_label: str) -> str:
-    """`vm.<label>`, one string per label: a plan keeps these labels for every host it fingerprints. Labels
-    are field paths and tag names, a small set; past 10,000 of them they are no longer kept."""
-    label = _VM_LABELS.get(field_label)
-    if label is None:
-        label = f"vm.{field_label}"
-        if len(_VM_LABELS) < 10_000:
-            _VM_LABELS[field_label] = label
-    return label
-
-
-_VM_LABELS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,13 +48,16 @@ def operation_in_flight(observed: ObservedImageVersion) -> str | None:
     return None
 
 
-def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
+def plan_replication(
+    version, observed: ObservedImageVersion, regions: list[dict[str, Any]] | None = None
+) -> Outcome:
     """A REPLICATE change when the regions differ (or a region failed), plus errors for what cannot change.
 
     While the version's own operation runs, the difference is only reported (a no-op that says what it waits
-    for): the PATCH would be refused, and the regions it would compare are not final yet."""
+    for): the PATCH would be refused, and the regions it would compare are not final yet. `regions`: the
+    version's `target_regions`, when the caller has them already (in its body)."""
     out = Outcome()
-    wanted = {r["name"]: r for r in target_regions(version)}
+    wanted = {r["name"]: r for r in (target_regions(version) if regions is None else regions)}
     have = _observed_regions(observed)
     if wanted == have and not any(r.state == "Failed" for r in observed.replication or ()):
         return out  # the usual case (10,000 versions in the large estate): same regions, nothing to retry

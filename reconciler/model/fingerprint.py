@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring_ascii
 from types import MappingProxyType
 from typing import Any
 
@@ -179,58 +180,80 @@ def label_of(path: str) -> str:
 
 _MAPS = (dict, MappingProxyType)  # what REST JSON and Observed.raw are (an ABC check costs more)
 
-# (label, path parts) per ARM type, split once: a plan fingerprints thousands of resources.
-_COMPILED = {
-    t: tuple((label_of(p), tuple(p.split("."))) for p in paths) for t, paths in FINGERPRINT_FIELDS.items()
-}
+
+def _compile(paths: tuple[str, ...], prefix: str = "") -> tuple:
+    """Per first part of `paths`, in order, its fields' (`prefix` + label, other parts, is tags)."""
+    groups: dict[str, list[tuple[str, tuple[str, ...], bool]]] = {}
+    for path in paths:
+        first, *rest = path.split(".")
+        label = label_of(path)
+        groups.setdefault(first, []).append((prefix + label, tuple(rest), label == "tags"))
+    return tuple((first, tuple(entries)) for first, entries in groups.items())
 
 
-def _pick(raw: Mapping[str, Any], arm_type: str) -> dict[str, Any]:
+# Split once per ARM type (a plan fingerprints thousands of resources; grouped so `properties` is looked up
+# once), and for the VM fields a host's fingerprint counts as `vm.<label>` (observed_resources).
+_COMPILED = {t: _compile(paths) for t, paths in FINGERPRINT_FIELDS.items()}
+_HOST_VM = _compile(FINGERPRINT_FIELDS[VIRTUAL_MACHINE], "vm.")
+
+
+def _pick(raw: Mapping[str, Any], compiled: tuple) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, parts in _COMPILED[arm_type]:
-        value: Any = raw
-        for part in parts:
-            value = value.get(part) if isinstance(value, _MAPS) else None
-            if value is None:
-                break
-        if value is None:
+    if not isinstance(raw, _MAPS):
+        return out
+    for first, entries in compiled:
+        top = raw.get(first)
+        if top is None:
             continue
-        if label == "tags":
-            out.update({f"tags.{k}": v for k, v in value.items() if v is not None})
-        else:
-            out[label] = value
+        for label, rest, tags in entries:
+            value: Any = top
+            for part in rest:
+                value = value.get(part) if isinstance(value, _MAPS) else None
+                if value is None:
+                    break
+            if value is None:
+                continue
+            if tags:
+                out.update({f"{label}.{k}": v for k, v in value.items() if v is not None})
+            else:
+                out[label] = value
     return out
 
 
 def gallery_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, GALLERY)
+    return _pick(raw, _COMPILED[GALLERY])
 
 
 def image_definition_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, IMAGE_DEFINITION)
+    return _pick(raw, _COMPILED[IMAGE_DEFINITION])
 
 
 def image_version_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, IMAGE_VERSION)
+    return _pick(raw, _COMPILED[IMAGE_VERSION])
 
 
 def image_template_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, IMAGE_TEMPLATE)
+    return _pick(raw, _COMPILED[IMAGE_TEMPLATE])
 
 
 def host_pool_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, HOST_POOL)
+    return _pick(raw, _COMPILED[HOST_POOL])
 
 
 def session_host_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """`allowNewSession` defaults to true in AVD: an absent value and `true` are the same drain state."""
-    out = _pick(raw, SESSION_HOST)
+    out = _pick(raw, _COMPILED[SESSION_HOST])
     out["allowNewSession"] = out.get("allowNewSession", True) is not False
     return out
 
 
 def vm_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return _pick(raw, VIRTUAL_MACHINE)
+    return _pick(raw, _COMPILED[VIRTUAL_MACHINE])
+
+
+def host_vm_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`vm_fields`, each labelled `vm.<label>`."""
+    return _pick(raw, _HOST_VM)
 
 
 def user_session_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,18 +322,24 @@ class FieldDigests:
     The digests are exactly `field_digests`' (same canonical JSON, same hash)."""
 
     def __init__(self) -> None:
+        self._strings: dict[str, str] = {}  # str value -> digest (JSON strings are keys of _digests)
         self._digests: dict[Any, str] = {}
         self._labels: dict[str, str] = {}
 
     def __call__(self, fields: Mapping[str, Any]) -> dict[str, str]:
-        digests, labels = self._digests, self._labels
+        strings, digests, labels = self._strings, self._digests, self._labels
         out: dict[str, str] = {}
         for label, value in sorted(fields.items()):
-            # A scalar is its own key (with its type: True, 1 and "1" differ); anything else its JSON.
-            key: Any = (value.__class__, value) if value.__class__ in _SCALARS else canonical_json(value)
-            digest = digests.get(key)
-            if digest is None:
-                digest = digests[key] = _digest(key if isinstance(key, str) else canonical_json(value))
+            if value.__class__ is str:  # most values: ids, names, tags (their JSON is one C call)
+                digest = strings.get(value)
+                if digest is None:
+                    digest = strings[value] = _digest(encode_basestring_ascii(value))
+            else:
+                # Another scalar is its own key (with its type: True, 1 and 1.0 differ); anything else its JSON.
+                key: Any = (value.__class__, value) if value.__class__ in _SCALARS else canonical_json(value)
+                digest = digests.get(key)
+                if digest is None:
+                    digest = digests[key] = _digest(key if isinstance(key, str) else canonical_json(value))
             out[labels.setdefault(label, label)] = digest
         return out
 

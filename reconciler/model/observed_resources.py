@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from reconciler.model.acceptance import HealthCheck
 from reconciler.model.fingerprint import (
+    FIELDS_OF,
     GALLERY,
     HOST_POOL,
     IMAGE_DEFINITION,
@@ -23,7 +24,7 @@ from reconciler.model.fingerprint import (
     USER_SESSION,
     VIRTUAL_MACHINE,
     fingerprint,
-    fingerprint_fields,
+    host_vm_fields,
 )
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -98,13 +99,18 @@ class _Resource:
     @property
     def fingerprint_fields(self) -> dict[str, Any]:
         """Label → value of the observed fields that count toward the fingerprint (configuration only)."""
-        return fingerprint_fields(self.arm_type, self.raw)
+        return dict(sorted(self.unsorted_fingerprint_fields.items()))
+
+    @property
+    def unsorted_fingerprint_fields(self) -> dict[str, Any]:
+        """`fingerprint_fields` in no set order, for what sorts them itself (the hash, the field digests)."""
+        return FIELDS_OF[self.arm_type](self.raw)
 
     @property
     def fingerprint(self) -> str:
         """The hash of `fingerprint_fields` (computed on first use, then kept)."""
         if self._fingerprint is None:
-            object.__setattr__(self, "_fingerprint", fingerprint(self.fingerprint_fields))
+            object.__setattr__(self, "_fingerprint", fingerprint(self.unsorted_fingerprint_fields))
         return self._fingerprint
 
 
@@ -277,27 +283,13 @@ class ObservedSessionHost(_Resource):
     vm: ObservedVM | None = field(default=None, repr=False, compare=False)
 
     @property
-    def fingerprint_fields(self) -> dict[str, Any]:
-        fields = fingerprint_fields(self.arm_type, self.raw)
+    def unsorted_fingerprint_fields(self) -> dict[str, Any]:
+        fields = FIELDS_OF[self.arm_type](self.raw)
         if self.vm is not None:
-            fields.update({_vm_label(k): v for k, v in self.vm.fingerprint_fields.items()})
+            fields.update(host_vm_fields(self.vm.raw))
         elif self.vm_id:
             fields["vm"] = "absent"
-        return dict(sorted(fields.items()))
-
-
-def _vm_label(field_label: str) -> str:
-    """`vm.<label>`, one string per label: a plan keeps these labels for every host it fingerprints. Labels
-    are field paths and tag names, a small set; past 10,000 of them they are no longer kept."""
-    label = _VM_LABELS.get(field_label)
-    if label is None:
-        label = f"vm.{field_label}"
-        if len(_VM_LABELS) < 10_000:
-            _VM_LABELS[field_label] = label
-    return label
-
-
-_VM_LABELS: dict[str, str] = {}
+        return fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +20,7 @@ import jsonpatch
 
 from reconciler.model.observed import normalize_region
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key, coded
+from reconciler.planner.patches import members_patch
 
 _DATE_KEYS = ("endOfLifeDate",)
 _REGION_KEYS = ("location",)
@@ -130,11 +132,27 @@ def _drop(body: dict[str, Any], pointers: Iterable[str]) -> dict[str, Any]:
     return body
 
 
-@dataclass(frozen=True)
 class Comparison:
-    before: dict[str, Any]
-    after: dict[str, Any]
-    patch: list[dict[str, Any]]
+    """`before`: the observed resource projected onto the desired body, `after`: that body, both normalised;
+    `patch` turns one into the other. The sides are built on first use: when the raw values already agree,
+    the patch is known to be empty without them, and such a resource's sides are rarely shown (an adoption
+    or a repair does)."""
+
+    def __init__(self, sides: Callable[[], tuple[dict[str, Any], dict[str, Any]]], patch: list) -> None:
+        self._sides = sides
+        self.patch: list[dict[str, Any]] = patch
+
+    @cached_property
+    def _built(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._sides()
+
+    @property
+    def before(self) -> dict[str, Any]:
+        return self._built[0]
+
+    @property
+    def after(self) -> dict[str, Any]:
+        return self._built[1]
 
     @property
     def changed_paths(self) -> list[str]:
@@ -149,14 +167,70 @@ class Comparison:
 def compare(
     observed_raw: Mapping[str, Any], desired_body: Mapping[str, Any], ignore: Iterable[str] = ()
 ) -> Comparison:
+    ignore = tuple(ignore)
+    if _agrees(observed_raw, desired_body, _skip_tree(ignore)):  # most resources of a converged estate
+
+        def sides() -> tuple[dict[str, Any], dict[str, Any]]:
+            return _normalised_sides(observed_raw, desired_body, ignore)
+
+        return Comparison(sides, [])
+    before, after = _normalised_sides(observed_raw, desired_body, ignore)
+    if before == after:
+        return Comparison(lambda: (before, after), [])
+    patch = members_patch(before, after)  # the usual case (the projection has no member `after` lacks)
+    if patch is None:
+        patch = jsonpatch.make_patch(before, after).patch
+    return Comparison(lambda: (before, after), sorted(patch, key=lambda op: (op["path"], op["op"])))
+
+
+def _normalised_sides(
+    observed_raw: Mapping[str, Any], desired_body: Mapping[str, Any], ignore: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     # normalise() builds new containers, so the ignored fields can be dropped from its result in place:
     # the same as normalise(without(...)) without a deep copy of every body.
     after = _drop(normalise(desired_body), ignore)
-    before = normalised_projection(observed_raw, after)
-    if before == after:  # the common case on a converged estate; make_patch is the expensive part
-        return Comparison(before, after, [])
-    patch = jsonpatch.make_patch(before, after).patch
-    return Comparison(before, after, sorted(patch, key=lambda op: (op["path"], op["op"])))
+    return normalised_projection(observed_raw, after), after
+
+
+_KEEP: Mapping[str, Any] = MappingProxyType({})  # under a key no ignored pointer goes through
+
+
+def _skip_tree(pointers: tuple[str, ...]) -> dict[str, Any]:
+    """The pointers `_drop` removes, as nested dicts: None drops the key, a dict goes on into its value."""
+    tree: dict[str, Any] = {}
+    for pointer in pointers:
+        *path, last = pointer.strip("/").split("/")
+        node: dict[str, Any] | None = tree
+        for part in path:
+            node = node.setdefault(part, {})
+            if node is None:  # a shorter pointer drops the whole of it
+                break
+        if node is not None:
+            node[last] = None
+    return tree
+
+
+def _agrees(observed: Any, desired: Mapping[str, Any], skip: Mapping[str, Any]) -> bool:
+    """True when every field of `desired` (but those `skip` drops) equals the observed one as it is, so the
+    normalised sides compare equal too (normalising equal values gives equal values). Lists are not looked
+    into (their items are projected and sorted): False means "not sure", and compare() diffs in full."""
+    if not isinstance(observed, _MAPPINGS):
+        return False
+    for k, v in desired.items():
+        sub = skip.get(k, _KEEP)
+        if sub is None:
+            continue
+        if k not in observed:
+            return False
+        if type(v) in _PLAIN:
+            if observed[k] != v:
+                return False
+        elif isinstance(v, _MAPPINGS):
+            if not _agrees(observed[k], v, sub):
+                return False
+        else:
+            return False
+    return True
 
 
 @dataclass

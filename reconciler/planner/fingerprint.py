@@ -76,7 +76,7 @@ def collect_fingerprint_fields(
     for rid in fingerprints:
         resource = observed.get(rid)
         if resource is not None:
-            out[rid] = digests(resource.fingerprint_fields)
+            out[rid] = digests(resource.unsorted_fingerprint_fields)  # both sort the fields
     return out
 
 

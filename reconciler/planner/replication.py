@@ -19,6 +19,7 @@ from reconciler.model.observed import ObservedImageVersion
 from reconciler.model.plan import Action, Change, ChangeReason, Diagnostic, Severity, change_key
 from reconciler.planner.bodies import target_regions
 from reconciler.planner.diff import Outcome
+from reconciler.planner.patches import regions_patch
 
 
 def _observed_regions(observed: ObservedImageVersion) -> dict[str, dict[str, Any]]:
@@ -47,13 +48,16 @@ def operation_in_flight(observed: ObservedImageVersion) -> str | None:
     return None
 
 
-def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
+def plan_replication(
+    version, observed: ObservedImageVersion, regions: list[dict[str, Any]] | None = None
+) -> Outcome:
     """A REPLICATE change when the regions differ (or a region failed), plus errors for what cannot change.
 
     While the version's own operation runs, the difference is only reported (a no-op that says what it waits
-    for): the PATCH would be refused, and the regions it would compare are not final yet."""
+    for): the PATCH would be refused, and the regions it would compare are not final yet. `regions`: the
+    version's `target_regions`, when the caller has them already (in its body)."""
     out = Outcome()
-    wanted = {r["name"]: r for r in target_regions(version)}
+    wanted = {r["name"]: r for r in (target_regions(version) if regions is None else regions)}
     have = _observed_regions(observed)
     if wanted == have and not any(r.state == "Failed" for r in observed.replication or ()):
         return out  # the usual case (10,000 versions in the large estate): same regions, nothing to retry
@@ -129,7 +133,7 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
             f"{origin}: {label}: " + "; ".join(parts),
             before=before,
             after=after,
-            patch=jsonpatch.make_patch(before, after).patch,
+            patch=_patch(before, after),
             # An update first: it may be what allows the removal (safetyProfile).
             depends_on=tuple(
                 change_key(a, version.arm_id)
@@ -141,6 +145,15 @@ def plan_replication(version, observed: ObservedImageVersion) -> Outcome:
         )
     )
     return out
+
+
+def _patch(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    regions = regions_patch(
+        before["properties"]["publishingProfile"]["targetRegions"],
+        after["properties"]["publishingProfile"]["targetRegions"],
+        "/properties/publishingProfile/targetRegions",
+    )
+    return jsonpatch.make_patch(before, after).patch if regions is None else regions
 
 
 def readiness(observed: ObservedImageVersion | None, region: str) -> str | None:

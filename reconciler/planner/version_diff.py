@@ -96,7 +96,9 @@ def plan_declared(ctx: Context, version, observed, superseded: bool, out: Outcom
                     reason_code=code,
                 )
             )
-    replication = plan_replication(version, observed)
+    replication = plan_replication(
+        version, observed, body["properties"]["publishingProfile"]["targetRegions"]
+    )
     out.changes.extend(replication.changes)
     out.diagnostics.extend(replication.diagnostics)
 

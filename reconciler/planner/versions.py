@@ -66,55 +66,55 @@ def _plan_definition(ctx: Context, definition, in_use: dict[str, dict[str, str]]
                 bool(o and ctx.owned(o)),
             )
         )
-    usage = in_use.get(norm_id(definition.arm_id), {})
+    definition_id = definition.arm_id
+    usage = in_use.get(norm_id(definition_id), {})
     origin = definition.origin("spec.retention")
     for decision in decide_retention(facts, policy, usage, ctx.now):
-        version_id = f"{definition.arm_id}/versions/{decision.name}"
         o = observed.get(decision.name)
-        reason = f"{origin}: retention of {definition.key}: {decision.reason}"
-        if decision.decision is Decision.DELETE:
-            out.changes.append(
-                Change(
-                    Action.DELETE,
-                    "image-version",
-                    version_id,
-                    reason,
-                    before=_brief(o),
-                    fingerprint=o.fingerprint,
-                    reason_code=ChangeReason.RETENTION,
-                )
-            )
-        elif decision.decision is Decision.DEPRECATE:
-            after = {}
-            if decision.exclude_from_latest is not None:
-                after["excludeFromLatest"] = decision.exclude_from_latest
-            if decision.end_of_life is not None:
-                after["endOfLifeDate"] = decision.end_of_life.isoformat()
-            before = {"excludeFromLatest": o.exclude_from_latest, "endOfLifeDate": None}
-            patch = [
-                {"op": "add", "path": f"/properties/publishingProfile/{k}", "value": v}
-                for k, v in after.items()
-            ]
-            out.changes.append(
-                Change(
-                    Action.DEPRECATE,
-                    "image-version",
-                    version_id,
-                    reason,
-                    before=before,
-                    after=after,
-                    patch=patch,
-                    fingerprint=o.fingerprint,
-                    reason_code=ChangeReason.RETENTION,
-                )
-            )
-        elif decision.decision in (Decision.PROTECT, Decision.SKIP_CREATE):
-            code = (
-                ChangeReason.PROTECTED if decision.decision is Decision.PROTECT else ChangeReason.SKIP_CREATE
-            )
-            out.changes.append(Change(Action.NO_OP, "image-version", version_id, reason, reason_code=code))
+        if decision.decision is not Decision.KEEP:  # the usual decision, which the plan does not show
+            version_id = f"{definition_id}/versions/{decision.name}"
+            reason = f"{origin}: retention of {definition.key}: {decision.reason}"
+            out.changes.append(_retention_change(version_id, reason, decision, o))
         if decision.name in desired and decision.decision is not Decision.SKIP_CREATE:
             plan_declared(ctx, desired[decision.name], o, decision.superseded, out)
+
+
+def _retention_change(version_id: str, reason: str, decision, o) -> Change:
+    """What a decision other than keep plans: a delete, a deprecation, or a no-op that says why not."""
+    if decision.decision is Decision.DELETE:
+        return Change(
+            Action.DELETE,
+            "image-version",
+            version_id,
+            reason,
+            before=_brief(o),
+            fingerprint=o.fingerprint,
+            reason_code=ChangeReason.RETENTION,
+        )
+    if decision.decision is Decision.DEPRECATE:
+        after = {}
+        if decision.exclude_from_latest is not None:
+            after["excludeFromLatest"] = decision.exclude_from_latest
+        if decision.end_of_life is not None:
+            after["endOfLifeDate"] = decision.end_of_life.isoformat()
+        before = {"excludeFromLatest": o.exclude_from_latest, "endOfLifeDate": None}
+        patch = [
+            {"op": "add", "path": f"/properties/publishingProfile/{k}", "value": v} for k, v in after.items()
+        ]
+        return Change(
+            Action.DEPRECATE,
+            "image-version",
+            version_id,
+            reason,
+            before=before,
+            after=after,
+            patch=patch,
+            fingerprint=o.fingerprint,
+            reason_code=ChangeReason.RETENTION,
+        )
+    assert decision.decision in (Decision.PROTECT, Decision.SKIP_CREATE), decision
+    code = ChangeReason.PROTECTED if decision.decision is Decision.PROTECT else ChangeReason.SKIP_CREATE
+    return Change(Action.NO_OP, "image-version", version_id, reason, reason_code=code)
 
 
 def _brief(o) -> dict:

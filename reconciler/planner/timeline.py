@@ -33,6 +33,7 @@ from reconciler.planner.timeline_world import (
     apply_steps,
     complete,
     copy_of,
+    fields_only,
     sign_out_later,
 )
 
@@ -122,7 +123,7 @@ def simulate_rollout(
     """
     world = World(inputs, incremental)
     now = inputs.now
-    p = inputs
+    p = copy_of(inputs)  # the simulation's own, which every cycle moves on in place (_at)
     cycles: list[Cycle] = []
     assumptions: list[str] = []
     gate_opens = gate_opens_at or inputs.gate_until
@@ -237,9 +238,9 @@ def _users_only(d: Decision, p: PoolInputs, world: World) -> bool:
 
 
 def _at(p: PoolInputs, world: World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
-    copy = object.__new__(PoolInputs)  # copy_of(p, ...), without a keyword dict per cycle
-    fields = copy.__dict__
-    fields.update(p.__dict__)
+    """The pool as the cycle at `now` sees it: `p` itself, changed in place. It is the simulation's own copy
+    (simulate_rollout copies the caller's first), which nothing holds beyond the cycle that read it."""
+    fields = fields_only(p).__dict__
     fields["now"], fields["hosts"] = now, world.live()
     if not p.target_ready and ready_at is not None and now >= ready_at:
         fields.update(target_ready=True, target_why="")
@@ -252,7 +253,7 @@ def _at(p: PoolInputs, world: World, now: datetime, ready_at, gate_opens, window
         at, host = world.accepted
         verdict = Acceptance(AcceptanceState.PASSED, at.isoformat(), host)
         fields["acceptance"] = replace(p.acceptance, verdict=verdict)
-    return copy
+    return p
 
 
 def _next_check(waits: list[tuple[datetime, str]]) -> tuple[datetime, str] | None:

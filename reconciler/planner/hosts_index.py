@@ -56,22 +56,19 @@ class HostIndex:
         seen: dict[str, int] = {}
         for h in hosts:
             seen[h.name.lower()] = seen.get(h.name.lower(), 0) + 1
-        return cls._built((i, h, seen[h.name.lower()] == 1 and is_quiet(h)) for i, h in enumerate(hosts))
+        index = cls()
+        for i, h in enumerate(hosts):
+            index._add(i, h, quiet=False, sorted_later=seen[h.name.lower()] == 1 and is_quiet(h))
+        index._sort_quiet()
+        return index
 
     @classmethod
     def by_name(cls, hosts: Iterable[HostView]) -> HostIndex:
         """The simulation's index, keyed by name (the names are unique, case-insensitively)."""
-        return cls._built((h.name, h, is_quiet(h)) for h in hosts)
-
-    @classmethod
-    def _built(cls, entries: Iterable[tuple[Any, HostView, bool]]) -> HostIndex:
-        """`_add` for each (key, host, quiet), with each quiet group sorted once at the end."""
         index = cls()
-        for key, h, quiet in entries:
-            index._add(key, h, quiet=False, sorted_later=quiet)
-        for version, group in index.quiet.items():
-            group.sort(key=quiet_order)
-            index._quiet_keys[version] = [quiet_order(h) for h in group]
+        for h in hosts:
+            index._add(h.name, h, quiet=False, sorted_later=is_quiet(h))
+        index._sort_quiet()
         return index
 
     # -- the simulation's updates (keyed by name) ---------------------------------------------------------
@@ -123,7 +120,7 @@ class HostIndex:
 
     # -- upkeep -----------------------------------------------------------------------------------------
     def _add(self, key: Any, h: HostView, *, quiet: bool, sorted_later: bool = False) -> None:
-        """`sorted_later`: a quiet host appended to its group, which `_built` sorts."""
+        """`sorted_later`: a quiet host appended to its group, which `_sort_quiet` sorts."""
         self.size += 1
         self._busy_list = None
         lower = h.name.lower()
@@ -186,6 +183,12 @@ class HostIndex:
             self._quiet_out(h)
         else:
             del self._busy[key]
+
+    def _sort_quiet(self) -> None:
+        """After `_add(..., sorted_later=True)` for every quiet host: each group sorted once."""
+        for version, group in self.quiet.items():
+            group.sort(key=quiet_order)
+            self._quiet_keys[version] = [quiet_order(h) for h in group]
 
     def _quiet_in(self, h: HostView) -> None:
         self._outdated = None

@@ -149,10 +149,12 @@ def simulate_rollout(
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p, world.index_for(p))
-        p = apply_steps(d, p, world, now, durations)
+        if d.steps:  # half the simulated cycles write nothing
+            p = apply_steps(d, p, world, now, durations)
         available, total = world.counts()
         # A Cycle without its frozen __init__ (which sets field by field): one per simulated cycle.
         cycle = _object_new(Cycle)
+        check = _next_check(d.waits)
         cycle.__dict__.update(
             at=now,
             steps=tuple(d.steps),
@@ -160,13 +162,13 @@ def simulate_rollout(
             state=d.state,
             available=available,
             total=total,
-            next_check=_next_check(d.waits),
+            next_check=check,
         )
         cycles.append(cycle)
         if (d.state is _CONVERGED or d.state is _HALTED) and not world.events:
             end, why = TimelineEnd(d.state), ""
             break
-        nxt = _next(d, p, world, now, ready_at, gate_opens)
+        nxt = _next(d, check, p, world, now, ready_at, gate_opens)
         if nxt is None:
             end, why = TimelineEnd.BLOCKED, _why(d)
             break
@@ -184,43 +186,50 @@ def _why(d: Decision) -> str:
     return reasons[0] + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
 
 
-def _next(d: Decision, p: PoolInputs, world: World, now: datetime, ready_at, gate_opens) -> datetime | None:
-    """When to decide again. After steps: at the decision's earliest wait (apply polls again; our own writes
+def _next(
+    d: Decision, check: tuple[datetime, str] | None, p: PoolInputs, world: World, now: datetime, ready_at, gate_opens
+) -> datetime | None:
+    """When to decide again (`check`: the decision's earliest wait, _next_check). After steps: at the earliest
+    of that and Azure's next completion (apply polls again; our own writes
     may enable more). After none: nothing changes until Azure finishes something (an event), a time the
     decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
     polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
     """
     event = world.events[0][0] if world.events else None  # only the earliest matters below
-    if d.steps and not _only_running_acceptance(d, world):
+    if d.steps and (world.accepting is None or not _only_running_acceptance(d)):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
         soonest = event
-        for at, _ in d.waits:
-            if soonest is None or at < soonest:
-                soonest = at
-        return max(now + POLL if soonest is None else soonest, now + _SECOND)
+        if check is not None and (soonest is None or check[0] < soonest):
+            soonest = check[0]
+        if soonest is None:
+            return now + POLL
+        later = now + _SECOND
+        return soonest if soonest >= later else later  # max(soonest, later)
+    if event is None:
+        if (d.mode is _WAITING_REPLICATION and ready_at is None) or (d.mode is _GATED and gate_opens is None):
+            return None  # waits for something outside the pool with no assumed end: apply waits there too
+        if _users_only(d, p, world):
+            return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
+    # The earliest of the times below (the first of equals, in this order), without a list per cycle.
     poll = now + POLL
-    times = [at for at, _ in d.waits if at > now and at != poll]
-    events = [event] if event is not None else []
-    times += events
-    if not p.target_ready and ready_at is not None and ready_at > now:
-        times.append(ready_at)
-    if not p.gate_ok and gate_opens is not None and gate_opens > now:
-        times.append(gate_opens)
-    unknown = (d.mode is _WAITING_REPLICATION and ready_at is None) or (
-        d.mode is _GATED and gate_opens is None
-    )
-    if unknown and not events:
-        return None  # waits for something outside the pool with no assumed end: apply waits there too
-    if _users_only(d, p, world) and not events:
-        return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
-    return min(times, default=None)
+    soonest = None
+    for at, _ in d.waits:
+        if at > now and at != poll and (soonest is None or at < soonest):
+            soonest = at
+    if event is not None and (soonest is None or event < soonest):
+        soonest = event
+    if not p.target_ready and ready_at is not None and ready_at > now and (soonest is None or ready_at < soonest):
+        soonest = ready_at
+    if not p.gate_ok and gate_opens is not None and gate_opens > now and (soonest is None or gate_opens < soonest):
+        soonest = gate_opens
+    return soonest
 
 
-def _only_running_acceptance(d: Decision, world: World) -> bool:
-    """The decision's one step asks again for the acceptance already running (apply adopts its run
-    commands): nothing new happens until the tests finish, an event."""
-    return world.accepting is not None and all(s.op is StepOp.ACCEPT for s in d.steps)
+def _only_running_acceptance(d: Decision) -> bool:
+    """With the acceptance running: the decision's one step asks again for it (apply adopts its run
+    commands), so nothing new happens until the tests finish, an event."""
+    return all(s.op is StepOp.ACCEPT for s in d.steps)
 
 
 def _users_only(d: Decision, p: PoolInputs, world: World) -> bool:

@@ -175,8 +175,6 @@ _SIGNED_OUT, _ACCEPTED = Completion.SIGNED_OUT, Completion.ACCEPTED
 
 def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Durations) -> PoolInputs:
     """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
-    if not d.steps:
-        return p  # half the simulated cycles write nothing
     stamp = None  # now.isoformat(), for the steps that write a time
     ghosts = None  # set(p.ghosts), once a ghost is deleted
     pool_changed = False
@@ -187,7 +185,10 @@ def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Dur
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
         h = hosts.get(name) if name else None
-        if op is _REMOVE:
+        if op is _MESSAGE:  # a retiring host's users are told again and again: a third of all steps
+            stamp = stamp or now.isoformat()
+            world.put(_with_tag(hosts[name], HOST_MESSAGED_TAG, stamp))
+        elif op is _REMOVE:
             if h is not None:
                 world.put(
                     copy_of(
@@ -231,9 +232,6 @@ def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Dur
                 world.put(copy_of(h, accepting=False if h.session_host else h.accepting, tags=tags))
                 if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                     sign_out_later(world, h, now + p.policy.drain_grace, du)
-        elif op is _MESSAGE:
-            stamp = stamp or now.isoformat()
-            world.put(_with_tag(hosts[name], HOST_MESSAGED_TAG, stamp))
         elif op is _LOGOFF:
             if h is not None:
                 world.put(copy_of(h, sessions=()))

@@ -74,10 +74,11 @@ class HostIndex:
     # -- the simulation's updates (keyed by name) ---------------------------------------------------------
     def put(self, h: HostView, old: HostView | None = None) -> None:
         """`h` is new, or replaces `old` (the same name)."""
-        replaces = h.replaces
-        if old is not None and old.replaces == replaces:
-            self._swap(h.name, old, h, replaces)
-            return
+        if old is not None:
+            replaces = old.replaces
+            if h.tags is old.tags or h.replaces == replaces:  # (most changes are not to the tags)
+                self._swap(h.name, old, h, replaces)
+                return
         if old is not None:
             self._remove(h.name, old)
         self._add(h.name, h, quiet=is_quiet(h))

@@ -123,7 +123,9 @@ def simulate_rollout(
     """
     world = World(inputs, incremental)
     now = inputs.now
-    p = copy_of(inputs)  # the simulation's own, which every cycle moves on in place (_at)
+    # The simulation's own pool, which every cycle moves on in place (_at). Its used names are every name seen
+    # so far (apply never reuses one while it exists): the world's one set, which grows as hosts are created.
+    p = copy_of(inputs, used_names=world.used)
     cycles: list[Cycle] = []
     assumptions: list[str] = []
     gate_opens = gate_opens_at or inputs.gate_until
@@ -146,6 +148,7 @@ def simulate_rollout(
                 sign_out_later(world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations)
     end, why = TimelineEnd.BOUND, "the simulation bound was reached"
     last = inputs.now + durations.horizon
+    events = world.events  # (due, vm, what), a heap
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p, world.index_for(p))
@@ -165,7 +168,7 @@ def simulate_rollout(
             next_check=check,
         )
         cycles.append(cycle)
-        if (d.state is _CONVERGED or d.state is _HALTED) and not world.events:
+        if (d.state is _CONVERGED or d.state is _HALTED) and not events:
             end, why = TimelineEnd(d.state), ""
             break
         nxt = _next(d, check, p, world, now, ready_at, gate_opens)
@@ -176,7 +179,8 @@ def simulate_rollout(
             why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
             break
         now = nxt
-        complete(world, now)
+        if events and events[0][0] <= now:  # (most cycles: nothing is due)
+            complete(world, now)
     return Timeline(tuple(cycles), end, why, tuple(assumptions) + tuple(sorted(world.assumed)))
 
 
@@ -257,7 +261,6 @@ def _at(p: PoolInputs, world: World, now: datetime, ready_at, gate_opens, window
         fields.update(gate_ok=True, gate_until=None, gate_why="")
     if window_at is not None:
         fields["window_open"], fields["next_window"] = window_at(now)
-    fields["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
     if world.accepted is not None and p.acceptance is not None and not p.acceptance.settled:
         at, host = world.accepted
         verdict = Acceptance(AcceptanceState.PASSED, at.isoformat(), host)

@@ -133,11 +133,11 @@ class World:
 def copy_of(obj, **changes):
     """`dataclasses.replace` for PoolInputs and HostView (whose __init__ checks nothing) without re-running
     their frozen __init__: the simulation copies the pool and a host or two every cycle."""
-    copy = object.__new__(type(obj))
+    cls = type(obj)
+    copy = object.__new__(cls)
     fields = copy.__dict__
-    fields.update(obj.__dict__)
-    fields.update(changes)
-    return fields_only(copy)
+    fields.update(obj.__dict__, **changes)
+    return copy if len(fields) == _FIELD_COUNT[cls] else fields_only(copy)
 
 
 # A cached property lives in the instance's __dict__ next to the fields: a copy (or a pool moved on in place)

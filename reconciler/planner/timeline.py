@@ -191,21 +191,25 @@ def _why(d: Decision) -> str:
 
 
 def _next(
-    d: Decision, check: tuple[datetime, str] | None, p: PoolInputs, world: World, now: datetime, ready_at, gate_opens
+    d: Decision,
+    check: tuple[datetime, str] | None,
+    p: PoolInputs,
+    world: World,
+    now: datetime,
+    ready_at,
+    gate_opens,
 ) -> datetime | None:
-    """When to decide again (`check`: the decision's earliest wait, _next_check). After steps: at the earliest
-    of that and Azure's next completion (apply polls again; our own writes
-    may enable more). After none: nothing changes until Azure finishes something (an event), a time the
-    decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
-    polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
+    """When to decide again (`check`: the decision's earliest wait). After steps: at the earliest of that and
+    Azure's next completion (apply polls again; our own writes may enable more). After none: nothing changes
+    until Azure finishes something (an event), a time the decision named passes (a deadline, a window, a
+    soak) or an assumed end (replication, a gate) — its plain polls (`now + POLL`) are skipped, as nothing in
+    the model moves between them. Nothing left: None (blocked).
     """
     event = world.events[0][0] if world.events else None  # only the earliest matters below
     if d.steps and (world.accepting is None or not _only_running_acceptance(d)):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
-        soonest = event
-        if check is not None and (soonest is None or check[0] < soonest):
-            soonest = check[0]
+        soonest = event if check is None else _sooner(event, check[0])
         if soonest is None:
             return now + POLL
         later = now + _SECOND
@@ -214,20 +218,25 @@ def _next(
         if (d.mode is _WAITING_REPLICATION and ready_at is None) or (d.mode is _GATED and gate_opens is None):
             return None  # waits for something outside the pool with no assumed end: apply waits there too
         if _users_only(d, p, world):
-            return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
-    # The earliest of the times below (the first of equals, in this order), without a list per cycle.
+            # users who are never logged off (forceLogoff false) keep the host: the model ends here
+            return None
     poll = now + POLL
     soonest = None
     for at, _ in d.waits:
-        if at > now and at != poll and (soonest is None or at < soonest):
-            soonest = at
-    if event is not None and (soonest is None or event < soonest):
-        soonest = event
-    if not p.target_ready and ready_at is not None and ready_at > now and (soonest is None or ready_at < soonest):
-        soonest = ready_at
-    if not p.gate_ok and gate_opens is not None and gate_opens > now and (soonest is None or gate_opens < soonest):
-        soonest = gate_opens
+        if at > now and at != poll:
+            soonest = _sooner(soonest, at)
+    if event is not None:
+        soonest = _sooner(soonest, event)
+    if not p.target_ready and ready_at is not None and ready_at > now:
+        soonest = _sooner(soonest, ready_at)
+    if not p.gate_ok and gate_opens is not None and gate_opens > now:
+        soonest = _sooner(soonest, gate_opens)
     return soonest
+
+
+def _sooner(soonest: datetime | None, at: datetime) -> datetime:
+    """A running min() without a list per cycle: `at` if it is earlier (so the first of equals stays)."""
+    return at if soonest is None or at < soonest else soonest
 
 
 def _only_running_acceptance(d: Decision) -> bool:

@@ -79,7 +79,6 @@ class HostIndex:
             if h.tags is old.tags or h.replaces == replaces:  # (most changes are not to the tags)
                 self._swap(h.name, old, h, replaces)
                 return
-        if old is not None:
             self._remove(h.name, old)
         self._add(h.name, h, quiet=is_quiet(h))
 
@@ -194,7 +193,7 @@ class HostIndex:
     def _quiet_in(self, h: HostView) -> None:
         self._outdated = None
         version = h.version
-        order = (len(h.sessions), h.name)  # quiet_order(h)
+        order = quiet_order(h)
         keys = self._quiet_keys.get(version)
         if keys is None:
             self.quiet[version], self._quiet_keys[version] = [h], [order]
@@ -209,7 +208,7 @@ class HostIndex:
         self._outdated = None
         version = h.version
         keys, group = self._quiet_keys[version], self.quiet[version]
-        at = bisect_left(keys, (len(h.sessions), h.name))
+        at = bisect_left(keys, quiet_order(h))
         del keys[at], group[at]
         if not group:  # decide() reads the versions quiet hosts run: only those with hosts
             del self.quiet[version], self._quiet_keys[version]

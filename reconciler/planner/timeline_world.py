@@ -181,7 +181,7 @@ def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Dur
     count, version, marker = p.failures
     quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good
     hosts, events = world.hosts, world.events
-    # The host ops first, in the order they are most frequent; every branch tests a distinct op.
+    # The host ops first, the most frequent first; every branch tests a distinct op.
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
         h = hosts.get(name) if name else None

@@ -17,7 +17,7 @@ shared as busy), so every order decide() sorts by is the one it would get from t
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -36,6 +36,9 @@ def quiet_order(h: HostView) -> tuple[int, str]:
 class HostIndex:
     def __init__(self) -> None:
         self.quiet: dict[str | None, list[HostView]] = {}  # version -> quiet hosts in quiet_order
+        # version -> the quiet_order of each host of its group, position for position: a host is found or
+        # placed by a bisect on these tuples, not by calling quiet_order on the hosts it passes.
+        self._quiet_keys: dict[str | None, list[tuple[int, str]]] = {}
         self.quiet_by_name: dict[str, HostView] = {}  # to tell, on removal, which side a host is on
         self.quiet_count = 0
         self._busy: dict[Any, HostView] = {}  # order key -> host
@@ -55,17 +58,27 @@ class HostIndex:
             seen[h.name.lower()] = seen.get(h.name.lower(), 0) + 1
         index = cls()
         for i, h in enumerate(hosts):
-            index._add(i, h, quiet=seen[h.name.lower()] == 1 and is_quiet(h))
+            index._add(i, h, quiet=False, sorted_later=seen[h.name.lower()] == 1 and is_quiet(h))
+        index._sort_quiet()
+        return index
+
+    @classmethod
+    def by_name(cls, hosts: Iterable[HostView]) -> HostIndex:
+        """The simulation's index, keyed by name (the names are unique, case-insensitively)."""
+        index = cls()
+        for h in hosts:
+            index._add(h.name, h, quiet=False, sorted_later=is_quiet(h))
+        index._sort_quiet()
         return index
 
     # -- the simulation's updates (keyed by name) ---------------------------------------------------------
     def put(self, h: HostView, old: HostView | None = None) -> None:
         """`h` is new, or replaces `old` (the same name)."""
-        replaces = h.replaces
-        if old is not None and old.replaces == replaces:
-            self._swap(h.name, old, h, replaces)
-            return
         if old is not None:
+            replaces = old.replaces
+            if h.tags is old.tags or h.replaces == replaces:  # (most changes are not to the tags)
+                self._swap(h.name, old, h, replaces)
+                return
             self._remove(h.name, old)
         self._add(h.name, h, quiet=is_quiet(h))
 
@@ -106,7 +119,8 @@ class HostIndex:
             yield from group
 
     # -- upkeep -----------------------------------------------------------------------------------------
-    def _add(self, key: Any, h: HostView, *, quiet: bool) -> None:
+    def _add(self, key: Any, h: HostView, *, quiet: bool, sorted_later: bool = False) -> None:
+        """`sorted_later`: a quiet host appended to its group, which `_sort_quiet` sorts."""
         self.size += 1
         self._busy_list = None
         lower = h.name.lower()
@@ -118,11 +132,12 @@ class HostIndex:
             self.replacers.setdefault(replaced, {})[key] = h
             if replaced in self.by_lower:
                 self.replaced.add(replaced)
-        if quiet:
-            self._outdated = None
-            insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
+        if sorted_later:
+            self.quiet.setdefault(h.version, []).append(h)
             self.quiet_by_name[h.name] = h
             self.quiet_count += 1
+        elif quiet:
+            self._quiet_in(h)
         else:
             self._busy[key] = h
 
@@ -134,21 +149,17 @@ class HostIndex:
         self.by_lower[h.name.lower()][key] = h
         if replaces:
             self.replacers[replaces.lower()][key] = h
-        if self.quiet_by_name.get(old.name) is old:
-            self._outdated = None
-            group = self.quiet[old.version]
-            del group[bisect_left(group, quiet_order(old), key=quiet_order)]
-            if not group:
-                del self.quiet[old.version]
-            del self.quiet_by_name[old.name]
-            self.quiet_count -= 1
+        was_quiet = self.quiet_by_name.get(old.name) is old
+        quiet = is_quiet(h)
+        if not was_quiet and not quiet:
+            self._busy[key] = h  # busy stays busy (most changes): its entry is replaced where it is
+            return
+        if was_quiet:
+            self._quiet_out(old)
         else:
             del self._busy[key]
-        if is_quiet(h):
-            self._outdated = None
-            insort(self.quiet.setdefault(h.version, []), h, key=quiet_order)
-            self.quiet_by_name[h.name] = h
-            self.quiet_count += 1
+        if quiet:
+            self._quiet_in(h)
         else:
             self._busy[key] = h
 
@@ -169,12 +180,37 @@ class HostIndex:
                 del self.replacers[replaced]
                 self.replaced.discard(replaced)
         if self.quiet_by_name.get(h.name) is h:
-            self._outdated = None
-            group = self.quiet[h.version]
-            del group[bisect_left(group, quiet_order(h), key=quiet_order)]
-            if not group:  # decide() reads the versions quiet hosts run: only those with hosts
-                del self.quiet[h.version]
-            del self.quiet_by_name[h.name]
-            self.quiet_count -= 1
+            self._quiet_out(h)
         else:
             del self._busy[key]
+
+    def _sort_quiet(self) -> None:
+        """After `_add(..., sorted_later=True)` for every quiet host: each group sorted once."""
+        for version, group in self.quiet.items():
+            group.sort(key=quiet_order)
+            self._quiet_keys[version] = [quiet_order(h) for h in group]
+
+    def _quiet_in(self, h: HostView) -> None:
+        self._outdated = None
+        version = h.version
+        order = quiet_order(h)
+        keys = self._quiet_keys.get(version)
+        if keys is None:
+            self.quiet[version], self._quiet_keys[version] = [h], [order]
+        else:
+            at = bisect_right(keys, order)  # where insort would put it
+            keys.insert(at, order)
+            self.quiet[version].insert(at, h)
+        self.quiet_by_name[h.name] = h
+        self.quiet_count += 1
+
+    def _quiet_out(self, h: HostView) -> None:
+        self._outdated = None
+        version = h.version
+        keys, group = self._quiet_keys[version], self.quiet[version]
+        at = bisect_left(keys, quiet_order(h))
+        del keys[at], group[at]
+        if not group:  # decide() reads the versions quiet hosts run: only those with hosts
+            del self.quiet[version], self._quiet_keys[version]
+        del self.quiet_by_name[h.name]
+        self.quiet_count -= 1

@@ -33,6 +33,7 @@ from reconciler.planner.timeline_world import (
     apply_steps,
     complete,
     copy_of,
+    fields_only,
     sign_out_later,
 )
 
@@ -122,7 +123,9 @@ def simulate_rollout(
     """
     world = World(inputs, incremental)
     now = inputs.now
-    p = inputs
+    # The simulation's own pool, which every cycle moves on in place (_at). Its used names are every name seen
+    # so far (apply never reuses one while it exists): the world's one set, which grows as hosts are created.
+    p = copy_of(inputs, used_names=world.used)
     cycles: list[Cycle] = []
     assumptions: list[str] = []
     gate_opens = gate_opens_at or inputs.gate_until
@@ -145,13 +148,16 @@ def simulate_rollout(
                 sign_out_later(world, h, max(now, (h.drain_at or now) + inputs.policy.drain_grace), durations)
     end, why = TimelineEnd.BOUND, "the simulation bound was reached"
     last = inputs.now + durations.horizon
+    events = world.events  # (due, vm, what), a heap
     for _ in range(durations.max_cycles):
         p = _at(p, world, now, ready_at, gate_opens, window_at)
         d = decide(p, world.index_for(p))
-        p = apply_steps(d, p, world, now, durations)
+        if d.steps:  # half the simulated cycles write nothing
+            p = apply_steps(d, p, world, now, durations)
         available, total = world.counts()
         # A Cycle without its frozen __init__ (which sets field by field): one per simulated cycle.
         cycle = _object_new(Cycle)
+        check = _next_check(d.waits)
         cycle.__dict__.update(
             at=now,
             steps=tuple(d.steps),
@@ -159,13 +165,13 @@ def simulate_rollout(
             state=d.state,
             available=available,
             total=total,
-            next_check=_next_check(d.waits),
+            next_check=check,
         )
         cycles.append(cycle)
-        if (d.state is _CONVERGED or d.state is _HALTED) and not world.events:
+        if (d.state is _CONVERGED or d.state is _HALTED) and not events:
             end, why = TimelineEnd(d.state), ""
             break
-        nxt = _next(d, p, world, now, ready_at, gate_opens)
+        nxt = _next(d, check, p, world, now, ready_at, gate_opens)
         if nxt is None:
             end, why = TimelineEnd.BLOCKED, _why(d)
             break
@@ -173,7 +179,8 @@ def simulate_rollout(
             why = f"past the simulation horizon ({durations.horizon.days} days): {_why(d)}"
             break
         now = nxt
-        complete(world, now)
+        if events and events[0][0] <= now:  # (most cycles: nothing is due)
+            complete(world, now)
     return Timeline(tuple(cycles), end, why, tuple(assumptions) + tuple(sorted(world.assumed)))
 
 
@@ -183,43 +190,59 @@ def _why(d: Decision) -> str:
     return reasons[0] + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
 
 
-def _next(d: Decision, p: PoolInputs, world: World, now: datetime, ready_at, gate_opens) -> datetime | None:
-    """When to decide again. After steps: at the decision's earliest wait (apply polls again; our own writes
-    may enable more). After none: nothing changes until Azure finishes something (an event), a time the
-    decision named passes (a deadline, a window, a soak) or an assumed end (replication, a gate) — its plain
-    polls (`now + POLL`) are skipped, as nothing in the model moves between them. Nothing left: None (blocked).
+def _next(
+    d: Decision,
+    check: tuple[datetime, str] | None,
+    p: PoolInputs,
+    world: World,
+    now: datetime,
+    ready_at,
+    gate_opens,
+) -> datetime | None:
+    """When to decide again (`check`: the decision's earliest wait). After steps: at the earliest of that and
+    Azure's next completion (apply polls again; our own writes may enable more). After none: nothing changes
+    until Azure finishes something (an event), a time the decision named passes (a deadline, a window, a
+    soak) or an assumed end (replication, a gate) — its plain polls (`now + POLL`) are skipped, as nothing in
+    the model moves between them. Nothing left: None (blocked).
     """
     event = world.events[0][0] if world.events else None  # only the earliest matters below
-    if d.steps and not _only_running_acceptance(d, world):
+    if d.steps and (world.accepting is None or not _only_running_acceptance(d)):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
-        soonest = event
-        for at, _ in d.waits:
-            if soonest is None or at < soonest:
-                soonest = at
-        return max(now + POLL if soonest is None else soonest, now + _SECOND)
+        soonest = event if check is None else _sooner(event, check[0])
+        if soonest is None:
+            return now + POLL
+        later = now + _SECOND
+        return soonest if soonest >= later else later  # max(soonest, later)
+    if event is None:
+        if (d.mode is _WAITING_REPLICATION and ready_at is None) or (d.mode is _GATED and gate_opens is None):
+            return None  # waits for something outside the pool with no assumed end: apply waits there too
+        if _users_only(d, p, world):
+            # users who are never logged off (forceLogoff false) keep the host: the model ends here
+            return None
     poll = now + POLL
-    times = [at for at, _ in d.waits if at > now and at != poll]
-    events = [event] if event is not None else []
-    times += events
+    soonest = None
+    for at, _ in d.waits:
+        if at > now and at != poll:
+            soonest = _sooner(soonest, at)
+    if event is not None:
+        soonest = _sooner(soonest, event)
     if not p.target_ready and ready_at is not None and ready_at > now:
-        times.append(ready_at)
+        soonest = _sooner(soonest, ready_at)
     if not p.gate_ok and gate_opens is not None and gate_opens > now:
-        times.append(gate_opens)
-    unknown = (d.mode is _WAITING_REPLICATION and ready_at is None) or (
-        d.mode is _GATED and gate_opens is None
-    )
-    if unknown and not events:
-        return None  # waits for something outside the pool with no assumed end: apply waits there too
-    if _users_only(d, p, world) and not events:
-        return None  # users who are never logged off (forceLogoff false) keep the host: the model ends here
-    return min(times, default=None)
+        soonest = _sooner(soonest, gate_opens)
+    return soonest
 
 
-def _only_running_acceptance(d: Decision, world: World) -> bool:
-    """The decision's one step asks again for the acceptance already running (apply adopts its run
-    commands): nothing new happens until the tests finish, an event."""
-    return world.accepting is not None and all(s.op is StepOp.ACCEPT for s in d.steps)
+def _sooner(soonest: datetime | None, at: datetime) -> datetime:
+    """A running min() without a list per cycle: `at` if it is earlier (so the first of equals stays)."""
+    return at if soonest is None or at < soonest else soonest
+
+
+def _only_running_acceptance(d: Decision) -> bool:
+    """With the acceptance running: the decision's one step asks again for it (apply adopts its run
+    commands), so nothing new happens until the tests finish, an event."""
+    return all(s.op is StepOp.ACCEPT for s in d.steps)
 
 
 def _users_only(d: Decision, p: PoolInputs, world: World) -> bool:
@@ -237,9 +260,9 @@ def _users_only(d: Decision, p: PoolInputs, world: World) -> bool:
 
 
 def _at(p: PoolInputs, world: World, now: datetime, ready_at, gate_opens, window_at) -> PoolInputs:
-    copy = object.__new__(PoolInputs)  # copy_of(p, ...), without a keyword dict per cycle
-    fields = copy.__dict__
-    fields.update(p.__dict__)
+    """The pool as the cycle at `now` sees it: `p` itself, changed in place. It is the simulation's own copy
+    (simulate_rollout copies the caller's first), which nothing holds beyond the cycle that read it."""
+    fields = fields_only(p).__dict__
     fields["now"], fields["hosts"] = now, world.live()
     if not p.target_ready and ready_at is not None and now >= ready_at:
         fields.update(target_ready=True, target_why="")
@@ -247,12 +270,11 @@ def _at(p: PoolInputs, world: World, now: datetime, ready_at, gate_opens, window
         fields.update(gate_ok=True, gate_until=None, gate_why="")
     if window_at is not None:
         fields["window_open"], fields["next_window"] = window_at(now)
-    fields["used_names"] = world.used  # every name seen so far: apply never reuses one while it exists
     if world.accepted is not None and p.acceptance is not None and not p.acceptance.settled:
         at, host = world.accepted
         verdict = Acceptance(AcceptanceState.PASSED, at.isoformat(), host)
         fields["acceptance"] = replace(p.acceptance, verdict=verdict)
-    return copy
+    return p
 
 
 def _next_check(waits: list[tuple[datetime, str]]) -> tuple[datetime, str] | None:

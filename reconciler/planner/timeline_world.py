@@ -9,6 +9,7 @@ cost on CPython 3.11) and build the strings and sets a step needs only when a st
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
@@ -69,14 +70,16 @@ class World:
         self.names = sorted(self.hosts)  # the hosts not gone, in pool order (by name)
         self._live = [self.hosts[n] for n in self.names]  # their views, in the same order
         self._live_tuple: tuple[HostView, ...] | None = None  # what live() last returned, until a change
-        self.used = frozenset(inputs.used_names) | {n.lower() for n in self.names}
+        # Every name seen so far (PoolInputs.used_names of each cycle): only ever grows, so one set, added to
+        # in place (a copy per created host would copy the resource group's names each time).
+        lower = {n.lower() for n in self.names}
+        self.used: set[str] = set(inputs.used_names) | lower
         # The index is keyed by name; names that differ only in case are left to HostIndex.of every cycle.
-        unique = len({n.lower() for n in self.names}) == len(self.names)
+        unique = len(lower) == len(self.names)
         self.index: HostIndex | None = None
         if incremental and unique:
-            self.index = HostIndex()
-            for name in self.names:
-                self.index.put(self.hosts[name])
+            self.index = HostIndex.by_name(self._live)
+        self._counts: tuple[int, int] | None = None  # counts(), until a host changes
 
     def put(self, h: HostView) -> None:
         name, hosts, names = h.name, self.hosts, self.names
@@ -86,10 +89,10 @@ class World:
         if old is None:
             names.insert(at, name)
             self._live.insert(at, h)
-            self.used = self.used | {name.lower()}
+            self.used.add(name.lower())
         elif at < len(names) and names[at] == name:  # (a host gone is not live)
             self._live[at] = h
-        self._live_tuple = None
+        self._live_tuple = self._counts = None
         if self.index is not None:
             self.index.put(h, old)
 
@@ -97,7 +100,7 @@ class World:
         self.gone.add(name)
         at = bisect_left(self.names, name)
         del self.names[at], self._live[at]
-        self._live_tuple = None
+        self._live_tuple = self._counts = None
         if self.index is not None:
             self.index.drop(self.hosts[name])
 
@@ -111,24 +114,46 @@ class World:
         return self.index if self.index is not None else HostIndex.of(p.hosts)
 
     def counts(self) -> tuple[int, int]:
-        """(Available and accepting hosts, hosts that exist)."""
+        """(Available and accepting hosts, hosts that exist). Read every cycle; nothing changes in four of ten."""
+        if self._counts is not None:
+            return self._counts
         if self.index is None:
             live = self.live()
-            return sum(1 for h in live if h.accepting_available and not h.deleting), len(live)
-        available = self.index.quiet_count
-        for h in self.index.busy():
-            if h.accepting_available and not h.deleting:
-                available += 1
-        return available, self.index.size
+            counts = sum(1 for h in live if h.accepting_available and not h.deleting), len(live)
+        else:
+            available = self.index.quiet_count
+            for h in self.index.busy():
+                if h.accepting_available and not h.deleting:
+                    available += 1
+            counts = available, self.index.size
+        self._counts = counts
+        return counts
 
 
 def copy_of(obj, **changes):
     """`dataclasses.replace` for PoolInputs and HostView (whose __init__ checks nothing) without re-running
     their frozen __init__: the simulation copies the pool and a host or two every cycle."""
-    copy = object.__new__(type(obj))
-    copy.__dict__.update(obj.__dict__)
-    copy.__dict__.update(changes)
-    return copy
+    cls = type(obj)
+    copy = object.__new__(cls)
+    fields = copy.__dict__
+    fields.update(obj.__dict__, **changes)
+    return copy if len(fields) == _FIELD_COUNT[cls] else fields_only(copy)
+
+
+# A cached property lives in the instance's __dict__ next to the fields: a copy (or a pool moved on in place)
+# must not carry one over, as it was worked out from the fields before the change.
+_FIELDS = {cls: frozenset(f.name for f in dataclass_fields(cls)) for cls in (HostView, PoolInputs)}
+_FIELD_COUNT = {cls: len(names) for cls, names in _FIELDS.items()}
+
+
+def fields_only(obj):
+    """`obj` without the cached properties in its __dict__ (the fields only)."""
+    fields = obj.__dict__
+    if len(fields) != _FIELD_COUNT[type(obj)]:
+        names = _FIELDS[type(obj)]
+        for cached in [k for k in fields if k not in names]:
+            del fields[cached]
+    return obj
 
 
 def _with_tag(h: HostView, tag: str, value: str) -> HostView:
@@ -150,19 +175,20 @@ _SIGNED_OUT, _ACCEPTED = Completion.SIGNED_OUT, Completion.ACCEPTED
 
 def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Durations) -> PoolInputs:
     """What the engine's writes and Azure's answers do to the pool (engine/rollout.py `_one`)."""
-    if not d.steps:
-        return p  # half the simulated cycles write nothing
     stamp = None  # now.isoformat(), for the steps that write a time
     ghosts = None  # set(p.ghosts), once a ghost is deleted
     pool_changed = False
     count, version, marker = p.failures
     quarantined, rolled_out, last_good = p.quarantined, p.rolled_out, p.last_good
     hosts, events = world.hosts, world.events
-    # The host ops first, in the order they are most frequent; every branch tests a distinct op.
+    # The host ops first, the most frequent first; every branch tests a distinct op.
     for step in d.steps:
         op, name, data = step.op, step.host, step.data
         h = hosts.get(name) if name else None
-        if op is _REMOVE:
+        if op is _MESSAGE:  # a retiring host's users are told again and again: a third of all steps
+            stamp = stamp or now.isoformat()
+            world.put(_with_tag(hosts[name], HOST_MESSAGED_TAG, stamp))
+        elif op is _REMOVE:
             if h is not None:
                 world.put(
                     copy_of(
@@ -206,9 +232,6 @@ def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Dur
                 world.put(copy_of(h, accepting=False if h.session_host else h.accepting, tags=tags))
                 if h.sessions and not p.policy.force_logoff and du.sign_out is not None:
                     sign_out_later(world, h, now + p.policy.drain_grace, du)
-        elif op is _MESSAGE:
-            stamp = stamp or now.isoformat()
-            world.put(_with_tag(hosts[name], HOST_MESSAGED_TAG, stamp))
         elif op is _LOGOFF:
             if h is not None:
                 world.put(copy_of(h, sessions=()))

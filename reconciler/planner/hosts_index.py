@@ -29,7 +29,7 @@ def is_quiet(h: HostView) -> bool:
 
 
 def quiet_order(h: HostView) -> tuple[int, str]:
-    """decide's replacement order (`hosts._order`) for a quiet host, whose first term is always 1."""
+    """decide's replacement order (`hosts_batch.replacement_order`) for a quiet host: its first term is 1."""
     return (len(h.sessions), h.name)
 
 

@@ -63,8 +63,13 @@ class TimelineWalk:
     """What the plan reads off a simulated timeline, gathered in one pass over its cycles: a rollout simulates
     hundreds, and the preview, the totals and the change's `simulation` all read them.
 
-    `waves`: (cycle index, lowest Available, peak VMs) of each cycle that retires hosts, the two counts over
-    its span (up to the next such cycle, or the end). `lowest_available`: see `lowest_available`."""
+    `totals`: every write of the simulated rollout, counted: hosts created, replaced, deleted (VMs removed),
+    drained (hosts put in drain), user sessions messaged (distinct) and messages sent (a session is reminded
+    as the deadline nears), sessions logged off. `waves`: (cycle index, lowest Available, peak VMs) of each
+    cycle that retires hosts, the two counts over its span (up to the next such cycle, or the end).
+    `lowest_available`: the lowest Available count once the pool has reached its floor (a pool that starts
+    below it, a new pool or a count-up, is not "below the floor" while it grows: that is the gap the floor rule
+    guards, not ours); the plain lowest if it never reaches it."""
 
     totals: dict[str, int]
     waves: tuple[tuple[int, int, int], ...]
@@ -131,19 +136,12 @@ def walk(timeline: Timeline, floor: int = 0) -> TimelineWalk:
     )
 
 
-def totals_of(timeline: Timeline) -> dict[str, int]:
-    """Every write of the simulated rollout, counted: hosts created, replaced, deleted (VMs removed), drained
-    (hosts put in drain), user sessions messaged (distinct) and messages sent (a session is reminded as the
-    deadline nears), sessions logged off."""
-    return walk(timeline).totals
-
-
 def batches_of(
-    inputs: PoolInputs, timeline: Timeline, leaf=lambda v: v, walked: TimelineWalk | None = None
+    inputs: PoolInputs, timeline: Timeline, walked: TimelineWalk, leaf=lambda v: v
 ) -> tuple[BatchPreview, ...]:
-    """One batch per simulated cycle that retired hosts (`walked`: the timeline's walk, if already made)."""
+    """One batch per simulated cycle that retired hosts (`walked`: the timeline's walk)."""
     views = {h.name: h for h in inputs.hosts}
-    waves = (walked or walk(timeline)).waves
+    waves = walked.waves
     out = []
     for n, (i, lowest, peak) in enumerate(waves):
         cycle = timeline.cycles[i]
@@ -185,12 +183,11 @@ def preview_of(
     blocked: tuple[str, ...] = (),
     leaf=lambda v: v,
     acceptance: dict[str, Any] | None = None,
-    walked: TimelineWalk | None = None,
+    walked: TimelineWalk,
 ) -> RolloutPreview:
     """The plan's preview of one pool from its simulated timeline (see RolloutPreview for the fields).
-    `walked`: the timeline's walk with the policy's floor, if the caller already made it."""
+    `walked`: `walk(timeline, policy.floor_hosts)`."""
     pol = inputs.policy
-    walked = walked or walk(timeline, pol.floor_hosts)
     first = timeline.first
     from_versions = tuple(
         sorted(
@@ -209,7 +206,7 @@ def preview_of(
         floor_percent=pol.floor_percent,
         floor_hosts=pol.floor_hosts,
         target_count=pol.count,
-        batches=batches_of(inputs, timeline, leaf, walked),
+        batches=batches_of(inputs, timeline, walked, leaf),
         window_start=window[0].isoformat() if window else None,
         window_end=window[1].isoformat() if window else None,
         gate=dict(gate or {}),
@@ -224,12 +221,3 @@ def preview_of(
         assumptions=timeline.assumptions,
         acceptance=dict(acceptance or {}),
     )
-
-
-def lowest_available(timeline, floor: int) -> int | None:
-    """The lowest Available count once the pool has reached its floor: a pool that starts below it (a new pool,
-    a count-up) is not "below the floor" while it grows; that is the gap the floor rule guards, not ours.
-    (`walk` finds the same figure in its one pass; this is its plain statement.)"""
-    available = [c.available for c in timeline.cycles]
-    reached = next((i for i, n in enumerate(available) if n >= floor), None)
-    return min(available[reached:]) if reached is not None else min(available, default=None)

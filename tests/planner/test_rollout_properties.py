@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
-from reconciler.planner.rollout import totals_of
+from reconciler.planner.rollout import walk
 from reconciler.planner.timeline import simulate_rollout
 
 NOW = datetime(2026, 11, 3, 22, 0, tzinfo=UTC)
@@ -77,7 +77,7 @@ def test_simulated_rollout_never_crosses_floor_or_max_and_converges(
         assert timeline.end == "converged" or (timeline.end == "blocked" and floor_bound), timeline.why
         if timeline.end != "converged":
             return
-        totals = totals_of(timeline)
+        totals = walk(timeline).totals
         assert len(hosts) + totals["created"] - totals["deleted"] == count
         assert totals["logged_off"] <= sum(sessions[: n_old + n_new])
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy, UserSessionView
-from reconciler.planner.rollout import totals_of
+from reconciler.planner.rollout import walk
 from reconciler.planner.timeline import Durations, simulate_rollout
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def test_first_cycle_is_decide_and_the_rollout_converges_with_every_write_counte
         ("create", "avd-5", "avd-1"),
     ]
     assert timeline.end == "converged"
-    assert totals_of(timeline) == {
+    assert walk(timeline).totals == {
         "created": 4,
         "replaced": 4,
         "deleted": 4,
@@ -80,7 +80,7 @@ def test_drains_and_replacements_wait_for_the_window():
 def test_durations_move_times_not_writes():
     fast = simulate_rollout(pool(), Durations(create=timedelta(minutes=1)))
     slow = simulate_rollout(pool(), Durations(create=timedelta(minutes=20)))
-    assert totals_of(fast) == totals_of(slow)
+    assert walk(fast).totals == walk(slow).totals
     assert fast.finished_at < slow.finished_at
 
 
@@ -100,12 +100,11 @@ def test_unknown_ends_stop_the_simulation_and_say_why():
 def test_lowest_available_counts_from_when_the_pool_first_reached_its_floor():
     from types import SimpleNamespace
 
-    from reconciler.planner.rollout import lowest_available
+    def lowest_available(*available, floor):
+        cycles = [SimpleNamespace(available=n, total=n, steps=(), at=None) for n in available]
+        return walk(SimpleNamespace(cycles=cycles), floor).lowest_available
 
-    def timeline(*available):
-        return SimpleNamespace(cycles=[SimpleNamespace(available=n) for n in available])
-
-    assert lowest_available(timeline(6, 12, 24, 21, 24), floor=20) == 21  # count-up 6 → 24, then a batch
-    assert lowest_available(timeline(24, 19, 24), floor=20) == 19  # a real dip below the floor shows
-    assert lowest_available(timeline(3, 5), floor=20) == 3  # never reached: the plain lowest
-    assert lowest_available(timeline(), floor=20) is None
+    assert lowest_available(6, 12, 24, 21, 24, floor=20) == 21  # count-up 6 → 24, then a batch
+    assert lowest_available(24, 19, 24, floor=20) == 19  # a real dip below the floor shows
+    assert lowest_available(3, 5, floor=20) == 3  # never reached: the plain lowest
+    assert lowest_available(floor=20) is None

@@ -267,8 +267,7 @@ def creations(
         d.notes.append(f"{missing} host(s) missing, no version to build them from yet")
     room -= len(made)
     if pol.surge and target and p.window_open:
-        slots = pol.batch - len(busy.in_flight)
-        slots = room if room < slots else slots  # min(), without a builtin call per decision
+        slots = min(room, pol.batch - len(busy.in_flight))
         for h in outdated_in_order(pairs.outdated, pairs.quiet_outdated) if slots > 0 else ():
             if h.name.lower() in pairs.replacement_of:
                 continue

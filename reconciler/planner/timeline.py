@@ -206,7 +206,7 @@ def _next(
     the model moves between them. Nothing left: None (blocked).
     """
     event = world.events[0][0] if world.events else None  # only the earliest matters below
-    if d.steps and (world.accepting is None or not _only_running_acceptance(d)):
+    if d.steps and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
         soonest = event if check is None else _sooner(event, check[0])
@@ -239,10 +239,10 @@ def _sooner(soonest: datetime | None, at: datetime) -> datetime:
     return at if soonest is None or at < soonest else soonest
 
 
-def _only_running_acceptance(d: Decision) -> bool:
-    """With the acceptance running: the decision's one step asks again for it (apply adopts its run
-    commands), so nothing new happens until the tests finish, an event."""
-    return all(s.op is StepOp.ACCEPT for s in d.steps)
+def _only_running_acceptance(d: Decision, world: World) -> bool:
+    """The decision's one step asks again for the acceptance already running (apply adopts its run
+    commands): nothing new happens until the tests finish, an event."""
+    return world.accepting is not None and all(s.op is StepOp.ACCEPT for s in d.steps)
 
 
 def _users_only(d: Decision, p: PoolInputs, world: World) -> bool:

@@ -236,19 +236,13 @@ def from_pool_observation(target: PoolTarget, obs: PoolObservation) -> PoolInput
 
 class PlanLookups:
     """What every pool's `from_observed` of one plan looks up in the same snapshot, found once per plan:
-    a resource group's VM names and test VMs (the large estate puts five pools in each group) and the desired
-    pools by name (a ring gate names its pool). Made per plan and dropped with it, never kept across plans."""
+    a resource group's VM names and test VMs (the large estate puts five pools in each group). Made per plan
+    and dropped with it, never kept across plans."""
 
-    def __init__(self, observed: Observed, desired) -> None:
+    def __init__(self, observed: Observed) -> None:
         self.observed = observed
-        self._pools: dict[str, object] = {}
-        for p in desired.host_pools:
-            self._pools.setdefault(p.name, p)  # the first of a name, as DesiredState.host_pool finds it
         self._names: dict[str, frozenset[str]] = {}
         self._test_vms: dict[str, tuple[ObservedVM, ...]] = {}
-
-    def host_pool(self, name: str):
-        return self._pools.get(name)
 
     def vm_names_in(self, group: str) -> frozenset[str]:
         """Lower-cased names of the VMs in `group` (a name in use is never given to a new host)."""
@@ -271,14 +265,14 @@ def from_observed(
 ) -> PoolInputs:
     """The plan's PoolInputs for `pool` from the Observed snapshot (see the module docstring for its limits).
     `lookups`: the plan's PlanLookups of this snapshot, shared by its pools (None: made for this call)."""
-    lookups = lookups or PlanLookups(observed, desired)
+    lookups = lookups or PlanLookups(observed)
     key = norm_id(pool.arm_id)
     observed_pool = observed.host_pools.get(key)
     target_version = desired.resolve_pin(pool)
     target = norm_id(target_version.arm_id) if target_version else None
     gate_tags = None
     if pool.gate_after:
-        after = lookups.host_pool(pool.gate_after)
+        after = desired.host_pool(pool.gate_after)
         gate = observed.host_pools.get(norm_id(after.arm_id)) if after else None
         gate_tags = gate.tags if gate else None
     hosts = observed.hosts_of(key) if observed_pool else ()

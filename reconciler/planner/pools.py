@@ -42,7 +42,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
     previews: list[RolloutPreview] = []
     # pool -> (version id, simulated time it runs it fully): when ring gates on it open
     finished: dict[str, tuple[str, datetime | None]] = {}
-    lookups = PlanLookups(ctx.observed, ctx.desired)
+    lookups = PlanLookups(ctx.observed)
     for pool in ctx.desired.ring_order():  # gated pools after the pools they wait for
         target = ctx.desired.resolve_pin(pool)
         if target is None:
@@ -110,7 +110,7 @@ def plan_pools(ctx: Context) -> tuple[Outcome, list[RolloutPreview]]:
         previews.append(preview)
         deps = list(version_deps(target.arm_id)) + ([pin_key] if pin_key else [])
         if pool.gate_after:
-            deps.append(change_key(Action.ROLL, lookups.host_pool(pool.gate_after).arm_id))
+            deps.append(change_key(Action.ROLL, ctx.desired.host_pool(pool.gate_after).arm_id))
         host_ids = [h.key for h in ctx.observed.hosts_of(pool.arm_id)]  # the observed keys, not copies
         out.changes.append(
             Change(

@@ -44,7 +44,15 @@ class DesiredState:
         return next((b for b in self.image_builds if b.name == name), None)
 
     def host_pool(self, name: str) -> HostPool | None:
-        return next((p for p in self.host_pools if p.name == name), None)
+        return self._pools_by_name.get(name)
+
+    @cached_property
+    def _pools_by_name(self) -> dict[str, HostPool]:
+        """The first pool of each name, as the scan it replaces found: each pool's plan looks up its gate's pool."""
+        pools: dict[str, HostPool] = {}
+        for p in self.host_pools:
+            pools.setdefault(p.name, p)
+        return pools
 
     def find_definitions(self, ref: str) -> list[ImageDefinition]:
         """Definitions matching `ref`: `gallery/definition` (exact) or a bare definition name (maybe many)."""

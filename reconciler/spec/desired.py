@@ -48,7 +48,7 @@ class DesiredState:
 
     @cached_property
     def _pools_by_name(self) -> dict[str, HostPool]:
-        """The first pool of each name, as the scan it replaces found: each pool's plan looks up its gate's pool."""
+        """The first pool of each name, as the scan it replaces found (each pool's plan looks up its gate)."""
         pools: dict[str, HostPool] = {}
         for p in self.host_pools:
             pools.setdefault(p.name, p)

@@ -76,15 +76,12 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
             d.wait(now + _FIVE_MINUTES, f"{h.name}: {len(h.sessions)} user(s) still signed in")
             d.notes.append(f"{h.name}: grace ended, forceLogoff is false: waiting for users to sign out")
         return
-    due = _due_after(h.messaged_at, deadline, pol.drain_grace)  # message_due, without the extra call
+    due = message_due(h, deadline, pol.drain_grace, now)
     if due is not None and due <= now:
         d.steps.append(Step(StepOp.MESSAGE, h.name, message_body(h, pol.user_message, deadline, now)))
         # As if the host were tagged messaged now (the tag's time reads back as `now`; a naive one never does).
         nxt = _due_after(now if now.tzinfo is not None else None, deadline, pol.drain_grace)
     else:
         nxt = due
-    waits = d.waits  # Decision.wait, inlined: a retiring host waits twice every cycle
-    waits.append(
-        (nxt if nxt and nxt < deadline else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
-    )
-    waits.append((now + _FIVE_MINUTES, f"{h.name}: waiting for users to sign out"))
+    d.wait(nxt if nxt and nxt < deadline else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
+    d.wait(now + _FIVE_MINUTES, f"{h.name}: waiting for users to sign out")

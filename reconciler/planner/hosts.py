@@ -216,7 +216,7 @@ def _bring_up(p: PoolInputs, d: Decision, busy: BusyHosts) -> None:
     poll = now + POLL
     for h in busy.in_flight:  # the pending hosts not Available yet
         deadline = (h.registered_at or now) + p.policy.health_timeout
-        d.waits.append((deadline if now < deadline < poll else poll, f"{h.name} coming up"))
+        d.wait(deadline if now < deadline < poll else poll, f"{h.name} coming up")
 
 
 def _settle(

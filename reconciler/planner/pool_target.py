@@ -39,14 +39,14 @@ class PoolTarget:
             details["acceptance"] = {**self.acceptance.to_json(), "validation": self.validation}
         # JSON-native, so a saved plan round-trips exactly. Renderers redact any key named "password", so
         # the Key Vault *references* (never secrets) travel under another name.
-        return _as_plan_json(details, TO_PLAN)
+        return _as_json(details, TO_PLAN)
 
     @classmethod
     def from_details(cls, details: dict) -> PoolTarget:
         from reconciler.spec.models.host_pool import HostPoolSpec
         from reconciler.spec.state import HostPool
 
-        d = _rename_keys(details, {v: k for k, v in TO_PLAN.items()})["pool"]
+        d = _as_json(details, {v: k for k, v in TO_PLAN.items()})["pool"]
         pool = HostPool(
             raw=None,
             name=d["name"],
@@ -81,18 +81,10 @@ class PoolTarget:
 TO_PLAN = {"password": "passwordRef", "keyVaultSecret": "keyVaultSecretRef"}
 
 
-def _rename_keys(data, names: dict[str, str]):
-    if isinstance(data, dict):
-        return {names.get(k, k): _rename_keys(v, names) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_rename_keys(v, names) for v in data]
-    return data
-
-
 _AS_IS = frozenset({str, int, float, bool, type(None)})  # what JSON gives back as it is (exact types only)
 
 
-def _as_plan_json(data, names: dict[str, str]):
+def _as_json(data, names: dict[str, str]):
     """`data` as `json.loads(json.dumps(data))` gives it back, keys renamed by `names`, in one walk: every roll
     carries its pool's whole spec, and the text round trip was most of the cost. What is not plain JSON
     already (a key that is not a str, a str or int subclass, any other type) still takes the round trip."""
@@ -100,7 +92,7 @@ def _as_plan_json(data, names: dict[str, str]):
     if kind in _AS_IS:
         return data
     if kind is list or kind is tuple:
-        return [_as_plan_json(v, names) for v in data]
+        return [_as_json(v, names) for v in data]
     if kind is dict and all(type(k) is str for k in data):
-        return {names.get(k, k): _as_plan_json(v, names) for k, v in data.items()}
-    return _rename_keys(json.loads(json.dumps(data)), names)
+        return {names.get(k, k): _as_json(v, names) for k, v in data.items()}
+    return _as_json(json.loads(json.dumps(data)), names)  # plain JSON now: one more walk

@@ -40,7 +40,8 @@ def next_look(d: Decision, p: PoolInputs, wrote: bool) -> datetime | None:
     plain = p.now + POLL
     if wrote or not d.waits or min(at for at, _ in d.waits) != plain:
         return None
-    others = [at for at, _ in d.waits if at != plain]
+    # Every other wait, and a named time (Decision.wait: a deadline) that falls on the plain poll: kept.
+    others = [at for at, _ in d.waits if at != plain] + d.named
     looks = [_look(h, p) for h in p.hosts if _in_flight(h)]
     if not looks or any(at is None for at in looks):
         return None  # something whose start is unknown: the plain poll

@@ -259,7 +259,11 @@ def judge(p: PoolInputs, d: Decision) -> str | None:
             if problem is None and pending:
                 since = h.registered_at or h.created_at or now
                 if now < since + REPORT_BOUND:
-                    d.wait(min(now + POLL, since + REPORT_BOUND), f"{h.name}: health checks not reported yet")
+                    why = f"{h.name}: health checks not reported yet"
+                    if since + REPORT_BOUND <= now + POLL:
+                        d.wait(since + REPORT_BOUND, why)  # judged unreported then
+                    else:
+                        d.poll(now + POLL, why)
                     return f"acceptance of {version} waits for the health checks of {h.name}"
                 problem = f"health checks not reported: {', '.join(pending)}"
             if problem is not None:
@@ -281,5 +285,5 @@ def judge(p: PoolInputs, d: Decision) -> str | None:
         d.steps.append(Step(StepOp.RECORD_ACCEPTANCE, host.name, AcceptanceVerdictData(p.target, verdict)))
         return f"acceptance of {version} passed on {names}"
     d.steps.append(Step(StepOp.ACCEPT, host.name, AcceptData(p.target, remaining, host.session_host)))
-    d.wait(now + POLL, f"acceptance running on {host.name}")
+    d.poll(now + POLL, f"acceptance running on {host.name}")
     return f"acceptance running on {host.name} ({', '.join(t.name for t in remaining)})"

@@ -45,7 +45,7 @@ def on_test_vm(p: PoolInputs, d: Decision) -> str:
     version = p.target.rsplit("/", 1)[-1]
     if any(v.name.lower() == name.lower() for v, _ in stale_test_vms(p)):
         # Made for another subnet or size: the delete goes first, the suite runs on the VM made after it.
-        d.wait(p.now + POLL, f"test VM {name} is replaced (its subnet or size changed)")
+        d.poll(p.now + POLL, f"test VM {name} is replaced (its subnet or size changed)")
         return f"acceptance of {version} waits for test VM {name} to be made again in the suite's subnet and size"
     remaining = tuple(
         t
@@ -53,7 +53,7 @@ def on_test_vm(p: PoolInputs, d: Decision) -> str:
         if (o := acc.outcomes.get(t.name)) is None or o.verdict is not Verdict.PASSED
     )
     d.steps.append(Step(StepOp.ACCEPT, name, AcceptData(p.target, remaining, None, _plan(p, name))))
-    d.wait(p.now + POLL, f"acceptance running on test VM {name}")
+    d.poll(p.now + POLL, f"acceptance running on test VM {name}")
     tests = ", ".join(t.name for t in remaining) or "verdict"
     return f"acceptance of {version} runs on test VM {name} ({tests}); the pool waits for its verdict"
 
@@ -104,7 +104,7 @@ def delete_stale_test_vms(p: PoolInputs, d: Decision) -> list[Step]:
     steps = []
     for vm, why in stale_test_vms(p):
         if vm.provisioning == "Deleting":
-            d.wait(p.now + POLL, f"test VM {vm.name} being deleted")
+            d.poll(p.now + POLL, f"test VM {vm.name} being deleted")
         else:
             steps.append(Step(StepOp.DELETE_TEST_VM, vm.name, AcceptVmDelete(vm.version, why)))
     return steps

@@ -56,7 +56,7 @@ def message_body(host: HostView, text: str, deadline: datetime, now: datetime) -
 def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
     pol, now = p.policy, p.now
     if h.deleting:
-        d.wait(now + POLL, f"{h.name} being deleted")
+        d.poll(now + POLL, f"{h.name} being deleted")
         return
     if not h.session_host or not h.sessions:
         d.steps.append(Step(StepOp.REMOVE, h.name, RemoveData(h.session_host, RemoveReason.EMPTY)))
@@ -69,11 +69,11 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
         if pol.force_logoff and p.window_open:
             sessions = tuple(s.id for s in h.sessions)
             d.steps.append(Step(StepOp.LOGOFF, h.name, LogoffData(h.session_host, sessions)))
-            d.wait(now + POLL, f"{h.name} users being signed out")
+            d.poll(now + POLL, f"{h.name} users being signed out")
         elif pol.force_logoff:
             d.wait(p.next_window or now + timedelta(hours=1), f"{h.name}: logoff waits for the next window")
         else:
-            d.wait(now + _FIVE_MINUTES, f"{h.name}: {len(h.sessions)} user(s) still signed in")
+            d.poll(now + _FIVE_MINUTES, f"{h.name}: {len(h.sessions)} user(s) still signed in")
             d.notes.append(f"{h.name}: grace ended, forceLogoff is false: waiting for users to sign out")
         return
     due = message_due(h, deadline, pol.drain_grace, now)
@@ -84,4 +84,4 @@ def progress_retirement(h: HostView, p: PoolInputs, d: Decision) -> None:
     else:
         nxt = due
     d.wait(nxt if nxt and nxt < deadline else deadline, f"{h.name}: drain grace ends {deadline.isoformat()}")
-    d.wait(now + _FIVE_MINUTES, f"{h.name}: waiting for users to sign out")
+    d.poll(now + _FIVE_MINUTES, f"{h.name}: waiting for users to sign out")

@@ -229,13 +229,23 @@ class DecisionMode(StrEnum):
 @dataclass
 class Decision:
     steps: list[Step] = field(default_factory=list)
-    waits: list[tuple[datetime, str]] = field(default_factory=list)
+    waits: list[tuple[datetime, str]] = field(default_factory=list)  # every time to look again, and why
+    named: list[datetime] = field(default_factory=list)  # those of them `wait` named (not polls)
     state: DecisionState = DecisionState.CONVERGED
     mode: DecisionMode = DecisionMode.STEADY
     effective_target: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def wait(self, at: datetime, why: str) -> None:
+        """Look again at a time the rules name: a deadline, a message due, a window opening, a gate's end.
+        Something in the pool's rules changes then, so the rollout preview visits it."""
+        self.waits.append((at, why))
+        self.named.append(at)
+
+    def poll(self, at: datetime, why: str) -> None:
+        """Look again for what no rule can foresee: Azure finishing an operation, users signing out, a
+        verdict. Apply looks then; the rollout preview, whose model changes only by its own modelled events,
+        skips a poll after a cycle that wrote nothing (planner/timeline.py)."""
         self.waits.append((at, why))
 
     @property

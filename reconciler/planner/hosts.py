@@ -129,7 +129,7 @@ def decide(p: PoolInputs, index: HostIndex | None = None) -> Decision:
             f"{pol.count} and there is no room for a new host (count + surge = {pol.count + surge})"
         )
     if made or busy.in_flight:
-        d.wait(now + POLL, "new hosts coming up")
+        d.poll(now + POLL, "new hosts coming up")
 
     # 7. Converged? Then stamp the pool (ring gates read it) and say so.
     _settle(p, d, ix, busy, target, any_outdated)
@@ -159,7 +159,7 @@ def _count_failures(p: PoolInputs, d: Decision, ix: HostIndex) -> tuple[BusyHost
         hosts = [h if h is not host else _marked_failed(h) for h in busy.hosts]
         busy = BusyHosts(hosts, ix.quiet_count, host)
         if len(newly) > 1:
-            d.wait(p.now + POLL, f"{len(newly) - 1} more failed host(s) to count")
+            d.poll(p.now + POLL, f"{len(newly) - 1} more failed host(s) to count")
     if (
         p.target
         and failed_version == p.target
@@ -212,11 +212,14 @@ def _bring_up(p: PoolInputs, d: Decision, busy: BusyHosts) -> None:
     if busy.any_deleting:
         for h in busy.hosts:
             if h.deleting:
-                d.wait(now + POLL, f"{h.name} being deleted")
+                d.poll(now + POLL, f"{h.name} being deleted")
     poll = now + POLL
     for h in busy.in_flight:  # the pending hosts not Available yet
         deadline = (h.registered_at or now) + p.policy.health_timeout
-        d.wait(deadline if now < deadline < poll else poll, f"{h.name} coming up")
+        if now < deadline <= poll:
+            d.wait(deadline, f"{h.name} coming up")  # judged at its health deadline
+        else:
+            d.poll(poll, f"{h.name} coming up")
 
 
 def _settle(
@@ -251,7 +254,7 @@ def _settle(
     else:
         d.state = _PROGRESSING if steps else _WAITING
         if not d.waits:
-            d.wait(p.now + POLL, "progressing")
+            d.poll(p.now + POLL, "progressing")
 
 
 def _marked_failed(host: HostView) -> HostView:

@@ -48,11 +48,11 @@ def choose_version(
                 d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
     elif p.target and not p.target_ready:
         target, d.mode = None, DecisionMode.WAITING_REPLICATION
-        d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
+        d.poll(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
     elif holding is not None:
         # The first hosts on the version are under test: the rest of the pool waits for the verdict.
         target, d.mode = None, DecisionMode.GATED
-        d.wait(now + POLL, holding)
+        d.poll(now + POLL, holding)
     elif (
         p.target
         and not p.gate_ok
@@ -60,7 +60,11 @@ def choose_version(
     ):
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
         target, d.mode = None, DecisionMode.GATED
-        d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
+        gate_why = p.gate_why or "waits for the ring gate"
+        if p.gate_until is not None:
+            d.wait(p.gate_until, gate_why)  # a soak ends then
+        else:
+            d.poll(now + timedelta(minutes=15), gate_why)  # another pool's progress: not foreseeable here
     # Which version hosts added for `count` (not replacements) get. Never one the pool is moving away from,
     # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
     # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the

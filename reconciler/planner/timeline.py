@@ -201,9 +201,10 @@ def _next(
 ) -> datetime | None:
     """When to decide again (`check`: the decision's earliest wait). After steps: at the earliest of that and
     Azure's next completion (apply polls again; our own writes may enable more). After none: nothing changes
-    until Azure finishes something (an event), a time the decision named passes (a deadline, a window, a
-    soak) or an assumed end (replication, a gate) — its plain polls (`now + POLL`) are skipped, as nothing in
-    the model moves between them. Nothing left: None (blocked).
+    until Azure finishes something (an event), a time the decision named passes (`Decision.wait`: a deadline,
+    a message due, a window, a soak) or an assumed end (replication, a gate) — its polls (`Decision.poll`:
+    for Azure, users or a verdict) are skipped, as nothing in the model moves between them but its events.
+    Nothing left: None (blocked).
     """
     event = world.events[0][0] if world.events else None  # only the earliest matters below
     if d.steps and not _only_running_acceptance(d, world):
@@ -220,10 +221,9 @@ def _next(
         if _users_only(d, p, world):
             # users who are never logged off (forceLogoff false) keep the host: the model ends here
             return None
-    poll = now + POLL
     soonest = None
-    for at, _ in d.waits:
-        if at > now and at != poll:
+    for at in d.named:  # the polls (Decision.poll) are skipped: nothing in the model moves between them
+        if at > now:
             soonest = _sooner(soonest, at)
     if event is not None:
         soonest = _sooner(soonest, event)

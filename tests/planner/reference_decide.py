@@ -79,7 +79,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
         d.notes.append(f"{host.name} failed: {why.text}")
         hosts = [h if h is not host else _marked_failed(h) for h in hosts]
         if len(newly) > 1:
-            d.wait(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
+            d.poll(now + POLL, f"{len(newly) - 1} more failed host(s) to count")
     if p.target and failed_version == p.target and count > pol.failure_budget and quarantined != p.target:
         quarantined = p.target
         d.steps.append(Step(StepOp.QUARANTINE, None, VersionData(p.target, failures=count)))
@@ -105,11 +105,14 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.notes.append(f"halted: {count} failed host(s), budget {pol.failure_budget}{last_failure}")
     elif p.target and not p.target_ready:
         target, d.mode = None, DecisionMode.WAITING_REPLICATION
-        d.wait(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
+        d.poll(now + timedelta(minutes=5), p.target_why or "the version is not replicated to the region yet")
     elif p.target and not p.gate_ok and any(h.version != p.target for h in established):
         # The gate guards replacing hosts that run something else; new hosts of a fresh pool need no soak.
         target, d.mode = None, DecisionMode.GATED
-        d.wait(p.gate_until or now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
+        if p.gate_until is not None:
+            d.wait(p.gate_until, p.gate_why or "waits for the ring gate")
+        else:
+            d.poll(now + timedelta(minutes=15), p.gate_why or "waits for the ring gate")
     # Which version hosts added for `count` (not replacements) get. Never one the pool is moving away from,
     # or they would be built only to be replaced again: gated, they go on the pin (the gate guards replacing
     # hosts that run something else, not adding capacity); not replicated yet, they wait for it. Halted, the
@@ -141,11 +144,14 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             d.steps.append(Step(StepOp.REGISTER, h.name))
     for h in hosts:
         if h.deleting:
-            d.wait(now + POLL, f"{h.name} being deleted")
+            d.poll(now + POLL, f"{h.name} being deleted")
     for h in pending:
         if not h.available:
             deadline = (h.registered_at or now) + pol.health_timeout
-            d.wait(min(now + POLL, deadline) if deadline > now else now + POLL, f"{h.name} coming up")
+            if now < deadline <= now + POLL:
+                d.wait(deadline, f"{h.name} coming up")
+            else:
+                d.poll(now + POLL, f"{h.name} coming up")
     in_flight = [h for h in pending if not h.available]
 
     # 4. Hosts being retired: drain, message, wait, log off (policy), remove.
@@ -243,7 +249,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
             f"{pol.count} and there is no room for a new host (count + surge = {pol.count + pol.surge})"
         )
     if creations or in_flight:
-        d.wait(now + POLL, "new hosts coming up")
+        d.poll(now + POLL, "new hosts coming up")
 
     # 7. Converged? Then stamp the pool (ring gates read it) and say so.
     blocked_names = retired_now | {h.name for h in hosts if h.failed}
@@ -273,7 +279,7 @@ def decide(p: PoolInputs) -> Decision:  # noqa: C901 -- one readable pass in the
     else:
         d.state = DecisionState.WAITING
     if d.state in (DecisionState.PROGRESSING, DecisionState.WAITING) and not d.waits:
-        d.wait(now + POLL, "progressing")
+        d.poll(now + POLL, "progressing")
     return d
 
 

@@ -18,7 +18,7 @@ from reconciler.planner.acceptance_plan import acceptance_diagnostics, with_verd
 from reconciler.planner.agent_version_check import agent_version_diagnostics
 from reconciler.planner.context import Context
 from reconciler.planner.diff import Outcome
-from reconciler.planner.fingerprint import collect_fingerprint_fields, collect_fingerprints
+from reconciler.planner.fingerprint import collect_fingerprints
 from reconciler.planner.graph import order
 from reconciler.planner.ownership import plan_deletions
 from reconciler.planner.pools import plan_pools
@@ -78,7 +78,7 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime, reference: b
         (d for p in parts for d in p.diagnostics),
         key=lambda d: (d.severity.value, d.resource_id.lower(), d.message),
     )
-    fingerprints = collect_fingerprints(ordered, observed)
+    fingerprints, fields = collect_fingerprints(ordered, observed, shared=not reference)
     return Plan(
         changes=ordered,
         generated_at=now.isoformat(),
@@ -86,7 +86,7 @@ def _plan(desired: DesiredState, observed: Observed, now: datetime, reference: b
         rollouts=tuple(sorted(previews, key=lambda r: r.pool_id.lower())),
         diagnostics=tuple(diagnostics),
         fingerprints=fingerprints,
-        fingerprint_fields=collect_fingerprint_fields(fingerprints, observed, shared=not reference),
+        fingerprint_fields=fields,
     )
 
 

@@ -13,6 +13,8 @@ field (`fingerprint_fields`), so a refusal can name the field that changed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from reconciler.model.fingerprint import FieldDigests, field_digests
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
@@ -50,34 +52,29 @@ def dependencies_of(change: Change, observed: Observed | None = None) -> list[st
     return list(dict.fromkeys(norm_id(i) for i in ids))
 
 
-def collect_fingerprints(changes: tuple[Change, ...], observed: Observed) -> dict[str, str]:
-    """Lower-cased id → fingerprint, for every observed resource some change depends on (absent ones too,
-    as "absent", so a resource that appears after planning also makes the plan stale)."""
-    out: dict[str, str] = {}
+def collect_fingerprints(
+    changes: tuple[Change, ...], observed: Observed, *, shared: bool = True
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(lower-cased id → fingerprint, for every observed resource some change depends on, absent ones too
+    as "absent", so a resource that appears after planning also makes the plan stale; lower-cased id →
+    {field label → short digest}, for each of them that exists). Each resource's fields are read once for
+    both. `shared`: each distinct value hashed once, the digest strings shared (False: each on its own)."""
+    prints: dict[str, str] = {}
+    fields: dict[str, dict[str, Any]] = {}
     for change in changes:
         if change.action is Action.NO_OP:
             continue
         for rid in dependencies_of(change, observed):
+            if rid in prints:  # a pool's hosts are named by each change on the pool
+                continue
             resource = observed.get(rid)
             if resource is None:
-                out[rid] = "absent"
-            else:
-                out[resource.key] = resource.fingerprint  # the observed key, not a copy per plan
-    return dict(sorted(out.items()))
-
-
-def collect_fingerprint_fields(
-    fingerprints: dict[str, str], observed: Observed, *, shared: bool = True
-) -> dict[str, dict[str, str]]:
-    """Lower-cased id → {field label → short digest}, for every fingerprinted resource that exists.
-    `shared`: each distinct value hashed once, the digest strings shared (False: each on its own)."""
-    out: dict[str, dict[str, str]] = {}
+                prints[rid] = "absent"
+            else:  # the observed key, not a copy per plan
+                prints[resource.key], fields[resource.key] = resource.fingerprint_and_fields()
     digests = FieldDigests() if shared else field_digests
-    for rid in fingerprints:
-        resource = observed.get(rid)
-        if resource is not None:
-            out[rid] = digests(resource.unsorted_fingerprint_fields)  # both sort the fields
-    return out
+    ordered = dict(sorted(prints.items()))
+    return ordered, {rid: digests(fields[rid]) for rid in ordered if rid in fields}  # both sort the fields
 
 
 def restrict_fingerprints(plan: Plan, changes: tuple[Change, ...]) -> dict:

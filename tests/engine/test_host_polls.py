@@ -44,7 +44,7 @@ def _host(name: str, provisioning: str = "Succeeded", **tags: datetime) -> HostV
 
 def _polling() -> Decision:
     d = Decision()
-    d.wait(NOW + POLL, "coming up")
+    d.poll(NOW + POLL, "coming up")
     return d
 
 
@@ -76,6 +76,9 @@ def test_the_earliest_thing_in_flight_or_named_wait_wins():
     d = _polling()
     d.wait(NOW + timedelta(seconds=50), "a window opens")  # a wait the decision named
     assert next_look(d, _inputs(creating), wrote=False) == NOW + timedelta(seconds=50)
+    on_poll = _polling()
+    on_poll.wait(NOW + POLL, "drain grace ends")  # a named time that falls on the plain poll is kept
+    assert next_look(on_poll, _inputs(creating), wrote=False) == NOW + POLL
 
 
 def test_the_plain_poll_stays_when_a_start_is_unknown_or_the_cycle_wrote():

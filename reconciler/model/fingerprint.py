@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from json.encoder import encode_basestring_ascii
 from types import MappingProxyType
 from typing import Any
 
@@ -301,47 +300,13 @@ def resource_fingerprint(arm_type: str, raw: Mapping[str, Any]) -> str:
 FIELD_DIGEST_CHARS = 10
 
 
-def _digest(text: str) -> str:
+def short_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:FIELD_DIGEST_CHARS]
 
 
 def field_digests(fields: Mapping[str, Any]) -> dict[str, str]:
     """Label → short hex digest of each field's value, stored in a saved plan to name what changed."""
-    return {label: _digest(canonical_json(value)) for label, value in sorted(fields.items())}
-
-
-_SCALARS = frozenset((str, int, float, bool))
-
-
-class FieldDigests:
-    """`field_digests` for the many resources of one plan, each distinct value hashed once.
-
-    Most field values repeat across a pool's hosts and VMs (location, size, tags, pool id), so a plan's
-    digests are mostly the same few strings: this hashes each distinct value once and hands every resource
-    the same digest and label objects, where computing them per resource held ~40 MB for the large estate.
-    The digests are exactly `field_digests`' (same canonical JSON, same hash)."""
-
-    def __init__(self) -> None:
-        self._strings: dict[str, str] = {}  # str value -> digest (JSON strings are keys of _digests)
-        self._digests: dict[Any, str] = {}
-        self._labels: dict[str, str] = {}
-
-    def __call__(self, fields: Mapping[str, Any]) -> dict[str, str]:
-        strings, digests, labels = self._strings, self._digests, self._labels
-        out: dict[str, str] = {}
-        for label, value in sorted(fields.items()):
-            if value.__class__ is str:  # most values: ids, names, tags (their JSON is one C call)
-                digest = strings.get(value)
-                if digest is None:
-                    digest = strings[value] = _digest(encode_basestring_ascii(value))
-            else:
-                # Another scalar is its own key (with its type: True, 1 and 1.0 differ); anything else its JSON.
-                key: Any = (value.__class__, value) if value.__class__ in _SCALARS else canonical_json(value)
-                digest = digests.get(key)
-                if digest is None:
-                    digest = digests[key] = _digest(key if isinstance(key, str) else canonical_json(value))
-            out[labels.setdefault(label, label)] = digest
-        return out
+    return {label: short_digest(canonical_json(value)) for label, value in sorted(fields.items())}
 
 
 def changed_fields(planned: Mapping[str, str], now: Mapping[str, Any]) -> list[str]:

@@ -113,14 +113,6 @@ class _Resource:
             object.__setattr__(self, "_fingerprint", fingerprint(self.unsorted_fingerprint_fields))
         return self._fingerprint
 
-    def fingerprint_and_fields(self) -> tuple[str, dict[str, Any]]:
-        """`fingerprint` and `unsorted_fingerprint_fields` from one reading of the fields (a plan keeps both
-        for every resource it depends on)."""
-        fields = self.unsorted_fingerprint_fields
-        if self._fingerprint is None:
-            object.__setattr__(self, "_fingerprint", fingerprint(fields))
-        return self._fingerprint, fields
-
 
 @dataclass(frozen=True, slots=True)
 class ObservedGallery(_Resource):

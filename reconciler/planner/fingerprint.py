@@ -13,9 +13,8 @@ field (`fingerprint_fields`), so a refusal can name the field that changed.
 
 from __future__ import annotations
 
-from typing import Any
-
-from reconciler.model.fingerprint import FieldDigests, field_digests
+from reconciler.model.field_digests import FieldDigests
+from reconciler.model.fingerprint import field_digests
 from reconciler.model.observed import Observed, norm_id
 from reconciler.model.plan import Action, Change, Plan
 from reconciler.model.tags import PIN_TAG
@@ -57,10 +56,12 @@ def collect_fingerprints(
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """(lower-cased id → fingerprint, for every observed resource some change depends on, absent ones too
     as "absent", so a resource that appears after planning also makes the plan stale; lower-cased id →
-    {field label → short digest}, for each of them that exists). Each resource's fields are read once for
-    both. `shared`: each distinct value hashed once, the digest strings shared (False: each on its own)."""
+    {field label → short digest}, for each of them that exists). `shared`: both from one pass over each
+    resource's fields, each distinct value encoded and hashed once (False: each resource on its own, through
+    reconciler.model.fingerprint, the reference the tests hold the shared path to)."""
     prints: dict[str, str] = {}
-    fields: dict[str, dict[str, Any]] = {}
+    digests: dict[str, dict[str, str]] = {}
+    cache = FieldDigests() if shared else None
     for change in changes:
         if change.action is Action.NO_OP:
             continue
@@ -70,11 +71,16 @@ def collect_fingerprints(
             resource = observed.get(rid)
             if resource is None:
                 prints[rid] = "absent"
-            else:  # the observed key, not a copy per plan
-                prints[resource.key], fields[resource.key] = resource.fingerprint_and_fields()
-    digests = FieldDigests() if shared else field_digests
+                continue
+            key = resource.key  # the observed key, not a copy per plan
+            if cache is not None:
+                prints[key], digests[key] = cache.fingerprint_and_digests(
+                    resource.unsorted_fingerprint_fields
+                )
+            else:
+                prints[key], digests[key] = resource.fingerprint, field_digests(resource.fingerprint_fields)
     ordered = dict(sorted(prints.items()))
-    return ordered, {rid: digests(fields[rid]) for rid in ordered if rid in fields}  # both sort the fields
+    return ordered, {rid: digests[rid] for rid in ordered if rid in digests}
 
 
 def restrict_fingerprints(plan: Plan, changes: tuple[Change, ...]) -> dict:

@@ -48,7 +48,7 @@ class Durations:
     decides (a replacement up before a window closes, a host deleted before the next batch needs room)."""
 
     create: timedelta = timedelta(minutes=4)  # VM PUT until provisioningState Succeeded
-    extension: timedelta = timedelta(minutes=2)  # extension PUT until Succeeded (join, AVD agent)
+    extension: timedelta = timedelta(minutes=2)  # extension PUT until Succeeded (join; the agent: + register)
     register: timedelta = timedelta(minutes=10)  # agent Succeeded until the session host is Available
     delete: timedelta = timedelta(seconds=90)  # VM DELETE until it is gone
     # forceLogoff false: users are assumed to sign out on their own this long after the drain grace ends

@@ -43,13 +43,12 @@ class Completion(StrEnum):
     DELETED = "deleted"
     PROVISIONED = "provisioned"
     JOINED = f"extension:{JOIN_EXTENSION}"
-    AGENT_INSTALLED = f"extension:{AGENT_EXTENSION}"
+    # The AVD agent's extension is modelled as finishing when its session host turns Available: decide()
+    # reads only that the agent was sent (and a Failed state, which the model never has), so a completion of
+    # its own would only wake the simulation for a cycle that cannot write (one per new host).
     AVAILABLE = "available"
     SIGNED_OUT = "signed-out"
     ACCEPTED = "accepted"  # the acceptance tests on the host finished (assumed: passed)
-
-
-EXTENSION_OF = {Completion.JOINED: JOIN_EXTENSION, Completion.AGENT_INSTALLED: AGENT_EXTENSION}
 
 
 class World:
@@ -169,7 +168,7 @@ _DELETE_GHOST, _COUNT_FAILURE, _QUARANTINE = StepOp.DELETE_GHOST, StepOp.COUNT_F
 _STAMP_ROLLED_OUT, _ACCEPT, _DELETE_TEST_VM = StepOp.STAMP_ROLLED_OUT, StepOp.ACCEPT, StepOp.DELETE_TEST_VM
 _RECORD_ACCEPTANCE = StepOp.RECORD_ACCEPTANCE
 _DELETED, _PROVISIONED, _JOINED = Completion.DELETED, Completion.PROVISIONED, Completion.JOINED
-_AGENT_INSTALLED, _AVAILABLE = Completion.AGENT_INSTALLED, Completion.AVAILABLE
+_AVAILABLE = Completion.AVAILABLE
 _SIGNED_OUT, _ACCEPTED = Completion.SIGNED_OUT, Completion.ACCEPTED
 
 
@@ -219,7 +218,6 @@ def apply_steps(d: Decision, p: PoolInputs, world: World, now: datetime, du: Dur
                 stamp = stamp or now.isoformat()
                 tags = {**h.tags, HOST_REGISTERED_TAG: stamp}
                 world.put(copy_of(h, extensions={**h.extensions, AGENT_EXTENSION: "Creating"}, tags=tags))
-                heappush(events, (now + du.extension, name, _AGENT_INSTALLED))
                 heappush(events, (now + du.extension + du.register, name, _AVAILABLE))
         elif op is _READY:
             if h is not None:
@@ -309,12 +307,16 @@ def complete(world: World, now: datetime) -> None:
             continue
         elif what is _PROVISIONED:
             world.put(copy_of(h, provisioning="Succeeded"))
-        elif what is _JOINED or what is _AGENT_INSTALLED:
-            ext = EXTENSION_OF[what]
-            world.put(copy_of(h, extensions={**h.extensions, ext: "Succeeded"}))
+        elif what is _JOINED:
+            world.put(copy_of(h, extensions={**h.extensions, JOIN_EXTENSION: "Succeeded"}))
         elif what is _SIGNED_OUT:
             world.put(copy_of(h, sessions=()))
         elif what is _ACCEPTED:
             world.accepted = (now, name)
         elif what is _AVAILABLE:
-            world.put(copy_of(h, session_host=f"{name}.sim", status="Available", accepting=True))
+            extensions = {**h.extensions, AGENT_EXTENSION: "Succeeded"}
+            world.put(
+                copy_of(
+                    h, session_host=f"{name}.sim", status="Available", accepting=True, extensions=extensions
+                )
+            )

@@ -6,7 +6,9 @@ when the awaited things are expected to be done: a VM being created at its creat
 creation stamp, a host whose agent went out at its registration's expected end, then backing off by an eighth
 of the time each has taken (in [POLL_FLOOR, POLL_CAP]), never past its health deadline, so a host is judged on
 time. Anything whose start is not known (a delete, an extension, a drain, a sign-out) keeps the plain poll, and
-so does a cycle that wrote (its own writes may enable more). Pure: the cycle's inputs carry the server time.
+so does a cycle whose writes may enable more (host_steps.may_enable_more: a ready mark, a logoff, a retirement;
+a create, an extension, a delete or a message alone enable nothing before Azure or a named time is done).
+Pure: the cycle's inputs carry the server time.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ read fields, never dictionary keys that could drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,6 +47,20 @@ class StepOp(StrEnum):
 # Steps that write the pool's tags, not a VM's: the engine runs them first, so a failure is counted on the
 # pool before its VM is marked.
 POOL_OPS = frozenset({StepOp.COUNT_FAILURE, StepOp.QUARANTINE, StepOp.STAMP_ROLLED_OUT})
+
+# Writes after which the next decision cannot write more until Azure finishes them or a time the decision
+# named passes: they start what Azure completes later (a VM create or delete, an extension) or stamp a time
+# whose consequence decide() names as a wait (the health clock, the next message). Any other write may
+# enable the next one (a host marked ready lets the host it replaces retire; a logoff empties a host to remove).
+INERT_OPS = frozenset(
+    {StepOp.CREATE, StepOp.JOIN, StepOp.REGISTER, StepOp.STAMP_REGISTERED, StepOp.REMOVE, StepOp.MESSAGE}
+)
+
+
+def may_enable_more(steps: Iterable[Step]) -> bool:
+    """Whether a cycle that wrote `steps` should look again at the plain poll (apply, engine/host_polls.py)
+    or right after (the preview, planner/timeline.py), rather than when its polls and waits say."""
+    return any(s.op not in INERT_OPS for s in steps)
 
 
 class RetireReason(StrEnum):

@@ -25,7 +25,15 @@ from enum import StrEnum
 
 from reconciler.model.acceptance import Acceptance, AcceptanceState
 from reconciler.planner.host_inputs import PoolInputs
-from reconciler.planner.host_steps import POLL, Decision, DecisionMode, DecisionState, Step, StepOp
+from reconciler.planner.host_steps import (
+    POLL,
+    Decision,
+    DecisionMode,
+    DecisionState,
+    Step,
+    StepOp,
+    may_enable_more,
+)
 from reconciler.planner.hosts import decide
 from reconciler.planner.timeline_world import (
     Completion,
@@ -199,15 +207,16 @@ def _next(
     ready_at,
     gate_opens,
 ) -> datetime | None:
-    """When to decide again (`check`: the decision's earliest wait). After steps: at the earliest of that and
-    Azure's next completion (apply polls again; our own writes may enable more). After none: nothing changes
+    """When to decide again (`check`: the decision's earliest wait). After steps that may enable more
+    (host_steps.may_enable_more): at the earliest of that and Azure's next completion (apply polls again).
+    After none, or only inert ones (a create, an extension, a delete, a message): nothing changes
     until Azure finishes something (an event), a time the decision named passes (`Decision.wait`: a deadline,
     a message due, a window, a soak) or an assumed end (replication, a gate) — its polls (`Decision.poll`:
     for Azure, users or a verdict) are skipped, as nothing in the model moves between them but its events.
     Nothing left: None (blocked).
     """
     event = world.events[0][0] if world.events else None  # only the earliest matters below
-    if d.steps and not _only_running_acceptance(d, world):
+    if d.steps and may_enable_more(d.steps) and not _only_running_acceptance(d, world):
         # As apply: look again at the earliest wait, even one due now (a second later, as the test driver
         # and a real cycle's own duration would).
         soonest = event if check is None else _sooner(event, check[0])

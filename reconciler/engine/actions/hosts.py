@@ -33,7 +33,7 @@ from reconciler.engine.outcome import Done, Failed, Outcome, ReasonCode, WaitUnt
 from reconciler.engine.rollout import CycleInterrupted, PoolCycle, converge_pool
 from reconciler.model.plan import Action, Change
 from reconciler.planner.host_failures import update_failed
-from reconciler.planner.host_steps import DecisionMode, Step, StepOp
+from reconciler.planner.host_steps import DecisionMode, Step, StepOp, may_enable_more
 from reconciler.planner.pool_target import PoolTarget
 
 LAG_SINCE = "lag_404_since"
@@ -102,7 +102,9 @@ def converge_session_hosts(change: Change, env: ActionEnv, ctx: RunContext) -> O
     if isinstance(outcome, Done) and mem["wrote"] and not outcome.changed:
         return replace(outcome, changed=True)
     if isinstance(outcome, WaitUntil) and cycle.decision is not None and cycle.inputs is not None:
-        at = next_look(cycle.decision, cycle.inputs, wrote=bool(cycle.writes or repaired))
+        # Inert writes alone (a create, an extension, a delete, a message) enable nothing before Azure is done.
+        follow_up = bool(cycle.writes) and may_enable_more(cycle.decision.steps)
+        at = next_look(cycle.decision, cycle.inputs, wrote=follow_up or bool(repaired))
         outcome = replace(outcome, at=at) if at is not None else outcome
     if isinstance(outcome, WaitUntil) and outcome.reason is None:
         return replace(outcome, reason=wait_reason(cycle, outcome))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from reconciler.planner.host_inputs import HostView, PoolInputs
-from reconciler.planner.host_steps import POLL, Decision
+from reconciler.planner.host_steps import POLL, Decision, StepOp
 
 POLL_FLOOR = timedelta(seconds=15)
 POLL_CAP = timedelta(minutes=5)
@@ -45,6 +45,8 @@ def next_look(d: Decision, p: PoolInputs, wrote: bool) -> datetime | None:
     # Every other wait, and a named time (Decision.wait: a deadline) that falls on the plain poll: kept.
     others = [at for at, _ in d.waits if at != plain] + d.named
     looks = [_look(h, p) for h in p.hosts if _in_flight(h)]
+    if any(s.op is StepOp.CREATE for s in d.steps):  # created this cycle, so not among the observed hosts
+        looks.append(backoff_at(p.now, p.now, VM_CREATE))
     if not looks or any(at is None for at in looks):
         return None  # something whose start is unknown: the plain poll
     return min([*looks, *others])

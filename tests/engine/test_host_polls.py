@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from reconciler.engine.host_polls import POLL_CAP, POLL_FLOOR, REGISTRATION, VM_CREATE, backoff_at, next_look
 from reconciler.model.rollout import HOST_CREATED_TAG, HOST_DRAIN_TAG, HOST_REGISTERED_TAG
 from reconciler.planner.host_inputs import HostView, PoolInputs, PoolPolicy
-from reconciler.planner.host_steps import POLL, Decision
+from reconciler.planner.host_steps import POLL, CreateData, Decision, Step, StepOp, may_enable_more
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -92,3 +92,14 @@ def test_the_plain_poll_stays_when_a_start_is_unknown_or_the_cycle_wrote():
     named = Decision()
     named.wait(NOW + 10 * MIN, "a soak ends")  # not a plain poll: the decision knew when
     assert next_look(named, _inputs(creating), wrote=False) is None
+
+
+def test_a_cycle_that_only_created_looks_when_the_create_should_be_done():
+    # The new VM is not among the cycle's observed hosts: its create, sent now, is counted all the same, and
+    # a create enables nothing before Azure finishes it, so it is no reason to keep the plain poll.
+    d = _polling()
+    d.steps.append(Step(StepOp.CREATE, "avd-9", CreateData("/v/2")))
+    assert not may_enable_more(d.steps)
+    assert next_look(d, _inputs(), wrote=may_enable_more(d.steps)) == NOW + VM_CREATE
+    registering = _host("avd-3", **{HOST_CREATED_TAG: NOW - 9 * MIN, HOST_REGISTERED_TAG: NOW - 4 * MIN})
+    assert next_look(d, _inputs(registering), wrote=False) == NOW + MIN  # whichever is due first

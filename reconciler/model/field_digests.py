@@ -43,10 +43,8 @@ class FieldDigests:
             elif cls in _SCALARS:
                 key = (cls, value)
             elif cls is dict and all(v.__class__ is str for v in value.values()):
-                key = (
-                    dict,
-                    tuple(value.items()),
-                )  # an imageReference: no encoder call (same items, same JSON)
+                # An imageReference: no encoder call to find it again (the same items give the same JSON).
+                key = (dict, tuple(value.items()))
             else:
                 key = (object, canonical_json(value))
             known = values.get(key)

@@ -260,7 +260,7 @@ class Decision:
     def poll(self, at: datetime, why: str) -> None:
         """Look again for what no rule can foresee: Azure finishing an operation, users signing out, a
         verdict. Apply looks then; the rollout preview, whose model changes only by its own modelled events,
-        skips a poll after a cycle that wrote nothing (planner/timeline.py)."""
+        skips a poll after a cycle that wrote nothing or only inert writes (planner/timeline.py)."""
         self.waits.append((at, why))
 
     @property

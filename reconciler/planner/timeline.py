@@ -4,8 +4,9 @@
 from the same observation), applies each Decision's steps to the host views the way Azure and the engine
 would (a created VM provisions, then its extensions run, then its session host registers Available; a retired
 host drains, its users are messaged and, after the grace, signed out; a removed VM is deleted), moves the
-simulated clock to the earliest of the decision's waits and the modelled completions, and decides again,
-until the pool converges, halts, or the bound is reached. There is no second algorithm to drift: order,
+simulated clock to the next moment something can change (the times the decision names, the modelled
+completions, and right after a write that may enable more: `_next`), and decides again, until the pool
+converges, halts, or the bound is reached. There is no second algorithm to drift: order,
 floor, surge, windows and gates are whatever `decide()` does. The simulated pool and what the steps and
 Azure's completions do to it are planner/timeline_world.py; this module runs the cycles and picks when the
 next one is.
